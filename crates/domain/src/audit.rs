@@ -1,0 +1,37 @@
+//! Who does a thing, and the record of what they did.
+
+use crate::users::Role;
+use serde::Serialize;
+
+/// The author of a write or the reader of a figure. The CLI acts as the `system` actor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Actor {
+    pub user_id: Option<i64>,
+    pub name: String,
+    pub role: Role,
+    /// The organization the actor is scoped to (None: the whole program).
+    pub org_id: Option<i64>,
+    /// Source address, when a request brought it.
+    pub source: Option<String>,
+}
+
+impl Actor {
+    /// The command line and the demo loader: a manager of everything, named `system`.
+    pub fn system() -> Actor {
+        Actor { user_id: None, name: "system".into(), role: Role::Manager, org_id: None, source: None }
+    }
+}
+
+/// One audit entry as read back.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AuditEntry {
+    pub id: i64,
+    /// UTC, RFC 3339.
+    pub at: String,
+    pub actor: String,
+    pub action: String,
+    pub object_type: String,
+    pub object_id: Option<i64>,
+    pub before: Option<serde_json::Value>,
+    pub after: Option<serde_json::Value>,
+}

@@ -1,0 +1,289 @@
+//! Figures: named definitions over the records, evaluated by one engine (services::figures) for
+//! the dashboard, reports, exports and API alike. A definition is data (stored as JSON in the
+//! database); values are exact fractions, rounded only for display.
+
+use crate::indicators::Period;
+use crate::money::round_half_up;
+use crate::{Date, Invalid};
+use serde::{Deserialize, Serialize};
+use std::cmp::Ordering;
+
+/// A figure definition.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FigureDef {
+    pub key: String,
+    pub name: String,
+    /// Line of work: overview, education, medical, industry, employment, investment, exchange.
+    pub line: String,
+    /// Display unit ("人", "个", "万元", "亿元", "%").
+    pub unit: String,
+    /// Decimals shown.
+    pub decimals: u32,
+    #[serde(default)]
+    pub description: String,
+    pub spec: Spec,
+}
+
+/// What a figure computes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Spec {
+    /// A count or sum over a record set, with filters and an optional date span.
+    Records {
+        source: String,
+        measure: Measure,
+        #[serde(default)]
+        filters: Vec<Filter>,
+        #[serde(default)]
+        span: Option<Span>,
+        /// The stored measure is divided by this for display (1 000 000 for 分 → 万元).
+        #[serde(default = "one")]
+        divisor: i64,
+    },
+    /// An indicator of an organization subtree over periods, combined across periods, or
+    /// compared with another period.
+    Indicator {
+        indicator: String,
+        /// Organization code; the value combines the organization and everything under it.
+        org: String,
+        periods: Vec<Period>,
+        #[serde(default)]
+        across: Across,
+        #[serde(default)]
+        compare: Option<Compare>,
+        #[serde(default = "one")]
+        divisor: i64,
+    },
+}
+
+fn one() -> i64 {
+    1
+}
+
+/// How a measure reduces a record set.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", content = "field", rename_all = "snake_case")]
+pub enum Measure {
+    Count,
+    CountDistinct(String),
+    Sum(String),
+}
+
+/// A filter on a field of the source. Values are codes (region codes, organization codes, type
+/// codes, batch numbers), never display names.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Filter {
+    pub field: String,
+    pub op: FilterOp,
+    pub value: FilterValue,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FilterOp {
+    Eq,
+    In,
+    /// The place or organization, or anything inside it.
+    Under,
+    NotUnder,
+    Ge,
+    Le,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum FilterValue {
+    Int(i64),
+    Text(String),
+    List(Vec<String>),
+}
+
+impl Filter {
+    pub fn eq(field: &str, v: impl Into<FilterValue>) -> Filter {
+        Filter { field: field.into(), op: FilterOp::Eq, value: v.into() }
+    }
+    pub fn any(field: &str, v: &[&str]) -> Filter {
+        Filter { field: field.into(), op: FilterOp::In, value: FilterValue::List(v.iter().map(|s| s.to_string()).collect()) }
+    }
+    pub fn under(field: &str, code: &str) -> Filter {
+        Filter { field: field.into(), op: FilterOp::Under, value: FilterValue::Text(code.into()) }
+    }
+    pub fn not_under(field: &str, code: &str) -> Filter {
+        Filter { field: field.into(), op: FilterOp::NotUnder, value: FilterValue::Text(code.into()) }
+    }
+    pub fn ge(field: &str, v: impl Into<FilterValue>) -> Filter {
+        Filter { field: field.into(), op: FilterOp::Ge, value: v.into() }
+    }
+}
+
+impl From<i64> for FilterValue {
+    fn from(v: i64) -> Self {
+        FilterValue::Int(v)
+    }
+}
+impl From<&str> for FilterValue {
+    fn from(v: &str) -> Self {
+        FilterValue::Text(v.into())
+    }
+}
+
+/// Dates from and to (both inclusive) on the source's date field.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Span {
+    pub from: Option<Date>,
+    pub to: Option<Date>,
+}
+
+/// How an indicator's values over several periods reduce to one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Across {
+    /// Exactly one period.
+    #[default]
+    Only,
+    Min,
+    Max,
+    Sum,
+    Avg,
+    Last,
+}
+
+/// Compare the (single) period with a base period.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Compare {
+    pub base: Period,
+    pub how: CompareHow,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CompareHow {
+    /// value − base
+    Diff,
+    /// (value − base) / base × 100 (同比, in %)
+    PctChange,
+}
+
+/// An exact value num/den; figures are never floats until they are shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Exact {
+    pub num: i128,
+    pub den: i128,
+}
+
+impl Exact {
+    pub fn int(v: i128) -> Exact {
+        Exact { num: v, den: 1 }
+    }
+    pub fn new(num: i128, den: i128) -> Option<Exact> {
+        if den == 0 {
+            return None;
+        }
+        let (num, den) = if den < 0 { (-num, -den) } else { (num, den) };
+        let g = gcd(num.abs(), den).max(1);
+        Some(Exact { num: num / g, den: den / g })
+    }
+    pub fn div(self, other: Exact) -> Option<Exact> {
+        Exact::new(self.num * other.den, self.den * other.num)
+    }
+    pub fn mul_int(self, k: i128) -> Exact {
+        Exact::new(self.num * k, self.den).unwrap_or(self)
+    }
+    pub fn add(self, o: Exact) -> Exact {
+        Exact::new(self.num * o.den + o.num * self.den, self.den * o.den).unwrap_or(self)
+    }
+    pub fn sub(self, o: Exact) -> Exact {
+        self.add(Exact { num: -o.num, den: o.den })
+    }
+    /// Rounded half-up to `decimals`, as text ("41.36").
+    pub fn display(self, decimals: u32) -> String {
+        round_half_up(self.num, self.den, decimals)
+    }
+    /// Rounded half-up to `decimals`, as a JSON number.
+    pub fn rounded_f64(self, decimals: u32) -> f64 {
+        self.display(decimals).parse().unwrap_or(f64::NAN)
+    }
+}
+
+impl PartialOrd for Exact {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Exact {
+    fn cmp(&self, other: &Self) -> Ordering {
+        (self.num * other.den).cmp(&(other.num * self.den))
+    }
+}
+
+fn gcd(mut a: i128, mut b: i128) -> i128 {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a
+}
+
+/// A figure key: lowercase words joined by dots or underscores (`med.cataract_surgeries`).
+pub fn check_key(key: &str) -> Result<(), Invalid> {
+    let ok = !key.is_empty()
+        && key.len() <= 80
+        && key.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(Invalid::new("key", "指标键", "小写字母、数字、点与下划线", format!("“{key}”不是有效的指标键")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exact_values_round_only_for_display() {
+        let r = Exact::new(564 - 1234, 1234).unwrap().mul_int(100);
+        assert_eq!(r.display(1), "-54.3");
+        let a = Exact::new(124, 172).unwrap().mul_int(100);
+        assert_eq!(a.display(1), "72.1");
+        assert!(Exact::new(1, 3).unwrap() < Exact::new(34, 100).unwrap());
+        assert_eq!(Exact::new(4_136_000_000_000, 10_000_000_000).unwrap().display(2), "413.60");
+    }
+
+    #[test]
+    fn specs_round_trip_as_json() {
+        let s = Spec::Records {
+            source: "activities".into(),
+            measure: Measure::Sum("beneficiaries".into()),
+            filters: vec![Filter::eq("brand", "hongdujuan"), Filter::under("region", "653022")],
+            span: Some(Span { from: Date::parse("2023-04-01").ok(), to: None }),
+            divisor: 1,
+        };
+        let j = serde_json::to_string(&s).unwrap();
+        let back: Spec = serde_json::from_str(&j).unwrap();
+        assert_eq!(s, back);
+    }
+}
+
+impl crate::Entity for FigureDef {
+    const TABLE: &'static str = "figure_defs";
+    const LABEL: &'static str = "指标口径";
+    fn columns(&self) -> Vec<(&'static str, crate::Val)> {
+        vec![
+            ("key", self.key.clone().into()),
+            ("name", self.name.clone().into()),
+            ("line", self.line.clone().into()),
+            ("unit", self.unit.clone().into()),
+            ("decimals", (self.decimals as i64).into()),
+            ("description", self.description.clone().into()),
+            ("spec", serde_json::to_string(&self.spec).unwrap_or_default().into()),
+        ]
+    }
+    fn check(&self) -> Result<(), crate::Invalids> {
+        let mut e = crate::Invalids::default();
+        e.take(check_key(&self.key));
+        if self.decimals > 4 {
+            e.push(Invalid::new("decimals", "小数位", "0–4 位", "小数位须在 0–4 之间"));
+        }
+        e.finish(|| ())
+    }
+}

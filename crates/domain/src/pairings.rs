@@ -1,0 +1,85 @@
+//! Pairings (结对): lasting ties between two organizations or two people, typed, with start and end.
+
+use crate::values::{check_span, required_text, Reference};
+use crate::{Date, Entity, Invalid, Invalids, Val};
+
+/// Built-in pairing types: (code, name, party: "org" or "person"). Programs add their own.
+pub const PAIRING_TYPES: &[(&str, &str, &str)] = &[
+    ("school_school", "校校结对（百校万生）", "org"),
+    ("university_campus", "高校对口支援", "org"),
+    ("hospital_department", "院包科", "org"),
+    ("mentor_teacher", "青蓝工程（师徒结对）", "person"),
+    ("mentor_doctor", "师带徒（传帮带）", "person"),
+];
+
+/// A user-defined pairing or activity type.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewType {
+    pub table: &'static str,
+    pub code: String,
+    pub name: String,
+    pub party: Option<&'static str>,
+}
+
+/// A pairing between two organizations (a = donor side) or two people (a = mentor).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewPairing {
+    pub program_id: i64,
+    pub type_code: String,
+    pub a_org_id: Option<i64>,
+    pub b_org_id: Option<i64>,
+    pub a_person_id: Option<i64>,
+    pub b_person_id: Option<i64>,
+    pub start_date: Date,
+    pub end_date: Option<Date>,
+    pub note: Option<String>,
+}
+
+impl Entity for NewPairing {
+    const TABLE: &'static str = "pairings";
+    const LABEL: &'static str = "结对";
+    fn columns(&self) -> Vec<(&'static str, Val)> {
+        vec![
+            ("program_id", self.program_id.into()),
+            ("type_code", self.type_code.clone().into()),
+            ("a_org_id", self.a_org_id.into()),
+            ("b_org_id", self.b_org_id.into()),
+            ("a_person_id", self.a_person_id.into()),
+            ("b_person_id", self.b_person_id.into()),
+            ("start_date", self.start_date.into()),
+            ("end_date", self.end_date.into()),
+            ("note", self.note.clone().into()),
+        ]
+    }
+    fn check(&self) -> Result<(), Invalids> {
+        let mut e = Invalids::default();
+        e.take(required_text("type_code", "结对类型", &self.type_code, 40));
+        let orgs = self.a_org_id.is_some() && self.b_org_id.is_some();
+        let people = self.a_person_id.is_some() && self.b_person_id.is_some();
+        let any_org = self.a_org_id.is_some() || self.b_org_id.is_some();
+        let any_person = self.a_person_id.is_some() || self.b_person_id.is_some();
+        if !((orgs && !any_person) || (people && !any_org)) {
+            e.push(Invalid::new(
+                "b_org_id",
+                "结对双方",
+                "结对双方须同为单位或同为个人，且双方都要填写",
+                "结对双方不完整，或单位与个人混填",
+            ));
+        }
+        if orgs && self.a_org_id == self.b_org_id || people && self.a_person_id == self.b_person_id {
+            e.push(Invalid::new("b_org_id", "结对双方", "不得与自身结对", "结对双方不能是同一方"));
+        }
+        e.take(check_span("end_date", "结束日期", Some(self.start_date), self.end_date));
+        e.finish(|| ())
+    }
+    fn references(&self) -> Vec<Reference> {
+        vec![
+            Reference::new("program_id", "所属援疆工作", "programs", "id", self.program_id),
+            Reference::new("type_code", "结对类型", "pairing_types", "code", self.type_code.clone()),
+            Reference::new("a_org_id", "支援方单位", "organizations", "id", self.a_org_id),
+            Reference::new("b_org_id", "受援方单位", "organizations", "id", self.b_org_id),
+            Reference::new("a_person_id", "导师", "people", "id", self.a_person_id),
+            Reference::new("b_person_id", "徒弟", "people", "id", self.b_person_id),
+        ]
+    }
+}

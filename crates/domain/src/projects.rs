@@ -1,0 +1,206 @@
+//! Aid projects (援疆项目): code, sector, place, implementing organization, a status history
+//! 立项 → 开工 → 完工 → 验收, funding lines in 分 by year and source, and outputs with units.
+
+use crate::orgs::code_in;
+use crate::regions::RegionCode;
+use crate::values::{check_span, count_field, required_text, Reference};
+use crate::{Date, Entity, Fen, Invalid, Invalids, Val};
+
+/// The statuses a project passes through, in order.
+pub const STATUSES: &[(&str, &str)] = &[
+    ("approved", "立项"),
+    ("started", "开工"),
+    ("completed", "完工"),
+    ("accepted", "验收"),
+];
+
+/// Sectors of projects (项目类别).
+pub const SECTORS: &[(&str, &str)] = &[
+    ("education", "教育"),
+    ("medical", "医疗卫生"),
+    ("industry", "产业发展"),
+    ("employment", "就业"),
+    ("infrastructure", "基础设施"),
+    ("livelihood", "民生保障"),
+    ("culture", "文化交流"),
+    ("capacity", "干部人才培训"),
+];
+
+/// Funding sources.
+pub const FUNDING_SOURCES: &[(&str, &str)] = &[
+    ("province", "省本级援疆资金"),
+    ("city", "市县援疆资金"),
+    ("social", "社会帮扶资金"),
+    ("local", "受援地配套资金"),
+];
+
+pub fn status_rank(status: &str) -> Option<usize> {
+    STATUSES.iter().position(|(c, _)| *c == status)
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewProject {
+    pub program_id: i64,
+    pub batch_id: Option<i64>,
+    pub code: String,
+    pub name: String,
+    pub sector: &'static str,
+    pub region: RegionCode,
+    pub org_id: Option<i64>,
+    pub planned_start: Option<Date>,
+    pub planned_end: Option<Date>,
+    pub multi_year: bool,
+    pub livelihood: bool,
+}
+
+impl NewProject {
+    pub fn parse_sector(s: &str) -> Result<&'static str, Invalid> {
+        code_in(SECTORS, "sector", "项目类别", s)
+    }
+}
+
+impl Entity for NewProject {
+    const TABLE: &'static str = "projects";
+    const LABEL: &'static str = "项目";
+    fn columns(&self) -> Vec<(&'static str, Val)> {
+        vec![
+            ("program_id", self.program_id.into()),
+            ("batch_id", self.batch_id.into()),
+            ("code", self.code.clone().into()),
+            ("name", self.name.clone().into()),
+            ("sector", self.sector.into()),
+            ("region_code", self.region.to_string().into()),
+            ("org_id", self.org_id.into()),
+            ("planned_start", self.planned_start.into()),
+            ("planned_end", self.planned_end.into()),
+            ("multi_year", self.multi_year.into()),
+            ("livelihood", self.livelihood.into()),
+        ]
+    }
+    fn check(&self) -> Result<(), Invalids> {
+        let mut e = Invalids::default();
+        e.take(required_text("code", "项目编码", &self.code, 40));
+        e.take(required_text("name", "项目名称", &self.name, 200));
+        e.take(check_span("planned_end", "计划完工日期", self.planned_start, self.planned_end));
+        e.finish(|| ())
+    }
+    fn references(&self) -> Vec<Reference> {
+        vec![
+            Reference::new("program_id", "所属援疆工作", "programs", "id", self.program_id),
+            Reference::new("batch_id", "批次", "batches", "id", self.batch_id),
+            Reference::new("region_code", "项目地点", "regions", "code", self.region.to_string()),
+            Reference::new("org_id", "实施单位", "organizations", "id", self.org_id),
+        ]
+    }
+}
+
+/// One step of a project's status history.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewStatusEvent {
+    pub project_id: i64,
+    pub status: &'static str,
+    pub date: Date,
+}
+
+impl NewStatusEvent {
+    pub fn parse_status(s: &str) -> Result<&'static str, Invalid> {
+        code_in(STATUSES, "status", "项目状态", s)
+    }
+}
+
+impl Entity for NewStatusEvent {
+    const TABLE: &'static str = "project_status_events";
+    const LABEL: &'static str = "项目状态";
+    fn columns(&self) -> Vec<(&'static str, Val)> {
+        vec![
+            ("project_id", self.project_id.into()),
+            ("status", self.status.into()),
+            ("date", self.date.into()),
+        ]
+    }
+    fn references(&self) -> Vec<Reference> {
+        vec![Reference::new("project_id", "项目", "projects", "id", self.project_id)]
+    }
+}
+
+/// One funding line: planned, allocated (到位) and disbursed (拨付) amounts for a year and source.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewFunding {
+    pub project_id: i64,
+    pub year: i64,
+    pub source: &'static str,
+    pub planned: Fen,
+    pub allocated: Fen,
+    pub disbursed: Fen,
+}
+
+impl NewFunding {
+    pub fn parse_source(s: &str) -> Result<&'static str, Invalid> {
+        code_in(FUNDING_SOURCES, "source", "资金来源", s)
+    }
+}
+
+impl Entity for NewFunding {
+    const TABLE: &'static str = "project_funding";
+    const LABEL: &'static str = "项目资金";
+    fn columns(&self) -> Vec<(&'static str, Val)> {
+        vec![
+            ("project_id", self.project_id.into()),
+            ("year", self.year.into()),
+            ("source", self.source.into()),
+            ("planned_fen", self.planned.0.into()),
+            ("allocated_fen", self.allocated.0.into()),
+            ("disbursed_fen", self.disbursed.0.into()),
+        ]
+    }
+    fn check(&self) -> Result<(), Invalids> {
+        let mut e = Invalids::default();
+        e.take(self.planned.non_negative("planned_fen", "计划资金"));
+        e.take(self.allocated.non_negative("allocated_fen", "到位资金"));
+        e.take(self.disbursed.non_negative("disbursed_fen", "拨付资金"));
+        if !(1990..=2100).contains(&self.year) {
+            e.push(Invalid::new("year", "年度", "年度为 1990–2100", format!("年度 {} 无效", self.year)));
+        }
+        e.finish(|| ())
+    }
+    fn references(&self) -> Vec<Reference> {
+        vec![Reference::new("project_id", "项目", "projects", "id", self.project_id)]
+    }
+}
+
+/// An output of a project with its unit (2,000 座 greenhouses; 3,000 亩 of asparagus).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewOutput {
+    pub project_id: i64,
+    pub kind: String,
+    pub quantity: i64,
+    pub unit: String,
+}
+
+impl Entity for NewOutput {
+    const TABLE: &'static str = "project_outputs";
+    const LABEL: &'static str = "项目产出";
+    fn columns(&self) -> Vec<(&'static str, Val)> {
+        vec![
+            ("project_id", self.project_id.into()),
+            ("kind", self.kind.clone().into()),
+            ("quantity", self.quantity.into()),
+            ("unit", self.unit.clone().into()),
+        ]
+    }
+    fn check(&self) -> Result<(), Invalids> {
+        let mut e = Invalids::default();
+        e.take(required_text("kind", "产出名称", &self.kind, 100));
+        e.take(required_text("unit", "计量单位", &self.unit, 20));
+        e.take(count_field("quantity", "数量", self.quantity));
+        e.finish(|| ())
+    }
+    fn references(&self) -> Vec<Reference> {
+        vec![Reference::new("project_id", "项目", "projects", "id", self.project_id)]
+    }
+}
+
+/// A span check reused by forms that edit planned dates.
+pub fn check_planned(start: Option<Date>, end: Option<Date>) -> Result<(), Invalid> {
+    check_span("planned_end", "计划完工日期", start, end)
+}
