@@ -3,7 +3,7 @@
 //! here, encrypted by the store, masked on every read unless the role may see them.
 
 use crate::orgs::code_in;
-use crate::values::{check_span, required_text, Reference};
+use crate::values::{check_span, required_text, Reference, Secret};
 use crate::{Date, Entity, Invalid, Invalids, Val};
 use chrono::NaiveDate;
 use serde::Serialize;
@@ -198,17 +198,11 @@ impl Entity for NewPerson {
             ("end_date", self.end_date.into()),
             (
                 "id_number",
-                self.id_number
-                    .as_ref()
-                    .map(|i| Val::Secret { clear: i.expose().to_string(), masked: i.masked() })
-                    .unwrap_or(Val::Null),
+                Val::Secret(self.id_number.as_ref().map(|i| Secret { clear: i.expose().to_string(), masked: i.masked() })),
             ),
             (
                 "phone",
-                self.phone
-                    .as_ref()
-                    .map(|p| Val::Secret { clear: p.expose().to_string(), masked: p.masked() })
-                    .unwrap_or(Val::Null),
+                Val::Secret(self.phone.as_ref().map(|p| Secret { clear: p.expose().to_string(), masked: p.masked() })),
             ),
         ]
     }

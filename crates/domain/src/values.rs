@@ -119,45 +119,73 @@ pub fn count_field(field: &str, label: &str, n: i64) -> Result<i64, Invalid> {
     }
 }
 
-/// One column value, as the store binds it.
+/// One column value, as the store binds it. Nulls are typed, because PostgreSQL needs to know
+/// the type of every parameter.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Val {
-    Null,
-    Int(i64),
-    Text(String),
-    /// A personal identifier: the store encrypts `clear`, keeps a keyed hash for exact lookup,
-    /// and stores `masked` for display. Neither audit nor any default read sees `clear`.
-    Secret { clear: String, masked: String },
+    Int(Option<i64>),
+    Text(Option<String>),
+    /// A personal identifier: the store encrypts the clear value, keeps a keyed hash for exact
+    /// lookup, and stores the masked form for display. Neither audit nor any default read sees
+    /// the clear value.
+    Secret(Option<Secret>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Secret {
+    pub clear: String,
+    pub masked: String,
+}
+
+impl Val {
+    pub fn is_null(&self) -> bool {
+        matches!(self, Val::Int(None) | Val::Text(None) | Val::Secret(None))
+    }
 }
 
 impl From<i64> for Val {
     fn from(v: i64) -> Val {
+        Val::Int(Some(v))
+    }
+}
+impl From<Option<i64>> for Val {
+    fn from(v: Option<i64>) -> Val {
         Val::Int(v)
-    }
-}
-impl From<&str> for Val {
-    fn from(v: &str) -> Val {
-        Val::Text(v.to_string())
-    }
-}
-impl From<String> for Val {
-    fn from(v: String) -> Val {
-        Val::Text(v)
-    }
-}
-impl From<Date> for Val {
-    fn from(v: Date) -> Val {
-        Val::Text(v.to_string())
     }
 }
 impl From<bool> for Val {
     fn from(v: bool) -> Val {
-        Val::Int(v as i64)
+        Val::Int(Some(v as i64))
     }
 }
-impl<T: Into<Val>> From<Option<T>> for Val {
-    fn from(v: Option<T>) -> Val {
-        v.map(Into::into).unwrap_or(Val::Null)
+impl From<&str> for Val {
+    fn from(v: &str) -> Val {
+        Val::Text(Some(v.to_string()))
+    }
+}
+impl From<String> for Val {
+    fn from(v: String) -> Val {
+        Val::Text(Some(v))
+    }
+}
+impl From<Option<String>> for Val {
+    fn from(v: Option<String>) -> Val {
+        Val::Text(v)
+    }
+}
+impl From<Option<&str>> for Val {
+    fn from(v: Option<&str>) -> Val {
+        Val::Text(v.map(str::to_string))
+    }
+}
+impl From<Date> for Val {
+    fn from(v: Date) -> Val {
+        Val::Text(Some(v.to_string()))
+    }
+}
+impl From<Option<Date>> for Val {
+    fn from(v: Option<Date>) -> Val {
+        Val::Text(v.map(|d| d.to_string()))
     }
 }
 

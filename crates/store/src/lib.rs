@@ -1,1 +1,107 @@
+//! One storage API over SQLite and PostgreSQL.
+//!
+//! Everything above this crate reads and writes through [`Store`]. Queries are written once with
+//! `$1` parameters, which both backends accept through sqlx's `Any` driver; the few dialect
+//! differences are named in [`dialect`]. Every write goes through [`Tx`], which checks the
+//! record's rules and references, writes it, and appends an audit entry in the same transaction.
 
+pub mod audit;
+pub mod crypto;
+pub mod dialect;
+mod error;
+pub mod figures;
+mod migrate;
+pub mod orgs;
+pub mod people;
+pub mod projects;
+mod read;
+mod row;
+pub mod users;
+mod write;
+
+pub use crypto::Crypto;
+pub use dialect::{Backend, DbUrl};
+pub use error::{Result, StoreError};
+pub use read::Page;
+pub use write::Tx;
+
+use sqlx::any::AnyPoolOptions;
+use sqlx::AnyPool;
+use sqlx::Executor;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The store: a connection pool, its backend, and the key for personal data.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+    crypto: Arc<Crypto>,
+}
+
+impl Store {
+    /// Connect (creating a SQLite file on first use). Does not migrate.
+    pub async fn connect(url: &DbUrl, crypto: Crypto) -> Result<Store> {
+        sqlx::any::install_default_drivers();
+        let backend = url.backend;
+        let max = match backend {
+            Backend::Sqlite => 4,
+            Backend::Postgres => 10,
+        };
+        let pool = AnyPoolOptions::new()
+            .max_connections(max)
+            .acquire_timeout(Duration::from_secs(30))
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    for stmt in backend.connection_setup() {
+                        conn.execute(*stmt).await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect(&url.driver_url)
+            .await
+            .map_err(|e| StoreError::Config(format!("无法连接数据库 {}：{e}", url.shown)))?;
+        Ok(Store { pool, backend, crypto: Arc::new(crypto) })
+    }
+
+    /// Connect and bring the schema up to date.
+    pub async fn open(url: &DbUrl, crypto: Crypto) -> Result<Store> {
+        let s = Store::connect(url, crypto).await?;
+        s.migrate().await?;
+        Ok(s)
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn crypto(&self) -> &Crypto {
+        &self.crypto
+    }
+
+    /// Apply the embedded migrations that have not run yet, and check the key fingerprint.
+    pub async fn migrate(&self) -> Result<Vec<u32>> {
+        migrate::run(self).await
+    }
+
+    /// True when the database holds no program data (only reference data and users).
+    pub async fn is_empty(&self) -> Result<bool> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM programs").fetch_one(&self.pool).await?;
+        Ok(n == 0)
+    }
+
+    /// Is the database reachable? For `/healthz`.
+    pub async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    pub(crate) fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+}

@@ -1,0 +1,236 @@
+//! The one write path. A [`Tx`] is a database transaction bound to an actor: each insert, update
+//! or delete checks the record's rules and references, writes it, and appends the audit entry
+//! (who, when, object, before, after) in the same transaction. Nothing is visible until commit;
+//! an error drops the transaction and nothing of it is written.
+
+use crate::error::{explain, Result, StoreError};
+use crate::row::to_json;
+use crate::Store;
+use domain::audit::Actor;
+use domain::{Entity, Invalid, Invalids, Val};
+use serde_json::{Map, Value};
+use sqlx::any::AnyArguments;
+use sqlx::query::Query;
+use sqlx::{Any, Transaction};
+
+pub(crate) fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+pub struct Tx<'s> {
+    pub(crate) tx: Transaction<'static, Any>,
+    pub(crate) store: &'s Store,
+    pub(crate) actor: Actor,
+}
+
+/// A column as bound: the name and value, after secrets were expanded.
+enum Bound {
+    Int(Option<i64>),
+    Text(Option<String>),
+}
+
+pub(crate) fn bind<'q>(q: Query<'q, Any, AnyArguments<'q>>, v: &Val) -> Query<'q, Any, AnyArguments<'q>> {
+    match v {
+        Val::Int(i) => q.bind(*i),
+        Val::Text(t) => q.bind(t.clone()),
+        Val::Secret(_) => q.bind(Option::<String>::None),
+    }
+}
+
+impl Store {
+    /// Open a write transaction for `actor`.
+    pub async fn write(&self, actor: &Actor) -> Result<Tx<'_>> {
+        if !actor.role.writes_records() {
+            return Err(StoreError::Forbidden(format!("角色“{}”不能修改业务数据", actor.role.label())));
+        }
+        let tx = self.pool().begin_with(self.backend().begin_write()).await?;
+        Ok(Tx { tx, store: self, actor: actor.clone() })
+    }
+
+    /// Insert one record in its own transaction.
+    pub async fn insert<E: Entity>(&self, actor: &Actor, e: &E) -> Result<i64> {
+        let mut tx = self.write(actor).await?;
+        let id = tx.insert(e).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+}
+
+impl<'s> Tx<'s> {
+    pub async fn commit(self) -> Result<()> {
+        self.tx.commit().await?;
+        Ok(())
+    }
+
+    pub fn actor(&self) -> &Actor {
+        &self.actor
+    }
+
+    fn expand(&self, cols: Vec<(&'static str, Val)>) -> Result<(Vec<(String, Bound)>, Map<String, Value>)> {
+        let mut out = Vec::new();
+        let mut shown = Map::new();
+        for (name, v) in cols {
+            match v {
+                Val::Int(i) => {
+                    shown.insert(name.into(), i.map(Value::from).unwrap_or(Value::Null));
+                    out.push((name.to_string(), Bound::Int(i)));
+                }
+                Val::Text(t) => {
+                    shown.insert(name.into(), t.clone().map(Value::from).unwrap_or(Value::Null));
+                    out.push((name.to_string(), Bound::Text(t)));
+                }
+                Val::Secret(s) => {
+                    let c = self.store.crypto();
+                    let (enc, hash, mask) = match &s {
+                        Some(s) => (Some(c.encrypt(&s.clear)?), Some(c.lookup_hash(&s.clear)), Some(s.masked.clone())),
+                        None => (None, None, None),
+                    };
+                    shown.insert(name.into(), mask.clone().map(Value::from).unwrap_or(Value::Null));
+                    out.push((format!("{name}_enc"), Bound::Text(enc)));
+                    out.push((format!("{name}_hash"), Bound::Text(hash)));
+                    out.push((format!("{name}_mask"), Bound::Text(mask)));
+                }
+            }
+        }
+        Ok((out, shown))
+    }
+
+    /// Refuse references to rows that do not exist, naming the field.
+    async fn check_references<E: Entity>(&mut self, e: &E) -> Result<()> {
+        let mut errs = Invalids::default();
+        for r in e.references() {
+            if r.value.is_null() {
+                continue;
+            }
+            let sql = format!("SELECT COUNT(*) FROM {} WHERE {} = $1", r.table, r.key);
+            let n: i64 = bind(sqlx::query(&sql), &r.value)
+                .fetch_one(&mut *self.tx)
+                .await
+                .and_then(|row| sqlx::Row::try_get(&row, 0))?;
+            if n == 0 {
+                let shown = match &r.value {
+                    Val::Int(Some(i)) => i.to_string(),
+                    Val::Text(Some(t)) => t.clone(),
+                    _ => String::new(),
+                };
+                errs.push(Invalid::new(
+                    r.column,
+                    r.label,
+                    format!("{}须为已登记的记录", r.label),
+                    format!("{}“{shown}”不存在", r.label),
+                ));
+            }
+        }
+        errs.finish(|| ()).map_err(StoreError::Invalid)
+    }
+
+    async fn validate<E: Entity>(&mut self, e: &E) -> Result<()> {
+        e.check().map_err(StoreError::Invalid)?;
+        self.check_references(e).await
+    }
+
+    /// Insert a record; returns its id.
+    pub async fn insert<E: Entity>(&mut self, e: &E) -> Result<i64> {
+        self.validate(e).await?;
+        let (cols, shown) = self.expand(e.columns())?;
+        let names: Vec<&str> = cols.iter().map(|(n, _)| n.as_str()).collect();
+        let params: Vec<String> = (1..=cols.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "INSERT INTO {} ({}) VALUES ({}) RETURNING id",
+            E::TABLE,
+            names.join(", "),
+            params.join(", ")
+        );
+        let mut q = sqlx::query_scalar::<Any, i64>(&sql);
+        for (_, b) in &cols {
+            q = match b {
+                Bound::Int(i) => q.bind(*i),
+                Bound::Text(t) => q.bind(t.clone()),
+            };
+        }
+        let id = q.fetch_one(&mut *self.tx).await.map_err(|e| explain(e, E::LABEL))?;
+        let mut after = shown;
+        after.insert("id".into(), Value::from(id));
+        self.audit("create", E::TABLE, Some(id), None, Some(Value::Object(after))).await?;
+        Ok(id)
+    }
+
+    /// Replace every column of record `id`.
+    pub async fn update<E: Entity>(&mut self, id: i64, e: &E) -> Result<()> {
+        let before = self.row_json(E::TABLE, id).await?.ok_or(StoreError::NotFound { what: E::LABEL, id: id.to_string() })?;
+        self.validate(e).await?;
+        let (cols, _) = self.expand(e.columns())?;
+        let sets: Vec<String> = cols.iter().enumerate().map(|(i, (n, _))| format!("{n} = ${}", i + 1)).collect();
+        let sql = format!("UPDATE {} SET {} WHERE id = ${}", E::TABLE, sets.join(", "), cols.len() + 1);
+        let mut q = sqlx::query::<Any>(&sql);
+        for (_, b) in &cols {
+            q = match b {
+                Bound::Int(i) => q.bind(*i),
+                Bound::Text(t) => q.bind(t.clone()),
+            };
+        }
+        q.bind(id).execute(&mut *self.tx).await.map_err(|e| explain(e, E::LABEL))?;
+        let after = self.row_json(E::TABLE, id).await?;
+        self.audit("update", E::TABLE, Some(id), Some(Value::Object(before)), after.map(Value::Object)).await
+    }
+
+    /// Delete record `id` of `table`; refused with an explanation when other records depend on it.
+    pub async fn delete(&mut self, table: &'static str, label: &'static str, id: i64) -> Result<()> {
+        let before = self.row_json(table, id).await?.ok_or(StoreError::NotFound { what: label, id: id.to_string() })?;
+        let sql = format!("DELETE FROM {table} WHERE id = $1");
+        sqlx::query(&sql).bind(id).execute(&mut *self.tx).await.map_err(|e| match explain(e, label) {
+            StoreError::Conflict(_) => {
+                StoreError::Conflict(format!("{label} {id} 仍被其他记录引用（如活动、结对、资金），不能删除；请先处理引用它的记录"))
+            }
+            other => other,
+        })?;
+        self.audit("delete", table, Some(id), Some(Value::Object(before)), None).await
+    }
+
+    /// Set one column of a record, audited (used for derived columns such as a project's status).
+    pub(crate) async fn set_column(&mut self, table: &'static str, id: i64, sets: &[(&str, Val)]) -> Result<()> {
+        let before = self.row_json(table, id).await?.ok_or(StoreError::NotFound { what: "记录", id: id.to_string() })?;
+        let parts: Vec<String> = sets.iter().enumerate().map(|(i, (n, _))| format!("{n} = ${}", i + 1)).collect();
+        let sql = format!("UPDATE {table} SET {} WHERE id = ${}", parts.join(", "), sets.len() + 1);
+        let mut q = sqlx::query::<Any>(&sql);
+        for (_, v) in sets {
+            q = bind(q, v);
+        }
+        q.bind(id).execute(&mut *self.tx).await.map_err(|e| explain(e, table))?;
+        let after = self.row_json(table, id).await?;
+        self.audit("update", table, Some(id), Some(Value::Object(before)), after.map(Value::Object)).await
+    }
+
+    pub(crate) async fn row_json(&mut self, table: &str, id: i64) -> Result<Option<Map<String, Value>>> {
+        let sql = format!("SELECT * FROM {table} WHERE id = $1");
+        let row = sqlx::query(&sql).bind(id).fetch_optional(&mut *self.tx).await?;
+        Ok(row.as_ref().map(to_json))
+    }
+
+    /// Append an audit entry in this transaction.
+    pub async fn audit(
+        &mut self,
+        action: &str,
+        object_type: &str,
+        object_id: Option<i64>,
+        before: Option<Value>,
+        after: Option<Value>,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO audit_log (at, actor, actor_id, source, action, object_type, object_id, before_json, after_json) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(now())
+        .bind(self.actor.name.clone())
+        .bind(self.actor.user_id)
+        .bind(self.actor.source.clone())
+        .bind(action.to_string())
+        .bind(object_type.to_string())
+        .bind(object_id)
+        .bind(before.map(|v| v.to_string()))
+        .bind(after.map(|v| v.to_string()))
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+}
