@@ -1,1 +1,223 @@
-fn main() {}
+//! `counterpart`: the one binary. Every subcommand takes `--db URL` (env `COUNTERPART_DB`).
+
+use anyhow::{bail, Context};
+use clap::{Args, Parser, Subcommand};
+use domain::audit::Actor;
+use domain::users::Role;
+use services::figures::Engine;
+use std::io::Read;
+use std::path::PathBuf;
+use store::{Crypto, DbUrl, Store, StoreError};
+
+#[derive(Parser)]
+#[command(name = "counterpart", version, about = "对口支援信息系统 Counterpart")]
+struct Cli {
+    #[command(flatten)]
+    global: Global,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args)]
+struct Global {
+    /// Database: sqlite://PATH (created on first use) or postgres://USER@HOST/DB
+    #[arg(long, env = "COUNTERPART_DB", default_value = "sqlite://counterpart.db", global = true)]
+    db: String,
+    /// File holding the key for personal data (64 hex digits; created on first use).
+    /// The environment variable COUNTERPART_KEY, when set, is used instead.
+    #[arg(long, env = "COUNTERPART_KEY_FILE", default_value = "counterpart.key", global = true)]
+    key_file: PathBuf,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Migrate the database, then serve the web application.
+    Serve {
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: String,
+        /// Load the demo program first when the database is empty.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Bring the database schema up to date.
+    Migrate,
+    /// Load the demo program (Jiangxi → Kizilsu) into an empty database.
+    Demo,
+    /// Compute every figure defined in the database.
+    Figures {
+        /// Print one JSON object { "key": number, … }.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Manage users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Add a user; the password is read from standard input.
+    Add {
+        name: String,
+        /// sysadmin, secadmin, auditor, manager, reporter or viewer (or the Chinese name)
+        #[arg(long)]
+        role: String,
+        /// Code of the organization the user belongs to.
+        #[arg(long)]
+        org: Option<String>,
+    },
+}
+
+fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("错误：无法启动运行时：{e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run(cli)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            report(&e);
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn report(e: &anyhow::Error) {
+    if let Some(StoreError::Invalid(inv)) = e.downcast_ref::<StoreError>() {
+        eprintln!("错误：数据校验未通过，未写入任何数据：");
+        for i in &inv.0 {
+            eprintln!("  - {i}");
+        }
+        return;
+    }
+    if let Some(services::ServiceError::Store(StoreError::Invalid(inv))) = e.downcast_ref::<services::ServiceError>() {
+        eprintln!("错误：数据校验未通过，未写入任何数据：");
+        for i in &inv.0 {
+            eprintln!("  - {i}");
+        }
+        return;
+    }
+    eprintln!("错误：{e:#}");
+}
+
+/// Open the database with the configured key, creating the key file on first use. A key file
+/// created in this call is removed again when the database turns out to need another key.
+async fn open(g: &Global) -> anyhow::Result<Store> {
+    let url = DbUrl::parse(&g.db)?;
+    let (crypto, created) = match std::env::var("COUNTERPART_KEY") {
+        Ok(hex) if !hex.trim().is_empty() => (Crypto::from_hex(&hex)?, false),
+        _ => Crypto::from_file(&g.key_file, true)?,
+    };
+    if created {
+        tracing::info!(path = %g.key_file.display(), "created a new key file for personal data; back it up with the database");
+    }
+    match Store::open(&url, crypto).await {
+        Ok(s) => Ok(s),
+        Err(e) => {
+            if created {
+                let _ = std::fs::remove_file(&g.key_file);
+            }
+            Err(e.into())
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let g = &cli.global;
+    match cli.command {
+        Command::Migrate => {
+            let store = open(g).await?;
+            println!("数据库结构已是最新（{}）。", store.backend().name());
+        }
+        Command::Demo => {
+            let store = open(g).await?;
+            let s = services::demo::load(&store).await?;
+            println!(
+                "已载入演示数据：单位 {} 个，人员 {} 名，项目 {} 个，活动 {} 场，指标 {} 项。",
+                s.organizations, s.people, s.projects, s.activities, s.figures
+            );
+        }
+        Command::Figures { json } => {
+            let store = open(g).await?;
+            let figures = Engine::new(&store).all().await?;
+            if json {
+                let mut m = serde_json::Map::new();
+                for f in &figures {
+                    let n = match f.display.parse::<i64>() {
+                        Ok(i) => serde_json::Number::from(i),
+                        Err(_) => serde_json::Number::from_f64(f.value).context("figure is not a finite number")?,
+                    };
+                    m.insert(f.key.clone(), serde_json::Value::Number(n));
+                }
+                println!("{}", serde_json::Value::Object(m));
+            } else {
+                for f in &figures {
+                    println!("{:<40} {:>14} {:<6} {}", f.key, f.display, f.unit, f.name);
+                }
+            }
+        }
+        Command::User { command: UserCommand::Add { name, role, org } } => {
+            let role = Role::parse(&role).map_err(StoreError::from)?;
+            let mut password = String::new();
+            std::io::stdin().read_to_string(&mut password).context("无法从标准输入读取密码")?;
+            let password = password.trim_end_matches(['\r', '\n']);
+            if password.is_empty() {
+                bail!("未从标准输入读到密码（例如：printf '%s' \"$PASSWORD\" | counterpart user add 张三 --role manager --org JX-CMD）");
+            }
+            let store = open(g).await?;
+            let mut tx = store.write(&Actor::system()).await?;
+            let id = tx.add_user(&name, role, org.as_deref(), password).await?;
+            tx.commit().await?;
+            println!("已创建用户“{name}”（编号 {id}，角色 {}）；首次登录须修改密码。", role.label());
+        }
+        Command::Serve { addr, demo } => {
+            let store = open(g).await?;
+            if demo {
+                if store.is_empty().await? {
+                    let s = services::demo::load(&store).await?;
+                    println!("已载入演示数据：项目 {} 个，人员 {} 名，活动 {} 场。", s.projects, s.people, s.activities);
+                } else {
+                    println!("数据库已有数据，跳过载入演示数据。");
+                }
+            }
+            let listener = tokio::net::TcpListener::bind(&addr).await.with_context(|| format!("无法监听 {addr}"))?;
+            println!("Counterpart 已启动：http://{addr}/ （数据库：{}）", store.backend().name());
+            axum::serve(listener, web::router(store.clone()))
+                .with_graceful_shutdown(shutdown())
+                .await
+                .context("服务异常退出")?;
+            store.close().await;
+        }
+    }
+    Ok(())
+}
+
+async fn shutdown() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}

@@ -49,6 +49,17 @@ impl CreditCode {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+    /// Complete 17 characters with their check character: for synthetic demo and test data.
+    pub fn with_check(first17: &str) -> Result<CreditCode, Invalid> {
+        let mut sum = 0usize;
+        let mut w = 1usize;
+        for c in first17.chars() {
+            sum += CREDIT_CHARSET.find(c).unwrap_or(0) * w;
+            w = (w * 3) % 31;
+        }
+        let check = CREDIT_CHARSET.as_bytes()[(31 - sum % 31) % 31] as char;
+        CreditCode::parse(&format!("{first17}{check}"))
+    }
 }
 
 impl fmt::Display for CreditCode {
@@ -202,6 +213,7 @@ mod tests {
         assert_eq!(e.field, "credit_code");
         assert!(e.message.contains("校验码"), "{e}");
         assert!(CreditCode::parse("91110000600037341").is_err());
+        assert_eq!(CreditCode::with_check("91110000600037341").unwrap().as_str(), "91110000600037341L");
         assert!(CreditCode::parse("9111000060003734IL").is_err());
         assert_eq!(CreditCode::parse("91110000600037341l").unwrap().as_str(), "91110000600037341L");
     }

@@ -1,1 +1,8 @@
+//! Services: what the program computes and produces from the records. The figure engine is the
+//! only place figures are evaluated; the demo program is loaded through the ordinary store API.
 
+pub mod demo;
+mod error;
+pub mod figures;
+
+pub use error::{Result, ServiceError};

@@ -21,6 +21,8 @@ pub struct Tx<'s> {
     pub(crate) tx: Transaction<'static, Any>,
     pub(crate) store: &'s Store,
     pub(crate) actor: Actor,
+    /// References already seen to exist in this transaction (cleared by any delete).
+    known: std::collections::HashSet<String>,
 }
 
 /// A column as bound: the name and value, after secrets were expanded.
@@ -44,7 +46,7 @@ impl Store {
             return Err(StoreError::Forbidden(format!("角色“{}”不能修改业务数据", actor.role.label())));
         }
         let tx = self.pool().begin_with(self.backend().begin_write()).await?;
-        Ok(Tx { tx, store: self, actor: actor.clone() })
+        Ok(Tx { tx, store: self, actor: actor.clone(), known: Default::default() })
     }
 
     /// Insert one record in its own transaction.
@@ -102,12 +104,18 @@ impl<'s> Tx<'s> {
             if r.value.is_null() {
                 continue;
             }
+            let memo = format!("{}.{}={:?}", r.table, r.key, r.value);
+            if self.known.contains(&memo) {
+                continue;
+            }
             let sql = format!("SELECT COUNT(*) FROM {} WHERE {} = $1", r.table, r.key);
             let n: i64 = bind(sqlx::query(&sql), &r.value)
                 .fetch_one(&mut *self.tx)
                 .await
                 .and_then(|row| sqlx::Row::try_get(&row, 0))?;
-            if n == 0 {
+            if n > 0 {
+                self.known.insert(memo);
+            } else {
                 let shown = match &r.value {
                     Val::Int(Some(i)) => i.to_string(),
                     Val::Text(Some(t)) => t.clone(),
@@ -177,6 +185,7 @@ impl<'s> Tx<'s> {
     /// Delete record `id` of `table`; refused with an explanation when other records depend on it.
     pub async fn delete(&mut self, table: &'static str, label: &'static str, id: i64) -> Result<()> {
         let before = self.row_json(table, id).await?.ok_or(StoreError::NotFound { what: label, id: id.to_string() })?;
+        self.known.clear();
         let sql = format!("DELETE FROM {table} WHERE id = $1");
         sqlx::query(&sql).bind(id).execute(&mut *self.tx).await.map_err(|e| match explain(e, label) {
             StoreError::Conflict(_) => {

@@ -1,0 +1,15 @@
+use store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("指标 {key} 的口径有误：{why}")]
+    Definition { key: String, why: String },
+    #[error("数据库中已有数据，拒绝载入演示数据（演示数据只能载入空数据库）")]
+    NotEmpty,
+    #[error("指标 {0} 未定义")]
+    UnknownFigure(String),
+}
+
+pub type Result<T> = std::result::Result<T, ServiceError>;

@@ -1,0 +1,197 @@
+//! The figure engine: evaluates figure definitions over the records, exactly, and lists the
+//! records behind each value. The dashboard, reports, exports, the API and `counterpart figures`
+//! all call this and nothing else, so a figure never differs between two screens.
+
+use crate::error::{Result, ServiceError};
+use domain::figures::{Across, CompareHow, Exact, FigureDef, Spec};
+use domain::indicators::Period;
+use serde::Serialize;
+use store::figures::{IndicatorRow, RecordRef};
+use store::Store;
+
+/// A computed figure.
+#[derive(Debug, Clone, Serialize)]
+pub struct FigureValue {
+    pub key: String,
+    pub name: String,
+    pub line: String,
+    pub unit: String,
+    pub decimals: u32,
+    /// Exact value, before display rounding.
+    pub exact: Exact,
+    /// Rounded half-up to `decimals`.
+    pub display: String,
+    /// The rounded value as a number (what `figures --json` prints).
+    pub value: f64,
+    /// UTC time of computation, RFC 3339.
+    pub computed_at: String,
+}
+
+/// The records a figure value came from.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Provenance {
+    Records { records: Vec<RecordRef> },
+    Indicator { values: Vec<IndicatorRow> },
+}
+
+pub struct Engine<'a> {
+    store: &'a Store,
+    program_id: Option<i64>,
+}
+
+impl<'a> Engine<'a> {
+    /// An engine over all programs in the database.
+    pub fn new(store: &'a Store) -> Engine<'a> {
+        Engine { store, program_id: None }
+    }
+
+    /// An engine scoped to one program.
+    pub fn for_program(store: &'a Store, program_id: i64) -> Engine<'a> {
+        Engine { store, program_id: Some(program_id) }
+    }
+
+    pub async fn definitions(&self) -> Result<Vec<FigureDef>> {
+        Ok(self.store.figure_defs().await?)
+    }
+
+    pub async fn definition(&self, key: &str) -> Result<FigureDef> {
+        self.definitions().await?.into_iter().find(|d| d.key == key).ok_or_else(|| ServiceError::UnknownFigure(key.into()))
+    }
+
+    /// Every figure defined in the database.
+    pub async fn all(&self) -> Result<Vec<FigureValue>> {
+        let mut out = Vec::new();
+        for def in self.definitions().await? {
+            out.push(self.evaluate(&def).await?);
+        }
+        Ok(out)
+    }
+
+    pub async fn evaluate(&self, def: &FigureDef) -> Result<FigureValue> {
+        let exact = self.exact(def).await?;
+        let display = exact.display(def.decimals);
+        Ok(FigureValue {
+            key: def.key.clone(),
+            name: def.name.clone(),
+            line: def.line.clone(),
+            unit: def.unit.clone(),
+            decimals: def.decimals,
+            exact,
+            value: display.parse().unwrap_or(f64::NAN),
+            display,
+            computed_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        })
+    }
+
+    fn bad(def: &FigureDef, why: impl Into<String>) -> ServiceError {
+        ServiceError::Definition { key: def.key.clone(), why: why.into() }
+    }
+
+    async fn exact(&self, def: &FigureDef) -> Result<Exact> {
+        match &def.spec {
+            Spec::Records { source, measure, filters, span, divisor } => {
+                let v = self.store.measure(self.program_id, source, measure, filters, span.as_ref()).await?;
+                Exact::new(v as i128, *divisor as i128).ok_or_else(|| Self::bad(def, "除数为 0"))
+            }
+            Spec::Indicator { indicator, org, periods, across, compare, divisor } => {
+                let first = periods.first().ok_or_else(|| Self::bad(def, "未指定统计期"))?;
+                let v = match compare {
+                    Some(c) => {
+                        if periods.len() != 1 {
+                            return Err(Self::bad(def, "比较只能针对一个统计期"));
+                        }
+                        let now = self.indicator(def, indicator, org, first).await?;
+                        let base = self.indicator(def, indicator, org, &c.base).await?;
+                        match c.how {
+                            CompareHow::Diff => now.sub(base),
+                            CompareHow::PctChange => {
+                                now.sub(base).div(base).ok_or_else(|| Self::bad(def, "基期值为 0，无法计算增幅"))?.mul_int(100)
+                            }
+                        }
+                    }
+                    None => {
+                        let mut vals = Vec::new();
+                        for p in periods {
+                            vals.push(self.indicator(def, indicator, org, p).await?);
+                        }
+                        match across {
+                            Across::Only if vals.len() == 1 => vals[0],
+                            Across::Only => return Err(Self::bad(def, "多个统计期须指定合并方式")),
+                            Across::Min => vals.iter().copied().min().unwrap_or(Exact::int(0)),
+                            Across::Max => vals.iter().copied().max().unwrap_or(Exact::int(0)),
+                            Across::Last => *vals.last().unwrap_or(&Exact::int(0)),
+                            Across::Sum => vals.iter().fold(Exact::int(0), |a, b| a.add(*b)),
+                            Across::Avg => vals
+                                .iter()
+                                .fold(Exact::int(0), |a, b| a.add(*b))
+                                .div(Exact::int(vals.len() as i128))
+                                .unwrap_or(Exact::int(0)),
+                        }
+                    }
+                };
+                v.div(Exact::int(*divisor as i128)).ok_or_else(|| Self::bad(def, "除数为 0"))
+            }
+        }
+    }
+
+    /// The value of an indicator for an organization subtree in one period.
+    async fn indicator(&self, def: &FigureDef, code: &str, org: &str, period: &Period) -> Result<Exact> {
+        let d = self.store.indicator_def(code).await?;
+        if d.combine == "ratio" {
+            let (num, den) = match (&d.numerator, &d.denominator) {
+                (Some(n), Some(dn)) => (n.clone(), dn.clone()),
+                _ => return Err(Self::bad(def, format!("比率指标 {code} 缺少分子或分母"))),
+            };
+            let n = Box::pin(self.indicator(def, &num, org, period)).await?;
+            let dv = Box::pin(self.indicator(def, &den, org, period)).await?;
+            return n
+                .div(dv)
+                .map(|r| r.mul_int(d.factor as i128))
+                .ok_or_else(|| Self::bad(def, format!("{code} 在 {period} 的分母为 0")));
+        }
+        let rows = self.store.indicator_values(code, org, std::slice::from_ref(period)).await?;
+        if rows.is_empty() {
+            return Err(Self::bad(def, format!("指标 {code} 在 {period} 没有填报值")));
+        }
+        let scale = 10i128.pow(d.scale.clamp(0, 12) as u32);
+        let vals: Vec<i128> = rows.iter().map(|r| r.value as i128).collect();
+        let raw = match d.combine.as_str() {
+            "avg" => Exact::new(vals.iter().sum(), vals.len() as i128),
+            "min" => Exact::new(*vals.iter().min().unwrap_or(&0), 1),
+            "max" => Exact::new(*vals.iter().max().unwrap_or(&0), 1),
+            // "sum" and "last" (per period, organizations add up)
+            _ => Exact::new(vals.iter().sum(), 1),
+        }
+        .unwrap_or(Exact::int(0));
+        Ok(raw.div(Exact::int(scale)).unwrap_or(raw))
+    }
+
+    /// The records behind a figure's value (at most `limit`).
+    pub async fn provenance(&self, def: &FigureDef, limit: i64) -> Result<Provenance> {
+        match &def.spec {
+            Spec::Records { source, measure, filters, span, .. } => Ok(Provenance::Records {
+                records: self
+                    .store
+                    .measure_records(self.program_id, source, measure, filters, span.as_ref(), limit)
+                    .await?,
+            }),
+            Spec::Indicator { indicator, org, periods, compare, .. } => {
+                let mut ps: Vec<Period> = periods.clone();
+                if let Some(c) = compare {
+                    ps.push(c.base.clone());
+                }
+                let d = self.store.indicator_def(indicator).await?;
+                let mut values = Vec::new();
+                let codes: Vec<String> = match (d.numerator, d.denominator) {
+                    (Some(n), Some(dn)) if d.combine == "ratio" => vec![n, dn],
+                    _ => vec![indicator.clone()],
+                };
+                for c in codes {
+                    values.extend(self.store.indicator_values(&c, org, &ps).await?);
+                }
+                Ok(Provenance::Indicator { values })
+            }
+        }
+    }
+}
