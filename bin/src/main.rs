@@ -187,7 +187,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             if demo {
                 if store.is_empty().await? {
                     let s = services::demo::load(&store).await?;
-                    println!("已载入演示数据：项目 {} 个，人员 {} 名，活动 {} 场。", s.projects, s.people, s.activities);
+                    println!(
+                        "已载入演示数据：项目 {} 个，人员 {} 名，活动 {} 场。",
+                        s.projects, s.people, s.activities
+                    );
                 } else {
                     println!("数据库已有数据，跳过载入演示数据。");
                 }

@@ -108,11 +108,7 @@ impl Entity for NewProcedure {
     const TABLE: &'static str = "activity_procedures";
     const LABEL: &'static str = "诊疗手术量";
     fn columns(&self) -> Vec<(&'static str, Val)> {
-        vec![
-            ("activity_id", self.activity_id.into()),
-            ("kind", self.kind.into()),
-            ("cases", self.count.into()),
-        ]
+        vec![("activity_id", self.activity_id.into()), ("kind", self.kind.into()), ("cases", self.count.into())]
     }
     fn check(&self) -> Result<(), Invalids> {
         count_field("count", "例数", self.count).map(|_| ()).map_err(Into::into)

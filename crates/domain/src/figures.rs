@@ -103,7 +103,11 @@ impl Filter {
         Filter { field: field.into(), op: FilterOp::Eq, value: v.into() }
     }
     pub fn any(field: &str, v: &[&str]) -> Filter {
-        Filter { field: field.into(), op: FilterOp::In, value: FilterValue::List(v.iter().map(|s| s.to_string()).collect()) }
+        Filter {
+            field: field.into(),
+            op: FilterOp::In,
+            value: FilterValue::List(v.iter().map(|s| s.to_string()).collect()),
+        }
     }
     pub fn under(field: &str, code: &str) -> Filter {
         Filter { field: field.into(), op: FilterOp::Under, value: FilterValue::Text(code.into()) }
@@ -183,17 +187,17 @@ impl Exact {
         let g = gcd(num.abs(), den).max(1);
         Some(Exact { num: num / g, den: den / g })
     }
-    pub fn div(self, other: Exact) -> Option<Exact> {
+    pub fn checked_div(self, other: Exact) -> Option<Exact> {
         Exact::new(self.num * other.den, self.den * other.num)
     }
     pub fn mul_int(self, k: i128) -> Exact {
         Exact::new(self.num * k, self.den).unwrap_or(self)
     }
-    pub fn add(self, o: Exact) -> Exact {
+    pub fn plus(self, o: Exact) -> Exact {
         Exact::new(self.num * o.den + o.num * self.den, self.den * o.den).unwrap_or(self)
     }
-    pub fn sub(self, o: Exact) -> Exact {
-        self.add(Exact { num: -o.num, den: o.den })
+    pub fn minus(self, o: Exact) -> Exact {
+        self.plus(Exact { num: -o.num, den: o.den })
     }
     /// Rounded half-up to `decimals`, as text ("41.36").
     pub fn display(self, decimals: u32) -> String {
@@ -235,6 +239,30 @@ pub fn check_key(key: &str) -> Result<(), Invalid> {
     }
 }
 
+impl crate::Entity for FigureDef {
+    const TABLE: &'static str = "figure_defs";
+    const LABEL: &'static str = "指标口径";
+    fn columns(&self) -> Vec<(&'static str, crate::Val)> {
+        vec![
+            ("key", self.key.clone().into()),
+            ("name", self.name.clone().into()),
+            ("line", self.line.clone().into()),
+            ("unit", self.unit.clone().into()),
+            ("decimals", (self.decimals as i64).into()),
+            ("description", self.description.clone().into()),
+            ("spec", serde_json::to_string(&self.spec).unwrap_or_default().into()),
+        ]
+    }
+    fn check(&self) -> Result<(), crate::Invalids> {
+        let mut e = crate::Invalids::default();
+        e.take(check_key(&self.key));
+        if self.decimals > 4 {
+            e.push(Invalid::new("decimals", "小数位", "0–4 位", "小数位须在 0–4 之间"));
+        }
+        e.finish(|| ())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -261,29 +289,5 @@ mod tests {
         let j = serde_json::to_string(&s).unwrap();
         let back: Spec = serde_json::from_str(&j).unwrap();
         assert_eq!(s, back);
-    }
-}
-
-impl crate::Entity for FigureDef {
-    const TABLE: &'static str = "figure_defs";
-    const LABEL: &'static str = "指标口径";
-    fn columns(&self) -> Vec<(&'static str, crate::Val)> {
-        vec![
-            ("key", self.key.clone().into()),
-            ("name", self.name.clone().into()),
-            ("line", self.line.clone().into()),
-            ("unit", self.unit.clone().into()),
-            ("decimals", (self.decimals as i64).into()),
-            ("description", self.description.clone().into()),
-            ("spec", serde_json::to_string(&self.spec).unwrap_or_default().into()),
-        ]
-    }
-    fn check(&self) -> Result<(), crate::Invalids> {
-        let mut e = crate::Invalids::default();
-        e.take(check_key(&self.key));
-        if self.decimals > 4 {
-            e.push(Invalid::new("decimals", "小数位", "0–4 位", "小数位须在 0–4 之间"));
-        }
-        e.finish(|| ())
     }
 }

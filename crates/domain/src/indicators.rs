@@ -27,9 +27,8 @@ pub struct Period(String);
 impl Period {
     pub fn parse(s: &str) -> Result<Period, Invalid> {
         let t = s.trim();
-        let bad = || {
-            Invalid::new("period", "统计期", "年 YYYY、季 YYYY-Qn 或月 YYYY-MM", format!("“{t}”不是有效的统计期"))
-        };
+        let bad =
+            || Invalid::new("period", "统计期", "年 YYYY、季 YYYY-Qn 或月 YYYY-MM", format!("“{t}”不是有效的统计期"));
         let year_ok = |y: &str| y.len() == 4 && y.chars().all(|c| c.is_ascii_digit()) && y >= "1990";
         let ok = match t.len() {
             4 => year_ok(t),

@@ -20,12 +20,7 @@ impl Invalid {
         rule: impl Into<String>,
         message: impl Into<String>,
     ) -> Self {
-        Invalid {
-            field: field.into(),
-            label: label.into(),
-            rule: rule.into(),
-            message: message.into(),
-        }
+        Invalid { field: field.into(), label: label.into(), rule: rule.into(), message: message.into() }
     }
 
     /// Re-attribute an error produced by a newtype parser to the form field it came from.

@@ -172,11 +172,8 @@ impl Entity for NewEmploymentRecord {
     }
 }
 
-pub const INVESTMENT_EVENT_KINDS: &[(&str, &str)] = &[
-    ("promotion", "招商推介活动"),
-    ("expo", "展销会/订货会"),
-    ("visit", "考察"),
-];
+pub const INVESTMENT_EVENT_KINDS: &[(&str, &str)] =
+    &[("promotion", "招商推介活动"), ("expo", "展销会/订货会"), ("visit", "考察")];
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewInvestmentEvent {

@@ -19,9 +19,7 @@ const CREDIT_CHARSET: &str = "0123456789ABCDEFGHJKLMNPQRTUWXY";
 impl CreditCode {
     pub fn parse(s: &str) -> Result<CreditCode, Invalid> {
         let t = s.trim().to_ascii_uppercase();
-        let bad = |why: String| {
-            Invalid::new("credit_code", "统一社会信用代码", "GB 32100 统一社会信用代码", why)
-        };
+        let bad = |why: String| Invalid::new("credit_code", "统一社会信用代码", "GB 32100 统一社会信用代码", why);
         let chars: Vec<char> = t.chars().collect();
         if chars.len() != 18 {
             return Err(bad(format!("“{t}”应为 18 位，实为 {} 位", chars.len())));
@@ -124,13 +122,10 @@ pub fn code_in(
     s: &str,
 ) -> Result<&'static str, Invalid> {
     let t = s.trim();
-    list.iter()
-        .find(|(code, name)| *code == t || *name == t)
-        .map(|(code, _)| *code)
-        .ok_or_else(|| {
-            let names: Vec<&str> = list.iter().map(|(_, n)| *n).collect();
-            Invalid::new(field, label, format!("取值须为：{}", names.join("、")), format!("“{t}”不在{label}代码表中"))
-        })
+    list.iter().find(|(code, name)| *code == t || *name == t).map(|(code, _)| *code).ok_or_else(|| {
+        let names: Vec<&str> = list.iter().map(|(_, n)| *n).collect();
+        Invalid::new(field, label, format!("取值须为：{}", names.join("、")), format!("“{t}”不在{label}代码表中"))
+    })
 }
 
 /// An organization to be written.

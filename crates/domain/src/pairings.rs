@@ -58,7 +58,8 @@ impl Entity for NewPairing {
         let people = self.a_person_id.is_some() && self.b_person_id.is_some();
         let any_org = self.a_org_id.is_some() || self.b_org_id.is_some();
         let any_person = self.a_person_id.is_some() || self.b_person_id.is_some();
-        if !((orgs && !any_person) || (people && !any_org)) {
+        let complete = (orgs && !any_person) || (people && !any_org);
+        if !complete {
             e.push(Invalid::new(
                 "b_org_id",
                 "结对双方",

@@ -26,11 +26,7 @@ impl IdNumber {
             return Err(bad("前 17 位须为数字，末位为数字或 X".into()));
         }
         let (y, m, d) = (&t[6..10], &t[10..12], &t[12..14]);
-        let birth = NaiveDate::from_ymd_opt(
-            y.parse().unwrap_or(0),
-            m.parse().unwrap_or(0),
-            d.parse().unwrap_or(0),
-        );
+        let birth = NaiveDate::from_ymd_opt(y.parse().unwrap_or(0), m.parse().unwrap_or(0), d.parse().unwrap_or(0));
         match birth {
             Some(bd) if y >= "1900" && bd <= chrono::Utc::now().date_naive() => {}
             _ => return Err(bad(format!("出生日期 {y}-{m}-{d} 无效"))),
@@ -133,18 +129,11 @@ fn mask(s: &str, head: usize, tail: usize) -> String {
 }
 
 /// Who a person is to the program.
-pub const PERSON_KINDS: &[(&str, &str)] = &[
-    ("aid", "援疆干部人才"),
-    ("local", "当地人员"),
-    ("expert", "专家"),
-];
+pub const PERSON_KINDS: &[(&str, &str)] = &[("aid", "援疆干部人才"), ("local", "当地人员"), ("expert", "专家")];
 
 /// Category of aid personnel.
-pub const CATEGORIES: &[(&str, &str)] = &[
-    ("cadre", "干部"),
-    ("professional", "专业技术人才"),
-    ("flexible", "柔性援疆"),
-];
+pub const CATEGORIES: &[(&str, &str)] =
+    &[("cadre", "干部"), ("professional", "专业技术人才"), ("flexible", "柔性援疆")];
 
 /// Lines of work (援疆领域), shared by people, projects and figures.
 pub const LINES: &[(&str, &str)] = &[
@@ -211,7 +200,9 @@ impl Entity for NewPerson {
             ("end_date", self.end_date.into()),
             (
                 "id_number",
-                Val::Secret(self.id_number.as_ref().map(|i| Secret { clear: i.expose().to_string(), masked: i.masked() })),
+                Val::Secret(
+                    self.id_number.as_ref().map(|i| Secret { clear: i.expose().to_string(), masked: i.masked() }),
+                ),
             ),
             (
                 "phone",
@@ -262,10 +253,7 @@ mod tests {
         assert!(IdNumber::parse("360426199102300071").unwrap_err().message.contains("出生日期"));
         assert!(IdNumber::parse("36042619910101007").is_err());
         assert_eq!(IdNumber::parse("11010519491231002X").unwrap().masked(), "110***********002X");
-        assert_eq!(
-            IdNumber::parse("360426199101010071").unwrap().birth_date().unwrap().to_string(),
-            "1991-01-01"
-        );
+        assert_eq!(IdNumber::parse("360426199101010071").unwrap().birth_date().unwrap().to_string(), "1991-01-01");
         assert!(!format!("{:?}", IdNumber::parse("360426199101010071").unwrap()).contains("19910101"));
     }
 

@@ -7,12 +7,8 @@ use crate::values::{check_span, count_field, required_text, Reference};
 use crate::{Date, Entity, Fen, Invalid, Invalids, Val};
 
 /// The statuses a project passes through, in order.
-pub const STATUSES: &[(&str, &str)] = &[
-    ("approved", "立项"),
-    ("started", "开工"),
-    ("completed", "完工"),
-    ("accepted", "验收"),
-];
+pub const STATUSES: &[(&str, &str)] =
+    &[("approved", "立项"), ("started", "开工"), ("completed", "完工"), ("accepted", "验收")];
 
 /// Sectors of projects (项目类别).
 pub const SECTORS: &[(&str, &str)] = &[
@@ -112,11 +108,7 @@ impl Entity for NewStatusEvent {
     const TABLE: &'static str = "project_status_events";
     const LABEL: &'static str = "项目状态";
     fn columns(&self) -> Vec<(&'static str, Val)> {
-        vec![
-            ("project_id", self.project_id.into()),
-            ("status", self.status.into()),
-            ("date", self.date.into()),
-        ]
+        vec![("project_id", self.project_id.into()), ("status", self.status.into()), ("date", self.date.into())]
     }
     fn references(&self) -> Vec<Reference> {
         vec![Reference::new("project_id", "项目", "projects", "id", self.project_id)]

@@ -33,14 +33,10 @@ pub const ROLES: &[(Role, &str, &str)] = &[
 impl Role {
     pub fn parse(s: &str) -> Result<Role, Invalid> {
         let t = s.trim();
-        ROLES
-            .iter()
-            .find(|(_, code, name)| *code == t || *name == t)
-            .map(|(r, _, _)| *r)
-            .ok_or_else(|| {
-                let codes: Vec<String> = ROLES.iter().map(|(_, c, n)| format!("{c}（{n}）")).collect();
-                Invalid::new("role", "角色", format!("取值须为：{}", codes.join("、")), format!("“{t}”不是已知角色"))
-            })
+        ROLES.iter().find(|(_, code, name)| *code == t || *name == t).map(|(r, _, _)| *r).ok_or_else(|| {
+            let codes: Vec<String> = ROLES.iter().map(|(_, c, n)| format!("{c}（{n}）")).collect();
+            Invalid::new("role", "角色", format!("取值须为：{}", codes.join("、")), format!("“{t}”不是已知角色"))
+        })
     }
     pub fn code(self) -> &'static str {
         ROLES.iter().find(|(r, _, _)| *r == self).map(|(_, c, _)| *c).unwrap_or("viewer")
@@ -64,7 +60,9 @@ impl Role {
 
 /// The password policy: at least 8 characters, three of the four classes, not the user name.
 pub fn check_password(name: &str, password: &str) -> Result<(), Invalid> {
-    let bad = |m: &str| Invalid::new("password", "密码", "至少 8 位，含大写、小写、数字、符号中的三类，且不得与用户名相同", m);
+    let bad = |m: &str| {
+        Invalid::new("password", "密码", "至少 8 位，含大写、小写、数字、符号中的三类，且不得与用户名相同", m)
+    };
     if password.chars().count() < 8 {
         return Err(bad("密码少于 8 位"));
     }

@@ -76,12 +76,7 @@ pub fn opt_date_field(field: &str, label: &str, s: Option<&str>) -> Result<Optio
 }
 
 /// The end of a span may not come before its start.
-pub fn check_span(
-    end_field: &str,
-    end_label: &str,
-    start: Option<Date>,
-    end: Option<Date>,
-) -> Result<(), Invalid> {
+pub fn check_span(end_field: &str, end_label: &str, start: Option<Date>, end: Option<Date>) -> Result<(), Invalid> {
     match (start, end) {
         (Some(s), Some(e)) if e < s => Err(Invalid::new(
             end_field,

@@ -56,7 +56,11 @@ impl<'a> Engine<'a> {
     }
 
     pub async fn definition(&self, key: &str) -> Result<FigureDef> {
-        self.definitions().await?.into_iter().find(|d| d.key == key).ok_or_else(|| ServiceError::UnknownFigure(key.into()))
+        self.definitions()
+            .await?
+            .into_iter()
+            .find(|d| d.key == key)
+            .ok_or_else(|| ServiceError::UnknownFigure(key.into()))
     }
 
     /// Every figure defined in the database.
@@ -104,10 +108,12 @@ impl<'a> Engine<'a> {
                         let now = self.indicator(def, indicator, org, first).await?;
                         let base = self.indicator(def, indicator, org, &c.base).await?;
                         match c.how {
-                            CompareHow::Diff => now.sub(base),
-                            CompareHow::PctChange => {
-                                now.sub(base).div(base).ok_or_else(|| Self::bad(def, "基期值为 0，无法计算增幅"))?.mul_int(100)
-                            }
+                            CompareHow::Diff => now.minus(base),
+                            CompareHow::PctChange => now
+                                .minus(base)
+                                .checked_div(base)
+                                .ok_or_else(|| Self::bad(def, "基期值为 0，无法计算增幅"))?
+                                .mul_int(100),
                         }
                     }
                     None => {
@@ -121,16 +127,16 @@ impl<'a> Engine<'a> {
                             Across::Min => vals.iter().copied().min().unwrap_or(Exact::int(0)),
                             Across::Max => vals.iter().copied().max().unwrap_or(Exact::int(0)),
                             Across::Last => *vals.last().unwrap_or(&Exact::int(0)),
-                            Across::Sum => vals.iter().fold(Exact::int(0), |a, b| a.add(*b)),
+                            Across::Sum => vals.iter().fold(Exact::int(0), |a, b| a.plus(*b)),
                             Across::Avg => vals
                                 .iter()
-                                .fold(Exact::int(0), |a, b| a.add(*b))
-                                .div(Exact::int(vals.len() as i128))
+                                .fold(Exact::int(0), |a, b| a.plus(*b))
+                                .checked_div(Exact::int(vals.len() as i128))
                                 .unwrap_or(Exact::int(0)),
                         }
                     }
                 };
-                v.div(Exact::int(*divisor as i128)).ok_or_else(|| Self::bad(def, "除数为 0"))
+                v.checked_div(Exact::int(*divisor as i128)).ok_or_else(|| Self::bad(def, "除数为 0"))
             }
         }
     }
@@ -146,7 +152,7 @@ impl<'a> Engine<'a> {
             let n = Box::pin(self.indicator(def, &num, org, period)).await?;
             let dv = Box::pin(self.indicator(def, &den, org, period)).await?;
             return n
-                .div(dv)
+                .checked_div(dv)
                 .map(|r| r.mul_int(d.factor as i128))
                 .ok_or_else(|| Self::bad(def, format!("{code} 在 {period} 的分母为 0")));
         }
@@ -164,7 +170,7 @@ impl<'a> Engine<'a> {
             _ => Exact::new(vals.iter().sum(), 1),
         }
         .unwrap_or(Exact::int(0));
-        Ok(raw.div(Exact::int(scale)).unwrap_or(raw))
+        Ok(raw.checked_div(Exact::int(scale)).unwrap_or(raw))
     }
 
     /// The records behind a figure's value (at most `limit`).

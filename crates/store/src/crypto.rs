@@ -126,7 +126,7 @@ fn write_private(path: &Path, content: &str) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sm4::cipher::{BlockEncrypt, KeyInit as _};
+    use sm4::cipher::BlockEncrypt;
 
     #[test]
     fn sm3_and_sm4_known_answers() {

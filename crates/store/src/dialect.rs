@@ -97,9 +97,7 @@ impl DbUrl {
         } else {
             "这不是数据库地址（直接写文件路径不会被当作 SQLite）"
         };
-        Err(StoreError::Config(format!(
-            "{hint}：“{t}”。请使用 sqlite://文件路径 或 postgres://用户@主机/数据库"
-        )))
+        Err(StoreError::Config(format!("{hint}：“{t}”。请使用 sqlite://文件路径 或 postgres://用户@主机/数据库")))
     }
 }
 

@@ -19,7 +19,10 @@ enum Kind {
     Int,
     Region,
     /// An organization: `expr` is its id, with the path and code columns of the joined row.
-    Org { path: &'static str, code: &'static str },
+    Org {
+        path: &'static str,
+        code: &'static str,
+    },
 }
 
 struct Field {
@@ -285,7 +288,10 @@ fn source(name: &str) -> Result<&'static Source> {
 }
 
 fn field<'a>(s: &'a Source, name: &str) -> Result<&'a Field> {
-    s.fields.iter().find(|f| f.name == name).ok_or_else(|| bad_spec("filters", format!("数据集“{}”没有字段“{name}”", s.name)))
+    s.fields
+        .iter()
+        .find(|f| f.name == name)
+        .ok_or_else(|| bad_spec("filters", format!("数据集“{}”没有字段“{name}”", s.name)))
 }
 
 /// A bound parameter.
@@ -410,13 +416,19 @@ impl Store {
                     };
                     let mut phs = Vec::new();
                     for v in &vals {
-                        let p = match kind {
-                            Int => P::I(v.parse().map_err(|_| bad_spec("filters", format!("字段“{}”须为整数，实为“{v}”", fd.name)))?),
-                            _ => P::T(v.clone()),
-                        };
+                        let p =
+                            match kind {
+                                Int => P::I(v.parse().map_err(|_| {
+                                    bad_spec("filters", format!("字段“{}”须为整数，实为“{v}”", fd.name))
+                                })?),
+                                _ => P::T(v.clone()),
+                            };
                         phs.push(sql.param(p));
                     }
-                    let first = phs.first().cloned().ok_or_else(|| bad_spec("filters", format!("字段“{}”的筛选值为空", fd.name)))?;
+                    let first = phs
+                        .first()
+                        .cloned()
+                        .ok_or_else(|| bad_spec("filters", format!("字段“{}”的筛选值为空", fd.name)))?;
                     match op {
                         FilterOp::Eq => format!("{expr} = {first}"),
                         FilterOp::In => format!("{expr} IN ({})", phs.join(", ")),
@@ -491,9 +503,10 @@ impl Store {
         self.where_clause(s, program_id, filters, span, &mut sql).await?;
         let ph = sql.param(P::I(limit));
         sql.text.push_str(&format!(" ORDER BY {} LIMIT {ph}", s.id));
-        let rows = bind_all(sqlx::query_as::<Any, (i64, Option<String>, Option<String>, Option<i64>)>(&sql.text), &sql.params)
-            .fetch_all(self.pool())
-            .await?;
+        let rows =
+            bind_all(sqlx::query_as::<Any, (i64, Option<String>, Option<String>, Option<i64>)>(&sql.text), &sql.params)
+                .fetch_all(self.pool())
+                .await?;
         Ok(rows
             .into_iter()
             .map(|(id, label, date, value)| RecordRef {
@@ -548,20 +561,34 @@ impl Store {
             .await?;
         Ok(rows
             .into_iter()
-            .map(|(id, indicator, org_id, org_name, period, value)| IndicatorRow { id, indicator, org_id, org_name, period, value })
+            .map(|(id, indicator, org_id, org_name, period, value)| IndicatorRow {
+                id,
+                indicator,
+                org_id,
+                org_name,
+                period,
+                value,
+            })
             .collect())
     }
 
     /// Every figure definition, ordered by key.
     pub async fn figure_defs(&self) -> Result<Vec<FigureDef>> {
-        let rows: Vec<(String, String, String, String, i64, String, String)> = sqlx::query_as(
-            "SELECT key, name, line, unit, decimals, description, spec FROM figure_defs ORDER BY key",
-        )
-        .fetch_all(self.pool())
-        .await?;
+        let rows: Vec<(String, String, String, String, i64, String, String)> =
+            sqlx::query_as("SELECT key, name, line, unit, decimals, description, spec FROM figure_defs ORDER BY key")
+                .fetch_all(self.pool())
+                .await?;
         rows.into_iter()
             .map(|(key, name, line, unit, decimals, description, spec)| {
-                Ok(FigureDef { key, name, line, unit, decimals: decimals as u32, description, spec: serde_json::from_str(&spec)? })
+                Ok(FigureDef {
+                    key,
+                    name,
+                    line,
+                    unit,
+                    decimals: decimals as u32,
+                    description,
+                    spec: serde_json::from_str(&spec)?,
+                })
             })
             .collect()
     }
@@ -576,7 +603,10 @@ fn unreachable_op() -> String {
     "1 = 0".into()
 }
 
-fn bind_all<'q, T>(mut q: QueryAs<'q, Any, T, AnyArguments<'q>>, params: &[P]) -> QueryAs<'q, Any, T, AnyArguments<'q>> {
+fn bind_all<'q, T>(
+    mut q: QueryAs<'q, Any, T, AnyArguments<'q>>,
+    params: &[P],
+) -> QueryAs<'q, Any, T, AnyArguments<'q>> {
     for p in params {
         q = match p {
             P::I(i) => q.bind(*i),

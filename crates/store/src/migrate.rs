@@ -61,9 +61,8 @@ pub(crate) async fn run(store: &Store) -> Result<Vec<u32>> {
         applied.push(*version);
     }
     // The key fingerprint: set once, then every open must present the same key.
-    let fp: Option<String> = sqlx::query_scalar("SELECT value FROM settings WHERE key = 'key_fingerprint'")
-        .fetch_optional(&mut *tx)
-        .await?;
+    let fp: Option<String> =
+        sqlx::query_scalar("SELECT value FROM settings WHERE key = 'key_fingerprint'").fetch_optional(&mut *tx).await?;
     match fp {
         None => {
             sqlx::query("INSERT INTO settings (key, value) VALUES ('key_fingerprint', $1)")

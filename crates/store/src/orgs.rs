@@ -12,16 +12,31 @@ impl Tx<'_> {
     pub async fn insert_org(&mut self, org: &NewOrg) -> Result<i64> {
         let parent_path = match org.parent_id {
             Some(pid) => {
-                let row: Option<(String, String)> = sqlx::query_as("SELECT path, side FROM organizations WHERE id = $1")
-                    .bind(pid)
-                    .fetch_optional(&mut *self.tx)
-                    .await?;
+                let row: Option<(String, String)> =
+                    sqlx::query_as("SELECT path, side FROM organizations WHERE id = $1")
+                        .bind(pid)
+                        .fetch_optional(&mut *self.tx)
+                        .await?;
                 match row {
                     Some((path, side)) if side == org.side.as_str() => path,
                     Some(_) => {
-                        return Err(Invalid::new("parent_id", "上级单位", "上级单位须与本单位同属支援方或受援方", "上级单位不在同一方").into())
+                        return Err(Invalid::new(
+                            "parent_id",
+                            "上级单位",
+                            "上级单位须与本单位同属支援方或受援方",
+                            "上级单位不在同一方",
+                        )
+                        .into())
                     }
-                    None => return Err(Invalid::new("parent_id", "上级单位", "上级单位须为已登记的单位", format!("上级单位 {pid} 不存在")).into()),
+                    None => {
+                        return Err(Invalid::new(
+                            "parent_id",
+                            "上级单位",
+                            "上级单位须为已登记的单位",
+                            format!("上级单位 {pid} 不存在"),
+                        )
+                        .into())
+                    }
                 }
             }
             None => "/".to_string(),

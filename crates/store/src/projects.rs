@@ -17,11 +17,23 @@ impl Tx<'_> {
         let (status, date) = cur.ok_or(StoreError::NotFound { what: "项目", id: ev.project_id.to_string() })?;
         let (old, new) = (status_rank(&status).unwrap_or(0), status_rank(ev.status).unwrap_or(0));
         if date.is_some() && new <= old {
-            return Err(Invalid::new("status", "项目状态", "状态只能依次推进：立项→开工→完工→验收", format!("项目已是“{status}”，不能改为“{}”", ev.status)).into());
+            return Err(Invalid::new(
+                "status",
+                "项目状态",
+                "状态只能依次推进：立项→开工→完工→验收",
+                format!("项目已是“{status}”，不能改为“{}”", ev.status),
+            )
+            .into());
         }
         if let Some(d) = &date {
             if ev.date.to_string() < *d {
-                return Err(Invalid::new("date", "状态日期", "状态日期不得早于上一状态日期", format!("{} 早于上一状态日期 {d}", ev.date)).into());
+                return Err(Invalid::new(
+                    "date",
+                    "状态日期",
+                    "状态日期不得早于上一状态日期",
+                    format!("{} 早于上一状态日期 {d}", ev.date),
+                )
+                .into());
             }
         }
         let id = self.insert(ev).await?;

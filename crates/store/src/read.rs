@@ -62,8 +62,7 @@ impl Store {
     /// A page of records ordered by id.
     pub async fn list(&self, table: &str, offset: i64, limit: i64) -> Result<Page> {
         guard(table)?;
-        let total: i64 =
-            sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}")).fetch_one(self.pool()).await?;
+        let total: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}")).fetch_one(self.pool()).await?;
         let rows = sqlx::query(&format!("SELECT * FROM {table} ORDER BY id LIMIT $1 OFFSET $2"))
             .bind(limit)
             .bind(offset)

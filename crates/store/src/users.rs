@@ -43,7 +43,12 @@ impl Tx<'_> {
             }
             None => {
                 if role.needs_org() {
-                    e.push(Invalid::new("org", "所属单位", "项目管理和填报员须指定所属单位", "未指定所属单位（--org 单位编码）"));
+                    e.push(Invalid::new(
+                        "org",
+                        "所属单位",
+                        "项目管理和填报员须指定所属单位",
+                        "未指定所属单位（--org 单位编码）",
+                    ));
                 }
                 None
             }

@@ -25,6 +25,9 @@ pub struct Tx<'s> {
     known: std::collections::HashSet<String>,
 }
 
+/// Columns as bound, and the record as the audit shows it (secrets masked).
+type Expanded = (Vec<(String, Bound)>, Map<String, Value>);
+
 /// A column as bound: the name and value, after secrets were expanded.
 enum Bound {
     Int(Option<i64>),
@@ -68,7 +71,7 @@ impl<'s> Tx<'s> {
         &self.actor
     }
 
-    fn expand(&self, cols: Vec<(&'static str, Val)>) -> Result<(Vec<(String, Bound)>, Map<String, Value>)> {
+    fn expand(&self, cols: Vec<(&'static str, Val)>) -> Result<Expanded> {
         let mut out = Vec::new();
         let mut shown = Map::new();
         for (name, v) in cols {
@@ -143,12 +146,8 @@ impl<'s> Tx<'s> {
         let (cols, shown) = self.expand(e.columns())?;
         let names: Vec<&str> = cols.iter().map(|(n, _)| n.as_str()).collect();
         let params: Vec<String> = (1..=cols.len()).map(|i| format!("${i}")).collect();
-        let sql = format!(
-            "INSERT INTO {} ({}) VALUES ({}) RETURNING id",
-            E::TABLE,
-            names.join(", "),
-            params.join(", ")
-        );
+        let sql =
+            format!("INSERT INTO {} ({}) VALUES ({}) RETURNING id", E::TABLE, names.join(", "), params.join(", "));
         let mut q = sqlx::query_scalar::<Any, i64>(&sql);
         for (_, b) in &cols {
             q = match b {
@@ -165,7 +164,8 @@ impl<'s> Tx<'s> {
 
     /// Replace every column of record `id`.
     pub async fn update<E: Entity>(&mut self, id: i64, e: &E) -> Result<()> {
-        let before = self.row_json(E::TABLE, id).await?.ok_or(StoreError::NotFound { what: E::LABEL, id: id.to_string() })?;
+        let before =
+            self.row_json(E::TABLE, id).await?.ok_or(StoreError::NotFound { what: E::LABEL, id: id.to_string() })?;
         self.validate(e).await?;
         let (cols, _) = self.expand(e.columns())?;
         let sets: Vec<String> = cols.iter().enumerate().map(|(i, (n, _))| format!("{n} = ${}", i + 1)).collect();
@@ -188,9 +188,9 @@ impl<'s> Tx<'s> {
         self.known.clear();
         let sql = format!("DELETE FROM {table} WHERE id = $1");
         sqlx::query(&sql).bind(id).execute(&mut *self.tx).await.map_err(|e| match explain(e, label) {
-            StoreError::Conflict(_) => {
-                StoreError::Conflict(format!("{label} {id} 仍被其他记录引用（如活动、结对、资金），不能删除；请先处理引用它的记录"))
-            }
+            StoreError::Conflict(_) => StoreError::Conflict(format!(
+                "{label} {id} 仍被其他记录引用（如活动、结对、资金），不能删除；请先处理引用它的记录"
+            )),
             other => other,
         })?;
         self.audit("delete", table, Some(id), Some(Value::Object(before)), None).await
@@ -198,7 +198,8 @@ impl<'s> Tx<'s> {
 
     /// Set one column of a record, audited (used for derived columns such as a project's status).
     pub(crate) async fn set_column(&mut self, table: &'static str, id: i64, sets: &[(&str, Val)]) -> Result<()> {
-        let before = self.row_json(table, id).await?.ok_or(StoreError::NotFound { what: "记录", id: id.to_string() })?;
+        let before =
+            self.row_json(table, id).await?.ok_or(StoreError::NotFound { what: "记录", id: id.to_string() })?;
         let parts: Vec<String> = sets.iter().enumerate().map(|(i, (n, _))| format!("{n} = ${}", i + 1)).collect();
         let sql = format!("UPDATE {table} SET {} WHERE id = ${}", parts.join(", "), sets.len() + 1);
         let mut q = sqlx::query::<Any>(&sql);

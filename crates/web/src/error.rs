@@ -34,7 +34,10 @@ impl IntoResponse for AppError {
                 (StatusCode::INTERNAL_SERVER_ERROR, "系统内部错误，请稍后重试或联系管理员".to_string())
             }
         };
-        let body = crate::html::page("出错了", &format!("<p class=\"error\">{}</p><p><a href=\"/\">返回首页</a></p>", crate::html::esc(&msg)));
+        let body = crate::html::page(
+            "出错了",
+            &format!("<p class=\"error\">{}</p><p><a href=\"/\">返回首页</a></p>", crate::html::esc(&msg)),
+        );
         (status, axum::response::Html(body)).into_response()
     }
 }

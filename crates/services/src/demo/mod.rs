@@ -52,8 +52,18 @@ fn period(s: &str) -> Result<Period> {
 
 const AKTO: &str = "653022";
 const AKTO_TOWNSHIPS: &[&str] = &[
-    "653022100", "653022101", "653022102", "653022103", "653022200", "653022201", "653022202", "653022203",
-    "653022204", "653022205", "653022206", "653022210",
+    "653022100",
+    "653022101",
+    "653022102",
+    "653022103",
+    "653022200",
+    "653022201",
+    "653022202",
+    "653022203",
+    "653022204",
+    "653022205",
+    "653022206",
+    "653022210",
 ];
 const JX_CITIES: &[(&str, &str)] = &[
     ("360100", "南昌"),
@@ -69,16 +79,34 @@ const JX_CITIES: &[(&str, &str)] = &[
     ("361100", "上饶"),
 ];
 const SURNAMES: &[&str] = &[
-    "王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马", "朱", "胡", "郭", "何", "罗", "高", "林",
-    "熊", "邹", "万", "涂", "彭", "曾", "谢", "钟", "喻", "饶",
+    "王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马", "朱", "胡", "郭", "何", "罗", "高",
+    "林", "熊", "邹", "万", "涂", "彭", "曾", "谢", "钟", "喻", "饶",
 ];
 const GIVEN: &[&str] = &[
-    "建华", "晓东", "志强", "海燕", "文斌", "丽娟", "国庆", "红梅", "伟", "敏", "静", "磊", "洋", "勇", "艳", "杰", "娟",
-    "涛", "明", "超", "秀英", "俊", "慧", "鹏", "琳", "斌", "宇", "婷", "浩", "鑫",
+    "建华", "晓东", "志强", "海燕", "文斌", "丽娟", "国庆", "红梅", "伟", "敏", "静", "磊", "洋", "勇", "艳", "杰",
+    "娟", "涛", "明", "超", "秀英", "俊", "慧", "鹏", "琳", "斌", "宇", "婷", "浩", "鑫",
 ];
 const LOCAL_NAMES: &[&str] = &[
-    "阿依古丽", "买买提", "古丽米热", "艾力", "热依拉", "努尔兰", "阿迪力", "麦尔旦", "帕提古丽", "吐尔逊", "阿斯卡尔",
-    "迪丽努尔", "依明", "库尔班", "阿曼古丽", "玉山", "布阿依谢木", "托合提", "再娜甫", "艾克拜尔",
+    "阿依古丽",
+    "买买提",
+    "古丽米热",
+    "艾力",
+    "热依拉",
+    "努尔兰",
+    "阿迪力",
+    "麦尔旦",
+    "帕提古丽",
+    "吐尔逊",
+    "阿斯卡尔",
+    "迪丽努尔",
+    "依明",
+    "库尔班",
+    "阿曼古丽",
+    "玉山",
+    "布阿依谢木",
+    "托合提",
+    "再娜甫",
+    "艾克拜尔",
 ];
 
 struct Loader<'s> {
@@ -110,7 +138,15 @@ impl<'s> Loader<'s> {
         format!("{}·{}", self.pick(LOCAL_NAMES), self.pick(LOCAL_NAMES))
     }
 
-    async fn org(&mut self, code: &str, name: &str, side: Side, kind: &'static str, parent: Option<i64>, region_code: &str) -> Result<i64> {
+    async fn org(
+        &mut self,
+        code: &str,
+        name: &str,
+        side: Side,
+        kind: &'static str,
+        parent: Option<i64>,
+        region_code: &str,
+    ) -> Result<i64> {
         self.orgs += 1;
         Ok(self
             .tx
@@ -237,7 +273,13 @@ impl<'s> Loader<'s> {
             .await?)
     }
 
-    async fn pairing(&mut self, type_code: &str, a: (Option<i64>, Option<i64>), b: (Option<i64>, Option<i64>), start: Date) -> Result<i64> {
+    async fn pairing(
+        &mut self,
+        type_code: &str,
+        a: (Option<i64>, Option<i64>),
+        b: (Option<i64>, Option<i64>),
+        start: Date,
+    ) -> Result<i64> {
         Ok(self
             .tx
             .insert(&NewPairing {
@@ -288,7 +330,16 @@ pub async fn load(store: &Store) -> Result<DemoSummary> {
             start_date: day("1997-07-01")?,
         })
         .await?;
-    let mut l = Loader { tx, rng: StdRng::seed_from_u64(2023_04_20), program, seq: 0, people: 0, activities: 0, projects: 0, orgs: 0 };
+    let mut l = Loader {
+        tx,
+        rng: StdRng::seed_from_u64(20_230_420),
+        program,
+        seq: 0,
+        people: 0,
+        activities: 0,
+        projects: 0,
+        orgs: 0,
+    };
     let summary_figures = load_into(&mut l).await?;
     for def in figures::definitions()? {
         l.tx.insert(&def).await?;
@@ -348,7 +399,23 @@ async fn load_into(l: &mut Loader<'_>) -> Result<usize> {
     for (code, name, rc) in university_names {
         universities.push(l.org(code, name, Donor, "university", Some(jx_edu), rc).await?);
     }
-    let school_kinds = ["第一中学", "第二中学", "实验中学", "实验小学", "育才学校", "第三中学", "外国语学校", "第五中学", "师范附属小学", "第四中学", "第二小学", "第七中学", "第六中学", "新区学校", "第八中学"];
+    let school_kinds = [
+        "第一中学",
+        "第二中学",
+        "实验中学",
+        "实验小学",
+        "育才学校",
+        "第三中学",
+        "外国语学校",
+        "第五中学",
+        "师范附属小学",
+        "第四中学",
+        "第二小学",
+        "第七中学",
+        "第六中学",
+        "新区学校",
+        "第八中学",
+    ];
     let mut jx_schools = Vec::new();
     for i in 0..157 {
         let (rc, city) = JX_CITIES[i % JX_CITIES.len()];
@@ -373,12 +440,16 @@ async fn load_into(l: &mut Loader<'_>) -> Result<usize> {
     let kz = l.org("KZ-GOV", "克孜勒苏柯尔克孜自治州人民政府", Recipient, "government", None, "653000").await?;
     let kz_edu = l.org("KZ-EDU", "克州教育局", Recipient, "government", Some(kz), "653000").await?;
     let kz3 = l.org("KZ-S3", "克州第三中学", Recipient, "school", Some(kz_edu), "653001").await?;
-    let campus = l.org("KZ-TSVTU", "新疆天山职业技术大学（克州校区）", Recipient, "university", Some(kz_edu), "653001").await?;
+    let campus =
+        l.org("KZ-TSVTU", "新疆天山职业技术大学（克州校区）", Recipient, "university", Some(kz_edu), "653001").await?;
     let akto = l.org("AKT-GOV", "阿克陶县人民政府", Recipient, "government", Some(kz), AKTO).await?;
     let akto_edu = l.org("AKT-EDU", "阿克陶县教育局", Recipient, "government", Some(akto), AKTO).await?;
     let akto_health = l.org("AKT-HEALTH", "阿克陶县卫生健康委员会", Recipient, "government", Some(akto), AKTO).await?;
-    let akto_hrss = l.org("AKT-HRSS", "阿克陶县人力资源和社会保障局", Recipient, "government", Some(akto), AKTO).await?;
-    let kzjx = l.org("AKT-KZJX", "克州江西实验中学（阿克陶县雪松中学）", Recipient, "school", Some(akto_edu), "653022100").await?;
+    let akto_hrss =
+        l.org("AKT-HRSS", "阿克陶县人力资源和社会保障局", Recipient, "government", Some(akto), AKTO).await?;
+    let kzjx = l
+        .org("AKT-KZJX", "克州江西实验中学（阿克陶县雪松中学）", Recipient, "school", Some(akto_edu), "653022100")
+        .await?;
     let mut akto_schools = vec![kzjx];
     let akto_school_kinds = ["中心小学", "中学", "第二小学", "寄宿制学校"];
     for i in 0..39 {
@@ -389,35 +460,80 @@ async fn load_into(l: &mut Loader<'_>) -> Result<usize> {
     }
     let hosp = l.org("AKT-HOSP", "阿克陶县人民医院", Recipient, "hospital", Some(akto_health), "653022100").await?;
     let dept_names = [
-        "普外科", "骨科", "心血管内科", "呼吸内科", "消化内科", "神经内科", "肾内科", "内分泌科", "妇产科", "儿科", "新生儿科",
-        "眼科", "耳鼻喉科", "口腔科", "皮肤科", "急诊科", "重症医学科", "麻醉科", "影像科", "检验科", "病理科", "中医科",
-        "康复医学科", "泌尿外科", "神经外科", "胸外科", "感染科", "肿瘤科", "护理部", "药剂科",
+        "普外科",
+        "骨科",
+        "心血管内科",
+        "呼吸内科",
+        "消化内科",
+        "神经内科",
+        "肾内科",
+        "内分泌科",
+        "妇产科",
+        "儿科",
+        "新生儿科",
+        "眼科",
+        "耳鼻喉科",
+        "口腔科",
+        "皮肤科",
+        "急诊科",
+        "重症医学科",
+        "麻醉科",
+        "影像科",
+        "检验科",
+        "病理科",
+        "中医科",
+        "康复医学科",
+        "泌尿外科",
+        "神经外科",
+        "胸外科",
+        "感染科",
+        "肿瘤科",
+        "护理部",
+        "药剂科",
     ];
     let mut departments = Vec::new();
     for (i, name) in dept_names.iter().enumerate() {
-        departments.push(l.org(&format!("AKT-HOSP-D{:02}", i + 1), &format!("阿克陶县人民医院{name}"), Recipient, "department", Some(hosp), "653022100").await?);
+        departments.push(
+            l.org(
+                &format!("AKT-HOSP-D{:02}", i + 1),
+                &format!("阿克陶县人民医院{name}"),
+                Recipient,
+                "department",
+                Some(hosp),
+                "653022100",
+            )
+            .await?,
+        );
     }
     let tangjin = l.org("AKT-TJ", "新疆唐锦纺织有限公司", Recipient, "enterprise", Some(akto), "653022100").await?;
     // A credit code, checked per GB 32100, on one organization.
-    l.tx
-        .update(
-            tangjin,
-            &NewOrg {
-                code: "AKT-TJ".into(),
-                name: "新疆唐锦纺织有限公司".into(),
-                side: Recipient,
-                kind: "enterprise",
-                parent_id: Some(akto),
-                region: region("653022100")?,
-                credit_code: Some(CreditCode::with_check("91653022MA78N0QK8").map_err(StoreError::from)?),
-            },
-        )
-        .await?;
+    l.tx.update(
+        tangjin,
+        &NewOrg {
+            code: "AKT-TJ".into(),
+            name: "新疆唐锦纺织有限公司".into(),
+            side: Recipient,
+            kind: "enterprise",
+            parent_id: Some(akto),
+            region: region("653022100")?,
+            credit_code: Some(CreditCode::with_check("91653022MA78N0QK8").map_err(StoreError::from)?),
+        },
+    )
+    .await?;
 
     // ---- Batches ------------------------------------------------------------------------------
     let starts = [
-        "1997-07-01", "1999-07-01", "2001-07-01", "2004-07-01", "2007-07-01", "2010-07-01", "2011-12-20", "2014-02-20",
-        "2017-02-20", "2020-04-20", "2023-04-20",
+        "1997-07-01",
+        "1999-07-01",
+        "2001-07-01",
+        "2004-07-01",
+        "2007-07-01",
+        "2010-07-01",
+        "2011-12-20",
+        "2014-02-20",
+        "2017-02-20",
+        "2020-04-20",
+        "2023-04-20",
     ];
     let mut batches = Vec::new();
     for (i, s) in starts.iter().enumerate() {
@@ -426,7 +542,9 @@ async fn load_into(l: &mut Loader<'_>) -> Result<usize> {
             Some(next) => Some(Date::from_naive(day(next)?.naive() - Duration::days(1))),
             None => None,
         };
-        let id = l.tx.insert(&NewBatch { program_id: l.program, number: i as i64 + 1, start_date: start, end_date: end }).await?;
+        let id =
+            l.tx.insert(&NewBatch { program_id: l.program, number: i as i64 + 1, start_date: start, end_date: end })
+                .await?;
         batches.push((id, start, end));
     }
     let b11 = batches[10];
@@ -459,21 +577,58 @@ async fn load_into(l: &mut Loader<'_>) -> Result<usize> {
     for k in 0..105 {
         let school = akto_schools[k % akto_schools.len()];
         let home = jx_schools[k % jx_schools.len()];
-        aid_teachers.push(l.aid_person(b11, "professional", "education", Some("中学一级教师"), "援疆教师", Some(home), Some(school), None).await?);
+        aid_teachers.push(
+            l.aid_person(
+                b11,
+                "professional",
+                "education",
+                Some("中学一级教师"),
+                "援疆教师",
+                Some(home),
+                Some(school),
+                None,
+            )
+            .await?,
+        );
     }
     for k in 0..11 {
         let start = day("2024-03-01")?;
-        l.aid_person(b11, "professional", "education", Some("副教授"), "驻校教师", Some(universities[k % 8]), Some(campus), Some(start)).await?;
+        l.aid_person(
+            b11,
+            "professional",
+            "education",
+            Some("副教授"),
+            "驻校教师",
+            Some(universities[k % 8]),
+            Some(campus),
+            Some(start),
+        )
+        .await?;
     }
     for k in 0..66 {
         let start = l.between(since, day("2025-03-31")?);
         let home = hospitals[k % hospitals.len()];
         let dept = departments[k % departments.len()];
-        aid_doctors.push(l.aid_person(b11, "flexible", "medical", Some("主治医师"), "柔性援疆医生", Some(home), Some(dept), Some(start)).await?);
+        aid_doctors.push(
+            l.aid_person(
+                b11,
+                "flexible",
+                "medical",
+                Some("主治医师"),
+                "柔性援疆医生",
+                Some(home),
+                Some(dept),
+                Some(start),
+            )
+            .await?,
+        );
     }
     for k in 0..20 {
         let home = hospitals[k % hospitals.len()];
-        aid_doctors.push(l.aid_person(b11, "professional", "medical", Some("副主任医师"), "援疆医生", Some(home), Some(hosp), None).await?);
+        aid_doctors.push(
+            l.aid_person(b11, "professional", "medical", Some("副主任医师"), "援疆医生", Some(home), Some(hosp), None)
+                .await?,
+        );
     }
     for k in 0..18 {
         let line = ["industry", "employment", "infrastructure"][k % 3];
@@ -508,7 +663,10 @@ async fn load_into(l: &mut Loader<'_>) -> Result<usize> {
     }
     let mut local_medics = Vec::new();
     for k in 0..71 {
-        local_medics.push(l.local_person(if k % 3 == 0 { "护士" } else { "医师" }, "medical", departments[k % departments.len()]).await?);
+        local_medics.push(
+            l.local_person(if k % 3 == 0 { "护士" } else { "医师" }, "medical", departments[k % departments.len()])
+                .await?,
+        );
     }
 
     // ---- Pairings -------------------------------------------------------------------------------
@@ -520,13 +678,31 @@ async fn load_into(l: &mut Loader<'_>) -> Result<usize> {
         l.pairing("university_campus", (Some(*u), None), (Some(campus), None), day("2023-09-01")?).await?;
     }
     for (i, d) in departments.iter().enumerate() {
-        l.pairing("hospital_department", (Some(hospitals[i % hospitals.len()]), None), (Some(*d), None), day("2023-06-01")?).await?;
+        l.pairing(
+            "hospital_department",
+            (Some(hospitals[i % hospitals.len()]), None),
+            (Some(*d), None),
+            day("2023-06-01")?,
+        )
+        .await?;
     }
     for (i, t) in local_teachers.iter().enumerate() {
-        l.pairing("mentor_teacher", (None, Some(aid_teachers[i % aid_teachers.len()])), (None, Some(*t)), day("2023-09-01")?).await?;
+        l.pairing(
+            "mentor_teacher",
+            (None, Some(aid_teachers[i % aid_teachers.len()])),
+            (None, Some(*t)),
+            day("2023-09-01")?,
+        )
+        .await?;
     }
     for (i, m) in local_medics.iter().enumerate() {
-        l.pairing("mentor_doctor", (None, Some(aid_doctors[i % aid_doctors.len()])), (None, Some(*m)), day("2023-07-01")?).await?;
+        l.pairing(
+            "mentor_doctor",
+            (None, Some(aid_doctors[i % aid_doctors.len()])),
+            (None, Some(*m)),
+            day("2023-07-01")?,
+        )
+        .await?;
     }
 
     // ---- Activities -----------------------------------------------------------------------------
@@ -534,45 +710,129 @@ async fn load_into(l: &mut Loader<'_>) -> Result<usize> {
     // 红杜鹃微讲堂: 4,236 students over 40 sessions.
     for (i, n) in split(&mut rng, 4236, 40).into_iter().enumerate() {
         let d = l.between(since, today);
-        l.activity("remote_class", Some("hongdujuan_microlecture"), format!("红杜鹃微讲堂第{}期", i + 1), d, "653022100", Some(kzjx), n, n).await?;
+        l.activity(
+            "remote_class",
+            Some("hongdujuan_microlecture"),
+            format!("红杜鹃微讲堂第{}期", i + 1),
+            d,
+            "653022100",
+            Some(kzjx),
+            n,
+            n,
+        )
+        .await?;
     }
     // 重走长征路 VR course and 谷雨诗会: 21,000 teachers and students together.
     for (i, n) in split(&mut rng, 15_600, 30).into_iter().enumerate() {
         let d = l.between(since, today);
         let t = AKTO_TOWNSHIPS[i % AKTO_TOWNSHIPS.len()];
-        l.activity("remote_class", Some("long_march_vr"), format!("“重走长征路”VR思政课（第{}场）", i + 1), d, t, Some(akto_edu), n, n).await?;
+        l.activity(
+            "remote_class",
+            Some("long_march_vr"),
+            format!("“重走长征路”VR思政课（第{}场）", i + 1),
+            d,
+            t,
+            Some(akto_edu),
+            n,
+            n,
+        )
+        .await?;
     }
     for (i, n) in split(&mut rng, 5_400, 6).into_iter().enumerate() {
         let d = day(&format!("{}-04-{}", 2024 + (i as i32 % 2), 15 + i))?;
-        l.activity("lecture", Some("guyu_poetry"), format!("“谷雨诗会”互动活动（{}）", i + 1), d, "653022100", Some(akto_edu), n, n).await?;
+        l.activity(
+            "lecture",
+            Some("guyu_poetry"),
+            format!("“谷雨诗会”互动活动（{}）", i + 1),
+            d,
+            "653022100",
+            Some(akto_edu),
+            n,
+            n,
+        )
+        .await?;
     }
     // 红杜鹃 education volunteer service: 186 events, 31,245 beneficiaries.
     for (i, n) in split(&mut rng, 31_245, 186).into_iter().enumerate() {
         let d = l.between(since, today);
         let t = AKTO_TOWNSHIPS[i % AKTO_TOWNSHIPS.len()];
         let volunteers = l.rng.gen_range(5..=20);
-        l.activity("volunteer", Some("hongdujuan"), format!("“红杜鹃”教育志愿服务（{}）", i + 1), d, t, Some(command), volunteers, n).await?;
+        l.activity(
+            "volunteer",
+            Some("hongdujuan"),
+            format!("“红杜鹃”教育志愿服务（{}）", i + 1),
+            d,
+            t,
+            Some(command),
+            volunteers,
+            n,
+        )
+        .await?;
     }
     // Winter football camps in Jiangxi.
-    l.activity("camp", Some("one_family"), "“赣克两地一家亲·民族团结过大年”足球冬令营".into(), day("2024-02-06")?, "360728", Some(command), 30, 30).await?;
-    l.activity("camp", Some("one_family"), "“赣克两地一家亲”足球冬令营（2025）".into(), day("2025-01-20")?, "360728", Some(command), 32, 32).await?;
+    l.activity(
+        "camp",
+        Some("one_family"),
+        "“赣克两地一家亲·民族团结过大年”足球冬令营".into(),
+        day("2024-02-06")?,
+        "360728",
+        Some(command),
+        30,
+        30,
+    )
+    .await?;
+    l.activity(
+        "camp",
+        Some("one_family"),
+        "“赣克两地一家亲”足球冬令营（2025）".into(),
+        day("2025-01-20")?,
+        "360728",
+        Some(command),
+        32,
+        32,
+    )
+    .await?;
     // Open days at the front command: 26 visits, 832 visitors.
     for (i, n) in split(&mut rng, 832, 26).into_iter().enumerate() {
         let d = l.between(since, today);
-        l.activity("open_day", Some("one_family"), format!("前指驻地“开放日”（第{}批）", i + 1), d, AKTO, Some(command), n, n).await?;
+        l.activity(
+            "open_day",
+            Some("one_family"),
+            format!("前指驻地“开放日”（第{}批）", i + 1),
+            d,
+            AKTO,
+            Some(command),
+            n,
+            n,
+        )
+        .await?;
     }
     // 江西红医生: 207 lectures and free clinics since the 11th batch, and some before it.
     for i in 0..207 {
         let d = l.between(since, today);
         let t = AKTO_TOWNSHIPS[i % AKTO_TOWNSHIPS.len()];
-        let (ty, title) = if i % 3 == 0 { ("lecture", "“江西红医生大讲堂”") } else { ("free_clinic", "“江西红医生”义诊") };
+        let (ty, title) = if i % 3 == 0 {
+            ("lecture", "“江西红医生大讲堂”")
+        } else {
+            ("free_clinic", "“江西红医生”义诊")
+        };
         let p = l.rng.gen_range(5..=15);
         let b = l.rng.gen_range(40..=260);
         l.activity(ty, Some("jiangxi_red_doctor"), format!("{title}（{}）", i + 1), d, t, Some(hosp), p, b).await?;
     }
     for i in 0..12 {
         let d = l.between(day("2021-03-01")?, day("2023-03-31")?);
-        l.activity("free_clinic", Some("jiangxi_red_doctor"), format!("援疆医疗队义诊（往批 {}）", i + 1), d, AKTO, Some(hosp), 8, 120).await?;
+        l.activity(
+            "free_clinic",
+            Some("jiangxi_red_doctor"),
+            format!("援疆医疗队义诊（往批 {}）", i + 1),
+            d,
+            AKTO,
+            Some(hosp),
+            8,
+            120,
+        )
+        .await?;
     }
     // 光明行动 (312 cataract operations), 微笑陶陶 (8 cleft repairs), early cancer screening (403).
     for (kind, brand, title, total, n) in [
@@ -582,7 +842,18 @@ async fn load_into(l: &mut Loader<'_>) -> Result<usize> {
     ] {
         for (i, cases) in split(&mut rng, total, n).into_iter().enumerate() {
             let d = l.between(since, today);
-            let id = l.activity("campaign", Some(brand), format!("{title}（第{}批）", i + 1), d, "653022100", Some(hosp), 6, cases).await?;
+            let id = l
+                .activity(
+                    "campaign",
+                    Some(brand),
+                    format!("{title}（第{}批）", i + 1),
+                    d,
+                    "653022100",
+                    Some(hosp),
+                    6,
+                    cases,
+                )
+                .await?;
             l.tx.insert(&NewProcedure { activity_id: id, kind, count: cases }).await?;
         }
     }
@@ -590,7 +861,8 @@ async fn load_into(l: &mut Loader<'_>) -> Result<usize> {
     for i in 0..150 {
         let d = l.between(day("2015-01-01")?, today);
         let t = AKTO_TOWNSHIPS[i % AKTO_TOWNSHIPS.len()];
-        let (ty, title) = if i % 2 == 0 { ("training", "专业技术培训") } else { ("remote_consultation", "赣陶远程会诊") };
+        let (ty, title) =
+            if i % 2 == 0 { ("training", "专业技术培训") } else { ("remote_consultation", "赣陶远程会诊") };
         let p = l.rng.gen_range(10..=120);
         l.activity(ty, None, format!("{title}（{}）", i + 1), d, t, Some(command), p, p).await?;
     }
@@ -622,22 +894,32 @@ async fn load_into(l: &mut Loader<'_>) -> Result<usize> {
             };
             let name = match sp {
                 Some(s) => s.1.to_string(),
-                None => format!("{}援疆项目 {}-{:02}", domain::projects::SECTORS.iter().find(|s| s.0 == sector).map(|s| s.1).unwrap_or(""), bi + 1, k + 1),
+                None => format!(
+                    "{}援疆项目 {}-{:02}",
+                    domain::projects::SECTORS.iter().find(|s| s.0 == sector).map(|s| s.1).unwrap_or(""),
+                    bi + 1,
+                    k + 1
+                ),
             };
             let planned_start = l.between(bstart, Date::from_naive(bstart.naive() + Duration::days(300)));
             let planned_end = Date::from_naive(planned_start.naive() + Duration::days(l.rng.gen_range(120..=700)));
             let multi_year = (planned_end.year() - planned_start.year()) >= 2;
             let code = format!("JXKZ-{:02}-{:04}", bi + 1, seq);
-            let id = l
-                .tx
-                .insert(&NewProject {
+            let id =
+                l.tx.insert(&NewProject {
                     program_id: l.program,
                     batch_id: Some(bid),
                     code: code.clone(),
                     name,
                     sector,
                     region: region(place)?,
-                    org_id: Some(if sector == "medical" { hosp } else if sector == "education" { akto_edu } else { akto }),
+                    org_id: Some(if sector == "medical" {
+                        hosp
+                    } else if sector == "education" {
+                        akto_edu
+                    } else {
+                        akto
+                    }),
                     planned_start: Some(planned_start),
                     planned_end: Some(planned_end),
                     multi_year,
@@ -650,14 +932,20 @@ async fn load_into(l: &mut Loader<'_>) -> Result<usize> {
             let mut d = planned_start;
             for (si, (status, _)) in domain::projects::STATUSES.iter().enumerate().take(stages) {
                 let limit = if bi < 10 { bend } else { today };
-                d = if si == 0 { Date::from_naive(planned_start.naive() - Duration::days(30)) } else { l.between(d, limit.max(d)) };
+                d = if si == 0 {
+                    Date::from_naive(planned_start.naive() - Duration::days(30))
+                } else {
+                    l.between(d, limit.max(d))
+                };
                 l.tx.add_status(&NewStatusEvent { project_id: id, status, date: d }).await?;
             }
             // Funding by year: planned 80–1,200 万元, allocated and disbursed in part for the running batch.
             let years: Vec<i32> = (planned_start.year()..=planned_end.year().min(today.year())).collect();
             let total_wan = l.rng.gen_range(80..=1200);
             for (yi, y) in years.iter().enumerate() {
-                let share = Fen::from_wan(total_wan / years.len() as i64 + if yi == 0 { total_wan % years.len() as i64 } else { 0 });
+                let share = Fen::from_wan(
+                    total_wan / years.len() as i64 + if yi == 0 { total_wan % years.len() as i64 } else { 0 },
+                );
                 let (alloc, disb) = if bi < 10 {
                     (share, share)
                 } else {
@@ -665,10 +953,24 @@ async fn load_into(l: &mut Loader<'_>) -> Result<usize> {
                     (a, Fen(a.0 * l.rng.gen_range(60..=100) / 100))
                 };
                 let source = if k % 7 == 0 { "city" } else { "province" };
-                l.tx.insert(&NewFunding { project_id: id, year: *y as i64, source, planned: share, allocated: alloc, disbursed: disb }).await?;
+                l.tx.insert(&NewFunding {
+                    project_id: id,
+                    year: *y as i64,
+                    source,
+                    planned: share,
+                    allocated: alloc,
+                    disbursed: disb,
+                })
+                .await?;
             }
             if let Some(s) = sp {
-                l.tx.insert(&NewOutput { project_id: id, kind: s.3.into(), quantity: s.4, unit: if s.3.contains("芦笋") { "亩".into() } else { "座".into() } }).await?;
+                l.tx.insert(&NewOutput {
+                    project_id: id,
+                    kind: s.3.into(),
+                    quantity: s.4,
+                    unit: if s.3.contains("芦笋") { "亩".into() } else { "座".into() },
+                })
+                .await?;
                 named.push((id, s.1, s.4, s.3));
             } else if k % 6 == 0 {
                 let (kind, unit, q) = match sector {
@@ -724,12 +1026,19 @@ async fn load_into(l: &mut Loader<'_>) -> Result<usize> {
         ("referrals_out", hosp, "2024", 564),
     ];
     for (code, org, p, v) in values {
-        l.tx.insert(&NewIndicatorValue { indicator_code: code.into(), org_id: org, period: period(p)?, value: v }).await?;
+        l.tx.insert(&NewIndicatorValue { indicator_code: code.into(), org_id: org, period: period(p)?, value: v })
+            .await?;
     }
     // Jiangxi universities' enrollment plan in Xinjiang: 1,075 (2023) and 1,248 (2024).
     for (year, total) in [("2023", 1075), ("2024", 1248)] {
         for (u, v) in universities.iter().zip(split(&mut rng, total, universities.len())) {
-            l.tx.insert(&NewIndicatorValue { indicator_code: "enrollment_plan".into(), org_id: *u, period: period(year)?, value: v }).await?;
+            l.tx.insert(&NewIndicatorValue {
+                indicator_code: "enrollment_plan".into(),
+                org_id: *u,
+                period: period(year)?,
+                value: v,
+            })
+            .await?;
         }
     }
     l.tx.insert(&NewIndicatorTarget {
@@ -743,7 +1052,8 @@ async fn load_into(l: &mut Loader<'_>) -> Result<usize> {
     .await?;
 
     // ---- Achievements -------------------------------------------------------------------------
-    let units_new = ["内镜中心", "肿瘤科", "口腔颌面外科", "赣陶远程影像中心", "乳腺外科", "肿瘤科门诊", "院感科", "质控科"];
+    let units_new =
+        ["内镜中心", "肿瘤科", "口腔颌面外科", "赣陶远程影像中心", "乳腺外科", "肿瘤科门诊", "院感科", "质控科"];
     let units_up = ["病理科", "检验科", "中医康复科", "麻醉苏醒室", "烧伤与创面修复科", "健康管理中心"];
     let mut ach: Vec<(&'static str, String, Option<i64>)> = Vec::new();
     ach.extend(units_new.iter().map(|u| ("new_unit", format!("新开设{u}"), None)));
@@ -770,7 +1080,16 @@ async fn load_into(l: &mut Loader<'_>) -> Result<usize> {
     for (kind, title, level) in ach {
         let d = l.between(since, today);
         let org = if kind == "new_technique" { departments[l.rng.gen_range(0..departments.len())] } else { hosp };
-        l.tx.insert(&NewAchievement { program_id: l.program, kind, title, org_id: Some(org), person_id: None, date: d, level }).await?;
+        l.tx.insert(&NewAchievement {
+            program_id: l.program,
+            kind,
+            title,
+            org_id: Some(org),
+            person_id: None,
+            date: d,
+            level,
+        })
+        .await?;
     }
 
     // ---- Donations ----------------------------------------------------------------------------
@@ -783,9 +1102,27 @@ async fn load_into(l: &mut Loader<'_>) -> Result<usize> {
         ("呼吸机", "136", "2024-08-30"),
     ] {
         let value = Fen::parse_wan(wan).map_err(StoreError::from)?;
-        l.tx.insert(&NewDonation { program_id: l.program, kind: "in_kind", description: desc.into(), donor_org_id: Some(hospitals[0]), recipient_org_id: hosp, value, date: day(date)? }).await?;
+        l.tx.insert(&NewDonation {
+            program_id: l.program,
+            kind: "in_kind",
+            description: desc.into(),
+            donor_org_id: Some(hospitals[0]),
+            recipient_org_id: hosp,
+            value,
+            date: day(date)?,
+        })
+        .await?;
     }
-    l.tx.insert(&NewDonation { program_id: l.program, kind: "in_kind", description: "图书与教学设备".into(), donor_org_id: Some(jx_edu), recipient_org_id: kzjx, value: Fen::from_wan(85), date: day("2024-09-01")? }).await?;
+    l.tx.insert(&NewDonation {
+        program_id: l.program,
+        kind: "in_kind",
+        description: "图书与教学设备".into(),
+        donor_org_id: Some(jx_edu),
+        recipient_org_id: kzjx,
+        value: Fen::from_wan(85),
+        date: day("2024-09-01")?,
+    })
+    .await?;
 
     // ---- Employment centres ------------------------------------------------------------------
     let jobs = split(&mut rng, 20_700, 23 * 3);
@@ -793,11 +1130,26 @@ async fn load_into(l: &mut Loader<'_>) -> Result<usize> {
     for c in 0..23 {
         let place = if c < 12 { AKTO_TOWNSHIPS[c] } else { ["653001", "653023", "653024", AKTO][c % 4] };
         let opened = l.between(since, day("2023-12-31")?);
-        let id = l.tx.insert(&NewEmploymentCentre { program_id: l.program, name: format!("江西“就业之家”第{}站", c + 1), region: region(place)?, org_id: Some(akto_hrss), opened }).await?;
+        let id =
+            l.tx.insert(&NewEmploymentCentre {
+                program_id: l.program,
+                name: format!("江西“就业之家”第{}站", c + 1),
+                region: region(place)?,
+                org_id: Some(akto_hrss),
+                opened,
+            })
+            .await?;
         for (yi, y) in ["2023", "2024", "2025"].iter().enumerate() {
             let i = c * 3 + yi;
             let placements = jobs[i] / 3;
-            l.tx.insert(&NewEmploymentRecord { centre_id: id, period: period(y)?, jobs_offered: jobs[i], trainees: trainees[i], placements }).await?;
+            l.tx.insert(&NewEmploymentRecord {
+                centre_id: id,
+                period: period(y)?,
+                jobs_offered: jobs[i],
+                trainees: trainees[i],
+                placements,
+            })
+            .await?;
         }
     }
 
@@ -809,10 +1161,36 @@ async fn load_into(l: &mut Loader<'_>) -> Result<usize> {
         ("赣克产业协作招商大会", "2024-04-12", "653001"),
         ("“克州招商行动江西行”（2025）", "2025-03-20", "360100"),
     ] {
-        events.push(l.tx.insert(&NewInvestmentEvent { program_id: l.program, kind: "promotion", name: name.into(), date: day(date)?, region: region(rc)?, orders: Fen(0) }).await?);
+        events.push(
+            l.tx.insert(&NewInvestmentEvent {
+                program_id: l.program,
+                kind: "promotion",
+                name: name.into(),
+                date: day(date)?,
+                region: region(rc)?,
+                orders: Fen(0),
+            })
+            .await?,
+        );
     }
-    l.tx.insert(&NewInvestmentEvent { program_id: l.program, kind: "promotion", name: "援疆招商座谈会（往年）".into(), date: day("2021-09-10")?, region: region("653001")?, orders: Fen(0) }).await?;
-    l.tx.insert(&NewInvestmentEvent { program_id: l.program, kind: "visit", name: "“援疆省区企业中亚行”商贸考察".into(), date: day("2024-05-15")?, region: region("653001")?, orders: Fen(0) }).await?;
+    l.tx.insert(&NewInvestmentEvent {
+        program_id: l.program,
+        kind: "promotion",
+        name: "援疆招商座谈会（往年）".into(),
+        date: day("2021-09-10")?,
+        region: region("653001")?,
+        orders: Fen(0),
+    })
+    .await?;
+    l.tx.insert(&NewInvestmentEvent {
+        program_id: l.program,
+        kind: "visit",
+        name: "“援疆省区企业中亚行”商贸考察".into(),
+        date: day("2024-05-15")?,
+        region: region("653001")?,
+        orders: Fen(0),
+    })
+    .await?;
     l.tx.insert(&NewInvestmentEvent {
         program_id: l.program,
         kind: "expo",

@@ -1,0 +1,388 @@
+//! The store conformance suite: the same tests on SQLite and PostgreSQL. Each write's audit
+//! entry is asserted; refused writes leave nothing behind.
+
+use crate::both;
+use crate::support::TestDb;
+use domain::audit::Actor;
+use domain::orgs::{NewOrg, OrgDraft, Side};
+use domain::people::{IdNumber, NewPerson, Phone, Reveal};
+use domain::program::{NewBatch, NewProgram};
+use domain::projects::{NewFunding, NewProject, NewStatusEvent};
+use domain::regions::RegionCode;
+use domain::users::Role;
+use domain::{Date, Fen};
+use store::{Store, StoreError};
+
+fn d(s: &str) -> Date {
+    Date::parse(s).unwrap()
+}
+fn rc(s: &str) -> RegionCode {
+    RegionCode::parse(s).unwrap()
+}
+
+struct Base {
+    program: i64,
+    donor: i64,
+    host: i64,
+    batch: i64,
+}
+
+async fn base(store: &Store) -> Base {
+    let a = Actor::system();
+    let mut tx = store.write(&a).await.unwrap();
+    let program = tx
+        .insert(&NewProgram {
+            code: "P1".into(),
+            name: "测试援疆工作".into(),
+            donor_region: rc("360000"),
+            recipient_region: rc("653000"),
+            start_date: d("2023-04-20"),
+        })
+        .await
+        .unwrap();
+    let org = |code: &str, side, parent, region: &str| NewOrg {
+        code: code.into(),
+        name: format!("单位{code}"),
+        side,
+        kind: "government",
+        parent_id: parent,
+        region: rc(region),
+        credit_code: None,
+    };
+    let donor = tx.insert_org(&org("D1", Side::Donor, None, "360000")).await.unwrap();
+    let top = tx.insert_org(&org("R1", Side::Recipient, None, "653000")).await.unwrap();
+    let host = tx.insert_org(&org("R2", Side::Recipient, Some(top), "653022")).await.unwrap();
+    let batch = tx
+        .insert(&NewBatch { program_id: program, number: 11, start_date: d("2023-04-20"), end_date: None })
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    Base { program, donor, host, batch }
+}
+
+fn person(b: &Base, id_number: Option<&str>, phone: Option<&str>) -> NewPerson {
+    NewPerson {
+        program_id: b.program,
+        kind: "aid",
+        name: "张建华".into(),
+        gender: Some("男"),
+        batch_id: Some(b.batch),
+        category: Some("professional"),
+        line: Some("education"),
+        title: None,
+        post: Some("援疆教师".into()),
+        home_org_id: Some(b.donor),
+        host_org_id: Some(b.host),
+        start_date: Some(d("2023-04-20")),
+        end_date: None,
+        id_number: id_number.map(|s| IdNumber::parse(s).unwrap()),
+        phone: phone.map(|s| Phone::parse(s).unwrap()),
+    }
+}
+
+/// Counts of every table a refused write could have touched.
+async fn counts(store: &Store) -> Vec<i64> {
+    let mut v = Vec::new();
+    for t in ["organizations", "people", "projects", "project_funding", "batches", "activities"] {
+        v.push(store.count(t).await.unwrap());
+    }
+    v.push(store.audit_count().await.unwrap());
+    v
+}
+
+async fn writes_are_audited(db: &TestDb) {
+    let store = db.store().await;
+    let b = base(&store).await;
+    let actor = Actor { name: "王审计".into(), ..Actor::system() };
+
+    // create: the entry has who, when, the object and "after" with the identifier masked.
+    let id = store.insert(&actor, &person(&b, Some("360426199101010071"), Some("13800131234"))).await.unwrap();
+    let log = store.audit_of("people", id).await.unwrap();
+    assert_eq!(log.len(), 1);
+    assert_eq!(log[0].action, "create");
+    assert_eq!(log[0].actor, "王审计");
+    assert!(log[0].at.ends_with('Z') && log[0].at.len() >= 20, "UTC timestamp: {}", log[0].at);
+    assert!(log[0].before.is_none());
+    let after = log[0].after.as_ref().unwrap();
+    assert_eq!(after["name"], "张建华");
+    assert_eq!(after["id_number"], "360***********0071");
+    assert_eq!(after["phone"], "138****1234");
+    assert!(!after.to_string().contains("360426199101010071"));
+
+    // update: before and after.
+    let mut p = person(&b, Some("360426199101010071"), None);
+    p.post = Some("教研组长".into());
+    let mut tx = store.write(&actor).await.unwrap();
+    tx.update(id, &p).await.unwrap();
+    tx.commit().await.unwrap();
+    let log = store.audit_of("people", id).await.unwrap();
+    assert_eq!(log.len(), 2);
+    assert_eq!(log[1].action, "update");
+    assert_eq!(log[1].before.as_ref().unwrap()["post"], "援疆教师");
+    assert_eq!(log[1].after.as_ref().unwrap()["post"], "教研组长");
+    assert_eq!(log[1].after.as_ref().unwrap()["phone"], serde_json::Value::Null);
+
+    // delete is refused while other records depend on the row, and allowed otherwise.
+    let n = counts(&store).await;
+    let mut tx = store.write(&actor).await.unwrap();
+    let err = tx.delete("organizations", "单位", b.host).await.unwrap_err();
+    drop(tx);
+    assert!(matches!(err, StoreError::Conflict(ref m) if m.contains("不能删除")), "{err}");
+    assert_eq!(counts(&store).await, n);
+    let mut tx = store.write(&actor).await.unwrap();
+    tx.delete("people", "人员", id).await.unwrap();
+    tx.commit().await.unwrap();
+    assert!(store.get("people", id).await.unwrap().is_none());
+    let log = store.audit_of("people", id).await.unwrap();
+    assert_eq!(log.len(), 3);
+    assert_eq!(log[2].action, "delete");
+    assert_eq!(log[2].before.as_ref().unwrap()["post"], "教研组长");
+    assert!(log[2].after.is_none());
+
+    // Organization paths make subtrees; the audit shows the path being set.
+    let r2 = store.get("organizations", b.host).await.unwrap().unwrap();
+    assert!(r2["path"].as_str().unwrap().ends_with(&format!("/{}/", b.host)));
+    assert_eq!(store.audit_of("organizations", b.host).await.unwrap().len(), 2);
+
+    // A reader may not write.
+    let viewer = Actor { role: Role::Viewer, ..Actor::system() };
+    assert!(matches!(store.write(&viewer).await, Err(StoreError::Forbidden(_))));
+    store.close().await;
+}
+both!(writes_are_audited);
+
+async fn bad_values_are_refused_and_nothing_is_written(db: &TestDb) {
+    let store = db.store().await;
+    let b = base(&store).await;
+    let a = Actor::system();
+    let before = counts(&store).await;
+
+    // A wrong check digit: refused at parse, naming the field and the standard.
+    let draft = OrgDraft {
+        code: "X1".into(),
+        name: "某公司".into(),
+        side: "支援方".into(),
+        kind: "企业".into(),
+        parent_id: None,
+        region_code: "360100".into(),
+        credit_code: Some("91110000600037341N".into()),
+    };
+    let e = draft.validate().unwrap_err();
+    assert_eq!(e.0[0].field, "credit_code");
+    assert!(e.to_string().contains("GB 32100"), "{e}");
+    let e = IdNumber::parse("36042619910102009X").unwrap_err();
+    assert_eq!((e.field.as_str(), e.rule.as_str()), ("id_number", "GB 11643 公民身份号码"));
+
+    // An unknown region code (well-formed, not in the division table).
+    let mut org = draft.clone();
+    org.credit_code = Some("91110000600037341L".into());
+    org.region_code = "653099".into();
+    let new = org.validate().unwrap();
+    let e = store.insert(&a, &new).await.unwrap_err();
+    match e {
+        StoreError::Invalid(i) => {
+            assert_eq!(i.0[0].field, "region_code");
+            assert!(i.to_string().contains("653099") && i.to_string().contains("须为已登记的记录"), "{i}");
+        }
+        other => panic!("{other}"),
+    }
+
+    // A negative amount.
+    let mut tx = store.write(&a).await.unwrap();
+    let project = tx
+        .insert(&NewProject {
+            program_id: b.program,
+            batch_id: Some(b.batch),
+            code: "T-1".into(),
+            name: "测试项目".into(),
+            sector: "education",
+            region: rc("653022202"),
+            org_id: Some(b.host),
+            planned_start: Some(d("2024-03-01")),
+            planned_end: Some(d("2024-12-31")),
+            multi_year: false,
+            livelihood: true,
+        })
+        .await
+        .unwrap();
+    let e = tx
+        .insert(&NewFunding {
+            project_id: project,
+            year: 2024,
+            source: "province",
+            planned: Fen::from_wan(100),
+            allocated: Fen(-1),
+            disbursed: Fen(0),
+        })
+        .await
+        .unwrap_err();
+    // The failed write dooms the transaction: drop it, the project goes with it.
+    drop(tx);
+    match e {
+        StoreError::Invalid(i) => {
+            assert_eq!(i.0[0].field, "allocated_fen");
+            assert_eq!(i.0[0].rule, "金额不得为负数");
+        }
+        other => panic!("{other}"),
+    }
+
+    // An end date before the start.
+    let e = store
+        .insert(
+            &a,
+            &NewBatch {
+                program_id: b.program,
+                number: 12,
+                start_date: d("2026-04-20"),
+                end_date: Some(d("2026-04-19")),
+            },
+        )
+        .await
+        .unwrap_err();
+    match e {
+        StoreError::Invalid(i) => {
+            assert_eq!(i.0[0].field, "end_date");
+            assert_eq!(i.0[0].rule, "结束日期不得早于开始日期");
+        }
+        other => panic!("{other}"),
+    }
+    // A person whose end precedes the start, and a status going backwards.
+    let mut p = person(&b, None, None);
+    p.end_date = Some(d("2023-01-01"));
+    assert!(matches!(store.insert(&a, &p).await, Err(StoreError::Invalid(_))));
+
+    assert_eq!(counts(&store).await, before, "nothing was written");
+    store.close().await;
+}
+both!(bad_values_are_refused_and_nothing_is_written);
+
+async fn personal_data_is_encrypted_and_masked(db: &TestDb) {
+    let store = db.store().await;
+    let b = base(&store).await;
+    let id =
+        store.insert(&Actor::system(), &person(&b, Some("11010519491231002x"), Some("139 0013 5678"))).await.unwrap();
+
+    // Raw rows hold no clear identifier or phone number.
+    use sqlx::Connection;
+    let raw: Vec<String> = match db.url.starts_with("sqlite") {
+        true => {
+            let mut c = sqlx::SqliteConnection::connect(&db.url).await.unwrap();
+            let rows: Vec<(Option<String>, Option<String>, Option<String>)> =
+                sqlx::query_as("SELECT id_number_enc, phone_enc, id_number_hash FROM people")
+                    .fetch_all(&mut c)
+                    .await
+                    .unwrap();
+            rows.into_iter().flat_map(|(a, b, c)| [a, b, c]).flatten().collect()
+        }
+        false => {
+            let mut c = sqlx::PgConnection::connect(&db.url).await.unwrap();
+            let rows: Vec<(Option<String>, Option<String>, Option<String>)> =
+                sqlx::query_as("SELECT id_number_enc, phone_enc, id_number_hash FROM people")
+                    .fetch_all(&mut c)
+                    .await
+                    .unwrap();
+            rows.into_iter().flat_map(|(a, b, c)| [a, b, c]).flatten().collect()
+        }
+    };
+    assert_eq!(raw.len(), 3);
+    for v in &raw {
+        assert!(!v.contains("11010519491231002") && !v.contains("13900135678"), "{v}");
+    }
+    let dump = serde_json::to_string(&store.list("people", 0, 100).await.unwrap().rows).unwrap();
+    assert!(!dump.contains("11010519491231002X") && !dump.contains("13900135678"));
+    assert!(dump.contains("110***********002X") && dump.contains("139****5678"));
+
+    // Masked by default; clear only for a role that may see it, and that read is audited.
+    let manager = Actor { name: "指挥部管理员".into(), ..Actor::system() };
+    let masked = store.person(&manager, id, Reveal::Masked).await.unwrap().unwrap();
+    assert_eq!(masked["id_number"], "110***********002X");
+    let clear = store.person(&manager, id, Reveal::Clear).await.unwrap().unwrap();
+    assert_eq!(clear["id_number"], "11010519491231002X");
+    assert_eq!(clear["phone"], "13900135678");
+    let viewer = Actor { role: Role::Viewer, ..Actor::system() };
+    assert!(matches!(store.person(&viewer, id, Reveal::Clear).await, Err(StoreError::Forbidden(_))));
+    let log = store.audit_of("people", id).await.unwrap();
+    assert!(log.iter().any(|e| e.action == "view_personal" && e.actor == "指挥部管理员"));
+
+    // Exact lookup through the keyed hash.
+    let found = store.people_by_id_number(&IdNumber::parse("11010519491231002X").unwrap()).await.unwrap();
+    assert_eq!(found, vec![id]);
+    store.close().await;
+}
+both!(personal_data_is_encrypted_and_masked);
+
+async fn transactions_are_all_or_nothing(db: &TestDb) {
+    let store = db.store().await;
+    let b = base(&store).await;
+    let before = counts(&store).await;
+    {
+        let mut tx = store.write(&Actor::system()).await.unwrap();
+        tx.insert(&person(&b, None, None)).await.unwrap();
+        tx.insert(&person(&b, None, None)).await.unwrap();
+        // dropped without commit
+    }
+    assert_eq!(counts(&store).await, before);
+
+    // Status history only moves forward.
+    let a = Actor::system();
+    let mut tx = store.write(&a).await.unwrap();
+    let p = tx
+        .insert(&NewProject {
+            program_id: b.program,
+            batch_id: None,
+            code: "S-1".into(),
+            name: "状态测试".into(),
+            sector: "medical",
+            region: rc("653022"),
+            org_id: None,
+            planned_start: None,
+            planned_end: None,
+            multi_year: false,
+            livelihood: false,
+        })
+        .await
+        .unwrap();
+    tx.add_status(&NewStatusEvent { project_id: p, status: "approved", date: d("2024-01-05") }).await.unwrap();
+    tx.add_status(&NewStatusEvent { project_id: p, status: "started", date: d("2024-03-01") }).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = store.write(&a).await.unwrap();
+    let e =
+        tx.add_status(&NewStatusEvent { project_id: p, status: "approved", date: d("2024-04-01") }).await.unwrap_err();
+    assert!(e.to_string().contains("依次推进"), "{e}");
+    drop(tx);
+    let proj = store.get("projects", p).await.unwrap().unwrap();
+    assert_eq!(proj["status"], "started");
+    assert_eq!(proj["status_date"], "2024-03-01");
+
+    // A duplicate code is a conflict with a message, not a crash.
+    let e = store
+        .insert(
+            &a,
+            &NewOrg {
+                code: "D1".into(),
+                name: "重复".into(),
+                side: Side::Donor,
+                kind: "other",
+                parent_id: None,
+                region: rc("360000"),
+                credit_code: None,
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(e, StoreError::Conflict(_)), "{e}");
+    store.close().await;
+}
+both!(transactions_are_all_or_nothing);
+
+async fn migrations_are_idempotent_and_the_key_is_checked(db: &TestDb) {
+    let store = db.store().await;
+    assert!(store.migrate().await.unwrap().is_empty(), "a second migration run applies nothing");
+    assert!(store.is_empty().await.unwrap());
+    assert_eq!(store.count("pairing_types").await.unwrap(), 5);
+    store.close().await;
+    let other = store::Crypto::from_hex(&store::Crypto::generate_hex()).unwrap();
+    let e = Store::open(&store::DbUrl::parse(&db.url).unwrap(), other).await.unwrap_err();
+    assert!(e.to_string().contains("密钥与该数据库不匹配"), "{e}");
+}
+both!(migrations_are_idempotent_and_the_key_is_checked);

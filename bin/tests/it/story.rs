@@ -1,0 +1,162 @@
+//! The demo story, on both backends: load the demo with the CLI, check every row of
+//! `shared/seed/figures.tsv` against `counterpart figures --json`, open a figure to its records,
+//! add one free clinic and see exactly the right figures move, and refuse a second demo load.
+
+use crate::both;
+use crate::support::{cli, TestDb};
+use domain::activities::NewActivity;
+use domain::audit::Actor;
+use domain::regions::RegionCode;
+use domain::Date;
+use services::figures::{Engine, Provenance};
+use std::collections::BTreeMap;
+
+/// What figures.tsv states of a value.
+#[derive(Debug)]
+enum Expect {
+    Exact { value: f64, decimals: usize },
+    AtLeast(f64),
+    Range(f64, f64),
+}
+
+fn parse_expect(s: &str) -> Expect {
+    let s = s.trim();
+    if let Some(n) = s.strip_suffix('+') {
+        return Expect::AtLeast(n.parse().expect("N+"));
+    }
+    if let Some((a, b)) = s.split_once('–') {
+        return Expect::Range(a.parse().expect("range start"), b.parse().expect("range end"));
+    }
+    let decimals = s.split_once('.').map(|(_, f)| f.len()).unwrap_or(0);
+    Expect::Exact { value: s.parse().expect("number"), decimals }
+}
+
+fn conforms(e: &Expect, v: f64) -> bool {
+    match e {
+        Expect::AtLeast(n) => v >= *n && v < n * 1.1,
+        Expect::Range(a, b) => v >= *a && v <= *b,
+        Expect::Exact { value, decimals } => format!("{:.*}", decimals, v) == format!("{:.*}", decimals, value),
+    }
+}
+
+fn seed_rows() -> Vec<(String, String)> {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/seed/figures.tsv");
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("figures.tsv must be readable at {path}: {e}"));
+    let rows: Vec<(String, String)> = text
+        .lines()
+        .skip(1)
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            let mut c = l.split('\t');
+            (c.next().unwrap_or("").to_string(), c.next().unwrap_or("").to_string())
+        })
+        .collect();
+    assert!(rows.len() >= 40, "figures.tsv has {} rows", rows.len());
+    rows
+}
+
+fn figures_json(db: &TestDb) -> BTreeMap<String, f64> {
+    let out = cli(db).args(["figures", "--json"]).output().expect("run figures");
+    assert!(out.status.success(), "figures failed: {}", String::from_utf8_lossy(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("figures --json prints JSON");
+    v.as_object()
+        .expect("one JSON object")
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_f64().expect("every figure is a number")))
+        .collect()
+}
+
+async fn demo_story(db: &TestDb) {
+    let started = std::time::Instant::now();
+    let out = cli(db).arg("demo").output().expect("run demo");
+    assert!(out.status.success(), "demo failed: {}", String::from_utf8_lossy(&out.stderr));
+    eprintln!("demo loaded in {:?}", started.elapsed());
+
+    // Every row of figures.tsv, against the CLI's JSON.
+    let figures = figures_json(db);
+    let mut failures = Vec::new();
+    for (key, stated) in seed_rows() {
+        let e = parse_expect(&stated);
+        match figures.get(&key) {
+            None => failures.push(format!("{key}: missing")),
+            Some(v) if !conforms(&e, *v) => failures.push(format!("{key}: {v} does not conform to {stated}")),
+            Some(_) => {}
+        }
+    }
+    assert!(failures.is_empty(), "figures not conforming:\n{}", failures.join("\n"));
+
+    // A figure opens to the records it came from, and they add up to its value.
+    let store = db.store().await;
+    let engine = Engine::new(&store);
+    let def = engine.definition("med.cataract_surgeries").await.expect("defined");
+    match engine.provenance(&def, 1000).await.expect("provenance") {
+        Provenance::Records { records } => {
+            assert_eq!(records.iter().map(|r| r.value).sum::<i64>(), 312);
+            assert!(records.iter().all(|r| r.table == "activity_procedures"));
+        }
+        other => panic!("expected records, got {other:?}"),
+    }
+    let def = engine.definition("med.referrals.change").await.expect("defined");
+    match engine.provenance(&def, 1000).await.expect("provenance") {
+        Provenance::Indicator { values } => {
+            let mut v: Vec<(String, i64)> = values.iter().map(|r| (r.period.clone(), r.value)).collect();
+            v.sort();
+            assert_eq!(v, vec![("2023".to_string(), 1234), ("2024".to_string(), 564)]);
+        }
+        other => panic!("expected indicator values, got {other:?}"),
+    }
+
+    // One more free clinic of 江西红医生 with 40 beneficiaries: exactly these figures change.
+    let before = figures_json(db);
+    let program = store.id_by_code("programs", "JX-KZ").await.unwrap().expect("program");
+    let hosp = store.id_by_code("organizations", "AKT-HOSP").await.unwrap();
+    let audit_before = store.audit_count().await.unwrap();
+    let id = store
+        .insert(
+            &Actor::system(),
+            &NewActivity {
+                program_id: program,
+                type_code: "free_clinic".into(),
+                brand_code: Some("jiangxi_red_doctor".into()),
+                title: "“江西红医生”义诊（测试）".into(),
+                date: Date::parse("2025-05-11").unwrap(),
+                end_date: None,
+                region: RegionCode::parse("653022210").unwrap(),
+                organizer_org_id: hosp,
+                project_id: None,
+                pairing_id: None,
+                participants: 6,
+                beneficiaries: 40,
+            },
+        )
+        .await
+        .expect("insert activity");
+    assert_eq!(store.audit_count().await.unwrap(), audit_before + 1);
+    let after = figures_json(db);
+    let changed: BTreeMap<String, f64> =
+        after.iter().filter(|(k, v)| before.get(*k) != Some(v)).map(|(k, v)| (k.clone(), v - before[k])).collect();
+    let expected: BTreeMap<String, f64> = [
+        ("activities.total", 1.0),
+        ("activities.beneficiaries", 40.0),
+        ("med.outreach.events", 1.0),
+        ("med.outreach.beneficiaries", 40.0),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    assert_eq!(changed, expected);
+    let def = engine.definition("med.outreach.events").await.unwrap();
+    match engine.provenance(&def, 10_000).await.unwrap() {
+        Provenance::Records { records } => assert!(records.iter().any(|r| r.id == id && r.table == "activities")),
+        other => panic!("{other:?}"),
+    }
+
+    // A second demo load is refused, with a message, and changes nothing.
+    let out = cli(db).arg("demo").output().expect("run demo");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("已有数据"), "{err}");
+    assert_eq!(store.audit_count().await.unwrap(), audit_before + 1);
+    store.close().await;
+}
+both!(demo_story);

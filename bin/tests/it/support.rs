@@ -1,0 +1,105 @@
+//! Test databases: a real SQLite file in a temporary directory, or a fresh database on the real
+//! PostgreSQL server (`COUNTERPART_TEST_PG`, default postgres://postgres@127.0.0.1:5432/test).
+//! PostgreSQL is required: when it cannot be reached the PostgreSQL tests fail, they never skip.
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use store::{Crypto, DbUrl, Store};
+
+pub const KEY: &str = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub struct TestDb {
+    pub url: String,
+    pub dir: tempfile::TempDir,
+    pg_name: Option<String>,
+}
+
+fn pg_admin_url() -> String {
+    std::env::var("COUNTERPART_TEST_PG").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+static N: AtomicU32 = AtomicU32::new(0);
+
+impl TestDb {
+    pub async fn new(b: Backend) -> TestDb {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        match b {
+            Backend::Sqlite => {
+                let url = format!("sqlite://{}", dir.path().join("test.db").display());
+                TestDb { url, dir, pg_name: None }
+            }
+            Backend::Postgres => {
+                let name =
+                    format!("cp_test_{}_{}_{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst), rand_suffix());
+                let admin = pg_admin_url();
+                let mut conn = connect_pg(&admin).await;
+                sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.expect("create test database");
+                let base = admin.rsplit_once('/').map(|(b, _)| b.to_string()).expect("admin URL has a database");
+                TestDb { url: format!("{base}/{name}"), dir, pg_name: Some(name) }
+            }
+        }
+    }
+
+    pub async fn store(&self) -> Store {
+        Store::open(&DbUrl::parse(&self.url).expect("url"), Crypto::from_hex(KEY).expect("key"))
+            .await
+            .expect("open store")
+    }
+
+    pub async fn drop_db(self) {
+        if let Some(name) = &self.pg_name {
+            let mut conn = connect_pg(&pg_admin_url()).await;
+            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut conn).await;
+        }
+    }
+}
+
+async fn connect_pg(url: &str) -> sqlx::PgConnection {
+    use sqlx::Connection;
+    match sqlx::PgConnection::connect(url).await {
+        Ok(c) => c,
+        Err(e) => panic!(
+            "PostgreSQL is required for the conformance suite and could not be reached at {url}: {e}. \
+             Start it (pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start) or set COUNTERPART_TEST_PG."
+        ),
+    }
+}
+
+fn rand_suffix() -> u64 {
+    use std::time::{SystemTime, UNIX_EPOCH};
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.subsec_nanos() as u64).unwrap_or(0)
+}
+
+/// Run one async test body on SQLite and on PostgreSQL: `both!(name)` defines
+/// `name::sqlite` and `name::postgres` for `async fn name(db: &TestDb)`.
+#[macro_export]
+macro_rules! both {
+    ($name:ident) => {
+        mod $name {
+            use $crate::support::{Backend, TestDb};
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let db = TestDb::new(Backend::Sqlite).await;
+                super::$name(&db).await;
+                db.drop_db().await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let db = TestDb::new(Backend::Postgres).await;
+                super::$name(&db).await;
+                db.drop_db().await;
+            }
+        }
+    };
+}
+
+/// The `counterpart` binary under test, with the test key.
+pub fn cli(db: &TestDb) -> std::process::Command {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_counterpart"));
+    c.env("COUNTERPART_DB", &db.url).env("COUNTERPART_KEY", KEY).env("RUST_LOG", "warn").current_dir(db.dir.path());
+    c
+}
