@@ -262,28 +262,13 @@ async fn personal_data_is_encrypted_and_masked(db: &TestDb) {
     let id =
         store.insert(&Actor::system(), &person(&b, Some("11010519491231002x"), Some("139 0013 5678"))).await.unwrap();
 
-    // Raw rows hold no clear identifier or phone number.
+    // Raw rows, read past the store, hold no clear identifier or phone number.
     use sqlx::Connection;
-    let raw: Vec<String> = match db.url.starts_with("sqlite") {
-        true => {
-            let mut c = sqlx::SqliteConnection::connect(&db.url).await.unwrap();
-            let rows: Vec<(Option<String>, Option<String>, Option<String>)> =
-                sqlx::query_as("SELECT id_number_enc, phone_enc, id_number_hash FROM people")
-                    .fetch_all(&mut c)
-                    .await
-                    .unwrap();
-            rows.into_iter().flat_map(|(a, b, c)| [a, b, c]).flatten().collect()
-        }
-        false => {
-            let mut c = sqlx::PgConnection::connect(&db.url).await.unwrap();
-            let rows: Vec<(Option<String>, Option<String>, Option<String>)> =
-                sqlx::query_as("SELECT id_number_enc, phone_enc, id_number_hash FROM people")
-                    .fetch_all(&mut c)
-                    .await
-                    .unwrap();
-            rows.into_iter().flat_map(|(a, b, c)| [a, b, c]).flatten().collect()
-        }
-    };
+    sqlx::any::install_default_drivers();
+    let mut c = sqlx::AnyConnection::connect(&db.url).await.unwrap();
+    let rows: Vec<(Option<String>, Option<String>, Option<String>)> =
+        sqlx::query_as("SELECT id_number_enc, phone_enc, id_number_hash FROM people").fetch_all(&mut c).await.unwrap();
+    let raw: Vec<String> = rows.into_iter().flat_map(|(a, b, c)| [a, b, c]).flatten().collect();
     assert_eq!(raw.len(), 3);
     for v in &raw {
         assert!(!v.contains("11010519491231002") && !v.contains("13900135678"), "{v}");
@@ -386,3 +371,79 @@ async fn migrations_are_idempotent_and_the_key_is_checked(db: &TestDb) {
     assert!(e.to_string().contains("密钥与该数据库不匹配"), "{e}");
 }
 both!(migrations_are_idempotent_and_the_key_is_checked);
+
+async fn user_defined_types_are_records_too(db: &TestDb) {
+    use domain::activities::NewActivity;
+    use domain::pairings::{NewActivityType, NewBrand, NewPairing, NewPairingType};
+    let store = db.store().await;
+    let b = base(&store).await;
+    let a = Actor::system();
+    let t =
+        store.insert(&a, &NewActivityType { code: "sports_day".into(), name: "民族团结运动会".into() }).await.unwrap();
+    store.insert(&a, &NewBrand { code: "pamir_youth".into(), name: "帕米尔少年".into() }).await.unwrap();
+    store
+        .insert(&a, &NewPairingType { code: "village_village".into(), name: "村村结对".into(), party: "org" })
+        .await
+        .unwrap();
+    assert_eq!(store.audit_of("activity_types", t).await.unwrap()[0].action, "create");
+    let e = store.insert(&a, &NewActivityType { code: "Bad Code".into(), name: "x".into() }).await.unwrap_err();
+    assert!(e.to_string().contains("类型编码"), "{e}");
+
+    let act = NewActivity {
+        program_id: b.program,
+        type_code: "sports_day".into(),
+        brand_code: Some("pamir_youth".into()),
+        title: "运动会".into(),
+        date: d("2024-09-01"),
+        end_date: None,
+        region: rc("653022202"),
+        organizer_org_id: Some(b.host),
+        project_id: None,
+        pairing_id: None,
+        participants: 300,
+        beneficiaries: 300,
+    };
+    store.insert(&a, &act).await.unwrap();
+    let e = store.insert(&a, &NewActivity { type_code: "no_such_type".into(), ..act.clone() }).await.unwrap_err();
+    assert!(matches!(&e, StoreError::Invalid(i) if i.0[0].field == "type_code"), "{e}");
+    store
+        .insert(
+            &a,
+            &NewPairing {
+                program_id: b.program,
+                type_code: "village_village".into(),
+                a_org_id: Some(b.donor),
+                b_org_id: Some(b.host),
+                a_person_id: None,
+                b_person_id: None,
+                start_date: d("2024-01-01"),
+                end_date: None,
+                note: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.count("pairings").await.unwrap(), 1);
+    // A person-to-person type between two organizations is refused.
+    let e = store
+        .insert(
+            &a,
+            &NewPairing {
+                program_id: b.program,
+                type_code: "mentor_teacher".into(),
+                a_org_id: Some(b.donor),
+                b_org_id: Some(b.host),
+                a_person_id: None,
+                b_person_id: None,
+                start_date: d("2024-01-01"),
+                end_date: None,
+                note: None,
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("不适用于本记录"), "{e}");
+    assert_eq!(store.count("pairings").await.unwrap(), 1);
+    store.close().await;
+}
+both!(user_defined_types_are_records_too);

@@ -12,14 +12,96 @@ pub const PAIRING_TYPES: &[(&str, &str, &str)] = &[
     ("mentor_doctor", "师带徒（传帮带）", "person"),
 ];
 
-/// A user-defined pairing or activity type.
+/// A code for a user-defined type: lowercase letters, digits and `_`, starting with a letter.
+pub fn check_type_code(code: &str) -> Result<(), Invalid> {
+    let ok = code.len() <= 40
+        && code.chars().next().is_some_and(|c| c.is_ascii_lowercase())
+        && code.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(Invalid::new(
+            "code",
+            "类型编码",
+            "小写字母开头，仅含小写字母、数字和下划线，最多 40 位",
+            format!("“{code}”不是有效的类型编码"),
+        ))
+    }
+}
+
+/// A user-defined pairing type (built-in ones come with the schema).
 #[derive(Debug, Clone, PartialEq)]
-pub struct NewType {
-    pub table: &'static str,
+pub struct NewPairingType {
     pub code: String,
     pub name: String,
-    pub party: Option<&'static str>,
+    /// "org" (between two organizations) or "person" (between two people).
+    pub party: &'static str,
 }
+
+impl Entity for NewPairingType {
+    const TABLE: &'static str = "pairing_types";
+    const LABEL: &'static str = "结对类型";
+    fn columns(&self) -> Vec<(&'static str, Val)> {
+        vec![
+            ("code", self.code.clone().into()),
+            ("name", self.name.clone().into()),
+            ("party", self.party.into()),
+            ("builtin", 0i64.into()),
+        ]
+    }
+    fn check(&self) -> Result<(), Invalids> {
+        let mut e = Invalids::default();
+        e.take(check_type_code(&self.code));
+        e.take(required_text("name", "类型名称", &self.name, 50));
+        if !matches!(self.party, "org" | "person") {
+            e.push(Invalid::new(
+                "party",
+                "结对双方",
+                "单位之间（org）或个人之间（person）",
+                format!("“{}”无效", self.party),
+            ));
+        }
+        e.finish(|| ())
+    }
+}
+
+macro_rules! code_item {
+    ($(#[$doc:meta])* $ty:ident, $table:expr, $label:expr) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq)]
+        pub struct $ty {
+            pub code: String,
+            pub name: String,
+        }
+
+        impl Entity for $ty {
+            const TABLE: &'static str = $table;
+            const LABEL: &'static str = $label;
+            fn columns(&self) -> Vec<(&'static str, Val)> {
+                vec![("code", self.code.clone().into()), ("name", self.name.clone().into()), ("builtin", 0i64.into())]
+            }
+            fn check(&self) -> Result<(), Invalids> {
+                let mut e = Invalids::default();
+                e.take(check_type_code(&self.code));
+                e.take(required_text("name", "名称", &self.name, 50));
+                e.finish(|| ())
+            }
+        }
+    };
+}
+
+code_item!(
+    /// A user-defined activity type.
+    NewActivityType,
+    "activity_types",
+    "活动类型"
+);
+code_item!(
+    /// A user-defined activity brand.
+    NewBrand,
+    "brands",
+    "活动品牌"
+);
 
 /// A pairing between two organizations (a = donor side) or two people (a = mentor).
 #[derive(Debug, Clone, PartialEq)]
@@ -76,7 +158,8 @@ impl Entity for NewPairing {
     fn references(&self) -> Vec<Reference> {
         vec![
             Reference::new("program_id", "所属援疆工作", "programs", "id", self.program_id),
-            Reference::new("type_code", "结对类型", "pairing_types", "code", self.type_code.clone()),
+            Reference::new("type_code", "结对类型", "pairing_types", "code", self.type_code.clone())
+                .with("party", if self.a_org_id.is_some() || self.b_org_id.is_some() { "org" } else { "person" }),
             Reference::new("a_org_id", "支援方单位", "organizations", "id", self.a_org_id),
             Reference::new("b_org_id", "受援方单位", "organizations", "id", self.b_org_id),
             Reference::new("a_person_id", "导师", "people", "id", self.a_person_id),

@@ -212,6 +212,8 @@ pub struct Reference {
     pub table: &'static str,
     pub key: &'static str,
     pub value: Val,
+    /// A further column the referenced row must match (a pairing type's party, say).
+    pub also: Option<(&'static str, Val)>,
 }
 
 impl Reference {
@@ -222,7 +224,12 @@ impl Reference {
         key: &'static str,
         value: impl Into<Val>,
     ) -> Reference {
-        Reference { column, label, table, key, value: value.into() }
+        Reference { column, label, table, key, value: value.into(), also: None }
+    }
+    /// The referenced row must also have `column` = `value`.
+    pub fn with(mut self, column: &'static str, value: impl Into<Val>) -> Reference {
+        self.also = Some((column, value.into()));
+        self
     }
 }
 

@@ -107,15 +107,19 @@ impl<'s> Tx<'s> {
             if r.value.is_null() {
                 continue;
             }
-            let memo = format!("{}.{}={:?}", r.table, r.key, r.value);
+            let memo = format!("{}.{}={:?}&{:?}", r.table, r.key, r.value, r.also);
             if self.known.contains(&memo) {
                 continue;
             }
-            let sql = format!("SELECT COUNT(*) FROM {} WHERE {} = $1", r.table, r.key);
-            let n: i64 = bind(sqlx::query(&sql), &r.value)
-                .fetch_one(&mut *self.tx)
-                .await
-                .and_then(|row| sqlx::Row::try_get(&row, 0))?;
+            let mut sql = format!("SELECT COUNT(*) FROM {} WHERE {} = $1", r.table, r.key);
+            if let Some((col, _)) = &r.also {
+                sql.push_str(&format!(" AND {col} = $2"));
+            }
+            let mut q = bind(sqlx::query(&sql), &r.value);
+            if let Some((_, v)) = &r.also {
+                q = bind(q, v);
+            }
+            let n: i64 = q.fetch_one(&mut *self.tx).await.and_then(|row| sqlx::Row::try_get(&row, 0))?;
             if n > 0 {
                 self.known.insert(memo);
             } else {
@@ -124,12 +128,11 @@ impl<'s> Tx<'s> {
                     Val::Text(Some(t)) => t.clone(),
                     _ => String::new(),
                 };
-                errs.push(Invalid::new(
-                    r.column,
-                    r.label,
-                    format!("{}须为已登记的记录", r.label),
-                    format!("{}“{shown}”不存在", r.label),
-                ));
+                let message = match &r.also {
+                    None => format!("{}“{shown}”不存在", r.label),
+                    Some(_) => format!("{}“{shown}”不存在，或不适用于本记录", r.label),
+                };
+                errs.push(Invalid::new(r.column, r.label, format!("{}须为已登记的记录", r.label), message));
             }
         }
         errs.finish(|| ()).map_err(StoreError::Invalid)
