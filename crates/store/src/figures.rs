@@ -321,7 +321,8 @@ pub struct RecordRef {
     pub id: i64,
     pub label: String,
     pub date: Option<String>,
-    /// What this record contributes (1 for a count; the measure for a sum).
+    /// What this record contributes: 1 for a count, the measure for a sum, and for a distinct
+    /// count the key it is counted by (records sharing a key count once).
     pub value: i64,
 }
 
@@ -385,39 +386,33 @@ impl Store {
         for flt in filters {
             let fd = field(s, &flt.field)?;
             let vals = values_of(&flt.value);
-            let cond = match (fd.kind, flt.op) {
-                (Region, FilterOp::Under | FilterOp::NotUnder) => {
-                    let code = RegionCode::parse(vals.first().map(String::as_str).unwrap_or(""))?;
-                    let ph = sql.param(P::T(format!("{}%", code.subtree_prefix())));
-                    let c = format!("{} LIKE {ph}", fd.expr);
-                    if flt.op == FilterOp::NotUnder {
-                        format!("NOT ({c})")
-                    } else {
-                        c
+            let first = vals.first().map(String::as_str).unwrap_or("");
+            let cond = match flt.op {
+                FilterOp::Under | FilterOp::NotUnder => {
+                    // A place or an organization, and everything inside it.
+                    let (column, prefix) = match fd.kind {
+                        Region => (fd.expr, RegionCode::parse(first)?.subtree_prefix()),
+                        Org { path, .. } => (path, self.org_path(first).await?),
+                        _ => {
+                            return Err(bad_spec("filters", format!("字段“{}”不是地区或单位，不能按层级筛选", fd.name)))
+                        }
+                    };
+                    let ph = sql.param(P::T(format!("{prefix}%")));
+                    match flt.op {
+                        FilterOp::NotUnder => format!("NOT ({column} LIKE {ph})"),
+                        _ => format!("{column} LIKE {ph}"),
                     }
                 }
-                (Org { path, .. }, FilterOp::Under | FilterOp::NotUnder) => {
-                    let p = self.org_path(vals.first().map(String::as_str).unwrap_or("")).await?;
-                    let ph = sql.param(P::T(format!("{p}%")));
-                    let c = format!("{path} LIKE {ph}");
-                    if flt.op == FilterOp::NotUnder {
-                        format!("NOT ({c})")
-                    } else {
-                        c
-                    }
-                }
-                (_, FilterOp::Under | FilterOp::NotUnder) => {
-                    return Err(bad_spec("filters", format!("字段“{}”不是地区或单位，不能按层级筛选", fd.name)))
-                }
-                (kind, op) => {
-                    let expr = match kind {
+                FilterOp::Eq | FilterOp::In | FilterOp::Ge | FilterOp::Le => {
+                    // An organization compares by its code; everything else by its value.
+                    let expr = match fd.kind {
                         Org { code, .. } => code,
                         _ => fd.expr,
                     };
                     let mut phs = Vec::new();
                     for v in &vals {
                         let p =
-                            match kind {
+                            match fd.kind {
                                 Int => P::I(v.parse().map_err(|_| {
                                     bad_spec("filters", format!("字段“{}”须为整数，实为“{v}”", fd.name))
                                 })?),
@@ -425,16 +420,14 @@ impl Store {
                             };
                         phs.push(sql.param(p));
                     }
-                    let first = phs
-                        .first()
-                        .cloned()
-                        .ok_or_else(|| bad_spec("filters", format!("字段“{}”的筛选值为空", fd.name)))?;
-                    match op {
-                        FilterOp::Eq => format!("{expr} = {first}"),
+                    if phs.is_empty() {
+                        return Err(bad_spec("filters", format!("字段“{}”的筛选值为空", fd.name)));
+                    }
+                    match flt.op {
                         FilterOp::In => format!("{expr} IN ({})", phs.join(", ")),
-                        FilterOp::Ge => format!("{expr} >= {first}"),
-                        FilterOp::Le => format!("{expr} <= {first}"),
-                        FilterOp::Under | FilterOp::NotUnder => unreachable_op(),
+                        FilterOp::Ge => format!("{expr} >= {}", phs[0]),
+                        FilterOp::Le => format!("{expr} <= {}", phs[0]),
+                        _ => format!("{expr} = {}", phs[0]),
                     }
                 }
             };
@@ -452,7 +445,7 @@ impl Store {
             Measure::Count => ("COUNT(*)".into(), "1".into()),
             Measure::CountDistinct(name) => {
                 let fd = field(s, name)?;
-                (format!("COUNT(DISTINCT {})", fd.expr), format!("CAST({} AS BIGINT)", distinct_value(fd)))
+                (format!("COUNT(DISTINCT {})", fd.expr), format!("CAST({} AS BIGINT)", fd.expr))
             }
             Measure::Sum(name) => {
                 let e = s
@@ -592,15 +585,6 @@ impl Store {
             })
             .collect()
     }
-}
-
-fn distinct_value(fd: &Field) -> &'static str {
-    fd.expr
-}
-
-fn unreachable_op() -> String {
-    // Under/NotUnder are handled above; kept total without a panic path.
-    "1 = 0".into()
 }
 
 fn bind_all<'q, T>(

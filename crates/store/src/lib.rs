@@ -85,9 +85,14 @@ impl Store {
         migrate::run(self).await
     }
 
-    /// True when the database holds no program data (only reference data and users).
+    /// True when the database holds no business records (reference data and users aside).
     pub async fn is_empty(&self) -> Result<bool> {
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM programs").fetch_one(&self.pool).await?;
+        let n: i64 = sqlx::query_scalar(
+            "SELECT (SELECT COUNT(*) FROM programs) + (SELECT COUNT(*) FROM organizations) \
+             + (SELECT COUNT(*) FROM figure_defs) + (SELECT COUNT(*) FROM indicator_defs)",
+        )
+        .fetch_one(&self.pool)
+        .await?;
         Ok(n == 0)
     }
 

@@ -872,7 +872,6 @@ async fn load_into(l: &mut Loader<'_>) -> Result<usize> {
         ["education", "medical", "industry", "employment", "infrastructure", "livelihood", "culture", "capacity"];
     let counts = [38, 40, 42, 45, 50, 55, 58, 60, 62, 70, 76]; // 596 in all
     let mut seq = 0;
-    let mut named: Vec<(i64, &str, i64, &str)> = Vec::new();
     let special: [(usize, &str, &str, &str, i64); 5] = [
         (8, "昆仑佳苑设施农业产业园日光温室大棚（一期）", "653022100", "日光温室大棚", 800),
         (9, "昆仑佳苑设施农业产业园日光温室大棚（二期）", "653022100", "日光温室大棚", 700),
@@ -971,7 +970,6 @@ async fn load_into(l: &mut Loader<'_>) -> Result<usize> {
                     unit: if s.3.contains("芦笋") { "亩".into() } else { "座".into() },
                 })
                 .await?;
-                named.push((id, s.1, s.4, s.3));
             } else if k % 6 == 0 {
                 let (kind, unit, q) = match sector {
                     "education" => ("新建校舍", "平方米", l.rng.gen_range(800..=6000)),
@@ -1250,6 +1248,5 @@ async fn load_into(l: &mut Loader<'_>) -> Result<usize> {
         jobs: 600,
     })
     .await?;
-    let _ = named;
     Ok(figures::definitions()?.len())
 }
