@@ -406,42 +406,21 @@ async fn user_defined_types_are_records_too(db: &TestDb) {
     store.insert(&a, &act).await.unwrap();
     let e = store.insert(&a, &NewActivity { type_code: "no_such_type".into(), ..act.clone() }).await.unwrap_err();
     assert!(matches!(&e, StoreError::Invalid(i) if i.0[0].field == "type_code"), "{e}");
-    store
-        .insert(
-            &a,
-            &NewPairing {
-                program_id: b.program,
-                type_code: "village_village".into(),
-                a_org_id: Some(b.donor),
-                b_org_id: Some(b.host),
-                a_person_id: None,
-                b_person_id: None,
-                start_date: d("2024-01-01"),
-                end_date: None,
-                note: None,
-            },
-        )
-        .await
-        .unwrap();
+    let pairing = |type_code: &str| NewPairing {
+        program_id: b.program,
+        type_code: type_code.into(),
+        a_org_id: Some(b.donor),
+        b_org_id: Some(b.host),
+        a_person_id: None,
+        b_person_id: None,
+        start_date: d("2024-01-01"),
+        end_date: None,
+        note: None,
+    };
+    store.insert(&a, &pairing("village_village")).await.unwrap();
     assert_eq!(store.count("pairings").await.unwrap(), 1);
     // A person-to-person type between two organizations is refused.
-    let e = store
-        .insert(
-            &a,
-            &NewPairing {
-                program_id: b.program,
-                type_code: "mentor_teacher".into(),
-                a_org_id: Some(b.donor),
-                b_org_id: Some(b.host),
-                a_person_id: None,
-                b_person_id: None,
-                start_date: d("2024-01-01"),
-                end_date: None,
-                note: None,
-            },
-        )
-        .await
-        .unwrap_err();
+    let e = store.insert(&a, &pairing("mentor_teacher")).await.unwrap_err();
     assert!(e.to_string().contains("不适用于本记录"), "{e}");
     assert_eq!(store.count("pairings").await.unwrap(), 1);
     store.close().await;
