@@ -151,21 +151,30 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Figures { json } => {
             let store = open(g).await?;
-            let figures = Engine::new(&store).all().await?;
+            let board = Engine::new(&store).all().await?;
             if json {
                 let mut m = serde_json::Map::new();
-                for f in &figures {
+                for f in &board.values {
                     let n = match f.display.parse::<i64>() {
                         Ok(i) => serde_json::Number::from(i),
                         Err(_) => serde_json::Number::from_f64(f.value).context("figure is not a finite number")?,
                     };
                     m.insert(f.key.clone(), serde_json::Value::Number(n));
                 }
+                for f in &board.failed {
+                    m.insert(f.key.clone(), serde_json::Value::Null);
+                }
                 println!("{}", serde_json::Value::Object(m));
             } else {
-                for f in &figures {
+                for f in &board.values {
                     println!("{:<40} {:>14} {:<6} {}", f.key, f.display, f.unit, f.name);
                 }
+            }
+            if !board.failed.is_empty() {
+                for f in &board.failed {
+                    eprintln!("无法计算 {}（{}）：{}", f.key, f.name, f.message);
+                }
+                anyhow::bail!("{} 个指标无法计算", board.failed.len());
             }
         }
         Command::User { command: UserCommand::Add { name, role, org } } => {

@@ -121,7 +121,11 @@ async fn serve_demo_shows_the_headline_figures() {
 
     let (status, body) = get(port, "/api/v1/figures").unwrap();
     assert_eq!(status, 200);
-    assert!(body.contains("\"personnel.total\""));
+    let board: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(board["failed"], serde_json::json!([]), "no figure fails on the demo");
+    let total = board["values"].as_array().unwrap().iter().find(|f| f["key"] == "personnel.total").unwrap();
+    assert_eq!(total["value"], 777.0);
+    assert_eq!(total["exact"]["num"], "777", "exact values travel as strings");
     let (status, _) = get(port, "/figures/no.such.figure").unwrap();
     assert_eq!(status, 404);
     let (status, css) = get(port, "/assets/app.css").unwrap();

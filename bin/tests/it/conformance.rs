@@ -178,7 +178,9 @@ async fn bad_values_are_refused_and_nothing_is_written(db: &TestDb) {
     org.credit_code = Some("91110000600037341L".into());
     org.region_code = "653099".into();
     let new = org.validate().unwrap();
-    let e = store.insert(&a, &new).await.unwrap_err();
+    let mut tx = store.write(&a).await.unwrap();
+    let e = tx.insert_org(&new).await.unwrap_err();
+    drop(tx);
     match e {
         StoreError::Invalid(i) => {
             assert_eq!(i.0[0].field, "region_code");
@@ -340,21 +342,20 @@ async fn transactions_are_all_or_nothing(db: &TestDb) {
     assert_eq!(proj["status_date"], "2024-03-01");
 
     // A duplicate code is a conflict with a message, not a crash.
-    let e = store
-        .insert(
-            &a,
-            &NewOrg {
-                code: "D1".into(),
-                name: "重复".into(),
-                side: Side::Donor,
-                kind: "other",
-                parent_id: None,
-                region: rc("360000"),
-                credit_code: None,
-            },
-        )
+    let mut tx = store.write(&a).await.unwrap();
+    let e = tx
+        .insert_org(&NewOrg {
+            code: "D1".into(),
+            name: "重复".into(),
+            side: Side::Donor,
+            kind: "other",
+            parent_id: None,
+            region: rc("360000"),
+            credit_code: None,
+        })
         .await
         .unwrap_err();
+    drop(tx);
     assert!(matches!(e, StoreError::Conflict(_)), "{e}");
     store.close().await;
 }
@@ -426,3 +427,196 @@ async fn user_defined_types_are_records_too(db: &TestDb) {
     store.close().await;
 }
 both!(user_defined_types_are_records_too);
+
+async fn a_failed_step_spends_the_transaction(db: &TestDb) {
+    let store = db.store().await;
+    let b = base(&store).await;
+    let a = Actor::system();
+    let before = counts(&store).await;
+    let dup = NewOrg {
+        code: "D1".into(),
+        name: "重复".into(),
+        side: Side::Donor,
+        kind: "other",
+        parent_id: None,
+        region: rc("360000"),
+        credit_code: None,
+    };
+    // A database error (a duplicate code) mid-transaction: PostgreSQL aborts the transaction, and
+    // on both backends the Tx refuses further steps and the commit, so nothing of it is written.
+    let mut tx = store.write(&a).await.unwrap();
+    tx.insert(&person(&b, None, None)).await.unwrap();
+    assert!(matches!(tx.insert_org(&dup).await, Err(StoreError::Conflict(_))));
+    assert!(matches!(tx.insert(&person(&b, None, None)).await, Err(StoreError::Aborted)));
+    assert!(matches!(tx.commit().await, Err(StoreError::Aborted)));
+    assert_eq!(counts(&store).await, before);
+
+    // A refused value is a failed step too.
+    let mut tx = store.write(&a).await.unwrap();
+    tx.insert(&person(&b, None, None)).await.unwrap();
+    let mut p = person(&b, None, None);
+    p.end_date = Some(d("2000-01-01"));
+    assert!(matches!(tx.insert(&p).await, Err(StoreError::Invalid(_))));
+    assert!(matches!(tx.commit().await, Err(StoreError::Aborted)));
+    assert_eq!(counts(&store).await, before);
+    store.close().await;
+}
+both!(a_failed_step_spends_the_transaction);
+
+async fn organization_trees_keep_their_paths(db: &TestDb) {
+    let store = db.store().await;
+    let b = base(&store).await;
+    let a = Actor::system();
+    let org = |code: &str, side, parent| NewOrg {
+        code: code.into(),
+        name: format!("单位{code}"),
+        side,
+        kind: "school",
+        parent_id: parent,
+        region: rc("653022"),
+        credit_code: None,
+    };
+    // Only the tree-aware path may write organizations.
+    let e = store.insert(&a, &org("G1", Side::Recipient, None)).await.unwrap_err();
+    assert!(matches!(e, StoreError::Forbidden(_)), "{e}");
+    let mut tx = store.write(&a).await.unwrap();
+    assert!(matches!(tx.update(b.host, &org("R2", Side::Recipient, None)).await, Err(StoreError::Forbidden(_))));
+    drop(tx);
+
+    let path = |id: i64| {
+        let store = &store;
+        async move { store.get("organizations", id).await.unwrap().unwrap()["path"].as_str().unwrap().to_string() }
+    };
+    let top = store.id_by_code("organizations", "R1").await.unwrap().unwrap();
+    let mut tx = store.write(&a).await.unwrap();
+    let r3 = tx.insert_org(&org("R3", Side::Recipient, Some(b.host))).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(path(r3).await, format!("/{top}/{}/{r3}/", b.host));
+    assert_eq!(store.org_path("R3").await.unwrap(), format!("/{top}/{}/{r3}/", b.host));
+
+    // Moving R2 to the root re-paths it and the organization under it, each audited.
+    let mut tx = store.write(&a).await.unwrap();
+    tx.update_org(b.host, &org("R2", Side::Recipient, None)).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(path(b.host).await, format!("/{}/", b.host));
+    assert_eq!(path(r3).await, format!("/{}/{r3}/", b.host));
+    let log = store.audit_of("organizations", r3).await.unwrap();
+    let last = log.last().unwrap();
+    assert_eq!(last.action, "update");
+    assert_eq!(last.before.as_ref().unwrap()["path"], format!("/{top}/{}/{r3}/", b.host));
+
+    // Under itself, or on the other side: refused, naming the field; nothing changes.
+    let n = store.audit_count().await.unwrap();
+    let mut tx = store.write(&a).await.unwrap();
+    let e = tx.update_org(b.host, &org("R2", Side::Recipient, Some(r3))).await.unwrap_err();
+    assert!(matches!(&e, StoreError::Invalid(i) if i.0[0].field == "parent_id"), "{e}");
+    drop(tx);
+    let mut tx = store.write(&a).await.unwrap();
+    let e = tx.update_org(r3, &org("R3", Side::Recipient, Some(b.donor))).await.unwrap_err();
+    assert!(matches!(&e, StoreError::Invalid(i) if i.0[0].field == "parent_id"), "{e}");
+    drop(tx);
+    let mut tx = store.write(&a).await.unwrap();
+    let e = tx.update_org(r3, &org("R3", Side::Donor, None)).await.unwrap_err();
+    assert!(matches!(&e, StoreError::Invalid(i) if i.0[0].field == "side"), "{e}");
+    drop(tx);
+    assert_eq!(store.audit_count().await.unwrap(), n);
+    assert_eq!(path(r3).await, format!("/{}/{r3}/", b.host));
+    store.close().await;
+}
+both!(organization_trees_keep_their_paths);
+
+async fn every_kind_of_write_is_audited(db: &TestDb) {
+    use domain::pairings::{NewBrand, NewPairing};
+    let store = db.store().await;
+    let b = base(&store).await;
+    let a = Actor { name: "李填报".into(), ..Actor::system() };
+    let only = |log: Vec<domain::audit::AuditEntry>, action: &str| {
+        assert_eq!(log.len(), 1, "{log:?}");
+        assert_eq!(log[0].action, action);
+        assert_eq!(log[0].actor, "李填报");
+        log[0].after.clone().unwrap()
+    };
+    // Batches (from the base, by the system).
+    let log = store.audit_of("batches", b.batch).await.unwrap();
+    assert_eq!(log[0].after.as_ref().unwrap()["number"], 11);
+
+    // A project, its status steps (each step and the project's current status), its funding.
+    let mut tx = store.write(&a).await.unwrap();
+    let p = tx
+        .insert(&NewProject {
+            program_id: b.program,
+            batch_id: Some(b.batch),
+            code: "A-1".into(),
+            name: "审计测试".into(),
+            sector: "industry",
+            region: rc("653022202"),
+            org_id: Some(b.host),
+            planned_start: Some(d("2024-03-01")),
+            planned_end: Some(d("2025-12-31")),
+            multi_year: true,
+            livelihood: false,
+        })
+        .await
+        .unwrap();
+    let s1 = tx.add_status(&NewStatusEvent { project_id: p, status: "approved", date: d("2024-02-01") }).await.unwrap();
+    let f = tx
+        .insert(&NewFunding {
+            project_id: p,
+            year: 2024,
+            source: "province",
+            planned: Fen::from_wan(300),
+            allocated: Fen::from_wan(200),
+            disbursed: Fen(12_345_600),
+        })
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let st = only(store.audit_of("project_status_events", s1).await.unwrap(), "create");
+    assert_eq!(st["status"], "approved");
+    let plog = store.audit_of("projects", p).await.unwrap();
+    assert_eq!(plog.len(), 2);
+    assert_eq!(plog[1].before.as_ref().unwrap()["status_date"], serde_json::Value::Null);
+    assert_eq!(plog[1].after.as_ref().unwrap()["status_date"], "2024-02-01");
+    let fa = only(store.audit_of("project_funding", f).await.unwrap(), "create");
+    assert_eq!((fa["planned_fen"].clone(), fa["disbursed_fen"].clone()), (300_000_000i64.into(), 12_345_600.into()));
+
+    // Steps cannot be skipped: 立项 → 完工 is refused.
+    let mut tx = store.write(&a).await.unwrap();
+    let e =
+        tx.add_status(&NewStatusEvent { project_id: p, status: "completed", date: d("2024-06-01") }).await.unwrap_err();
+    assert!(e.to_string().contains("下一步须为“开工”"), "{e}");
+    drop(tx);
+    assert_eq!(store.get("projects", p).await.unwrap().unwrap()["status"], "approved");
+
+    // A brand, a pairing, a user.
+    let br = store.insert(&a, &NewBrand { code: "new_brand".into(), name: "新品牌".into() }).await.unwrap();
+    assert_eq!(only(store.audit_of("brands", br).await.unwrap(), "create")["name"], "新品牌");
+    let pa = store
+        .insert(
+            &a,
+            &NewPairing {
+                program_id: b.program,
+                type_code: "school_school".into(),
+                a_org_id: Some(b.donor),
+                b_org_id: Some(b.host),
+                a_person_id: None,
+                b_person_id: None,
+                start_date: d("2024-01-01"),
+                end_date: None,
+                note: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(only(store.audit_of("pairings", pa).await.unwrap(), "create")["a_org_id"], b.donor);
+    let mut tx = store.write(&a).await.unwrap();
+    let u = tx.add_user("zhang.san", Role::Reporter, Some("R2"), "Kizilsu#2024").await.unwrap();
+    tx.commit().await.unwrap();
+    let ua = only(store.audit_of("users", u).await.unwrap(), "create");
+    assert_eq!(ua["role"], Role::Reporter.code());
+    assert!(!ua.to_string().contains("Kizilsu#2024") && !ua.to_string().contains("argon2"));
+    assert_eq!(store.check_login("zhang.san", "Kizilsu#2024").await.unwrap().map(|(i, _)| i), Some(u));
+    assert_eq!(store.check_login("zhang.san", "kizilsu#2024").await.unwrap(), None);
+    store.close().await;
+}
+both!(every_kind_of_write_is_audited);

@@ -96,6 +96,37 @@ async fn demo_story(db: &TestDb) {
         }
         other => panic!("expected records, got {other:?}"),
     }
+    // A distinct count opens to the organizations it counted, each once.
+    let def = engine.definition("edu.school_pairing.jiangxi_schools").await.expect("defined");
+    match engine.provenance(&def, 1000).await.expect("provenance") {
+        Provenance::Records { records } => {
+            assert_eq!(records.len() as f64, figures["edu.school_pairing.jiangxi_schools"]);
+            assert!(records.iter().all(|r| r.table == "organizations" && r.value == 1 && !r.label.is_empty()));
+            let ids: std::collections::BTreeSet<i64> = records.iter().map(|r| r.id).collect();
+            assert_eq!(ids.len(), records.len());
+        }
+        other => panic!("expected records, got {other:?}"),
+    }
+    // People behind a figure are listed without their full names.
+    let def = engine.definition("personnel.total").await.expect("defined");
+    match engine.provenance(&def, 10_000).await.expect("provenance") {
+        Provenance::Records { records } => {
+            assert_eq!(records.len(), 777);
+            let names: Vec<String> = store
+                .list("people", 0, 2000)
+                .await
+                .unwrap()
+                .rows
+                .iter()
+                .filter_map(|r| r["name"].as_str().map(str::to_string))
+                .collect();
+            for r in &records {
+                assert!(r.label.contains('某'), "masked: {}", r.label);
+                assert!(!names.iter().any(|n| n.chars().count() > 1 && r.label.contains(n.as_str())), "{}", r.label);
+            }
+        }
+        other => panic!("expected records, got {other:?}"),
+    }
     let def = engine.definition("med.referrals.change").await.expect("defined");
     match engine.provenance(&def, 1000).await.expect("provenance") {
         Provenance::Indicator { values } => {

@@ -169,10 +169,19 @@ pub enum CompareHow {
 }
 
 /// An exact value num/den; figures are never floats until they are shown.
+///
+/// Serialized with `num` and `den` as decimal strings, so that any value survives JSON (whose
+/// numbers many readers hold as doubles) and no serializer has to refuse a 128-bit integer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Exact {
+    #[serde(serialize_with = "as_decimal_string")]
     pub num: i128,
+    #[serde(serialize_with = "as_decimal_string")]
     pub den: i128,
+}
+
+fn as_decimal_string<S: serde::Serializer>(v: &i128, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_str(v)
 }
 
 impl Exact {
@@ -275,6 +284,14 @@ mod tests {
         assert_eq!(a.display(1), "72.1");
         assert!(Exact::new(1, 3).unwrap() < Exact::new(34, 100).unwrap());
         assert_eq!(Exact::new(4_136_000_000_000, 10_000_000_000).unwrap().display(2), "413.60");
+    }
+
+    #[test]
+    fn exact_values_beyond_64_bits_serialize() {
+        let big = Exact::new(i64::MAX as i128 * 1000 + 1, 7).unwrap();
+        let v = serde_json::to_value(big).unwrap();
+        assert_eq!(v["num"], (i64::MAX as i128 * 1000 + 1).to_string());
+        assert_eq!(v["den"], "7");
     }
 
     #[test]

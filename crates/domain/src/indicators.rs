@@ -29,6 +29,9 @@ impl Period {
         let t = s.trim();
         let bad =
             || Invalid::new("period", "统计期", "年 YYYY、季 YYYY-Qn 或月 YYYY-MM", format!("“{t}”不是有效的统计期"));
+        if !t.is_ascii() {
+            return Err(bad());
+        }
         let year_ok = |y: &str| y.len() == 4 && y.chars().all(|c| c.is_ascii_digit()) && y >= "1990";
         let ok = match t.len() {
             4 => year_ok(t),
@@ -209,5 +212,9 @@ mod tests {
         assert!(Period::parse("2024-13").is_err());
         assert!(Period::parse("2024-Q5").is_err());
         assert_eq!(Period::parse("2024-Q2").unwrap().previous_year().as_str(), "2023-Q2");
+        // Non-ASCII input of a plausible byte length is refused, not sliced mid-character.
+        for s in ["二〇二四", "2024年", "2024-第2", "2024-Ｑ2", "２０２４-06"] {
+            assert_eq!(Period::parse(s).unwrap_err().field, "period", "{s}");
+        }
     }
 }

@@ -27,6 +27,22 @@ pub struct FigureValue {
     pub computed_at: String,
 }
 
+/// A figure that could not be computed, and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct Failed {
+    pub key: String,
+    pub name: String,
+    pub line: String,
+    pub message: String,
+}
+
+/// Every figure of the database: those computed and those that could not be.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Board {
+    pub values: Vec<FigureValue>,
+    pub failed: Vec<Failed>,
+}
+
 /// The records a figure value came from.
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -63,13 +79,22 @@ impl<'a> Engine<'a> {
             .ok_or_else(|| ServiceError::UnknownFigure(key.into()))
     }
 
-    /// Every figure defined in the database.
-    pub async fn all(&self) -> Result<Vec<FigureValue>> {
-        let mut out = Vec::new();
+    /// Every figure defined in the database. A figure that cannot be computed (a definition
+    /// gone wrong, a period with no values) is reported in `failed` and does not hide the others.
+    pub async fn all(&self) -> Result<Board> {
+        let mut board = Board::default();
         for def in self.definitions().await? {
-            out.push(self.evaluate(&def).await?);
+            match self.evaluate(&def).await {
+                Ok(v) => board.values.push(v),
+                Err(e) => board.failed.push(Failed {
+                    key: def.key.clone(),
+                    name: def.name.clone(),
+                    line: def.line.clone(),
+                    message: e.to_string(),
+                }),
+            }
         }
-        Ok(out)
+        Ok(board)
     }
 
     pub async fn evaluate(&self, def: &FigureDef) -> Result<FigureValue> {
@@ -126,7 +151,12 @@ impl<'a> Engine<'a> {
                             Across::Only => return Err(Self::bad(def, "多个统计期须指定合并方式")),
                             Across::Min => vals.iter().copied().min().unwrap_or(Exact::int(0)),
                             Across::Max => vals.iter().copied().max().unwrap_or(Exact::int(0)),
-                            Across::Last => *vals.last().unwrap_or(&Exact::int(0)),
+                            // The value of the latest period, whatever order the periods were listed in.
+                            Across::Last => periods
+                                .iter()
+                                .zip(vals.iter())
+                                .max_by(|a, b| a.0.cmp(b.0))
+                                .map_or(Exact::int(0), |(_, v)| *v),
                             Across::Sum => vals.iter().fold(Exact::int(0), |a, b| a.plus(*b)),
                             Across::Avg => vals
                                 .iter()
@@ -166,7 +196,8 @@ impl<'a> Engine<'a> {
             "avg" => Exact::new(vals.iter().sum(), vals.len() as i128),
             "min" => Exact::new(*vals.iter().min().unwrap_or(&0), 1),
             "max" => Exact::new(*vals.iter().max().unwrap_or(&0), 1),
-            // "sum" and "last" (per period, organizations add up)
+            // "sum", and "last" (a stock such as beds: within one period the organizations add up;
+            // across periods a figure takes the latest with `Across::Last`)
             _ => Exact::new(vals.iter().sum(), 1),
         }
         .unwrap_or(Exact::int(0));

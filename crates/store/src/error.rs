@@ -21,6 +21,9 @@ pub enum StoreError {
     Forbidden(String),
     #[error("加密失败：{0}")]
     Crypto(String),
+    /// An earlier step of this transaction failed; it can only be dropped (nothing is written).
+    #[error("本事务中先前的操作已失败，整个事务已撤销，未写入任何数据")]
+    Aborted,
     #[error("数据库错误：{0}")]
     Db(#[from] sqlx::Error),
     #[error("数据格式错误：{0}")]

@@ -18,10 +18,11 @@ enum Kind {
     Text,
     Int,
     Region,
-    /// An organization: `expr` is its id, with the path and code columns of the joined row.
+    /// An organization: `expr` is its id, with the path, code and name columns of the joined row.
     Org {
         path: &'static str,
         code: &'static str,
+        name: &'static str,
     },
 }
 
@@ -51,7 +52,7 @@ struct Source {
 
 use Kind::*;
 
-const ORG_O: Kind = Org { path: "o.path", code: "o.code" };
+const ORG_O: Kind = Org { path: "o.path", code: "o.code", name: "o.name" };
 
 static SOURCES: &[Source] = &[
     Source {
@@ -72,7 +73,8 @@ static SOURCES: &[Source] = &[
                LEFT JOIN organizations ho ON ho.id = p.home_org_id \
                LEFT JOIN organizations hs ON hs.id = p.host_org_id",
         id: "p.id",
-        label: "p.name",
+        // Drill-down lists are shown to readers who may not see names: surname plus 某, and the post.
+        label: "substr(p.name, 1, 1) || '某' || COALESCE('（' || p.post || '）', '')",
         date: Some("p.start_date"),
         program: "p.program_id",
         fields: &[
@@ -81,8 +83,8 @@ static SOURCES: &[Source] = &[
             f("line", "p.line", Text),
             f("title", "p.title", Text),
             f("batch", "b.number", Int),
-            f("home_org", "p.home_org_id", Org { path: "ho.path", code: "ho.code" }),
-            f("host_org", "p.host_org_id", Org { path: "hs.path", code: "hs.code" }),
+            f("home_org", "p.home_org_id", Org { path: "ho.path", code: "ho.code", name: "ho.name" }),
+            f("host_org", "p.host_org_id", Org { path: "hs.path", code: "hs.code", name: "hs.name" }),
             f("host_region", "hs.region_code", Region),
         ],
         sums: &[],
@@ -156,8 +158,8 @@ static SOURCES: &[Source] = &[
         program: "pa.program_id",
         fields: &[
             f("type", "pa.type_code", Text),
-            f("a_org", "pa.a_org_id", Org { path: "ao.path", code: "ao.code" }),
-            f("b_org", "pa.b_org_id", Org { path: "bo.path", code: "bo.code" }),
+            f("a_org", "pa.a_org_id", Org { path: "ao.path", code: "ao.code", name: "ao.name" }),
+            f("b_org", "pa.b_org_id", Org { path: "bo.path", code: "bo.code", name: "bo.name" }),
             f("a_person", "pa.a_person_id", Int),
             f("b_person", "pa.b_person_id", Int),
         ],
@@ -220,7 +222,7 @@ static SOURCES: &[Source] = &[
         fields: &[
             f("kind", "d.kind", Text),
             f("recipient_org", "d.recipient_org_id", ORG_O),
-            f("donor_org", "d.donor_org_id", Org { path: "dn.path", code: "dn.code" }),
+            f("donor_org", "d.donor_org_id", Org { path: "dn.path", code: "dn.code", name: "dn.name" }),
         ],
         sums: &[("value_fen", "d.value_fen")],
     },
@@ -292,6 +294,15 @@ fn field<'a>(s: &'a Source, name: &str) -> Result<&'a Field> {
         .iter()
         .find(|f| f.name == name)
         .ok_or_else(|| bad_spec("filters", format!("数据集“{}”没有字段“{name}”", s.name)))
+}
+
+/// A field a distinct count may count: an organization.
+fn distinct_field<'a>(s: &'a Source, name: &str) -> Result<&'a Field> {
+    let fd = field(s, name)?;
+    match fd.kind {
+        Org { .. } => Ok(fd),
+        _ => Err(bad_spec("measure", format!("去重计数只能针对单位字段，“{name}”不是单位字段"))),
+    }
 }
 
 /// A bound parameter.
@@ -440,12 +451,14 @@ impl Store {
         Ok(())
     }
 
+    /// The aggregate of a measure, and each record's contribution to it. A distinct count is
+    /// allowed on organization fields only: it counts organizations, and opens to them.
     fn measure_expr(s: &Source, m: &Measure) -> Result<(String, String)> {
         Ok(match m {
             Measure::Count => ("COUNT(*)".into(), "1".into()),
             Measure::CountDistinct(name) => {
-                let fd = field(s, name)?;
-                (format!("COUNT(DISTINCT {})", fd.expr), format!("CAST({} AS BIGINT)", fd.expr))
+                let fd = distinct_field(s, name)?;
+                (format!("COUNT(DISTINCT {})", fd.expr), "1".into())
             }
             Measure::Sum(name) => {
                 let e = s
@@ -489,13 +502,29 @@ impl Store {
         let s = source(source_name)?;
         let (_, value) = Self::measure_expr(s, m)?;
         let date = s.date.unwrap_or("NULL");
-        let mut sql = Sql {
-            text: format!("SELECT {}, {}, {date}, CAST({value} AS BIGINT) FROM {}", s.id, s.label, s.from),
-            params: Vec::new(),
+        // A distinct count opens to the organizations counted, each once, with its first date.
+        let (table, mut sql, order) = match m {
+            Measure::CountDistinct(name) => {
+                let fd = distinct_field(s, name)?;
+                let Org { name: org_name, .. } = fd.kind else {
+                    return Err(bad_spec("measure", format!("“{name}”不是单位字段")));
+                };
+                let first = s.date.map_or("CAST(NULL AS TEXT)".to_string(), |d| format!("MIN({d})"));
+                let text =
+                    format!("SELECT {e}, MIN({org_name}), {first}, CAST(1 AS BIGINT) FROM {}", s.from, e = fd.expr);
+                ("organizations", Sql { text, params: Vec::new() }, Some(fd.expr))
+            }
+            _ => {
+                let text = format!("SELECT {}, {}, {date}, CAST({value} AS BIGINT) FROM {}", s.id, s.label, s.from);
+                (s.table, Sql { text, params: Vec::new() }, None)
+            }
         };
         self.where_clause(s, program_id, filters, span, &mut sql).await?;
         let ph = sql.param(P::I(limit));
-        sql.text.push_str(&format!(" ORDER BY {} LIMIT {ph}", s.id));
+        match order {
+            Some(e) => sql.text.push_str(&format!(" GROUP BY {e} ORDER BY {e} LIMIT {ph}")),
+            None => sql.text.push_str(&format!(" ORDER BY {} LIMIT {ph}", s.id)),
+        }
         let rows =
             bind_all(sqlx::query_as::<Any, (i64, Option<String>, Option<String>, Option<i64>)>(&sql.text), &sql.params)
                 .fetch_all(self.pool())
@@ -503,7 +532,7 @@ impl Store {
         Ok(rows
             .into_iter()
             .map(|(id, label, date, value)| RecordRef {
-                table: s.table.to_string(),
+                table: table.to_string(),
                 id,
                 label: label.unwrap_or_default(),
                 date,

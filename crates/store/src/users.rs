@@ -25,6 +25,12 @@ pub fn verify_password(hash: &str, password: &str) -> bool {
 impl Tx<'_> {
     /// Create a user. The password must meet the policy; the user must change it at first login.
     pub async fn add_user(&mut self, name: &str, role: Role, org_code: Option<&str>, password: &str) -> Result<i64> {
+        self.live()?;
+        let r = self.add_user_step(name, role, org_code, password).await;
+        self.note(r)
+    }
+
+    async fn add_user_step(&mut self, name: &str, role: Role, org_code: Option<&str>, password: &str) -> Result<i64> {
         let mut e = Invalids::default();
         let name = e.take(check_user_name(name));
         if let Some(n) = &name {

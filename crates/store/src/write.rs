@@ -2,6 +2,10 @@
 //! or delete checks the record's rules and references, writes it, and appends the audit entry
 //! (who, when, object, before, after) in the same transaction. Nothing is visible until commit;
 //! an error drops the transaction and nothing of it is written.
+//!
+//! Once any step of a `Tx` has failed, the `Tx` is spent: further writes and `commit` return
+//! [`StoreError::Aborted`]. Both backends thus behave alike (PostgreSQL aborts a transaction on
+//! the first error and would silently roll back on COMMIT; SQLite would keep the earlier steps).
 
 use crate::error::{explain, Result, StoreError};
 use crate::row::to_json;
@@ -23,6 +27,8 @@ pub struct Tx<'s> {
     pub(crate) actor: Actor,
     /// References already seen to exist in this transaction (cleared by any delete).
     known: std::collections::HashSet<String>,
+    /// Set by the first failed step; a failed transaction cannot be committed.
+    failed: bool,
 }
 
 /// Columns as bound, and the record as the audit shows it (secrets masked).
@@ -42,6 +48,14 @@ pub(crate) fn bind<'q>(q: Query<'q, Any, AnyArguments<'q>>, v: &Val) -> Query<'q
     }
 }
 
+/// Organizations carry a materialised path that only `insert_org`/`update_org` maintain.
+fn tree_guard<E: Entity>() -> Result<()> {
+    if E::TABLE == "organizations" {
+        return Err(StoreError::Forbidden("单位须经 insert_org / update_org 写入，以维护单位层级".into()));
+    }
+    Ok(())
+}
+
 impl Store {
     /// Open a write transaction for `actor`.
     pub async fn write(&self, actor: &Actor) -> Result<Tx<'_>> {
@@ -49,7 +63,7 @@ impl Store {
             return Err(StoreError::Forbidden(format!("角色“{}”不能修改业务数据", actor.role.label())));
         }
         let tx = self.pool().begin_with(self.backend().begin_write()).await?;
-        Ok(Tx { tx, store: self, actor: actor.clone(), known: Default::default() })
+        Ok(Tx { tx, store: self, actor: actor.clone(), known: Default::default(), failed: false })
     }
 
     /// Insert one record in its own transaction.
@@ -62,9 +76,31 @@ impl Store {
 }
 
 impl<'s> Tx<'s> {
+    /// Commit, unless a step of this transaction failed (then roll back and say so).
     pub async fn commit(self) -> Result<()> {
+        if self.failed {
+            self.tx.rollback().await?;
+            return Err(StoreError::Aborted);
+        }
         self.tx.commit().await?;
         Ok(())
+    }
+
+    /// Refuse to go on after a failed step.
+    pub(crate) fn live(&self) -> Result<()> {
+        if self.failed {
+            Err(StoreError::Aborted)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Record the outcome of a step: any error spends the transaction.
+    pub(crate) fn note<T>(&mut self, r: Result<T>) -> Result<T> {
+        if r.is_err() {
+            self.failed = true;
+        }
+        r
     }
 
     pub fn actor(&self) -> &Actor {
@@ -145,6 +181,13 @@ impl<'s> Tx<'s> {
 
     /// Insert a record; returns its id.
     pub async fn insert<E: Entity>(&mut self, e: &E) -> Result<i64> {
+        self.live()?;
+        tree_guard::<E>()?;
+        let r = self.insert_step(e).await;
+        self.note(r)
+    }
+
+    pub(crate) async fn insert_step<E: Entity>(&mut self, e: &E) -> Result<i64> {
         self.validate(e).await?;
         let (cols, shown) = self.expand(e.columns())?;
         let names: Vec<&str> = cols.iter().map(|(n, _)| n.as_str()).collect();
@@ -167,6 +210,13 @@ impl<'s> Tx<'s> {
 
     /// Replace every column of record `id`.
     pub async fn update<E: Entity>(&mut self, id: i64, e: &E) -> Result<()> {
+        self.live()?;
+        tree_guard::<E>()?;
+        let r = self.update_step(id, e).await;
+        self.note(r)
+    }
+
+    pub(crate) async fn update_step<E: Entity>(&mut self, id: i64, e: &E) -> Result<()> {
         let before =
             self.row_json(E::TABLE, id).await?.ok_or(StoreError::NotFound { what: E::LABEL, id: id.to_string() })?;
         self.validate(e).await?;
@@ -187,6 +237,12 @@ impl<'s> Tx<'s> {
 
     /// Delete record `id` of `table`; refused with an explanation when other records depend on it.
     pub async fn delete(&mut self, table: &'static str, label: &'static str, id: i64) -> Result<()> {
+        self.live()?;
+        let r = self.delete_step(table, label, id).await;
+        self.note(r)
+    }
+
+    async fn delete_step(&mut self, table: &'static str, label: &'static str, id: i64) -> Result<()> {
         let before = self.row_json(table, id).await?.ok_or(StoreError::NotFound { what: label, id: id.to_string() })?;
         self.known.clear();
         let sql = format!("DELETE FROM {table} WHERE id = $1");
@@ -201,6 +257,12 @@ impl<'s> Tx<'s> {
 
     /// Set one column of a record, audited (used for derived columns such as a project's status).
     pub(crate) async fn set_column(&mut self, table: &'static str, id: i64, sets: &[(&str, Val)]) -> Result<()> {
+        self.live()?;
+        let r = self.set_column_step(table, id, sets).await;
+        self.note(r)
+    }
+
+    async fn set_column_step(&mut self, table: &'static str, id: i64, sets: &[(&str, Val)]) -> Result<()> {
         let before =
             self.row_json(table, id).await?.ok_or(StoreError::NotFound { what: "记录", id: id.to_string() })?;
         let parts: Vec<String> = sets.iter().enumerate().map(|(i, (n, _))| format!("{n} = ${}", i + 1)).collect();
@@ -222,6 +284,19 @@ impl<'s> Tx<'s> {
 
     /// Append an audit entry in this transaction.
     pub async fn audit(
+        &mut self,
+        action: &str,
+        object_type: &str,
+        object_id: Option<i64>,
+        before: Option<Value>,
+        after: Option<Value>,
+    ) -> Result<()> {
+        self.live()?;
+        let r = self.audit_step(action, object_type, object_id, before, after).await;
+        self.note(r)
+    }
+
+    async fn audit_step(
         &mut self,
         action: &str,
         object_type: &str,

@@ -1,7 +1,7 @@
 //! HTML pages, escaped by construction (every dynamic string passes through [`esc`]).
 
 use domain::figures::FigureDef;
-use services::figures::{FigureValue, Provenance};
+use services::figures::{Board, FigureValue, Provenance};
 
 pub fn esc(s: &str) -> String {
     let mut o = String::with_capacity(s.len());
@@ -46,9 +46,17 @@ fn beijing(utc: &str) -> String {
         .unwrap_or_else(|_| utc.to_string())
 }
 
-pub fn home(figures: &[FigureValue]) -> String {
+pub fn home(board: &Board) -> String {
+    let figures = &board.values;
     let mut body = String::from("<h1>援疆工作主要数据</h1>");
-    if figures.is_empty() {
+    if !board.failed.is_empty() {
+        body.push_str("<section class=\"failed\"><h2>无法计算的指标</h2><ul>");
+        for f in &board.failed {
+            body.push_str(&format!("<li><code>{}</code> {}：{}</li>", esc(&f.key), esc(&f.name), esc(&f.message)));
+        }
+        body.push_str("</ul></section>");
+    }
+    if figures.is_empty() && board.failed.is_empty() {
         body.push_str("<p>数据库中尚无指标定义。运行 <code>counterpart demo</code> 载入演示数据。</p>");
     }
     for (line, title) in LINES {

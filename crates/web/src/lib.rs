@@ -14,7 +14,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::json;
-use services::figures::{Engine, Provenance};
+use services::figures::{Board, Engine, Provenance};
 use store::Store;
 
 #[derive(Clone)]
@@ -45,8 +45,8 @@ async fn healthz(State(s): State<AppState>) -> Result<Json<serde_json::Value>, A
 }
 
 async fn home(State(s): State<AppState>) -> Result<Html<String>, AppError> {
-    let figures = Engine::new(&s.store).all().await?;
-    Ok(Html(html::home(&figures)))
+    let board = Engine::new(&s.store).all().await?;
+    Ok(Html(html::home(&board)))
 }
 
 async fn figure_page(State(s): State<AppState>, Path(key): Path<String>) -> Result<Html<String>, AppError> {
@@ -57,9 +57,8 @@ async fn figure_page(State(s): State<AppState>, Path(key): Path<String>) -> Resu
     Ok(Html(html::figure(&def, &value, &prov)))
 }
 
-async fn figures_json(State(s): State<AppState>) -> Result<Json<serde_json::Value>, AppError> {
-    let figures = Engine::new(&s.store).all().await?;
-    Ok(Json(json!({ "figures": figures })))
+async fn figures_json(State(s): State<AppState>) -> Result<Json<Board>, AppError> {
+    Ok(Json(Engine::new(&s.store).all().await?))
 }
 
 async fn figure_records_json(State(s): State<AppState>, Path(key): Path<String>) -> Result<Json<Provenance>, AppError> {

@@ -507,7 +507,7 @@ async fn load_into(l: &mut Loader<'_>) -> Result<usize> {
     }
     let tangjin = l.org("AKT-TJ", "新疆唐锦纺织有限公司", Recipient, "enterprise", Some(akto), "653022100").await?;
     // A credit code, checked per GB 32100, on one organization.
-    l.tx.update(
+    l.tx.update_org(
         tangjin,
         &NewOrg {
             code: "AKT-TJ".into(),
