@@ -4,6 +4,7 @@
 use crate::both;
 use crate::support::TestDb;
 use domain::audit::Actor;
+use domain::ids::{kind, BatchId, OrgId, ProgramId};
 use domain::orgs::{NewOrg, OrgDraft, Side};
 use domain::people::{IdNumber, NewPerson, Phone, Reveal};
 use domain::program::{NewBatch, NewProgram};
@@ -21,10 +22,10 @@ fn rc(s: &str) -> RegionCode {
 }
 
 struct Base {
-    program: i64,
-    donor: i64,
-    host: i64,
-    batch: i64,
+    program: ProgramId,
+    donor: OrgId,
+    host: OrgId,
+    batch: BatchId,
 }
 
 async fn base(store: &Store) -> Base {
@@ -97,7 +98,7 @@ async fn writes_are_audited(db: &TestDb) {
 
     // create: the entry has who, when, the object and "after" with the identifier masked.
     let id = store.insert(&actor, &person(&b, Some("360426199101010071"), Some("13800131234"))).await.unwrap();
-    let log = store.audit_of("people", id).await.unwrap();
+    let log = store.audit_of(id).await.unwrap();
     assert_eq!(log.len(), 1);
     assert_eq!(log[0].action, "create");
     assert_eq!(log[0].actor, "王审计");
@@ -115,7 +116,7 @@ async fn writes_are_audited(db: &TestDb) {
     let mut tx = store.write(&actor).await.unwrap();
     tx.update(id, &p).await.unwrap();
     tx.commit().await.unwrap();
-    let log = store.audit_of("people", id).await.unwrap();
+    let log = store.audit_of(id).await.unwrap();
     assert_eq!(log.len(), 2);
     assert_eq!(log[1].action, "update");
     assert_eq!(log[1].before.as_ref().unwrap()["post"], "援疆教师");
@@ -125,24 +126,24 @@ async fn writes_are_audited(db: &TestDb) {
     // delete is refused while other records depend on the row, and allowed otherwise.
     let n = counts(&store).await;
     let mut tx = store.write(&actor).await.unwrap();
-    let err = tx.delete("organizations", "单位", b.host).await.unwrap_err();
+    let err = tx.delete(b.host).await.unwrap_err();
     drop(tx);
     assert!(matches!(err, StoreError::Conflict(ref m) if m.contains("不能删除")), "{err}");
     assert_eq!(counts(&store).await, n);
     let mut tx = store.write(&actor).await.unwrap();
-    tx.delete("people", "人员", id).await.unwrap();
+    tx.delete(id).await.unwrap();
     tx.commit().await.unwrap();
-    assert!(store.get("people", id).await.unwrap().is_none());
-    let log = store.audit_of("people", id).await.unwrap();
+    assert!(store.get(id).await.unwrap().is_none());
+    let log = store.audit_of(id).await.unwrap();
     assert_eq!(log.len(), 3);
     assert_eq!(log[2].action, "delete");
     assert_eq!(log[2].before.as_ref().unwrap()["post"], "教研组长");
     assert!(log[2].after.is_none());
 
     // Organization paths make subtrees; the audit shows the path being set.
-    let r2 = store.get("organizations", b.host).await.unwrap().unwrap();
+    let r2 = store.get(b.host).await.unwrap().unwrap();
     assert!(r2["path"].as_str().unwrap().ends_with(&format!("/{}/", b.host)));
-    assert_eq!(store.audit_of("organizations", b.host).await.unwrap().len(), 2);
+    assert_eq!(store.audit_of(b.host).await.unwrap().len(), 2);
 
     // A reader may not write.
     let viewer = Actor { role: Role::Viewer, ..Actor::system() };
@@ -288,7 +289,7 @@ async fn personal_data_is_encrypted_and_masked(db: &TestDb) {
     assert_eq!(clear["phone"], "13900135678");
     let viewer = Actor { role: Role::Viewer, ..Actor::system() };
     assert!(matches!(store.person(&viewer, id, Reveal::Clear).await, Err(StoreError::Forbidden(_))));
-    let log = store.audit_of("people", id).await.unwrap();
+    let log = store.audit_of(id).await.unwrap();
     assert!(log.iter().any(|e| e.action == "view_personal" && e.actor == "指挥部管理员"));
 
     // Exact lookup through the keyed hash.
@@ -337,7 +338,7 @@ async fn transactions_are_all_or_nothing(db: &TestDb) {
         tx.add_status(&NewStatusEvent { project_id: p, status: "approved", date: d("2024-04-01") }).await.unwrap_err();
     assert!(e.to_string().contains("依次推进"), "{e}");
     drop(tx);
-    let proj = store.get("projects", p).await.unwrap().unwrap();
+    let proj = store.get(p).await.unwrap().unwrap();
     assert_eq!(proj["status"], "started");
     assert_eq!(proj["status_date"], "2024-03-01");
 
@@ -386,7 +387,7 @@ async fn user_defined_types_are_records_too(db: &TestDb) {
         .insert(&a, &NewPairingType { code: "village_village".into(), name: "村村结对".into(), party: "org" })
         .await
         .unwrap();
-    assert_eq!(store.audit_of("activity_types", t).await.unwrap()[0].action, "create");
+    assert_eq!(store.audit_of(t).await.unwrap()[0].action, "create");
     let e = store.insert(&a, &NewActivityType { code: "Bad Code".into(), name: "x".into() }).await.unwrap_err();
     assert!(e.to_string().contains("类型编码"), "{e}");
 
@@ -483,11 +484,11 @@ async fn organization_trees_keep_their_paths(db: &TestDb) {
     assert!(matches!(tx.update(b.host, &org("R2", Side::Recipient, None)).await, Err(StoreError::Forbidden(_))));
     drop(tx);
 
-    let path = |id: i64| {
+    let path = |id: OrgId| {
         let store = &store;
-        async move { store.get("organizations", id).await.unwrap().unwrap()["path"].as_str().unwrap().to_string() }
+        async move { store.get(id).await.unwrap().unwrap()["path"].as_str().unwrap().to_string() }
     };
-    let top = store.id_by_code("organizations", "R1").await.unwrap().unwrap();
+    let top = store.id_by_code::<kind::Org>("R1").await.unwrap().unwrap();
     let mut tx = store.write(&a).await.unwrap();
     let r3 = tx.insert_org(&org("R3", Side::Recipient, Some(b.host))).await.unwrap();
     tx.commit().await.unwrap();
@@ -500,7 +501,7 @@ async fn organization_trees_keep_their_paths(db: &TestDb) {
     tx.commit().await.unwrap();
     assert_eq!(path(b.host).await, format!("/{}/", b.host));
     assert_eq!(path(r3).await, format!("/{}/{r3}/", b.host));
-    let log = store.audit_of("organizations", r3).await.unwrap();
+    let log = store.audit_of(r3).await.unwrap();
     let last = log.last().unwrap();
     assert_eq!(last.action, "update");
     assert_eq!(last.before.as_ref().unwrap()["path"], format!("/{top}/{}/{r3}/", b.host));
@@ -537,7 +538,7 @@ async fn every_kind_of_write_is_audited(db: &TestDb) {
         log[0].after.clone().unwrap()
     };
     // Batches (from the base, by the system).
-    let log = store.audit_of("batches", b.batch).await.unwrap();
+    let log = store.audit_of(b.batch).await.unwrap();
     assert_eq!(log[0].after.as_ref().unwrap()["number"], 11);
 
     // A project, its status steps (each step and the project's current status), its funding.
@@ -571,13 +572,13 @@ async fn every_kind_of_write_is_audited(db: &TestDb) {
         .await
         .unwrap();
     tx.commit().await.unwrap();
-    let st = only(store.audit_of("project_status_events", s1).await.unwrap(), "create");
+    let st = only(store.audit_of(s1).await.unwrap(), "create");
     assert_eq!(st["status"], "approved");
-    let plog = store.audit_of("projects", p).await.unwrap();
+    let plog = store.audit_of(p).await.unwrap();
     assert_eq!(plog.len(), 2);
     assert_eq!(plog[1].before.as_ref().unwrap()["status_date"], serde_json::Value::Null);
     assert_eq!(plog[1].after.as_ref().unwrap()["status_date"], "2024-02-01");
-    let fa = only(store.audit_of("project_funding", f).await.unwrap(), "create");
+    let fa = only(store.audit_of(f).await.unwrap(), "create");
     assert_eq!((fa["planned_fen"].clone(), fa["disbursed_fen"].clone()), (300_000_000i64.into(), 12_345_600.into()));
 
     // Steps cannot be skipped: 立项 → 完工 is refused.
@@ -586,11 +587,11 @@ async fn every_kind_of_write_is_audited(db: &TestDb) {
         tx.add_status(&NewStatusEvent { project_id: p, status: "completed", date: d("2024-06-01") }).await.unwrap_err();
     assert!(e.to_string().contains("下一步须为“开工”"), "{e}");
     drop(tx);
-    assert_eq!(store.get("projects", p).await.unwrap().unwrap()["status"], "approved");
+    assert_eq!(store.get(p).await.unwrap().unwrap()["status"], "approved");
 
     // A brand, a pairing, a user.
     let br = store.insert(&a, &NewBrand { code: "new_brand".into(), name: "新品牌".into() }).await.unwrap();
-    assert_eq!(only(store.audit_of("brands", br).await.unwrap(), "create")["name"], "新品牌");
+    assert_eq!(only(store.audit_of(br).await.unwrap(), "create")["name"], "新品牌");
     let pa = store
         .insert(
             &a,
@@ -608,11 +609,11 @@ async fn every_kind_of_write_is_audited(db: &TestDb) {
         )
         .await
         .unwrap();
-    assert_eq!(only(store.audit_of("pairings", pa).await.unwrap(), "create")["a_org_id"], b.donor);
+    assert_eq!(only(store.audit_of(pa).await.unwrap(), "create")["a_org_id"], b.donor.get());
     let mut tx = store.write(&a).await.unwrap();
     let u = tx.add_user("zhang.san", Role::Reporter, Some("R2"), "Kizilsu#2024").await.unwrap();
     tx.commit().await.unwrap();
-    let ua = only(store.audit_of("users", u).await.unwrap(), "create");
+    let ua = only(store.audit_of(u).await.unwrap(), "create");
     assert_eq!(ua["role"], Role::Reporter.code());
     assert!(!ua.to_string().contains("Kizilsu#2024") && !ua.to_string().contains("argon2"));
     assert_eq!(store.check_login("zhang.san", "Kizilsu#2024").await.unwrap().map(|(i, _)| i), Some(u));

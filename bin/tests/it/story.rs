@@ -6,6 +6,7 @@ use crate::both;
 use crate::support::{cli, TestDb};
 use domain::activities::NewActivity;
 use domain::audit::Actor;
+use domain::ids::kind;
 use domain::regions::RegionCode;
 use domain::Date;
 use services::figures::{Engine, Provenance};
@@ -139,8 +140,8 @@ async fn demo_story(db: &TestDb) {
 
     // One more free clinic of 江西红医生 with 40 beneficiaries: exactly these figures change.
     let before = figures_json(db);
-    let program = store.id_by_code("programs", "JX-KZ").await.unwrap().expect("program");
-    let hosp = store.id_by_code("organizations", "AKT-HOSP").await.unwrap();
+    let program = store.id_by_code::<kind::Program>("JX-KZ").await.unwrap().expect("program");
+    let hosp = store.id_by_code::<kind::Org>("AKT-HOSP").await.unwrap();
     let audit_before = store.audit_count().await.unwrap();
     let id = store
         .insert(
@@ -178,7 +179,7 @@ async fn demo_story(db: &TestDb) {
     assert_eq!(changed, expected);
     let def = engine.definition("med.outreach.events").await.unwrap();
     match engine.provenance(&def, 10_000).await.unwrap() {
-        Provenance::Records { records } => assert!(records.iter().any(|r| r.id == id && r.table == "activities")),
+        Provenance::Records { records } => assert!(records.iter().any(|r| r.id == id.get() && r.table == "activities")),
         other => panic!("{other:?}"),
     }
 

@@ -49,12 +49,24 @@ impl TestDb {
             .await
             .expect("open store")
     }
+}
 
-    pub async fn drop_db(self) {
-        if let Some(name) = &self.pg_name {
-            let mut conn = connect_pg(&pg_admin_url()).await;
-            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut conn).await;
-        }
+/// A PostgreSQL test database is dropped when its `TestDb` goes, whether the test passed or
+/// panicked (on its own thread and runtime, since a destructor cannot await).
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let Some(name) = self.pg_name.take() else { return };
+        let dropper = std::thread::spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+            rt.block_on(async {
+                use sqlx::Connection;
+                if let Ok(mut conn) = sqlx::PgConnection::connect(&pg_admin_url()).await {
+                    let _ =
+                        sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut conn).await;
+                }
+            });
+        });
+        let _ = dropper.join();
     }
 }
 
@@ -85,13 +97,11 @@ macro_rules! both {
             async fn sqlite() {
                 let db = TestDb::new(Backend::Sqlite).await;
                 super::$name(&db).await;
-                db.drop_db().await;
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
                 let db = TestDb::new(Backend::Postgres).await;
                 super::$name(&db).await;
-                db.drop_db().await;
             }
         }
     };

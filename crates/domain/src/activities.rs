@@ -1,6 +1,7 @@
 //! Activities (活动): typed, dated, placed events organized by someone, optionally under a project,
 //! a pairing or a named brand, with counted measures in 人次 and procedures by kind.
 
+use crate::ids::{ActivityId, OrgId, PairingId, ProgramId, ProjectId};
 use crate::regions::RegionCode;
 use crate::values::{check_span, count_field, required_text, Reference};
 use crate::{Date, Entity, Invalids, Val};
@@ -42,23 +43,22 @@ pub const PROCEDURE_KINDS: &[(&str, &str)] = &[
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewActivity {
-    pub program_id: i64,
+    pub program_id: ProgramId,
     pub type_code: String,
     pub brand_code: Option<String>,
     pub title: String,
     pub date: Date,
     pub end_date: Option<Date>,
     pub region: RegionCode,
-    pub organizer_org_id: Option<i64>,
-    pub project_id: Option<i64>,
-    pub pairing_id: Option<i64>,
+    pub organizer_org_id: Option<OrgId>,
+    pub project_id: Option<ProjectId>,
+    pub pairing_id: Option<PairingId>,
     pub participants: i64,
     pub beneficiaries: i64,
 }
 
 impl Entity for NewActivity {
-    const TABLE: &'static str = "activities";
-    const LABEL: &'static str = "活动";
+    type Kind = crate::ids::kind::Activity;
     fn columns(&self) -> Vec<(&'static str, Val)> {
         vec![
             ("program_id", self.program_id.into()),
@@ -99,14 +99,13 @@ impl Entity for NewActivity {
 /// Procedures of one kind done at an activity (312 cataract operations…).
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewProcedure {
-    pub activity_id: i64,
+    pub activity_id: ActivityId,
     pub kind: &'static str,
     pub count: i64,
 }
 
 impl Entity for NewProcedure {
-    const TABLE: &'static str = "activity_procedures";
-    const LABEL: &'static str = "诊疗手术量";
+    type Kind = crate::ids::kind::Procedure;
     fn columns(&self) -> Vec<(&'static str, Val)> {
         vec![("activity_id", self.activity_id.into()), ("kind", self.kind.into()), ("cases", self.count.into())]
     }

@@ -1,16 +1,17 @@
 //! Who does a thing, and the record of what they did.
 
+use crate::ids::{OrgId, UserId};
 use crate::users::Role;
 use serde::Serialize;
 
 /// The author of a write or the reader of a figure. The CLI acts as the `system` actor.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Actor {
-    pub user_id: Option<i64>,
+    pub user_id: Option<UserId>,
     pub name: String,
     pub role: Role,
     /// The organization the actor is scoped to (None: the whole program).
-    pub org_id: Option<i64>,
+    pub org_id: Option<OrgId>,
     /// Source address, when a request brought it.
     pub source: Option<String>,
 }

@@ -249,8 +249,7 @@ pub fn check_key(key: &str) -> Result<(), Invalid> {
 }
 
 impl crate::Entity for FigureDef {
-    const TABLE: &'static str = "figure_defs";
-    const LABEL: &'static str = "指标口径";
+    type Kind = crate::ids::kind::Figure;
     fn columns(&self) -> Vec<(&'static str, crate::Val)> {
         vec![
             ("key", self.key.clone().into()),

@@ -3,6 +3,7 @@
 //! integers in the indicator's base unit scaled by 10^`scale` (revenue in 元 with scale 2 = 分),
 //! so nothing is a float.
 
+use crate::ids::OrgId;
 use crate::orgs::code_in;
 use crate::values::{required_text, Reference};
 use crate::{Entity, Invalid, Invalids, Val};
@@ -100,8 +101,7 @@ impl NewIndicatorDef {
 }
 
 impl Entity for NewIndicatorDef {
-    const TABLE: &'static str = "indicator_defs";
-    const LABEL: &'static str = "指标定义";
+    type Kind = crate::ids::kind::IndicatorDef;
     fn columns(&self) -> Vec<(&'static str, Val)> {
         vec![
             ("code", self.code.clone().into()),
@@ -139,14 +139,13 @@ impl Entity for NewIndicatorDef {
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewIndicatorValue {
     pub indicator_code: String,
-    pub org_id: i64,
+    pub org_id: OrgId,
     pub period: Period,
     pub value: i64,
 }
 
 impl Entity for NewIndicatorValue {
-    const TABLE: &'static str = "indicator_values";
-    const LABEL: &'static str = "指标值";
+    type Kind = crate::ids::kind::IndicatorValue;
     fn columns(&self) -> Vec<(&'static str, Val)> {
         vec![
             ("indicator_code", self.indicator_code.clone().into()),
@@ -167,7 +166,7 @@ impl Entity for NewIndicatorValue {
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewIndicatorTarget {
     pub indicator_code: String,
-    pub org_id: i64,
+    pub org_id: OrgId,
     pub baseline_period: Period,
     pub baseline: i64,
     pub target_period: Period,
@@ -175,8 +174,7 @@ pub struct NewIndicatorTarget {
 }
 
 impl Entity for NewIndicatorTarget {
-    const TABLE: &'static str = "indicator_targets";
-    const LABEL: &'static str = "指标基线与目标";
+    type Kind = crate::ids::kind::IndicatorTarget;
     fn columns(&self) -> Vec<(&'static str, Val)> {
         vec![
             ("indicator_code", self.indicator_code.clone().into()),

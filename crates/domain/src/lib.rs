@@ -8,6 +8,7 @@
 pub mod activities;
 pub mod audit;
 pub mod figures;
+pub mod ids;
 pub mod indicators;
 pub mod invalid;
 pub mod lines;
@@ -21,6 +22,7 @@ pub mod regions;
 pub mod users;
 pub mod values;
 
+pub use ids::{Id, Kind};
 pub use invalid::{Invalid, Invalids};
 pub use money::Fen;
 pub use values::{Date, Entity, Val};

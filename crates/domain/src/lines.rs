@@ -1,6 +1,7 @@
 //! The other lines of work: achievements (成果), donations (捐赠), employment centres (就业之家)
 //! with their periodic figures, and investment promotion (招商引资) events and signed projects.
 
+use crate::ids::{CentreId, InvestmentEventId, OrgId, PersonId, ProgramId};
 use crate::indicators::Period;
 use crate::orgs::code_in;
 use crate::regions::RegionCode;
@@ -22,11 +23,11 @@ pub const ACHIEVEMENT_KINDS: &[(&str, &str)] = &[
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewAchievement {
-    pub program_id: i64,
+    pub program_id: ProgramId,
     pub kind: &'static str,
     pub title: String,
-    pub org_id: Option<i64>,
-    pub person_id: Option<i64>,
+    pub org_id: Option<OrgId>,
+    pub person_id: Option<PersonId>,
     pub date: Date,
     /// e.g. surgery grade 3 or 4 for a new technique.
     pub level: Option<i64>,
@@ -39,8 +40,7 @@ impl NewAchievement {
 }
 
 impl Entity for NewAchievement {
-    const TABLE: &'static str = "achievements";
-    const LABEL: &'static str = "成果";
+    type Kind = crate::ids::kind::Achievement;
     fn columns(&self) -> Vec<(&'static str, Val)> {
         vec![
             ("program_id", self.program_id.into()),
@@ -66,19 +66,18 @@ impl Entity for NewAchievement {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewDonation {
-    pub program_id: i64,
+    pub program_id: ProgramId,
     /// "in_kind" (valued goods) or "cash".
     pub kind: &'static str,
     pub description: String,
-    pub donor_org_id: Option<i64>,
-    pub recipient_org_id: i64,
+    pub donor_org_id: Option<OrgId>,
+    pub recipient_org_id: OrgId,
     pub value: Fen,
     pub date: Date,
 }
 
 impl Entity for NewDonation {
-    const TABLE: &'static str = "donations";
-    const LABEL: &'static str = "捐赠";
+    type Kind = crate::ids::kind::Donation;
     fn columns(&self) -> Vec<(&'static str, Val)> {
         vec![
             ("program_id", self.program_id.into()),
@@ -107,16 +106,15 @@ impl Entity for NewDonation {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewEmploymentCentre {
-    pub program_id: i64,
+    pub program_id: ProgramId,
     pub name: String,
     pub region: RegionCode,
-    pub org_id: Option<i64>,
+    pub org_id: Option<OrgId>,
     pub opened: Date,
 }
 
 impl Entity for NewEmploymentCentre {
-    const TABLE: &'static str = "employment_centres";
-    const LABEL: &'static str = "就业之家";
+    type Kind = crate::ids::kind::Centre;
     fn columns(&self) -> Vec<(&'static str, Val)> {
         vec![
             ("program_id", self.program_id.into()),
@@ -141,7 +139,7 @@ impl Entity for NewEmploymentCentre {
 /// What an employment centre did in one period.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewEmploymentRecord {
-    pub centre_id: i64,
+    pub centre_id: CentreId,
     pub period: Period,
     pub jobs_offered: i64,
     pub trainees: i64,
@@ -149,8 +147,7 @@ pub struct NewEmploymentRecord {
 }
 
 impl Entity for NewEmploymentRecord {
-    const TABLE: &'static str = "employment_records";
-    const LABEL: &'static str = "就业服务记录";
+    type Kind = crate::ids::kind::EmploymentRecord;
     fn columns(&self) -> Vec<(&'static str, Val)> {
         vec![
             ("centre_id", self.centre_id.into()),
@@ -177,7 +174,7 @@ pub const INVESTMENT_EVENT_KINDS: &[(&str, &str)] =
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewInvestmentEvent {
-    pub program_id: i64,
+    pub program_id: ProgramId,
     pub kind: &'static str,
     pub name: String,
     pub date: Date,
@@ -186,8 +183,7 @@ pub struct NewInvestmentEvent {
 }
 
 impl Entity for NewInvestmentEvent {
-    const TABLE: &'static str = "investment_events";
-    const LABEL: &'static str = "招商活动";
+    type Kind = crate::ids::kind::InvestmentEvent;
     fn columns(&self) -> Vec<(&'static str, Val)> {
         vec![
             ("program_id", self.program_id.into()),
@@ -215,9 +211,9 @@ impl Entity for NewInvestmentEvent {
 /// A signed investment project of an enterprise.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewInvestmentProject {
-    pub program_id: i64,
-    pub event_id: Option<i64>,
-    pub enterprise_org_id: i64,
+    pub program_id: ProgramId,
+    pub event_id: Option<InvestmentEventId>,
+    pub enterprise_org_id: OrgId,
     pub name: String,
     pub signed_date: Date,
     pub region: RegionCode,
@@ -226,8 +222,7 @@ pub struct NewInvestmentProject {
 }
 
 impl Entity for NewInvestmentProject {
-    const TABLE: &'static str = "investment_projects";
-    const LABEL: &'static str = "招商签约项目";
+    type Kind = crate::ids::kind::InvestmentProject;
     fn columns(&self) -> Vec<(&'static str, Val)> {
         vec![
             ("program_id", self.program_id.into()),

@@ -2,6 +2,7 @@
 //! the donor province) and the recipient side (受援单位: bureaus, the county hospital and its
 //! departments, schools), each node placed in a region. 统一社会信用代码 per GB 32100.
 
+use crate::ids::OrgId;
 use crate::regions::RegionCode;
 use crate::values::{required_text, Reference};
 use crate::{Entity, Invalid, Invalids, Val};
@@ -136,7 +137,7 @@ pub struct NewOrg {
     pub name: String,
     pub side: Side,
     pub kind: &'static str,
-    pub parent_id: Option<i64>,
+    pub parent_id: Option<OrgId>,
     pub region: RegionCode,
     pub credit_code: Option<CreditCode>,
 }
@@ -148,7 +149,7 @@ pub struct OrgDraft {
     pub name: String,
     pub side: String,
     pub kind: String,
-    pub parent_id: Option<i64>,
+    pub parent_id: Option<OrgId>,
     pub region_code: String,
     pub credit_code: Option<String>,
 }
@@ -175,8 +176,7 @@ impl OrgDraft {
 }
 
 impl Entity for NewOrg {
-    const TABLE: &'static str = "organizations";
-    const LABEL: &'static str = "单位";
+    type Kind = crate::ids::kind::Org;
     fn columns(&self) -> Vec<(&'static str, Val)> {
         vec![
             ("code", self.code.clone().into()),

@@ -1,5 +1,6 @@
 //! Pairings (结对): lasting ties between two organizations or two people, typed, with start and end.
 
+use crate::ids::{OrgId, PersonId, ProgramId};
 use crate::values::{check_span, required_text, Reference};
 use crate::{Date, Entity, Invalid, Invalids, Val};
 
@@ -39,8 +40,7 @@ pub struct NewPairingType {
 }
 
 impl Entity for NewPairingType {
-    const TABLE: &'static str = "pairing_types";
-    const LABEL: &'static str = "结对类型";
+    type Kind = crate::ids::kind::PairingType;
     fn columns(&self) -> Vec<(&'static str, Val)> {
         vec![
             ("code", self.code.clone().into()),
@@ -66,7 +66,7 @@ impl Entity for NewPairingType {
 }
 
 macro_rules! code_item {
-    ($(#[$doc:meta])* $ty:ident, $table:expr, $label:expr) => {
+    ($(#[$doc:meta])* $ty:ident, $kind:ident) => {
         $(#[$doc])*
         #[derive(Debug, Clone, PartialEq)]
         pub struct $ty {
@@ -75,8 +75,7 @@ macro_rules! code_item {
         }
 
         impl Entity for $ty {
-            const TABLE: &'static str = $table;
-            const LABEL: &'static str = $label;
+            type Kind = crate::ids::kind::$kind;
             fn columns(&self) -> Vec<(&'static str, Val)> {
                 vec![("code", self.code.clone().into()), ("name", self.name.clone().into()), ("builtin", 0i64.into())]
             }
@@ -93,33 +92,30 @@ macro_rules! code_item {
 code_item!(
     /// A user-defined activity type.
     NewActivityType,
-    "activity_types",
-    "活动类型"
+    ActivityType
 );
 code_item!(
     /// A user-defined activity brand.
     NewBrand,
-    "brands",
-    "活动品牌"
+    Brand
 );
 
 /// A pairing between two organizations (a = donor side) or two people (a = mentor).
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewPairing {
-    pub program_id: i64,
+    pub program_id: ProgramId,
     pub type_code: String,
-    pub a_org_id: Option<i64>,
-    pub b_org_id: Option<i64>,
-    pub a_person_id: Option<i64>,
-    pub b_person_id: Option<i64>,
+    pub a_org_id: Option<OrgId>,
+    pub b_org_id: Option<OrgId>,
+    pub a_person_id: Option<PersonId>,
+    pub b_person_id: Option<PersonId>,
     pub start_date: Date,
     pub end_date: Option<Date>,
     pub note: Option<String>,
 }
 
 impl Entity for NewPairing {
-    const TABLE: &'static str = "pairings";
-    const LABEL: &'static str = "结对";
+    type Kind = crate::ids::kind::Pairing;
     fn columns(&self) -> Vec<(&'static str, Val)> {
         vec![
             ("program_id", self.program_id.into()),

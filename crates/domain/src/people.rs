@@ -2,6 +2,7 @@
 //! as pairings need them. 身份证号 per GB 11643 and phone numbers are personal data: validated
 //! here, encrypted by the store, masked on every read unless the role may see them.
 
+use crate::ids::{BatchId, OrgId, ProgramId};
 use crate::orgs::code_in;
 use crate::values::{check_span, required_text, Reference, Secret};
 use crate::{Date, Entity, Invalid, Invalids, Val};
@@ -151,17 +152,17 @@ pub const LINES: &[(&str, &str)] = &[
 /// A person to be written.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewPerson {
-    pub program_id: i64,
+    pub program_id: ProgramId,
     pub kind: &'static str,
     pub name: String,
     pub gender: Option<&'static str>,
-    pub batch_id: Option<i64>,
+    pub batch_id: Option<BatchId>,
     pub category: Option<&'static str>,
     pub line: Option<&'static str>,
     pub title: Option<String>,
     pub post: Option<String>,
-    pub home_org_id: Option<i64>,
-    pub host_org_id: Option<i64>,
+    pub home_org_id: Option<OrgId>,
+    pub host_org_id: Option<OrgId>,
     pub start_date: Option<Date>,
     pub end_date: Option<Date>,
     pub id_number: Option<IdNumber>,
@@ -181,8 +182,7 @@ impl NewPerson {
 }
 
 impl Entity for NewPerson {
-    const TABLE: &'static str = "people";
-    const LABEL: &'static str = "人员";
+    type Kind = crate::ids::kind::Person;
     fn columns(&self) -> Vec<(&'static str, Val)> {
         vec![
             ("program_id", self.program_id.into()),

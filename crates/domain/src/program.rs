@@ -1,5 +1,6 @@
 //! Programs (a donor–recipient pairing) and their numbered batches of personnel.
 
+use crate::ids::ProgramId;
 use crate::regions::RegionCode;
 use crate::values::{check_span, required_text, Reference};
 use crate::{Date, Entity, Invalid, Invalids, Val};
@@ -15,8 +16,7 @@ pub struct NewProgram {
 }
 
 impl Entity for NewProgram {
-    const TABLE: &'static str = "programs";
-    const LABEL: &'static str = "援疆工作";
+    type Kind = crate::ids::kind::Program;
     fn columns(&self) -> Vec<(&'static str, Val)> {
         vec![
             ("code", self.code.clone().into()),
@@ -46,15 +46,14 @@ impl Entity for NewProgram {
 /// A numbered batch (批次) of personnel, usually three years.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewBatch {
-    pub program_id: i64,
+    pub program_id: ProgramId,
     pub number: i64,
     pub start_date: Date,
     pub end_date: Option<Date>,
 }
 
 impl Entity for NewBatch {
-    const TABLE: &'static str = "batches";
-    const LABEL: &'static str = "批次";
+    type Kind = crate::ids::kind::Batch;
     fn columns(&self) -> Vec<(&'static str, Val)> {
         vec![
             ("program_id", self.program_id.into()),

@@ -1,6 +1,7 @@
 //! Aid projects (援疆项目): code, sector, place, implementing organization, a status history
 //! 立项 → 开工 → 完工 → 验收, funding lines in 分 by year and source, and outputs with units.
 
+use crate::ids::{BatchId, OrgId, ProgramId, ProjectId};
 use crate::orgs::code_in;
 use crate::regions::RegionCode;
 use crate::values::{check_span, count_field, required_text, Reference};
@@ -36,13 +37,13 @@ pub fn status_rank(status: &str) -> Option<usize> {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewProject {
-    pub program_id: i64,
-    pub batch_id: Option<i64>,
+    pub program_id: ProgramId,
+    pub batch_id: Option<BatchId>,
     pub code: String,
     pub name: String,
     pub sector: &'static str,
     pub region: RegionCode,
-    pub org_id: Option<i64>,
+    pub org_id: Option<OrgId>,
     pub planned_start: Option<Date>,
     pub planned_end: Option<Date>,
     pub multi_year: bool,
@@ -56,8 +57,7 @@ impl NewProject {
 }
 
 impl Entity for NewProject {
-    const TABLE: &'static str = "projects";
-    const LABEL: &'static str = "项目";
+    type Kind = crate::ids::kind::Project;
     fn columns(&self) -> Vec<(&'static str, Val)> {
         vec![
             ("program_id", self.program_id.into()),
@@ -93,7 +93,7 @@ impl Entity for NewProject {
 /// One step of a project's status history.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewStatusEvent {
-    pub project_id: i64,
+    pub project_id: ProjectId,
     pub status: &'static str,
     pub date: Date,
 }
@@ -105,8 +105,7 @@ impl NewStatusEvent {
 }
 
 impl Entity for NewStatusEvent {
-    const TABLE: &'static str = "project_status_events";
-    const LABEL: &'static str = "项目状态";
+    type Kind = crate::ids::kind::StatusEvent;
     fn columns(&self) -> Vec<(&'static str, Val)> {
         vec![("project_id", self.project_id.into()), ("status", self.status.into()), ("date", self.date.into())]
     }
@@ -118,7 +117,7 @@ impl Entity for NewStatusEvent {
 /// One funding line: planned, allocated (到位) and disbursed (拨付) amounts for a year and source.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewFunding {
-    pub project_id: i64,
+    pub project_id: ProjectId,
     pub year: i64,
     pub source: &'static str,
     pub planned: Fen,
@@ -133,8 +132,7 @@ impl NewFunding {
 }
 
 impl Entity for NewFunding {
-    const TABLE: &'static str = "project_funding";
-    const LABEL: &'static str = "项目资金";
+    type Kind = crate::ids::kind::Funding;
     fn columns(&self) -> Vec<(&'static str, Val)> {
         vec![
             ("project_id", self.project_id.into()),
@@ -163,15 +161,14 @@ impl Entity for NewFunding {
 /// An output of a project with its unit (2,000 座 greenhouses; 3,000 亩 of asparagus).
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewOutput {
-    pub project_id: i64,
+    pub project_id: ProjectId,
     pub kind: String,
     pub quantity: i64,
     pub unit: String,
 }
 
 impl Entity for NewOutput {
-    const TABLE: &'static str = "project_outputs";
-    const LABEL: &'static str = "项目产出";
+    type Kind = crate::ids::kind::Output;
     fn columns(&self) -> Vec<(&'static str, Val)> {
         vec![
             ("project_id", self.project_id.into()),

@@ -188,10 +188,12 @@ impl From<Option<Date>> for Val {
 /// References (region codes, organization ids…) are listed so the store can refuse unknown ones
 /// with a message instead of a bare foreign-key failure.
 pub trait Entity {
+    /// The kind of record; its ids are `Id<Self::Kind>`.
+    type Kind: crate::ids::Kind;
     /// The table the record lives in.
-    const TABLE: &'static str;
+    const TABLE: &'static str = <Self::Kind as crate::ids::Kind>::TABLE;
     /// The Chinese name of the record type, used in messages.
-    const LABEL: &'static str;
+    const LABEL: &'static str = <Self::Kind as crate::ids::Kind>::LABEL;
     fn columns(&self) -> Vec<(&'static str, Val)>;
     /// Rules across fields (an end before its start, a negative amount); formats are already
     /// guaranteed by the newtypes. The store calls this before every write.

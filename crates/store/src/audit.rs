@@ -3,17 +3,18 @@
 use crate::error::Result;
 use crate::Store;
 use domain::audit::AuditEntry;
+use domain::{Id, Kind};
 use sqlx::Row;
 
 impl Store {
     /// Audit entries of one object, oldest first.
-    pub async fn audit_of(&self, object_type: &str, object_id: i64) -> Result<Vec<AuditEntry>> {
+    pub async fn audit_of<K: Kind>(&self, id: Id<K>) -> Result<Vec<AuditEntry>> {
         let rows = sqlx::query(
             "SELECT id, at, actor, action, object_type, object_id, before_json, after_json FROM audit_log \
              WHERE object_type = $1 AND object_id = $2 ORDER BY id",
         )
-        .bind(object_type.to_string())
-        .bind(object_id)
+        .bind(K::TABLE.to_string())
+        .bind(id.get())
         .fetch_all(self.pool())
         .await?;
         rows.iter().map(entry).collect()

@@ -6,36 +6,37 @@
 use crate::error::{Result, StoreError};
 use crate::write::Tx;
 use crate::Store;
+use domain::ids::OrgId;
 use domain::orgs::NewOrg;
 use domain::{Invalid, Val};
 
 impl Tx<'_> {
     /// Insert an organization and set its path. A parent must be on the same side.
-    pub async fn insert_org(&mut self, org: &NewOrg) -> Result<i64> {
+    pub async fn insert_org(&mut self, org: &NewOrg) -> Result<OrgId> {
         self.live()?;
         let r = self.insert_org_step(org).await;
         self.note(r)
     }
 
-    async fn insert_org_step(&mut self, org: &NewOrg) -> Result<i64> {
+    async fn insert_org_step(&mut self, org: &NewOrg) -> Result<OrgId> {
         let parent_path = self.parent_path(org).await?;
         let id = self.insert_step(org).await?;
         let path = format!("{parent_path}{id}/");
-        self.set_column("organizations", id, &[("path", Val::Text(Some(path)))]).await?;
+        self.set_column("organizations", id.get(), &[("path", Val::Text(Some(path)))]).await?;
         Ok(id)
     }
 
     /// Change an organization. Its side cannot change; a new parent must be on the same side and
     /// not inside the organization itself. Moving it re-paths its whole subtree (each audited).
-    pub async fn update_org(&mut self, id: i64, org: &NewOrg) -> Result<()> {
+    pub async fn update_org(&mut self, id: OrgId, org: &NewOrg) -> Result<()> {
         self.live()?;
         let r = self.update_org_step(id, org).await;
         self.note(r)
     }
 
-    async fn update_org_step(&mut self, id: i64, org: &NewOrg) -> Result<()> {
+    async fn update_org_step(&mut self, id: OrgId, org: &NewOrg) -> Result<()> {
         let row: Option<(String, String)> = sqlx::query_as("SELECT path, side FROM organizations WHERE id = $1")
-            .bind(id)
+            .bind(id.get())
             .fetch_optional(&mut *self.tx)
             .await?;
         let (old_path, side) = row.ok_or(StoreError::NotFound { what: "单位", id: id.to_string() })?;
@@ -78,7 +79,7 @@ impl Tx<'_> {
     async fn parent_path(&mut self, org: &NewOrg) -> Result<String> {
         let Some(pid) = org.parent_id else { return Ok("/".to_string()) };
         let row: Option<(String, String)> = sqlx::query_as("SELECT path, side FROM organizations WHERE id = $1")
-            .bind(pid)
+            .bind(pid.get())
             .fetch_optional(&mut *self.tx)
             .await?;
         match row {

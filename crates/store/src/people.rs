@@ -5,6 +5,7 @@ use crate::error::{Result, StoreError};
 use crate::row::to_json;
 use crate::Store;
 use domain::audit::Actor;
+use domain::ids::PersonId;
 use domain::people::{IdNumber, Reveal};
 use serde_json::{Map, Value};
 use sqlx::Row;
@@ -12,8 +13,8 @@ use sqlx::Row;
 impl Store {
     /// A person, with identifiers masked or, when `reveal` is `Clear` and the actor's role
     /// allows it, in clear (the clear read is audited).
-    pub async fn person(&self, actor: &Actor, id: i64, reveal: Reveal) -> Result<Option<Map<String, Value>>> {
-        let row = sqlx::query("SELECT * FROM people WHERE id = $1").bind(id).fetch_optional(self.pool()).await?;
+    pub async fn person(&self, actor: &Actor, id: PersonId, reveal: Reveal) -> Result<Option<Map<String, Value>>> {
+        let row = sqlx::query("SELECT * FROM people WHERE id = $1").bind(id.get()).fetch_optional(self.pool()).await?;
         let Some(row) = row else { return Ok(None) };
         let mut m = to_json(&row);
         if reveal == Reveal::Clear {
@@ -32,9 +33,9 @@ impl Store {
             )
             .bind(crate::write::now())
             .bind(actor.name.clone())
-            .bind(actor.user_id)
+            .bind(actor.user_id.map(|u| u.get()))
             .bind(actor.source.clone())
-            .bind(id)
+            .bind(id.get())
             .execute(&mut *tx)
             .await?;
             tx.commit().await?;
@@ -44,11 +45,12 @@ impl Store {
 
     /// Find people by exact identity number, through the keyed hash (the clear value is never
     /// compared in SQL).
-    pub async fn people_by_id_number(&self, id_number: &IdNumber) -> Result<Vec<i64>> {
+    pub async fn people_by_id_number(&self, id_number: &IdNumber) -> Result<Vec<PersonId>> {
         let h = self.crypto().lookup_hash(id_number.expose());
-        Ok(sqlx::query_scalar("SELECT id FROM people WHERE id_number_hash = $1 ORDER BY id")
+        let ids: Vec<i64> = sqlx::query_scalar("SELECT id FROM people WHERE id_number_hash = $1 ORDER BY id")
             .bind(h)
             .fetch_all(self.pool())
-            .await?)
+            .await?;
+        Ok(ids.into_iter().map(PersonId::issued).collect())
     }
 }

@@ -2,22 +2,23 @@
 
 use crate::error::{Result, StoreError};
 use crate::write::Tx;
+use domain::ids::StatusEventId;
 use domain::projects::{status_rank, NewStatusEvent, STATUSES};
 use domain::{Invalid, Val};
 
 impl Tx<'_> {
     /// Record a status step (立项 → 开工 → 完工 → 验收). A step may not be skipped, repeated or dated
     /// before the previous step.
-    pub async fn add_status(&mut self, ev: &NewStatusEvent) -> Result<i64> {
+    pub async fn add_status(&mut self, ev: &NewStatusEvent) -> Result<StatusEventId> {
         self.live()?;
         let r = self.add_status_step(ev).await;
         self.note(r)
     }
 
-    async fn add_status_step(&mut self, ev: &NewStatusEvent) -> Result<i64> {
+    async fn add_status_step(&mut self, ev: &NewStatusEvent) -> Result<StatusEventId> {
         let cur: Option<(String, Option<String>)> =
             sqlx::query_as("SELECT status, status_date FROM projects WHERE id = $1")
-                .bind(ev.project_id)
+                .bind(ev.project_id.get())
                 .fetch_optional(&mut *self.tx)
                 .await?;
         let (status, date) = cur.ok_or(StoreError::NotFound { what: "项目", id: ev.project_id.to_string() })?;
@@ -50,7 +51,7 @@ impl Tx<'_> {
         let id = self.insert(ev).await?;
         self.set_column(
             "projects",
-            ev.project_id,
+            ev.project_id.get(),
             &[("status", Val::Text(Some(ev.status.to_string()))), ("status_date", ev.date.into())],
         )
         .await?;

@@ -3,6 +3,7 @@
 use crate::error::Result;
 use crate::row::to_json;
 use crate::Store;
+use domain::{Id, Kind};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -52,10 +53,10 @@ fn guard(table: &str) -> Result<()> {
 
 impl Store {
     /// One record by id, masked.
-    pub async fn get(&self, table: &str, id: i64) -> Result<Option<Map<String, Value>>> {
-        guard(table)?;
-        let sql = format!("SELECT * FROM {table} WHERE id = $1");
-        let row = sqlx::query(&sql).bind(id).fetch_optional(self.pool()).await?;
+    pub async fn get<K: Kind>(&self, id: Id<K>) -> Result<Option<Map<String, Value>>> {
+        guard(K::TABLE)?;
+        let sql = format!("SELECT * FROM {} WHERE id = $1", K::TABLE);
+        let row = sqlx::query(&sql).bind(id.get()).fetch_optional(self.pool()).await?;
         Ok(row.as_ref().map(to_json))
     }
 
@@ -77,12 +78,13 @@ impl Store {
         Ok(sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}")).fetch_one(self.pool()).await?)
     }
 
-    /// The id of the record of `table` with this `code`.
-    pub async fn id_by_code(&self, table: &str, code: &str) -> Result<Option<i64>> {
-        guard(table)?;
-        Ok(sqlx::query_scalar(&format!("SELECT id FROM {table} WHERE code = $1"))
+    /// The id of the record of kind `K` with this `code`.
+    pub async fn id_by_code<K: Kind>(&self, code: &str) -> Result<Option<Id<K>>> {
+        guard(K::TABLE)?;
+        let id: Option<i64> = sqlx::query_scalar(&format!("SELECT id FROM {} WHERE code = $1", K::TABLE))
             .bind(code.to_string())
             .fetch_optional(self.pool())
-            .await?)
+            .await?;
+        Ok(id.map(Id::issued))
     }
 }

@@ -5,6 +5,7 @@ use crate::error::{Result, StoreError};
 use crate::write::Tx;
 use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use domain::ids::UserId;
 use domain::users::{check_password, check_user_name, Role};
 use domain::{Invalid, Invalids};
 use serde_json::json;
@@ -24,13 +25,19 @@ pub fn verify_password(hash: &str, password: &str) -> bool {
 
 impl Tx<'_> {
     /// Create a user. The password must meet the policy; the user must change it at first login.
-    pub async fn add_user(&mut self, name: &str, role: Role, org_code: Option<&str>, password: &str) -> Result<i64> {
+    pub async fn add_user(&mut self, name: &str, role: Role, org_code: Option<&str>, password: &str) -> Result<UserId> {
         self.live()?;
         let r = self.add_user_step(name, role, org_code, password).await;
         self.note(r)
     }
 
-    async fn add_user_step(&mut self, name: &str, role: Role, org_code: Option<&str>, password: &str) -> Result<i64> {
+    async fn add_user_step(
+        &mut self,
+        name: &str,
+        role: Role,
+        org_code: Option<&str>,
+        password: &str,
+    ) -> Result<UserId> {
         let mut e = Invalids::default();
         let name = e.take(check_user_name(name));
         if let Some(n) = &name {
@@ -83,20 +90,22 @@ impl Tx<'_> {
         .await?;
         let after = json!({ "id": id, "name": name, "role": role.code(), "org_id": org_id, "must_change_password": 1 });
         self.audit("create", "users", Some(id), None, Some(after)).await?;
-        Ok(id)
+        Ok(UserId::issued(id))
     }
 }
 
 impl crate::Store {
     /// Check a user's password; returns the user id and role on success.
-    pub async fn check_login(&self, name: &str, password: &str) -> Result<Option<(i64, Role)>> {
+    pub async fn check_login(&self, name: &str, password: &str) -> Result<Option<(UserId, Role)>> {
         let row: Option<(i64, String, String)> =
             sqlx::query_as("SELECT id, role, password_hash FROM users WHERE name = $1")
                 .bind(name.to_string())
                 .fetch_optional(self.pool())
                 .await?;
         Ok(match row {
-            Some((id, role, hash)) if verify_password(&hash, password) => Role::parse(&role).ok().map(|r| (id, r)),
+            Some((id, role, hash)) if verify_password(&hash, password) => {
+                Role::parse(&role).ok().map(|r| (UserId::issued(id), r))
+            }
             _ => None,
         })
     }

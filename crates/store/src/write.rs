@@ -11,7 +11,7 @@ use crate::error::{explain, Result, StoreError};
 use crate::row::to_json;
 use crate::Store;
 use domain::audit::Actor;
-use domain::{Entity, Invalid, Invalids, Val};
+use domain::{Entity, Id, Invalid, Invalids, Kind, Val};
 use serde_json::{Map, Value};
 use sqlx::any::AnyArguments;
 use sqlx::query::Query;
@@ -67,7 +67,7 @@ impl Store {
     }
 
     /// Insert one record in its own transaction.
-    pub async fn insert<E: Entity>(&self, actor: &Actor, e: &E) -> Result<i64> {
+    pub async fn insert<E: Entity>(&self, actor: &Actor, e: &E) -> Result<Id<E::Kind>> {
         let mut tx = self.write(actor).await?;
         let id = tx.insert(e).await?;
         tx.commit().await?;
@@ -180,14 +180,14 @@ impl<'s> Tx<'s> {
     }
 
     /// Insert a record; returns its id.
-    pub async fn insert<E: Entity>(&mut self, e: &E) -> Result<i64> {
+    pub async fn insert<E: Entity>(&mut self, e: &E) -> Result<Id<E::Kind>> {
         self.live()?;
         tree_guard::<E>()?;
         let r = self.insert_step(e).await;
         self.note(r)
     }
 
-    pub(crate) async fn insert_step<E: Entity>(&mut self, e: &E) -> Result<i64> {
+    pub(crate) async fn insert_step<E: Entity>(&mut self, e: &E) -> Result<Id<E::Kind>> {
         self.validate(e).await?;
         let (cols, shown) = self.expand(e.columns())?;
         let names: Vec<&str> = cols.iter().map(|(n, _)| n.as_str()).collect();
@@ -205,18 +205,19 @@ impl<'s> Tx<'s> {
         let mut after = shown;
         after.insert("id".into(), Value::from(id));
         self.audit("create", E::TABLE, Some(id), None, Some(Value::Object(after))).await?;
-        Ok(id)
+        Ok(Id::issued(id))
     }
 
     /// Replace every column of record `id`.
-    pub async fn update<E: Entity>(&mut self, id: i64, e: &E) -> Result<()> {
+    pub async fn update<E: Entity>(&mut self, id: Id<E::Kind>, e: &E) -> Result<()> {
         self.live()?;
         tree_guard::<E>()?;
         let r = self.update_step(id, e).await;
         self.note(r)
     }
 
-    pub(crate) async fn update_step<E: Entity>(&mut self, id: i64, e: &E) -> Result<()> {
+    pub(crate) async fn update_step<E: Entity>(&mut self, id: Id<E::Kind>, e: &E) -> Result<()> {
+        let id = id.get();
         let before =
             self.row_json(E::TABLE, id).await?.ok_or(StoreError::NotFound { what: E::LABEL, id: id.to_string() })?;
         self.validate(e).await?;
@@ -236,9 +237,9 @@ impl<'s> Tx<'s> {
     }
 
     /// Delete record `id` of `table`; refused with an explanation when other records depend on it.
-    pub async fn delete(&mut self, table: &'static str, label: &'static str, id: i64) -> Result<()> {
+    pub async fn delete<K: Kind>(&mut self, id: Id<K>) -> Result<()> {
         self.live()?;
-        let r = self.delete_step(table, label, id).await;
+        let r = self.delete_step(K::TABLE, K::LABEL, id.get()).await;
         self.note(r)
     }
 
@@ -310,7 +311,7 @@ impl<'s> Tx<'s> {
         )
         .bind(now())
         .bind(self.actor.name.clone())
-        .bind(self.actor.user_id)
+        .bind(self.actor.user_id.map(|u| u.get()))
         .bind(self.actor.source.clone())
         .bind(action.to_string())
         .bind(object_type.to_string())

@@ -11,6 +11,7 @@ use crate::error::{Result, ServiceError};
 use chrono::Duration;
 use domain::activities::{NewActivity, NewProcedure};
 use domain::audit::Actor;
+use domain::ids::{ActivityId, BatchId, OrgId, PairingId, PersonId, ProgramId};
 use domain::indicators::{NewIndicatorDef, NewIndicatorTarget, NewIndicatorValue, Period};
 use domain::lines::{
     NewAchievement, NewDonation, NewEmploymentCentre, NewEmploymentRecord, NewInvestmentEvent, NewInvestmentProject,
@@ -30,7 +31,7 @@ use store::{Store, StoreError, Tx};
 /// What the demo loaded.
 #[derive(Debug, Clone, Serialize)]
 pub struct DemoSummary {
-    pub program_id: i64,
+    pub program_id: ProgramId,
     pub organizations: usize,
     pub people: usize,
     pub projects: usize,
@@ -112,7 +113,7 @@ const LOCAL_NAMES: &[&str] = &[
 struct Loader<'s> {
     tx: Tx<'s>,
     rng: StdRng,
-    program: i64,
+    program: ProgramId,
     seq: u32,
     people: usize,
     activities: usize,
@@ -144,9 +145,9 @@ impl<'s> Loader<'s> {
         name: &str,
         side: Side,
         kind: &'static str,
-        parent: Option<i64>,
+        parent: Option<OrgId>,
         region_code: &str,
-    ) -> Result<i64> {
+    ) -> Result<OrgId> {
         self.orgs += 1;
         Ok(self
             .tx
@@ -176,15 +177,15 @@ impl<'s> Loader<'s> {
     #[allow(clippy::too_many_arguments)]
     async fn aid_person(
         &mut self,
-        batch: (i64, Date, Option<Date>),
+        batch: (BatchId, Date, Option<Date>),
         category: &'static str,
         line: &'static str,
         title: Option<&str>,
         post: &str,
-        home: Option<i64>,
-        host: Option<i64>,
+        home: Option<OrgId>,
+        host: Option<OrgId>,
         start: Option<Date>,
-    ) -> Result<i64> {
+    ) -> Result<PersonId> {
         let born = batch.1.year() - self.rng.gen_range(28..=50);
         let city = JX_CITIES[self.rng.gen_range(0..JX_CITIES.len())].0;
         let id_number = Some(self.id_number(city, born)?);
@@ -214,7 +215,7 @@ impl<'s> Loader<'s> {
             .await?)
     }
 
-    async fn local_person(&mut self, post: &str, line: &'static str, host: i64) -> Result<i64> {
+    async fn local_person(&mut self, post: &str, line: &'static str, host: OrgId) -> Result<PersonId> {
         let born = self.rng.gen_range(1985..=2000);
         let id_number = Some(self.id_number(AKTO, born)?);
         let name = self.local_name();
@@ -249,10 +250,10 @@ impl<'s> Loader<'s> {
         title: String,
         date: Date,
         region_code: &str,
-        organizer: Option<i64>,
+        organizer: Option<OrgId>,
         participants: i64,
         beneficiaries: i64,
-    ) -> Result<i64> {
+    ) -> Result<ActivityId> {
         self.activities += 1;
         Ok(self
             .tx
@@ -276,10 +277,10 @@ impl<'s> Loader<'s> {
     async fn pairing(
         &mut self,
         type_code: &str,
-        a: (Option<i64>, Option<i64>),
-        b: (Option<i64>, Option<i64>),
+        a: (Option<OrgId>, Option<PersonId>),
+        b: (Option<OrgId>, Option<PersonId>),
         start: Date,
-    ) -> Result<i64> {
+    ) -> Result<PairingId> {
         Ok(self
             .tx
             .insert(&NewPairing {
@@ -1005,7 +1006,7 @@ async fn load_into(l: &mut Loader<'_>) -> Result<usize> {
         })
         .await?;
     }
-    let values: Vec<(&str, i64, &str, i64)> = vec![
+    let values: Vec<(&str, OrgId, &str, i64)> = vec![
         ("undergrad_admitted", kzjx, "2023", 124),
         ("exam_takers", kzjx, "2023", 172),
         ("undergrad_admitted", kzjx, "2024", 138),
