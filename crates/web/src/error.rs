@@ -29,6 +29,9 @@ impl IntoResponse for AppError {
                 (StatusCode::UNPROCESSABLE_ENTITY, e.to_string())
             }
             ServiceError::Store(StoreError::Forbidden(_)) => (StatusCode::FORBIDDEN, e.to_string()),
+            ServiceError::Store(StoreError::Conflict(_)) | ServiceError::NotEmpty => {
+                (StatusCode::CONFLICT, e.to_string())
+            }
             _ => {
                 tracing::error!(error = %e, "request failed");
                 (StatusCode::INTERNAL_SERVER_ERROR, "系统内部错误，请稍后重试或联系管理员".to_string())
