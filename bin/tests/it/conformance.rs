@@ -621,3 +621,69 @@ async fn every_kind_of_write_is_audited(db: &TestDb) {
     store.close().await;
 }
 both!(every_kind_of_write_is_audited);
+
+async fn logins_lock_out_and_sessions_time_out(db: &TestDb) {
+    use chrono::{Duration, Utc};
+    use store::sessions::{Login, Policy};
+    let store = db.store().await;
+    let _ = base(&store).await;
+    let mut tx = store.write(&Actor::system()).await.unwrap();
+    let u = tx.add_user("li.si", Role::Reporter, Some("R2"), "Pamir@2024").await.unwrap();
+    tx.commit().await.unwrap();
+    let t0 = Utc::now();
+
+    // Four wrong passwords are refused; the fifth locks the account for 10 minutes.
+    for _ in 0..4 {
+        assert!(matches!(store.login_at("li.si", "wrong", None, t0).await.unwrap(), Login::Refused));
+    }
+    assert!(matches!(store.login_at("nobody", "Pamir@2024", None, t0).await.unwrap(), Login::Refused));
+    assert!(matches!(store.login_at("li.si", "wrong", None, t0).await.unwrap(), Login::Locked { .. }));
+    // Locked: the right password fails too, until the lockout ends.
+    let at = t0 + Duration::minutes(9);
+    assert!(matches!(store.login_at("li.si", "Pamir@2024", None, at).await.unwrap(), Login::Locked { .. }));
+    let at = t0 + Duration::minutes(11);
+    let Login::Ok { token, user } = store.login_at("li.si", "Pamir@2024", None, at).await.unwrap() else {
+        panic!("login after the lockout")
+    };
+    assert_eq!(user.user_id, u);
+    assert!(user.must_change_password, "a new user must change the password first");
+    let log = store.audit_of(u).await.unwrap();
+    let actions: Vec<&str> = log.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(actions.iter().filter(|a| **a == "login_failed").count(), 5);
+    assert!(actions.contains(&"lock") && actions.contains(&"login_locked") && actions.ends_with(&["login"]));
+
+    // A live session, refreshed by use; idle for more than 30 minutes, it ends.
+    let s = store.session_at(&token, at + Duration::minutes(29)).await.unwrap().expect("live");
+    assert_eq!(s.role, Role::Reporter);
+    assert!(store.session_at(&token, at + Duration::minutes(58)).await.unwrap().is_some());
+    assert!(store.session_at(&token, at + Duration::minutes(89)).await.unwrap().is_none());
+    assert!(store.session_at(&token, at + Duration::minutes(90)).await.unwrap().is_none(), "ended stays ended");
+    assert!(store.session("not-a-token").await.unwrap().is_none());
+
+    // Password change: the old must match, the new meet the policy; then no forced change.
+    let Login::Ok { token, user } = store.login("li.si", "Pamir@2024", None).await.unwrap() else { panic!() };
+    let e = store.change_password(&user, "Pamir@2024", "short").await.unwrap_err();
+    assert!(matches!(&e, StoreError::Invalid(i) if i.0[0].field == "password"), "{e}");
+    let e = store.change_password(&user, "nope", "Kashgar#2025").await.unwrap_err();
+    assert!(matches!(&e, StoreError::Invalid(i) if i.0[0].field == "old_password"), "{e}");
+    store.change_password(&user, "Pamir@2024", "Kashgar#2025").await.unwrap();
+    assert!(!store.session(&token).await.unwrap().unwrap().must_change_password);
+    store.set_lang(&user, "en").await.unwrap();
+    assert_eq!(store.session(&token).await.unwrap().unwrap().lang, "en");
+    // Logout ends the session on the server.
+    store.logout(&token, &user).await.unwrap();
+    assert!(store.session(&token).await.unwrap().is_none());
+    assert!(matches!(store.login("li.si", "Kashgar#2025", None).await.unwrap(), Login::Ok { .. }));
+
+    // The policy is configurable (by the security administrator) and audited.
+    let sec = Actor { user_id: Some(u), role: Role::SecAdmin, ..Actor::system() };
+    let p = Policy { lockout_attempts: 3, lockout_minutes: 15, idle_minutes: 20 };
+    store.set_policy(&sec, p).await.unwrap();
+    assert_eq!(store.policy().await.unwrap(), p);
+    let rep = Actor { user_id: Some(u), role: Role::Reporter, ..Actor::system() };
+    assert!(matches!(store.set_policy(&rep, Policy::default()).await, Err(StoreError::Forbidden(_))));
+    let e = store.set_policy(&sec, Policy { idle_minutes: 0, ..p }).await.unwrap_err();
+    assert!(matches!(&e, StoreError::Invalid(i) if i.0[0].field == "idle_minutes"), "{e}");
+    store.close().await;
+}
+both!(logins_lock_out_and_sessions_time_out);

@@ -16,6 +16,7 @@ pub mod people;
 pub mod projects;
 mod read;
 mod row;
+pub mod sessions;
 pub mod users;
 mod write;
 

@@ -62,6 +62,12 @@ impl Store {
         if !actor.role.writes_records() {
             return Err(StoreError::Forbidden(format!("角色“{}”不能修改业务数据", actor.role.label())));
         }
+        self.begin_audited(actor).await
+    }
+
+    /// A transaction for the store's own audited bookkeeping (logins, sessions, settings), open
+    /// to any role; business records go through [`Store::write`].
+    pub(crate) async fn begin_audited(&self, actor: &Actor) -> Result<Tx<'_>> {
         let tx = self.pool().begin_with(self.backend().begin_write()).await?;
         Ok(Tx { tx, store: self, actor: actor.clone(), known: Default::default(), failed: false })
     }
