@@ -94,6 +94,15 @@ fn main() -> std::process::ExitCode {
     }
 }
 
+/// The demo accounts, printed once: the passwords are stored only as hashes.
+fn print_accounts(accounts: &[services::demo::DemoAccount]) {
+    println!("演示账户（密码只显示这一次，首次登录须修改）：");
+    for a in accounts {
+        let org = a.org.map(|o| format!("，单位 {o}")).unwrap_or_default();
+        println!("  {:<15} {}（{}{org}）  密码 {}", a.name, a.role.label(), a.role.code(), a.password);
+    }
+}
+
 fn report(e: &anyhow::Error) {
     if let Some(StoreError::Invalid(inv)) = e.downcast_ref::<StoreError>() {
         eprintln!("错误：数据校验未通过，未写入任何数据：");
@@ -148,6 +157,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 "已载入演示数据：单位 {} 个，人员 {} 名，项目 {} 个，活动 {} 场，指标 {} 项。",
                 s.organizations, s.people, s.projects, s.activities, s.figures
             );
+            print_accounts(&s.accounts);
         }
         Command::Figures { json } => {
             let store = open(g).await?;
@@ -200,16 +210,20 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                         "已载入演示数据：项目 {} 个，人员 {} 名，活动 {} 场。",
                         s.projects, s.people, s.activities
                     );
+                    print_accounts(&s.accounts);
                 } else {
                     println!("数据库已有数据，跳过载入演示数据。");
                 }
             }
             let listener = tokio::net::TcpListener::bind(&addr).await.with_context(|| format!("无法监听 {addr}"))?;
             println!("Counterpart 已启动：http://{addr}/ （数据库：{}）", store.backend().name());
-            axum::serve(listener, web::router(store.clone()))
-                .with_graceful_shutdown(shutdown())
-                .await
-                .context("服务异常退出")?;
+            axum::serve(
+                listener,
+                web::router(store.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .with_graceful_shutdown(shutdown())
+            .await
+            .context("服务异常退出")?;
             store.close().await;
         }
     }

@@ -1,7 +1,9 @@
 //! The command line and the HTTP server, as a user runs them.
 
+use crate::http::Browser;
 use crate::support::{cli, Backend, TestDb};
-use std::io::{Read, Write};
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Write};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -66,18 +68,6 @@ async fn users_are_added_with_a_password_from_stdin() {
     store.close().await;
 }
 
-fn get(port: u16, path: &str) -> Option<(u16, String)> {
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
-    write!(s, "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").ok()?;
-    let mut buf = Vec::new();
-    s.read_to_end(&mut buf).ok()?;
-    let text = String::from_utf8_lossy(&buf).to_string();
-    let status = text.split_whitespace().nth(1)?.parse().ok()?;
-    let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
-    Some((status, body))
-}
-
 struct Server(std::process::Child);
 impl Drop for Server {
     fn drop(&mut self) {
@@ -86,49 +76,157 @@ impl Drop for Server {
     }
 }
 
-#[tokio::test]
-async fn serve_demo_shows_the_headline_figures() {
-    let db = TestDb::new(Backend::Sqlite).await;
+/// Start `serve --demo` on a free port; returns the server, its port and the printed accounts.
+fn serve_demo(db: &TestDb) -> (Server, u16, BTreeMap<String, String>) {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let addr = format!("127.0.0.1:{port}");
-    let _server = Server(
-        cli(&db)
-            .args(["serve", "--demo", "--addr", &addr])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let start = Instant::now();
-    let health = loop {
-        if let Some(r) = get(port, "/healthz") {
-            break r;
+    let mut child = cli(db)
+        .args(["serve", "--demo", "--addr", &addr])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let out = child.stdout.take().unwrap();
+    let server = Server(child);
+    let mut accounts = BTreeMap::new();
+    for line in BufReader::new(out).lines() {
+        let line = line.unwrap();
+        if line.contains("密码 ") {
+            let w: Vec<&str> = line.split_whitespace().collect();
+            accounts.insert(w[0].to_string(), w[w.len() - 1].to_string());
         }
-        assert!(start.elapsed() < Duration::from_secs(120), "server did not come up");
-        std::thread::sleep(Duration::from_millis(200));
-    };
-    assert_eq!(health.0, 200);
-    assert!(health.1.contains("\"ok\""), "{}", health.1);
+        if line.contains("已启动") {
+            break;
+        }
+    }
+    assert_eq!(accounts.len(), 6, "serve --demo prints one account per role");
+    let start = Instant::now();
+    while Browser::new(port).try_request("GET", "/healthz", None).is_none() {
+        assert!(start.elapsed() < Duration::from_secs(60), "server did not come up");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    (server, port, accounts)
+}
 
-    let (status, home) = get(port, "/").unwrap();
-    assert_eq!(status, 200);
-    assert!(home.contains("援疆干部人才总数") && home.contains(">777<"), "home page shows personnel.total");
-    assert!(home.contains("href=\"/figures/med.cataract_surgeries\""));
+#[tokio::test]
+async fn serve_demo_signs_in_and_shows_the_headline_figures() {
+    let db = TestDb::new(Backend::Sqlite).await;
+    let (_server, port, accounts) = serve_demo(&db);
+    let mut b = Browser::new(port);
+    let health = b.get("/healthz");
+    assert_eq!(health.status, 200);
+    assert!(health.body.contains("\"ok\""), "{}", health.body);
+    let css = b.get("/assets/app.css");
+    assert!(css.status == 200 && css.body.contains("--brand"));
 
-    let (status, page) = get(port, "/figures/med.cataract_surgeries").unwrap();
-    assert_eq!(status, 200);
-    assert!(page.contains("312") && page.contains("activity_procedures"));
+    // Signed out: every page sends to the login form, the API included.
+    for path in ["/", "/figures/med.cataract_surgeries", "/api/v1/figures"] {
+        let r = b.get(path);
+        assert_eq!(r.status, 303, "{path}");
+        assert!(r.header("location").unwrap().starts_with("/login?next="), "{path}");
+    }
+    // A login post without the form's token is refused.
+    let r = b.post("/login", &[("csrf", "forged"), ("name", "demo.manager"), ("password", &accounts["demo.manager"])]);
+    assert_eq!(r.status, 403);
+    let r = b.login("demo.manager", "wrong-password");
+    assert_eq!(r.status, 401);
+    assert!(r.body.contains("用户名或密码错误"));
 
-    let (status, body) = get(port, "/api/v1/figures").unwrap();
-    assert_eq!(status, 200);
-    let board: serde_json::Value = serde_json::from_str(&body).unwrap();
+    // The printed password works once; the first thing is a forced password change.
+    let r = b.login("demo.manager", &accounts["demo.manager"]);
+    assert_eq!(r.status, 303);
+    assert_eq!(r.header("location"), Some("/password"));
+    let set = r.headers.iter().find(|(k, v)| k.eq_ignore_ascii_case("set-cookie") && v.starts_with("cp_session="));
+    let set = &set.expect("session cookie").1;
+    assert!(set.contains("HttpOnly") && set.contains("SameSite=Lax"), "{set}");
+    assert_eq!(b.get("/").header("location"), Some("/password"));
+    let page = b.get("/password");
+    let csrf = page.hidden("csrf");
+    let r = b.post(
+        "/password",
+        &[
+            ("csrf", "forged"),
+            ("old_password", &accounts["demo.manager"]),
+            ("new_password", "Akto#Pamir2025"),
+            ("confirm", "Akto#Pamir2025"),
+        ],
+    );
+    assert_eq!(r.status, 403, "a forged token is refused");
+    let r = b.post(
+        "/password",
+        &[
+            ("csrf", &csrf),
+            ("old_password", &accounts["demo.manager"]),
+            ("new_password", "short"),
+            ("confirm", "short"),
+        ],
+    );
+    assert_eq!(r.status, 422);
+    assert!(r.body.contains("密码少于 8 位") && r.body.contains("规则"), "the message names the rule");
+    let r = b.post(
+        "/password",
+        &[
+            ("csrf", &csrf),
+            ("old_password", &accounts["demo.manager"]),
+            ("new_password", "Akto#Pamir2025"),
+            ("confirm", "Akto#Pamir2025"),
+        ],
+    );
+    assert_eq!(r.status, 303);
+
+    let home = b.get("/");
+    assert_eq!(home.status, 200);
+    assert!(home.body.contains("援疆干部人才总数") && home.body.contains(">777<"), "home page shows personnel.total");
+    assert!(home.body.contains("href=\"/figures/med.cataract_surgeries\""));
+    let page = b.get("/figures/med.cataract_surgeries");
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("312") && page.body.contains("activity_procedures"));
+    assert_eq!(b.get("/figures/no.such.figure").status, 404);
+    let api = b.get("/api/v1/figures");
+    assert_eq!(api.status, 200);
+    let board: serde_json::Value = serde_json::from_str(&api.body).unwrap();
     assert_eq!(board["failed"], serde_json::json!([]), "no figure fails on the demo");
     let total = board["values"].as_array().unwrap().iter().find(|f| f["key"] == "personnel.total").unwrap();
     assert_eq!(total["value"], 777.0);
     assert_eq!(total["exact"]["num"], "777", "exact values travel as strings");
-    let (status, _) = get(port, "/figures/no.such.figure").unwrap();
-    assert_eq!(status, 404);
-    let (status, css) = get(port, "/assets/app.css").unwrap();
-    assert_eq!(status, 200);
-    assert!(css.contains("--brand"));
+
+    // The English switch, remembered with the user.
+    let csrf = home.hidden("csrf");
+    assert_eq!(b.post("/lang", &[("csrf", &csrf), ("lang", "en"), ("next", "/")]).status, 303);
+    let home = b.get("/");
+    assert!(home.body.contains("<html lang=\"en\"") && home.body.contains("Dashboard"));
+    // Logout ends the session on the server: the old cookie no longer works.
+    let old = b.cookies.clone();
+    assert_eq!(b.post("/logout", &[("csrf", &csrf)]).status, 303);
+    let mut replay = Browser { port, cookies: old };
+    assert_eq!(replay.get("/").status, 303);
+    let r = b.login("demo.manager", "Akto#Pamir2025");
+    assert_eq!(r.header("location"), Some("/"));
+    assert!(b.get("/").body.contains("Dashboard"), "the language was remembered");
+
+    // Five wrong passwords lock an account; then the right one fails too.
+    let mut v = Browser::new(port);
+    for _ in 0..4 {
+        assert_eq!(v.login("demo.viewer", "Wrong#Pass1").status, 401);
+    }
+    let r = v.login("demo.viewer", "Wrong#Pass1");
+    assert_eq!(r.status, 429);
+    assert!(r.body.contains("账户已锁定"));
+    assert_eq!(v.login("demo.viewer", &accounts["demo.viewer"]).status, 429);
+
+    // An administrator sees no business data.
+    let mut a = Browser::new(port);
+    assert_eq!(a.login("demo.sysadmin", &accounts["demo.sysadmin"]).status, 303);
+    let csrf = a.get("/password").hidden("csrf");
+    let pw = &accounts["demo.sysadmin"];
+    assert_eq!(
+        a.post(
+            "/password",
+            &[("csrf", &csrf), ("old_password", pw), ("new_password", "Sys#Admin2025"), ("confirm", "Sys#Admin2025")]
+        )
+        .status,
+        303
+    );
+    assert_eq!(a.get("/").status, 403);
+    assert_eq!(a.get("/api/v1/figures").status, 403);
 }

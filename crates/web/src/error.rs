@@ -10,6 +10,12 @@ use store::StoreError;
 pub enum AppError {
     #[error(transparent)]
     Service(#[from] ServiceError),
+    /// A state-changing request without this session's anti-forgery token.
+    #[error("请求已失效（缺少或错误的防伪令牌），请返回页面刷新后重试")]
+    Csrf,
+    /// The role may not do this.
+    #[error("{0}")]
+    Forbidden(String),
 }
 
 impl From<StoreError> for AppError {
@@ -20,7 +26,12 @@ impl From<StoreError> for AppError {
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
-        let AppError::Service(e) = &self;
+        let e = match &self {
+            AppError::Service(e) => e,
+            AppError::Csrf | AppError::Forbidden(_) => {
+                return page(StatusCode::FORBIDDEN, &self.to_string());
+            }
+        };
         let (status, msg) = match e {
             ServiceError::UnknownFigure(_) | ServiceError::Store(StoreError::NotFound { .. }) => {
                 (StatusCode::NOT_FOUND, e.to_string())
@@ -37,10 +48,14 @@ impl IntoResponse for AppError {
                 (StatusCode::INTERNAL_SERVER_ERROR, "系统内部错误，请稍后重试或联系管理员".to_string())
             }
         };
-        let body = crate::html::page(
-            "出错了",
-            &format!("<p class=\"error\">{}</p><p><a href=\"/\">返回首页</a></p>", crate::html::esc(&msg)),
-        );
-        (status, axum::response::Html(body)).into_response()
+        page(status, &msg)
     }
+}
+
+fn page(status: StatusCode, msg: &str) -> Response {
+    let body = maud::html! {
+        p.error { (msg) }
+        p { a href="/" { "返回首页" } }
+    };
+    (status, crate::layout::bare(crate::i18n::Lang::Zh, "出错了", body)).into_response()
 }

@@ -1,5 +1,6 @@
-//! HTML pages, escaped by construction (every dynamic string passes through [`esc`]).
+//! The figure pages' bodies, escaped by construction (every dynamic string passes through [`esc`]).
 
+use crate::layout::beijing;
 use domain::figures::FigureDef;
 use services::figures::{Board, FigureValue, Provenance};
 
@@ -18,18 +19,6 @@ pub fn esc(s: &str) -> String {
     o
 }
 
-pub fn page(title: &str, body: &str) -> String {
-    format!(
-        "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{} · 对口支援信息系统</title><link rel=\"stylesheet\" href=\"/assets/app.css\"></head>\
-         <body><header><a href=\"/\" class=\"brand\">对口支援信息系统 Counterpart</a></header><main>{}</main>\
-         <footer>数据均由业务记录实时计算；时间为北京时间。</footer></body></html>",
-        esc(title),
-        body
-    )
-}
-
 const LINES: &[(&str, &str)] = &[
     ("overview", "总体情况"),
     ("education", "教育援疆"),
@@ -39,12 +28,6 @@ const LINES: &[(&str, &str)] = &[
     ("investment", "招商引资"),
     ("exchange", "交往交流交融"),
 ];
-
-fn beijing(utc: &str) -> String {
-    chrono::DateTime::parse_from_rfc3339(utc)
-        .map(|t| (t + chrono::Duration::hours(8)).format("%Y-%m-%d %H:%M").to_string())
-        .unwrap_or_else(|_| utc.to_string())
-}
 
 pub fn home(board: &Board) -> String {
     let figures = &board.values;
@@ -79,7 +62,7 @@ pub fn home(board: &Board) -> String {
     if let Some(f) = figures.first() {
         body.push_str(&format!("<p class=\"meta\">计算时间：{}（北京时间）</p>", esc(&beijing(&f.computed_at))));
     }
-    page("首页", &body)
+    body
 }
 
 pub fn figure(def: &FigureDef, v: &FigureValue, prov: &Provenance) -> String {
@@ -124,5 +107,5 @@ pub fn figure(def: &FigureDef, v: &FigureValue, prov: &Provenance) -> String {
         }
     }
     body.push_str("</tbody></table>");
-    page(&def.name, &body)
+    body
 }

@@ -3,16 +3,22 @@
 //! figure's drill-down to its records, the figures as JSON, and `/healthz`. The full UI is built
 //! on this router.
 
+mod auth;
 mod error;
 mod html;
+mod i18n;
+mod layout;
 
 pub use error::AppError;
 
+use auth::Ctx;
 use axum::extract::{Path, State};
 use axum::http::header;
-use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
 use axum::{Json, Router};
+use domain::users::Role;
+use maud::Markup;
 use serde_json::json;
 use services::figures::{Board, Engine, Provenance};
 use store::Store;
@@ -25,11 +31,17 @@ pub struct AppState {
 pub fn router(store: Store) -> Router {
     Router::new()
         .route("/", get(home))
+        .route("/login", get(auth::login_form).post(auth::login))
+        .route("/logout", post(auth::logout))
+        .route("/password", get(auth::password_form).post(auth::change_password))
+        .route("/lang", post(auth::set_lang))
         .route("/healthz", get(healthz))
+        .route("/figures", get(figure_index))
         .route("/figures/{key}", get(figure_page))
         .route("/api/v1/figures", get(figures_json))
         .route("/api/v1/figures/{key}/records", get(figure_records_json))
         .route("/assets/app.css", get(css))
+        .route("/assets/icon.svg", get(icon))
         .with_state(AppState { store })
 }
 
@@ -39,29 +51,81 @@ async fn css() -> Response {
     ([(header::CONTENT_TYPE, "text/css; charset=utf-8"), (header::CACHE_CONTROL, "max-age=3600")], CSS).into_response()
 }
 
+const ICON: &str = include_str!("../assets/icon.svg");
+
+async fn icon() -> Response {
+    ([(header::CONTENT_TYPE, "image/svg+xml"), (header::CACHE_CONTROL, "max-age=86400")], ICON).into_response()
+}
+
+/// Business figures are for the business roles; the three administrators see none.
+fn reads_business(ctx: &Ctx) -> Result<(), AppError> {
+    match ctx.user.role {
+        Role::Manager | Role::Reporter | Role::Viewer => Ok(()),
+        _ => Err(AppError::Forbidden(
+            ctx.t("管理员账户不能查看业务数据", "Administrator accounts do not see business data").into(),
+        )),
+    }
+}
+
 async fn healthz(State(s): State<AppState>) -> Result<Json<serde_json::Value>, AppError> {
     s.store.ping().await?;
     Ok(Json(json!({ "status": "ok", "database": s.store.backend().name() })))
 }
 
-async fn home(State(s): State<AppState>) -> Result<Html<String>, AppError> {
+async fn home(State(s): State<AppState>, ctx: Ctx) -> Result<Markup, AppError> {
+    reads_business(&ctx)?;
     let board = Engine::new(&s.store).all().await?;
-    Ok(Html(html::home(&board)))
+    Ok(layout::page(&ctx, ctx.t("驾驶舱", "Dashboard"), layout::raw(&html::home(&board))))
 }
 
-async fn figure_page(State(s): State<AppState>, Path(key): Path<String>) -> Result<Html<String>, AppError> {
+/// Every figure in one table: name, value, unit, line of work; each opens to its records.
+async fn figure_index(State(s): State<AppState>, ctx: Ctx) -> Result<Markup, AppError> {
+    reads_business(&ctx)?;
+    let board = Engine::new(&s.store).all().await?;
+    let body = maud::html! {
+        h1 { (ctx.t("全部指标", "All figures")) }
+        table.data {
+            thead { tr {
+                th { (ctx.t("指标", "Figure")) } th.num { (ctx.t("数值", "Value")) } th { (ctx.t("单位", "Unit")) }
+                th { (ctx.t("工作条线", "Line of work")) } th { (ctx.t("指标键", "Key")) }
+            } }
+            tbody {
+                @for f in &board.values {
+                    tr {
+                        td { a href={ "/figures/" (f.key) } { (f.name) } }
+                        td.num { a href={ "/figures/" (f.key) } { (f.display) } }
+                        td { (f.unit) } td { (f.line) } td { code { (f.key) } }
+                    }
+                }
+                @for f in &board.failed {
+                    tr.failed { td { (f.name) } td.num { "—" } td {} td { (f.line) } td { code { (f.key) } " " (f.message) } }
+                }
+            }
+        }
+    };
+    Ok(layout::page(&ctx, ctx.t("全部指标", "All figures"), body))
+}
+
+async fn figure_page(State(s): State<AppState>, ctx: Ctx, Path(key): Path<String>) -> Result<Markup, AppError> {
+    reads_business(&ctx)?;
     let engine = Engine::new(&s.store);
     let def = engine.definition(&key).await?;
     let value = engine.evaluate(&def).await?;
     let prov = engine.provenance(&def, 1000).await?;
-    Ok(Html(html::figure(&def, &value, &prov)))
+    Ok(layout::page(&ctx, &def.name, layout::raw(&html::figure(&def, &value, &prov))))
 }
 
-async fn figures_json(State(s): State<AppState>) -> Result<Json<Board>, AppError> {
+async fn figures_json(State(s): State<AppState>, ctx: Ctx) -> Result<Json<Board>, AppError> {
+    reads_business(&ctx)?;
     Ok(Json(Engine::new(&s.store).all().await?))
 }
 
-async fn figure_records_json(State(s): State<AppState>, Path(key): Path<String>) -> Result<Json<Provenance>, AppError> {
+async fn figure_records_json(
+    State(s): State<AppState>,
+    ctx: Ctx,
+    Path(key): Path<String>,
+) -> Result<Json<Provenance>, AppError> {
+    reads_business(&ctx)?;
     let engine = Engine::new(&s.store);
     let def = engine.definition(&key).await?;
     Ok(Json(engine.provenance(&def, 10_000).await?))

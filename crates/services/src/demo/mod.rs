@@ -22,6 +22,7 @@ use domain::people::{IdNumber, NewPerson, Phone};
 use domain::program::{NewBatch, NewProgram};
 use domain::projects::{NewFunding, NewOutput, NewProject, NewStatusEvent};
 use domain::regions::RegionCode;
+use domain::users::Role;
 use domain::{Date, Fen};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -37,6 +38,46 @@ pub struct DemoSummary {
     pub projects: usize,
     pub activities: usize,
     pub figures: usize,
+    /// The demo accounts with their one-time passwords (each must be changed at first login).
+    pub accounts: Vec<DemoAccount>,
+}
+
+/// A demo account: printed once, never stored in clear.
+#[derive(Debug, Clone, Serialize)]
+pub struct DemoAccount {
+    pub name: String,
+    pub role: Role,
+    pub org: Option<&'static str>,
+    pub password: String,
+}
+
+/// The demo's accounts: one per role, the business ones scoped to real organizations.
+const ACCOUNTS: &[(&str, Role, Option<&str>)] = &[
+    ("demo.manager", Role::Manager, Some("JX-CMD")),
+    ("demo.reporter", Role::Reporter, Some("AKT-HOSP")),
+    ("demo.viewer", Role::Viewer, None),
+    ("demo.sysadmin", Role::SysAdmin, None),
+    ("demo.secadmin", Role::SecAdmin, None),
+    ("demo.auditor", Role::Auditor, None),
+];
+
+/// A random password that meets the policy: 16 characters from all four classes.
+fn one_time_password() -> String {
+    use rand::seq::SliceRandom;
+    const UP: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ";
+    const LO: &[u8] = b"abcdefghijkmnopqrstuvwxyz";
+    const DI: &[u8] = b"23456789";
+    const SY: &[u8] = b"#%+-=@";
+    let mut rng = rand::rngs::OsRng;
+    let all: Vec<u8> = [UP, LO, DI, SY].concat();
+    let mut p: Vec<u8> = [UP, LO, DI, SY].iter().filter_map(|set| set.choose(&mut rng).copied()).collect();
+    while p.len() < 16 {
+        if let Some(c) = all.choose(&mut rng) {
+            p.push(*c);
+        }
+    }
+    p.shuffle(&mut rng);
+    String::from_utf8(p).unwrap_or_default()
 }
 
 fn day(s: &str) -> Result<Date> {
@@ -345,7 +386,14 @@ pub async fn load(store: &Store) -> Result<DemoSummary> {
     for def in figures::definitions()? {
         l.tx.insert(&def).await?;
     }
+    let mut accounts = Vec::new();
+    for (name, role, org) in ACCOUNTS {
+        let password = one_time_password();
+        l.tx.add_user(name, *role, *org, &password).await?;
+        accounts.push(DemoAccount { name: name.to_string(), role: *role, org: *org, password });
+    }
     let summary = DemoSummary {
+        accounts,
         program_id: program,
         organizations: l.orgs,
         people: l.people,

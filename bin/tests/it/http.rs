@@ -1,0 +1,104 @@
+//! A small HTTP/1.1 client for the server tests: one connection per request, cookies kept like a
+//! browser keeps them, forms posted URL-encoded. (The browser tests drive real Chromium.)
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::time::Duration;
+
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Response {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+    /// The value of a hidden form field named `name` in the body.
+    pub fn hidden(&self, name: &str) -> String {
+        let marker = format!("name=\"{name}\" value=\"");
+        let start = self.body.find(&marker).map(|i| i + marker.len()).unwrap_or_else(|| panic!("no {name}"));
+        self.body[start..].split('"').next().unwrap_or_default().to_string()
+    }
+}
+
+pub struct Browser {
+    pub port: u16,
+    pub cookies: BTreeMap<String, String>,
+}
+
+pub fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+impl Browser {
+    pub fn new(port: u16) -> Browser {
+        Browser { port, cookies: BTreeMap::new() }
+    }
+
+    pub fn try_request(&mut self, method: &str, path: &str, form: Option<&[(&str, &str)]>) -> Option<Response> {
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", self.port)).ok()?;
+        s.set_read_timeout(Some(Duration::from_secs(60))).ok()?;
+        let body = form
+            .map(|f| f.iter().map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v))).collect::<Vec<_>>().join("&"))
+            .unwrap_or_default();
+        let cookie = self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ");
+        let mut req = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n");
+        if !cookie.is_empty() {
+            req.push_str(&format!("Cookie: {cookie}\r\n"));
+        }
+        if form.is_some() {
+            req.push_str(&format!(
+                "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n",
+                body.len()
+            ));
+        }
+        req.push_str("\r\n");
+        req.push_str(&body);
+        s.write_all(req.as_bytes()).ok()?;
+        let mut buf = Vec::new();
+        s.read_to_end(&mut buf).ok()?;
+        let text = String::from_utf8_lossy(&buf).to_string();
+        let (head, body) = text.split_once("\r\n\r\n")?;
+        let mut lines = head.lines();
+        let status = lines.next()?.split_whitespace().nth(1)?.parse().ok()?;
+        let headers: Vec<(String, String)> = lines
+            .filter_map(|l| l.split_once(':').map(|(k, v)| (k.trim().to_string(), v.trim().to_string())))
+            .collect();
+        for (k, v) in &headers {
+            if k.eq_ignore_ascii_case("set-cookie") {
+                let first = v.split(';').next().unwrap_or_default();
+                if let Some((name, value)) = first.split_once('=') {
+                    if value.is_empty() || v.contains("Max-Age=0") {
+                        self.cookies.remove(name);
+                    } else {
+                        self.cookies.insert(name.to_string(), value.to_string());
+                    }
+                }
+            }
+        }
+        Some(Response { status, headers, body: body.to_string() })
+    }
+
+    pub fn get(&mut self, path: &str) -> Response {
+        self.try_request("GET", path, None).unwrap_or_else(|| panic!("GET {path}"))
+    }
+
+    pub fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Response {
+        self.try_request("POST", path, Some(form)).unwrap_or_else(|| panic!("POST {path}"))
+    }
+
+    /// Sign in through the login form; returns the response to the form's post.
+    pub fn login(&mut self, name: &str, password: &str) -> Response {
+        let page = self.get("/login");
+        assert_eq!(page.status, 200);
+        let csrf = page.hidden("csrf");
+        self.post("/login", &[("csrf", &csrf), ("name", name), ("password", password), ("next", "/")])
+    }
+}
