@@ -511,7 +511,7 @@ async fn organization_trees_keep_their_paths(db: &TestDb) {
     let mut tx = store.write(&a).await.unwrap();
     let e = tx.update_org(b.host, &org("R2", Side::Recipient, Some(r3))).await.unwrap_err();
     assert!(matches!(&e, StoreError::Invalid(i) if i.0[0].field == "parent_id"), "{e}");
-    drop(tx);
+    assert!(matches!(tx.commit().await, Err(StoreError::Aborted)), "a refused move cannot be committed");
     let mut tx = store.write(&a).await.unwrap();
     let e = tx.update_org(r3, &org("R3", Side::Recipient, Some(b.donor))).await.unwrap_err();
     assert!(matches!(&e, StoreError::Invalid(i) if i.0[0].field == "parent_id"), "{e}");
@@ -687,3 +687,72 @@ async fn logins_lock_out_and_sessions_time_out(db: &TestDb) {
     store.close().await;
 }
 both!(logins_lock_out_and_sessions_time_out);
+
+async fn derived_state_has_one_writer_and_distinct_counts_skip_empty_rows(db: &TestDb) {
+    use domain::figures::{Filter, Measure};
+    use domain::pairings::NewPairing;
+    let store = db.store().await;
+    let b = base(&store).await;
+    let a = Actor::system();
+    // Status events only through add_status: the generic paths refuse them.
+    let mut tx = store.write(&a).await.unwrap();
+    let p = tx
+        .insert(&NewProject {
+            program_id: b.program,
+            batch_id: None,
+            code: "O-1".into(),
+            name: "状态归属测试".into(),
+            sector: "medical",
+            region: rc("653022"),
+            org_id: None,
+            planned_start: None,
+            planned_end: None,
+            multi_year: false,
+            livelihood: false,
+        })
+        .await
+        .unwrap();
+    let ev = tx.add_status(&NewStatusEvent { project_id: p, status: "approved", date: d("2024-01-05") }).await.unwrap();
+    tx.commit().await.unwrap();
+    let skip = NewStatusEvent { project_id: p, status: "completed", date: d("2024-02-01") };
+    assert!(matches!(store.insert(&a, &skip).await, Err(StoreError::Forbidden(_))));
+    let mut tx = store.write(&a).await.unwrap();
+    assert!(matches!(tx.delete(ev).await, Err(StoreError::Forbidden(_))));
+    assert!(matches!(tx.commit().await, Err(StoreError::Aborted)));
+    assert_eq!(store.get(ev).await.unwrap().unwrap()["status"], "approved");
+
+    // A distinct count over an organization field leaves out rows without one, and its listing
+    // has exactly as many organizations as the value.
+    let mut tx = store.write(&a).await.unwrap();
+    let mentor = tx.insert(&person(&b, None, None)).await.unwrap();
+    let mentee = tx.insert(&person(&b, None, None)).await.unwrap();
+    let pairing = |a_org, b_org, a_person, b_person, t: &str| NewPairing {
+        program_id: b.program,
+        type_code: t.into(),
+        a_org_id: a_org,
+        b_org_id: b_org,
+        a_person_id: a_person,
+        b_person_id: b_person,
+        start_date: d("2024-01-01"),
+        end_date: None,
+        note: None,
+    };
+    tx.insert(&pairing(Some(b.donor), Some(b.host), None, None, "school_school")).await.unwrap();
+    tx.insert(&pairing(Some(b.donor), Some(b.host), None, None, "school_school")).await.unwrap();
+    tx.insert(&pairing(None, None, Some(mentor), Some(mentee), "mentor_teacher")).await.unwrap();
+    tx.commit().await.unwrap();
+    let m = Measure::CountDistinct("a_org".into());
+    assert_eq!(store.measure(None, "pairings", &m, &[], None).await.unwrap(), 1);
+    let listed = store.measure_records(None, "pairings", &m, &[], None, 100).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!((listed[0].table.as_str(), listed[0].id, listed[0].value), ("organizations", b.donor.get(), 1));
+    assert_eq!(listed[0].label, "单位D1");
+    let f = [Filter::eq("type", "mentor_teacher")];
+    assert_eq!(store.measure(None, "pairings", &m, &f, None).await.unwrap(), 0);
+    assert!(store.measure_records(None, "pairings", &m, &f, None, 100).await.unwrap().is_empty());
+    // Distinct counts are for organization fields only.
+    let e = store.measure(None, "pairings", &Measure::CountDistinct("type".into()), &[], None).await.unwrap_err();
+    assert!(e.to_string().contains("单位字段"), "{e}");
+    store.close().await;
+}
+both!(derived_state_has_one_writer_and_distinct_counts_skip_empty_rows);

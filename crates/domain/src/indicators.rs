@@ -54,6 +54,16 @@ impl Period {
     pub fn year(&self) -> i32 {
         self.0[..4].parse().unwrap_or(0)
     }
+    /// When the period ends, as (year, month): 2024 → (2024, 12), 2024-Q2 → (2024, 6),
+    /// 2024-05 → (2024, 5). Periods of different lengths order by this, not by their text.
+    pub fn end(&self) -> (i32, u32) {
+        let rest = &self.0[4..];
+        let month = match rest.strip_prefix("-Q") {
+            Some(q) => q.parse::<u32>().map_or(12, |q| q * 3),
+            None => rest.strip_prefix('-').and_then(|m| m.parse().ok()).unwrap_or(12),
+        };
+        (self.year(), month)
+    }
     /// The same period one year earlier (for 同比).
     pub fn previous_year(&self) -> Period {
         Period(format!("{}{}", self.year() - 1, &self.0[4..]))
@@ -210,6 +220,9 @@ mod tests {
         assert!(Period::parse("2024-13").is_err());
         assert!(Period::parse("2024-Q5").is_err());
         assert_eq!(Period::parse("2024-Q2").unwrap().previous_year().as_str(), "2023-Q2");
+        let end = |s: &str| Period::parse(s).unwrap().end();
+        assert_eq!((end("2024"), end("2024-Q2"), end("2024-05")), ((2024, 12), (2024, 6), (2024, 5)));
+        assert!(end("2024-Q4") > end("2024-11") && end("2024-12") == end("2024-Q4"));
         // Non-ASCII input of a plausible byte length is refused, not sliced mid-character.
         for s in ["二〇二四", "2024年", "2024-第2", "2024-Ｑ2", "２０２４-06"] {
             assert_eq!(Period::parse(s).unwrap_err().field, "period", "{s}");

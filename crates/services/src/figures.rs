@@ -7,7 +7,7 @@ use domain::figures::{Across, CompareHow, Exact, FigureDef, Spec};
 use domain::indicators::Period;
 use serde::Serialize;
 use store::figures::{IndicatorRow, RecordRef};
-use store::Store;
+use store::{Store, StoreError};
 
 /// A computed figure.
 #[derive(Debug, Clone, Serialize)]
@@ -86,12 +86,24 @@ impl<'a> Engine<'a> {
         for def in self.definitions().await? {
             match self.evaluate(&def).await {
                 Ok(v) => board.values.push(v),
-                Err(e) => board.failed.push(Failed {
-                    key: def.key.clone(),
-                    name: def.name.clone(),
-                    line: def.line.clone(),
-                    message: e.to_string(),
-                }),
+                Err(e) => {
+                    // Readers see why a definition cannot be computed, never database internals.
+                    let message = match &e {
+                        ServiceError::Definition { .. }
+                        | ServiceError::UnknownFigure(_)
+                        | ServiceError::Store(StoreError::Invalid(_) | StoreError::NotFound { .. }) => e.to_string(),
+                        _ => {
+                            tracing::error!(figure = %def.key, error = %e, "figure could not be computed");
+                            "系统内部错误，详见服务日志".to_string()
+                        }
+                    };
+                    board.failed.push(Failed {
+                        key: def.key.clone(),
+                        name: def.name.clone(),
+                        line: def.line.clone(),
+                        message,
+                    })
+                }
             }
         }
         Ok(board)
@@ -155,7 +167,7 @@ impl<'a> Engine<'a> {
                             Across::Last => periods
                                 .iter()
                                 .zip(vals.iter())
-                                .max_by(|a, b| a.0.cmp(b.0))
+                                .max_by_key(|(p, _)| p.end())
                                 .map_or(Exact::int(0), |(_, v)| *v),
                             Across::Sum => vals.iter().fold(Exact::int(0), |a, b| a.plus(*b)),
                             Across::Avg => vals

@@ -25,6 +25,15 @@ impl Backend {
             Backend::Postgres => "BEGIN",
         }
     }
+    /// Appended to a SELECT that reads a row a transaction is about to change on the strength of
+    /// what it read (a project's status, an organization's path): PostgreSQL locks the row until
+    /// commit; SQLite's `BEGIN IMMEDIATE` already serialises writers.
+    pub fn lock_row(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "",
+            Backend::Postgres => " FOR UPDATE",
+        }
+    }
     /// Statements run on each new connection.
     pub fn connection_setup(self) -> &'static [&'static str] {
         match self {

@@ -13,6 +13,9 @@ pub enum StoreError {
     /// A write would break an integrity rule of the database (a duplicate code, a dependent record).
     #[error("{0}")]
     Conflict(String),
+    /// Stored data breaks an invariant the code keeps (a bug or a manual edit): an internal error.
+    #[error("数据完整性错误：{0}")]
+    Integrity(String),
     /// Bad configuration: a database URL, a key.
     #[error("配置错误：{0}")]
     Config(String),

@@ -332,8 +332,8 @@ pub struct RecordRef {
     pub id: i64,
     pub label: String,
     pub date: Option<String>,
-    /// What this record contributes: 1 for a count, the measure for a sum, and for a distinct
-    /// count the key it is counted by (records sharing a key count once).
+    /// What this record contributes: 1 for a count, the measure for a sum; a distinct count
+    /// lists the organizations it counted, each contributing 1.
     pub value: i64,
 }
 
@@ -373,12 +373,17 @@ impl Store {
     async fn where_clause(
         &self,
         s: &Source,
+        m: &Measure,
         program_id: Option<i64>,
         filters: &[Filter],
         span: Option<&Span>,
         sql: &mut Sql,
     ) -> Result<()> {
         let mut conds: Vec<String> = Vec::new();
+        // A distinct count counts organizations: rows without one are not behind the value.
+        if let Measure::CountDistinct(name) = m {
+            conds.push(format!("{} IS NOT NULL", distinct_field(s, name)?.expr));
+        }
         if let Some(p) = program_id {
             let ph = sql.param(P::I(p));
             conds.push(format!("{} = {ph}", s.program));
@@ -484,7 +489,7 @@ impl Store {
         let s = source(source_name)?;
         let (agg, _) = Self::measure_expr(s, m)?;
         let mut sql = Sql { text: format!("SELECT {agg} FROM {}", s.from), params: Vec::new() };
-        self.where_clause(s, program_id, filters, span, &mut sql).await?;
+        self.where_clause(s, m, program_id, filters, span, &mut sql).await?;
         let row = bind_all(sqlx::query_as::<Any, (i64,)>(&sql.text), &sql.params).fetch_one(self.pool()).await?;
         Ok(row.0)
     }
@@ -519,7 +524,7 @@ impl Store {
                 (s.table, Sql { text, params: Vec::new() }, None)
             }
         };
-        self.where_clause(s, program_id, filters, span, &mut sql).await?;
+        self.where_clause(s, m, program_id, filters, span, &mut sql).await?;
         let ph = sql.param(P::I(limit));
         match order {
             Some(e) => sql.text.push_str(&format!(" GROUP BY {e} ORDER BY {e} LIMIT {ph}")),

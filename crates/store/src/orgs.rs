@@ -35,10 +35,13 @@ impl Tx<'_> {
     }
 
     async fn update_org_step(&mut self, id: OrgId, org: &NewOrg) -> Result<()> {
-        let row: Option<(String, String)> = sqlx::query_as("SELECT path, side FROM organizations WHERE id = $1")
-            .bind(id.get())
-            .fetch_optional(&mut *self.tx)
-            .await?;
+        let row: Option<(String, String)> = sqlx::query_as(&format!(
+            "SELECT path, side FROM organizations WHERE id = $1{}",
+            self.store.backend().lock_row()
+        ))
+        .bind(id.get())
+        .fetch_optional(&mut *self.tx)
+        .await?;
         let (old_path, side) = row.ok_or(StoreError::NotFound { what: "单位", id: id.to_string() })?;
         if side != org.side.as_str() {
             return Err(Invalid::new(
@@ -78,10 +81,13 @@ impl Tx<'_> {
     /// The path under which `org` goes: its parent's path, or `/` for a root.
     async fn parent_path(&mut self, org: &NewOrg) -> Result<String> {
         let Some(pid) = org.parent_id else { return Ok("/".to_string()) };
-        let row: Option<(String, String)> = sqlx::query_as("SELECT path, side FROM organizations WHERE id = $1")
-            .bind(pid.get())
-            .fetch_optional(&mut *self.tx)
-            .await?;
+        let row: Option<(String, String)> = sqlx::query_as(&format!(
+            "SELECT path, side FROM organizations WHERE id = $1{}",
+            self.store.backend().lock_row()
+        ))
+        .bind(pid.get())
+        .fetch_optional(&mut *self.tx)
+        .await?;
         match row {
             Some((path, side)) if side == org.side.as_str() => Ok(path),
             Some(_) => {
@@ -105,7 +111,7 @@ impl Store {
             .await?
             .ok_or(StoreError::NotFound { what: "单位", id: code.to_string() })?;
         if path.len() < 3 || !path.starts_with('/') || !path.ends_with('/') {
-            return Err(StoreError::Conflict(format!("单位“{code}”的层级路径“{path}”无效")));
+            return Err(StoreError::Integrity(format!("单位“{code}”的层级路径“{path}”无效")));
         }
         Ok(path)
     }

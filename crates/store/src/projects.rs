@@ -16,11 +16,13 @@ impl Tx<'_> {
     }
 
     async fn add_status_step(&mut self, ev: &NewStatusEvent) -> Result<StatusEventId> {
-        let cur: Option<(String, Option<String>)> =
-            sqlx::query_as("SELECT status, status_date FROM projects WHERE id = $1")
-                .bind(ev.project_id.get())
-                .fetch_optional(&mut *self.tx)
-                .await?;
+        let cur: Option<(String, Option<String>)> = sqlx::query_as(&format!(
+            "SELECT status, status_date FROM projects WHERE id = $1{}",
+            self.store.backend().lock_row()
+        ))
+        .bind(ev.project_id.get())
+        .fetch_optional(&mut *self.tx)
+        .await?;
         let (status, date) = cur.ok_or(StoreError::NotFound { what: "项目", id: ev.project_id.to_string() })?;
         let new = status_rank(ev.status).unwrap_or(usize::MAX);
         // The next step: 立项 first, then each following step in turn, none skipped or repeated.
@@ -48,7 +50,7 @@ impl Tx<'_> {
                 .into());
             }
         }
-        let id = self.insert(ev).await?;
+        let id = self.insert_step(ev).await?;
         self.set_column(
             "projects",
             ev.project_id.get(),

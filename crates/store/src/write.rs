@@ -48,12 +48,18 @@ pub(crate) fn bind<'q>(q: Query<'q, Any, AnyArguments<'q>>, v: &Val) -> Query<'q
     }
 }
 
-/// Organizations carry a materialised path that only `insert_org`/`update_org` maintain.
-fn tree_guard<E: Entity>() -> Result<()> {
-    if E::TABLE == "organizations" {
-        return Err(StoreError::Forbidden("单位须经 insert_org / update_org 写入，以维护单位层级".into()));
+/// Tables whose rows carry derived state kept by their own write path: an organization's
+/// materialised path (`insert_org`/`update_org`), a project's status history (`add_status`).
+fn owned_guard(table: &str, deleting: bool) -> Result<()> {
+    match table {
+        "organizations" if !deleting => {
+            Err(StoreError::Forbidden("单位须经 insert_org / update_org 写入，以维护单位层级".into()))
+        }
+        "project_status_events" => {
+            Err(StoreError::Forbidden("项目状态只能经 add_status 依次推进，不能直接写入或删除".into()))
+        }
+        _ => Ok(()),
     }
-    Ok(())
 }
 
 impl Store {
@@ -188,8 +194,10 @@ impl<'s> Tx<'s> {
     /// Insert a record; returns its id.
     pub async fn insert<E: Entity>(&mut self, e: &E) -> Result<Id<E::Kind>> {
         self.live()?;
-        tree_guard::<E>()?;
-        let r = self.insert_step(e).await;
+        let r = match owned_guard(E::TABLE, false) {
+            Ok(()) => self.insert_step(e).await,
+            Err(e) => Err(e),
+        };
         self.note(r)
     }
 
@@ -217,8 +225,10 @@ impl<'s> Tx<'s> {
     /// Replace every column of record `id`.
     pub async fn update<E: Entity>(&mut self, id: Id<E::Kind>, e: &E) -> Result<()> {
         self.live()?;
-        tree_guard::<E>()?;
-        let r = self.update_step(id, e).await;
+        let r = match owned_guard(E::TABLE, false) {
+            Ok(()) => self.update_step(id, e).await,
+            Err(e) => Err(e),
+        };
         self.note(r)
     }
 
@@ -245,7 +255,10 @@ impl<'s> Tx<'s> {
     /// Delete record `id` of `table`; refused with an explanation when other records depend on it.
     pub async fn delete<K: Kind>(&mut self, id: Id<K>) -> Result<()> {
         self.live()?;
-        let r = self.delete_step(K::TABLE, K::LABEL, id.get()).await;
+        let r = match owned_guard(K::TABLE, true) {
+            Ok(()) => self.delete_step(K::TABLE, K::LABEL, id.get()).await,
+            Err(e) => Err(e),
+        };
         self.note(r)
     }
 
