@@ -756,3 +756,114 @@ async fn derived_state_has_one_writer_and_distinct_counts_skip_empty_rows(db: &T
     store.close().await;
 }
 both!(derived_state_has_one_writer_and_distinct_counts_skip_empty_rows);
+
+async fn records_are_listed_within_the_readers_scope(db: &TestDb) {
+    use domain::catalog::by_slug;
+    use store::records::ListQuery;
+    let store = db.store().await;
+    let b = base(&store).await;
+    let a = Actor::system();
+    let mut tx = store.write(&a).await.unwrap();
+    let other = tx
+        .insert_org(&NewOrg {
+            code: "R3".into(),
+            name: "单位R3".into(),
+            side: Side::Recipient,
+            kind: "school",
+            parent_id: None,
+            region: rc("653023"),
+            credit_code: None,
+        })
+        .await
+        .unwrap();
+    let mine = tx.insert(&person(&b, None, None)).await.unwrap();
+    let mut p = person(&b, None, None);
+    p.name = "李文静".into();
+    p.home_org_id = None;
+    p.host_org_id = Some(other);
+    p.category = Some("flexible");
+    let theirs = tx.insert(&p).await.unwrap();
+    let project = |code: &str, org| NewProject {
+        program_id: b.program,
+        batch_id: None,
+        code: code.into(),
+        name: format!("项目{code}"),
+        sector: "education",
+        region: rc("653022"),
+        org_id: Some(org),
+        planned_start: None,
+        planned_end: None,
+        multi_year: false,
+        livelihood: false,
+    };
+    let p_mine = tx.insert(&project("M-1", b.host)).await.unwrap();
+    let p_theirs = tx.insert(&project("T-1", other)).await.unwrap();
+    for pid in [p_mine, p_theirs] {
+        tx.insert(&NewFunding {
+            project_id: pid,
+            year: 2024,
+            source: "province",
+            planned: Fen::from_wan(10),
+            allocated: Fen(0),
+            disbursed: Fen(0),
+        })
+        .await
+        .unwrap();
+    }
+    tx.commit().await.unwrap();
+
+    let people = by_slug("people").unwrap();
+    let funding = by_slug("funding").unwrap();
+    let all = ListQuery { page: 1, per_page: 50, ..Default::default() };
+    let manager = Actor::system();
+    let reporter = Actor { role: Role::Reporter, org_id: Some(b.host), ..Actor::system() };
+
+    // The front command sees everything; a reporter of R2 only what is placed in R2.
+    assert_eq!(store.records(&manager, people, &all).await.unwrap().total, 2);
+    let listed = store.records(&reporter, people, &all).await.unwrap();
+    assert_eq!(listed.total, 1);
+    assert_eq!(listed.rows[0]["id"], mine.get());
+    assert_eq!(listed.rows[0]["host_org_id__show"], "单位R2");
+    assert_eq!(listed.rows[0]["batch_id__show"], "11");
+    assert!(store.record(&reporter, people, theirs.get()).await.unwrap().is_none());
+    assert!(store.record(&reporter, people, mine.get()).await.unwrap().is_some());
+    assert!(store.record(&manager, people, theirs.get()).await.unwrap().is_some());
+    // Records that hang under a project are scoped by the project's organization.
+    let f = store.records(&reporter, funding, &all).await.unwrap();
+    assert_eq!(f.total, 1);
+    assert_eq!(f.rows[0]["project_id"], p_mine.get());
+    assert_eq!(store.records(&manager, funding, &all).await.unwrap().total, 2);
+    // Administrators see no business records.
+    let admin = Actor { role: Role::SysAdmin, ..Actor::system() };
+    assert!(matches!(store.records(&admin, people, &all).await, Err(StoreError::Forbidden(_))));
+
+    // Filters, search, sort and pages.
+    let q = |filters: Vec<(&str, &str)>, words: Option<&str>| ListQuery {
+        filters: filters.into_iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        q: words.map(str::to_string),
+        page: 1,
+        per_page: 50,
+        ..Default::default()
+    };
+    assert_eq!(store.records(&manager, people, &q(vec![("category", "flexible")], None)).await.unwrap().total, 1);
+    assert_eq!(
+        store.records(&manager, people, &q(vec![("host_org_id", &b.host.to_string())], None)).await.unwrap().total,
+        1
+    );
+    assert_eq!(store.records(&manager, people, &q(vec![], Some("文静"))).await.unwrap().total, 1);
+    assert_eq!(store.records(&manager, people, &q(vec![], Some("100%"))).await.unwrap().total, 0);
+    let e = store.records(&manager, people, &q(vec![("category", "nonsense")], None)).await.unwrap_err();
+    assert!(matches!(&e, StoreError::Invalid(i) if i.0[0].field == "category"), "{e}");
+    let e = store.records(&manager, people, &q(vec![("post", "x")], None)).await.unwrap_err();
+    assert!(matches!(e, StoreError::Invalid(_)), "not a filter field");
+    let sorted = ListQuery { sort: Some("name".into()), page: 2, per_page: 1, ..Default::default() };
+    let page2 = store.records(&manager, people, &sorted).await.unwrap();
+    assert_eq!((page2.total, page2.rows.len()), (2, 1));
+    assert_eq!(page2.rows[0]["name"], "李文静", "张 sorts before 李 by code point");
+
+    // A denied read is logged.
+    store.log_denied(&reporter, "people", theirs.get()).await.unwrap();
+    assert!(store.audit_recent(1).await.unwrap()[0].action == "read_denied");
+    store.close().await;
+}
+both!(records_are_listed_within_the_readers_scope);

@@ -7,6 +7,7 @@
 
 pub mod activities;
 pub mod audit;
+pub mod catalog;
 pub mod figures;
 pub mod ids;
 pub mod indicators;

@@ -9,12 +9,17 @@ use sqlx::Row;
 impl Store {
     /// Audit entries of one object, oldest first.
     pub async fn audit_of<K: Kind>(&self, id: Id<K>) -> Result<Vec<AuditEntry>> {
+        self.audit_of_table(K::TABLE, id.get()).await
+    }
+
+    /// Audit entries of the row `id` of `table`, oldest first.
+    pub(crate) async fn audit_of_table(&self, table: &str, id: i64) -> Result<Vec<AuditEntry>> {
         let rows = sqlx::query(
             "SELECT id, at, actor, action, object_type, object_id, before_json, after_json FROM audit_log \
              WHERE object_type = $1 AND object_id = $2 ORDER BY id",
         )
-        .bind(K::TABLE.to_string())
-        .bind(id.get())
+        .bind(table.to_string())
+        .bind(id)
         .fetch_all(self.pool())
         .await?;
         rows.iter().map(entry).collect()

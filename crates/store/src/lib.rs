@@ -15,6 +15,7 @@ pub mod orgs;
 pub mod people;
 pub mod projects;
 mod read;
+pub mod records;
 mod row;
 pub mod sessions;
 pub mod users;
