@@ -190,6 +190,32 @@ async fn serve_demo_signs_in_and_shows_the_headline_figures() {
     assert_eq!(total["value"], 777.0);
     assert_eq!(total["exact"]["num"], "777", "exact values travel as strings");
 
+    // Records: the 66 flexible doctors, a department pairing of the county hospital and its
+    // activities, each reached by links.
+    let index = b.get("/records");
+    assert!(index.status == 200 && index.body.contains("href=\"/records/people\""));
+    let people = b.get("/records/people?category=flexible&line=medical&batch_id=&q=");
+    assert_eq!(people.status, 200);
+    assert_eq!(people.total(), 66, "the 66 flexible doctors");
+    let pairings = b.get("/records/pairings?type_code=hospital_department");
+    assert!(pairings.total() > 0);
+    let pid = pairings.first_id("/records/pairings/");
+    let pairing = b.get(&format!("/records/pairings/{pid}"));
+    assert_eq!(pairing.status, 200);
+    assert!(pairing.body.contains("修改历史") && pairing.body.contains("新建"), "the history shows the creation");
+    let link = format!("/records/activities?pairing_id={pid}");
+    assert!(pairing.body.contains(&format!("href=\"{link}\"")), "the pairing links to its activities");
+    let acts = b.get(&link);
+    assert_eq!(acts.status, 200);
+    assert!(acts.total() > 0, "the pairing has activities");
+    let bad = b.get("/records/people?category=nonsense");
+    assert_eq!(bad.status, 422);
+    assert!(bad.body.contains("援疆类别没有“nonsense”这一项"));
+    assert_eq!(b.get("/records/no-such-type").status, 404);
+    let teachers = b.get("/records/people?line=education&kind=aid");
+    let outside = teachers.first_id("/records/people/");
+    let all_people = b.get("/records/people").total();
+
     // The English switch, remembered with the user.
     let csrf = home.hidden("csrf");
     assert_eq!(b.post("/lang", &[("csrf", &csrf), ("lang", "en"), ("next", "/")]).status, 303);
@@ -213,6 +239,31 @@ async fn serve_demo_signs_in_and_shows_the_headline_figures() {
     assert_eq!(r.status, 429);
     assert!(r.body.contains("账户已锁定"));
     assert_eq!(v.login("demo.viewer", &accounts["demo.viewer"]).status, 429);
+
+    // A reporter of the county hospital sees its own records only; another organization's record
+    // is not found, even by its URL, and the attempt is logged.
+    let mut r = Browser::new(port);
+    assert_eq!(r.login("demo.reporter", &accounts["demo.reporter"]).status, 303);
+    let csrf = r.get("/password").hidden("csrf");
+    let pw = &accounts["demo.reporter"];
+    assert_eq!(
+        r.post(
+            "/password",
+            &[("csrf", &csrf), ("old_password", pw), ("new_password", "Rep#Akto2025"), ("confirm", "Rep#Akto2025")]
+        )
+        .status,
+        303
+    );
+    let mine = r.get("/records/people").total();
+    assert!(mine > 0 && mine < all_people, "{mine} of {all_people}");
+    assert_eq!(r.get(&format!("/records/people/{outside}")).status, 404);
+    assert_eq!(b.get(&format!("/records/people/{outside}")).status, 200, "the manager sees it");
+    let store = db.store().await;
+    let log = store.audit_recent(20).await.unwrap();
+    assert!(log.iter().any(|e| e.action == "read_denied"
+        && e.actor == "demo.reporter"
+        && e.object_id.map(|i| i.to_string()) == Some(outside.clone())));
+    store.close().await;
 
     // An administrator sees no business data.
     let mut a = Browser::new(port);

@@ -15,6 +15,18 @@ impl Response {
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
+    /// The id in the first link of the body to `prefix{id}`.
+    pub fn first_id(&self, prefix: &str) -> String {
+        let marker = format!("href=\"{prefix}");
+        let start = self.body.find(&marker).map(|i| i + marker.len()).unwrap_or_else(|| panic!("no link {prefix}"));
+        self.body[start..].chars().take_while(char::is_ascii_digit).collect()
+    }
+    /// The number in `<strong class="total">N</strong>` (a list's count).
+    pub fn total(&self) -> i64 {
+        let marker = "<strong class=\"total\">";
+        let start = self.body.find(marker).map(|i| i + marker.len()).expect("a list total");
+        self.body[start..].chars().take_while(char::is_ascii_digit).collect::<String>().parse().expect("a number")
+    }
     /// The value of a hidden form field named `name` in the body.
     pub fn hidden(&self, name: &str) -> String {
         let marker = format!("name=\"{name}\" value=\"");

@@ -13,6 +13,9 @@ pub enum AppError {
     /// A state-changing request without this session's anti-forgery token.
     #[error("请求已失效（缺少或错误的防伪令牌），请返回页面刷新后重试")]
     Csrf,
+    /// Nothing there (or nothing the reader may see).
+    #[error("{0}")]
+    NotFound(String),
     /// The role may not do this.
     #[error("{0}")]
     Forbidden(String),
@@ -31,6 +34,7 @@ impl IntoResponse for AppError {
             AppError::Csrf | AppError::Forbidden(_) => {
                 return page(StatusCode::FORBIDDEN, &self.to_string());
             }
+            AppError::NotFound(_) => return page(StatusCode::NOT_FOUND, &self.to_string()),
         };
         let (status, msg) = match e {
             ServiceError::UnknownFigure(_) | ServiceError::Store(StoreError::NotFound { .. }) => {

@@ -28,8 +28,11 @@ fn head(lang: Lang, title: &str) -> Markup {
 /// A navigation item: path, Chinese and English labels, and who may see it.
 type NavItem = (&'static str, &'static str, &'static str, fn(Role) -> bool);
 
-const NAV: &[NavItem] =
-    &[("/", "驾驶舱", "Dashboard", reads_business), ("/figures", "指标", "Figures", reads_business)];
+const NAV: &[NavItem] = &[
+    ("/", "驾驶舱", "Dashboard", reads_business),
+    ("/records", "业务记录", "Records", reads_business),
+    ("/figures", "指标", "Figures", reads_business),
+];
 
 fn reads_business(r: Role) -> bool {
     matches!(r, Role::Manager | Role::Reporter | Role::Viewer)

@@ -8,6 +8,7 @@ mod error;
 mod html;
 mod i18n;
 mod layout;
+mod records;
 
 pub use error::AppError;
 
@@ -36,6 +37,9 @@ pub fn router(store: Store) -> Router {
         .route("/password", get(auth::password_form).post(auth::change_password))
         .route("/lang", post(auth::set_lang))
         .route("/healthz", get(healthz))
+        .route("/records", get(records::index))
+        .route("/records/{slug}", get(records::list))
+        .route("/records/{slug}/{id}", get(records::detail))
         .route("/figures", get(figure_index))
         .route("/figures/{key}", get(figure_page))
         .route("/api/v1/figures", get(figures_json))
@@ -58,7 +62,7 @@ async fn icon() -> Response {
 }
 
 /// Business figures are for the business roles; the three administrators see none.
-fn reads_business(ctx: &Ctx) -> Result<(), AppError> {
+pub(crate) fn reads_business(ctx: &Ctx) -> Result<(), AppError> {
     match ctx.user.role {
         Role::Manager | Role::Reporter | Role::Viewer => Ok(()),
         _ => Err(AppError::Forbidden(

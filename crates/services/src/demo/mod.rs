@@ -160,6 +160,8 @@ struct Loader<'s> {
     activities: usize,
     projects: usize,
     orgs: usize,
+    /// The pairing the next activity belongs to (院包科 teaching in a paired department).
+    under_pairing: Option<PairingId>,
 }
 
 impl<'s> Loader<'s> {
@@ -295,6 +297,7 @@ impl<'s> Loader<'s> {
         participants: i64,
         beneficiaries: i64,
     ) -> Result<ActivityId> {
+        let pairing = self.under_pairing.take();
         self.activities += 1;
         Ok(self
             .tx
@@ -308,7 +311,7 @@ impl<'s> Loader<'s> {
                 region: region(region_code)?,
                 organizer_org_id: organizer,
                 project_id: None,
-                pairing_id: None,
+                pairing_id: pairing,
                 participants,
                 beneficiaries,
             })
@@ -381,6 +384,7 @@ pub async fn load(store: &Store) -> Result<DemoSummary> {
         activities: 0,
         projects: 0,
         orgs: 0,
+        under_pairing: None,
     };
     let summary_figures = load_into(&mut l).await?;
     for def in figures::definitions()? {
@@ -726,14 +730,17 @@ async fn load_into(l: &mut Loader<'_>) -> Result<usize> {
     for u in &universities {
         l.pairing("university_campus", (Some(*u), None), (Some(campus), None), day("2023-09-01")?).await?;
     }
+    let mut dept_pairings = Vec::new();
     for (i, d) in departments.iter().enumerate() {
-        l.pairing(
-            "hospital_department",
-            (Some(hospitals[i % hospitals.len()]), None),
-            (Some(*d), None),
-            day("2023-06-01")?,
-        )
-        .await?;
+        dept_pairings.push(
+            l.pairing(
+                "hospital_department",
+                (Some(hospitals[i % hospitals.len()]), None),
+                (Some(*d), None),
+                day("2023-06-01")?,
+            )
+            .await?,
+        );
     }
     for (i, t) in local_teachers.iter().enumerate() {
         l.pairing(
@@ -867,6 +874,10 @@ async fn load_into(l: &mut Loader<'_>) -> Result<usize> {
         };
         let p = l.rng.gen_range(5..=15);
         let b = l.rng.gen_range(40..=260);
+        if ty == "lecture" {
+            // The lectures are given by the paired departments' mentors (院包科).
+            l.under_pairing = dept_pairings.get((i / 3) % dept_pairings.len().max(1)).copied();
+        }
         l.activity(ty, Some("jiangxi_red_doctor"), format!("{title}（{}）", i + 1), d, t, Some(hosp), p, b).await?;
     }
     for i in 0..12 {
