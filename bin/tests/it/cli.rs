@@ -1,11 +1,9 @@
 //! The command line and the HTTP server, as a user runs them.
 
 use crate::http::Browser;
-use crate::support::{cli, Backend, TestDb};
-use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Write};
+use crate::support::{cli, serve_demo, Backend, TestDb};
+use std::io::Write;
 use std::process::Stdio;
-use std::time::{Duration, Instant};
 
 #[tokio::test]
 async fn database_urls_are_checked() {
@@ -66,46 +64,6 @@ async fn users_are_added_with_a_password_from_stdin() {
     assert!(log.iter().any(|e| e.object_type == "users" && e.action == "create"));
     assert!(!serde_json::to_string(&log).unwrap().contains("Kizilsu-2024"));
     store.close().await;
-}
-
-struct Server(std::process::Child);
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// Start `serve --demo` on a free port; returns the server, its port and the printed accounts.
-fn serve_demo(db: &TestDb) -> (Server, u16, BTreeMap<String, String>) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let addr = format!("127.0.0.1:{port}");
-    let mut child = cli(db)
-        .args(["serve", "--demo", "--addr", &addr])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let out = child.stdout.take().unwrap();
-    let server = Server(child);
-    let mut accounts = BTreeMap::new();
-    for line in BufReader::new(out).lines() {
-        let line = line.unwrap();
-        if line.contains("密码 ") {
-            let w: Vec<&str> = line.split_whitespace().collect();
-            accounts.insert(w[0].to_string(), w[w.len() - 1].to_string());
-        }
-        if line.contains("已启动") {
-            break;
-        }
-    }
-    assert_eq!(accounts.len(), 6, "serve --demo prints one account per role");
-    let start = Instant::now();
-    while Browser::new(port).try_request("GET", "/healthz", None).is_none() {
-        assert!(start.elapsed() < Duration::from_secs(60), "server did not come up");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    (server, port, accounts)
 }
 
 #[tokio::test]

@@ -2,7 +2,12 @@
 //! PostgreSQL server (`COUNTERPART_TEST_PG`, default postgres://postgres@127.0.0.1:5432/test).
 //! PostgreSQL is required: when it cannot be reached the PostgreSQL tests fail, they never skip.
 
+use crate::http::Browser;
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
 use store::{Crypto, DbUrl, Store};
 
 pub const KEY: &str = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
@@ -112,4 +117,45 @@ pub fn cli(db: &TestDb) -> std::process::Command {
     let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_counterpart"));
     c.env("COUNTERPART_DB", &db.url).env("COUNTERPART_KEY", KEY).env("RUST_LOG", "warn").current_dir(db.dir.path());
     c
+}
+
+/// A running server, stopped when dropped.
+pub struct Server(std::process::Child);
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Start `serve --demo` on a free port; returns the server, its port and the printed accounts.
+pub fn serve_demo(db: &TestDb) -> (Server, u16, BTreeMap<String, String>) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let addr = format!("127.0.0.1:{port}");
+    let mut child = cli(db)
+        .args(["serve", "--demo", "--addr", &addr])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let out = child.stdout.take().unwrap();
+    let server = Server(child);
+    let mut accounts = BTreeMap::new();
+    for line in BufReader::new(out).lines() {
+        let line = line.unwrap();
+        if line.contains("密码 ") {
+            let w: Vec<&str> = line.split_whitespace().collect();
+            accounts.insert(w[0].to_string(), w[w.len() - 1].to_string());
+        }
+        if line.contains("已启动") {
+            break;
+        }
+    }
+    assert_eq!(accounts.len(), 6, "serve --demo prints one account per role");
+    let start = Instant::now();
+    while Browser::new(port).try_request("GET", "/healthz", None).is_none() {
+        assert!(start.elapsed() < Duration::from_secs(60), "server did not come up");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    (server, port, accounts)
 }

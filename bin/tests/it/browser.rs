@@ -1,0 +1,211 @@
+//! Browser tests: Debian's headless Chromium, driven through chromedriver (WebDriver), against
+//! `serve --demo`. They walk the pages as a new user does — sign in with the printed password,
+//! change it, find records from the navigation, drill down from a figure — and save screenshots
+//! of the main pages under `target/tmp/screenshots/`. Chromium and chromedriver are required:
+//! when either is missing the test fails, it never skips (CI installs them).
+
+use crate::support::{serve_demo, Backend, TestDb};
+use fantoccini::{Client, ClientBuilder, Locator};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+struct Driver(Child);
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn screenshots() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("screenshots");
+    std::fs::create_dir_all(&dir).expect("screenshot directory");
+    dir
+}
+
+async fn browser() -> (Driver, Client) {
+    for bin in [CHROMIUM, CHROMEDRIVER] {
+        assert!(
+            std::path::Path::new(bin).exists(),
+            "{bin} is required for the browser tests: apt-get install -y chromium chromium-driver"
+        );
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let driver = Driver(
+        Command::new(CHROMEDRIVER)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start chromedriver"),
+    );
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        serde_json::json!({
+            "binary": CHROMIUM,
+            "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                     "--window-size=1366,768", "--lang=zh-CN", "--hide-scrollbars"]
+        }),
+    );
+    let start = Instant::now();
+    loop {
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        match ClientBuilder::new(connector)
+            .capabilities(caps.clone())
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+        {
+            Ok(c) => return (driver, c),
+            Err(e) => {
+                assert!(start.elapsed() < Duration::from_secs(30), "chromedriver did not start: {e}");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    }
+}
+
+async fn shot(c: &Client, name: &str) {
+    let png = c.screenshot().await.expect("screenshot");
+    assert!(png.len() > 1000, "a real picture");
+    std::fs::write(screenshots().join(format!("{name}.png")), png).expect("save screenshot");
+}
+
+async fn fill(c: &Client, css: &str, text: &str) {
+    let e = c.find(Locator::Css(css)).await.unwrap_or_else(|_| panic!("{css}"));
+    e.clear().await.ok();
+    e.send_keys(text).await.expect("type");
+}
+
+async fn click(c: &Client, css: &str) {
+    c.find(Locator::Css(css)).await.unwrap_or_else(|_| panic!("{css}")).click().await.expect("click");
+}
+
+async fn click_link(c: &Client, text: &str) {
+    c.find(Locator::LinkText(text)).await.unwrap_or_else(|_| panic!("link {text}")).click().await.expect("click");
+}
+
+async fn source(c: &Client) -> String {
+    c.source().await.expect("page source")
+}
+
+async fn path(c: &Client) -> String {
+    c.current_url().await.expect("url").path().to_string()
+}
+
+/// Wait until the browser has arrived at `want` (a click returns before the next page loads).
+async fn wait_path(c: &Client, want: &str) {
+    let start = Instant::now();
+    loop {
+        let now = path(c).await;
+        if now == want {
+            return;
+        }
+        assert!(start.elapsed() < Duration::from_secs(20), "expected to arrive at {want}, still at {now}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Wait until the page holds `text`.
+async fn wait_text(c: &Client, text: &str) -> String {
+    let start = Instant::now();
+    loop {
+        let s = source(c).await;
+        if s.contains(text) {
+            return s;
+        }
+        assert!(start.elapsed() < Duration::from_secs(20), "expected the page to show {text}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn total(c: &Client) -> i64 {
+    c.find(Locator::Css("strong.total")).await.expect("list total").text().await.unwrap().trim().parse().unwrap()
+}
+
+async fn sign_in(c: &Client, base: &str, name: &str, password: &str) {
+    c.goto(&format!("{base}/login")).await.unwrap();
+    fill(c, "input[name=name]", name).await;
+    fill(c, "input[name=password]", password).await;
+    click(c, "form.login button[type=submit]").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_user_walks_through_the_demo() {
+    let db = TestDb::new(Backend::Sqlite).await;
+    let (_server, port, accounts) = serve_demo(&db);
+    let base = format!("http://127.0.0.1:{port}");
+    let (_driver, c) = browser().await;
+
+    // Signed out, the dashboard sends to the login page.
+    c.goto(&format!("{base}/")).await.unwrap();
+    wait_path(&c, "/login").await;
+    shot(&c, "01-login").await;
+
+    // A wrong password, then the printed one; the first stop is the forced password change.
+    sign_in(&c, &base, "demo.manager", "Wrong#Password1").await;
+    wait_text(&c, "用户名或密码错误").await;
+    sign_in(&c, &base, "demo.manager", &accounts["demo.manager"]).await;
+    wait_path(&c, "/password").await;
+    fill(&c, "input[name=old_password]", &accounts["demo.manager"]).await;
+    fill(&c, "input[name=new_password]", "weak").await;
+    fill(&c, "input[name=confirm]", "weak").await;
+    click(&c, "form.stack button[type=submit]").await;
+    let page = wait_text(&c, "密码少于 8 位").await;
+    assert!(page.contains("field invalid"), "the error is next to the field");
+    shot(&c, "02-form-with-error").await;
+    fill(&c, "input[name=old_password]", &accounts["demo.manager"]).await;
+    fill(&c, "input[name=new_password]", "Akto#Pamir2025").await;
+    fill(&c, "input[name=confirm]", "Akto#Pamir2025").await;
+    click(&c, "form.stack button[type=submit]").await;
+    wait_path(&c, "/").await;
+    wait_text(&c, ">777<").await;
+    shot(&c, "03-dashboard").await;
+
+    // Drill down from a figure to its records: as many rows as the figure says.
+    click(&c, "a.card[href='/figures/med.flexible_doctors']").await;
+    wait_path(&c, "/figures/med.flexible_doctors").await;
+    let rows = c.find_all(Locator::Css("table tbody tr")).await.unwrap().len();
+    assert_eq!(rows, 66, "the records behind med.flexible_doctors");
+    shot(&c, "04-figure-records").await;
+
+    // From the navigation: records → people → the 66 flexible doctors.
+    click_link(&c, "业务记录").await;
+    wait_path(&c, "/records").await;
+    click_link(&c, "人员").await;
+    wait_path(&c, "/records/people").await;
+    c.find(Locator::Css("select[name=category]")).await.unwrap().select_by_value("flexible").await.unwrap();
+    c.find(Locator::Css("select[name=line]")).await.unwrap().select_by_value("medical").await.unwrap();
+    click(&c, "form.filters button[type=submit]").await;
+    wait_text(&c, "category=flexible").await;
+    assert_eq!(total(&c).await, 66);
+    shot(&c, "05-list").await;
+
+    // A department pairing of the county hospital, and its activities.
+    click_link(&c, "业务记录").await;
+    wait_path(&c, "/records").await;
+    click_link(&c, "结对").await;
+    wait_path(&c, "/records/pairings").await;
+    c.find(Locator::Css("select[name=type_code]")).await.unwrap().select_by_value("hospital_department").await.unwrap();
+    click(&c, "form.filters button[type=submit]").await;
+    wait_text(&c, "type_code=hospital_department").await;
+    click(&c, "table.data tbody tr td.num a").await;
+    let detail = wait_text(&c, "修改历史").await;
+    assert!(detail.contains("受援方单位"));
+    shot(&c, "06-detail").await;
+    click(&c, "ul.related a[href*='/records/activities?pairing_id=']").await;
+    wait_path(&c, "/records/activities").await;
+    assert!(total(&c).await > 0, "the pairing's activities");
+
+    // The English switch, remembered.
+    click(&c, "form.inline button[lang=en]").await;
+    wait_text(&c, "<html lang=\"en\"").await;
+    c.goto(&format!("{base}/")).await.unwrap();
+    wait_text(&c, "Dashboard").await;
+    shot(&c, "07-dashboard-en").await;
+    c.close().await.ok();
+}
