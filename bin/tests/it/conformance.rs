@@ -861,6 +861,34 @@ async fn records_are_listed_within_the_readers_scope(db: &TestDb) {
     assert_eq!((page2.total, page2.rows.len()), (2, 1));
     assert_eq!(page2.rows[0]["name"], "李文静", "张 sorts before 李 by code point");
 
+    // A reporter writes within its scope only: a project of R2 yes, of R3 no (nor moving one there).
+    let mut tx = store.write(&reporter).await.unwrap();
+    let ok = tx.insert(&project("M-2", b.host)).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = store.write(&reporter).await.unwrap();
+    assert!(matches!(tx.insert(&project("T-2", other)).await, Err(StoreError::Forbidden(_))));
+    drop(tx);
+    let mut tx = store.write(&reporter).await.unwrap();
+    assert!(matches!(tx.update(ok, &project("M-2", other)).await, Err(StoreError::Forbidden(_))));
+    drop(tx);
+    let mut tx = store.write(&reporter).await.unwrap();
+    assert!(matches!(tx.update(p_theirs, &project("T-1", b.host)).await, Err(StoreError::Forbidden(_))));
+    drop(tx);
+    let mut tx = store.write(&reporter).await.unwrap();
+    let funding_theirs = NewFunding {
+        project_id: p_theirs,
+        year: 2025,
+        source: "province",
+        planned: Fen::from_wan(1),
+        allocated: Fen(0),
+        disbursed: Fen(0),
+    };
+    assert!(matches!(tx.insert(&funding_theirs).await, Err(StoreError::Forbidden(_))), "scoped through the project");
+    drop(tx);
+    let mut tx = store.write(&reporter).await.unwrap();
+    tx.insert(&NewFunding { project_id: ok, ..funding_theirs }).await.unwrap();
+    tx.commit().await.unwrap();
+
     // A denied read is logged.
     store.log_denied(&reporter, "people", theirs.get()).await.unwrap();
     assert!(store.audit_recent(1).await.unwrap()[0].action == "read_denied");

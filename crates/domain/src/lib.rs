@@ -9,6 +9,7 @@ pub mod activities;
 pub mod audit;
 pub mod catalog;
 pub mod figures;
+pub mod forms;
 pub mod ids;
 pub mod indicators;
 pub mod invalid;

@@ -48,6 +48,17 @@ pub(crate) fn bind<'q>(q: Query<'q, Any, AnyArguments<'q>>, v: &Val) -> Query<'q
     }
 }
 
+/// A record's columns as plain JSON values (secrets left out), for scope checks.
+fn plain(cols: &[(&'static str, Val)]) -> Map<String, Value> {
+    cols.iter()
+        .filter_map(|(n, v)| match v {
+            Val::Int(i) => Some((n.to_string(), i.map(Value::from).unwrap_or(Value::Null))),
+            Val::Text(t) => Some((n.to_string(), t.clone().map(Value::from).unwrap_or(Value::Null))),
+            Val::Secret(_) => None,
+        })
+        .collect()
+}
+
 /// Tables whose rows carry derived state kept by their own write path: an organization's
 /// materialised path (`insert_org`/`update_org`), a project's status history (`add_status`).
 fn owned_guard(table: &str, deleting: bool) -> Result<()> {
@@ -203,6 +214,7 @@ impl<'s> Tx<'s> {
 
     pub(crate) async fn insert_step<E: Entity>(&mut self, e: &E) -> Result<Id<E::Kind>> {
         self.validate(e).await?;
+        self.check_scope(E::TABLE, &plain(&e.columns())).await?;
         let (cols, shown) = self.expand(e.columns())?;
         let names: Vec<&str> = cols.iter().map(|(n, _)| n.as_str()).collect();
         let params: Vec<String> = (1..=cols.len()).map(|i| format!("${i}")).collect();
@@ -237,6 +249,8 @@ impl<'s> Tx<'s> {
         let before =
             self.row_json(E::TABLE, id).await?.ok_or(StoreError::NotFound { what: E::LABEL, id: id.to_string() })?;
         self.validate(e).await?;
+        self.check_scope(E::TABLE, &before).await?;
+        self.check_scope(E::TABLE, &plain(&e.columns())).await?;
         let (cols, _) = self.expand(e.columns())?;
         let sets: Vec<String> = cols.iter().enumerate().map(|(i, (n, _))| format!("{n} = ${}", i + 1)).collect();
         let sql = format!("UPDATE {} SET {} WHERE id = ${}", E::TABLE, sets.join(", "), cols.len() + 1);
@@ -264,6 +278,7 @@ impl<'s> Tx<'s> {
 
     async fn delete_step(&mut self, table: &'static str, label: &'static str, id: i64) -> Result<()> {
         let before = self.row_json(table, id).await?.ok_or(StoreError::NotFound { what: label, id: id.to_string() })?;
+        self.check_scope(table, &before).await?;
         self.known.clear();
         let sql = format!("DELETE FROM {table} WHERE id = $1");
         sqlx::query(&sql).bind(id).execute(&mut *self.tx).await.map_err(|e| match explain(e, label) {
@@ -294,6 +309,49 @@ impl<'s> Tx<'s> {
         q.bind(id).execute(&mut *self.tx).await.map_err(|e| explain(e, table))?;
         let after = self.row_json(table, id).await?;
         self.audit("update", table, Some(id), Some(Value::Object(before)), after.map(Value::Object)).await
+    }
+
+    /// A reporter (填报员) writes only records placed in its organization or below it (by the
+    /// catalogue's owner columns); shared reference data is not theirs to write. Other writing
+    /// roles are not scoped.
+    async fn check_scope(&mut self, table: &str, row: &Map<String, Value>) -> Result<()> {
+        if self.actor.role != domain::users::Role::Reporter {
+            return Ok(());
+        }
+        let refuse = || StoreError::Forbidden("填报员只能填报本单位及下级单位的记录".into());
+        let org = self.actor.org_id.ok_or_else(refuse)?;
+        let t = domain::catalog::by_table(table).ok_or_else(refuse)?;
+        let path: String = sqlx::query_scalar("SELECT path FROM organizations WHERE id = $1")
+            .bind(org.get())
+            .fetch_one(&mut *self.tx)
+            .await?;
+        for owner in t.owners {
+            let org_of = match owner.split_once('.') {
+                None => row.get(*owner).and_then(Value::as_i64),
+                Some((col, sub)) => {
+                    let (Some(id), Some(domain::catalog::FieldKind::Ref { table: rt, .. })) =
+                        (row.get(col).and_then(Value::as_i64), t.field(col).map(|f| f.kind))
+                    else {
+                        continue;
+                    };
+                    sqlx::query_scalar::<_, Option<i64>>(&format!("SELECT {sub} FROM {rt} WHERE id = $1"))
+                        .bind(id)
+                        .fetch_optional(&mut *self.tx)
+                        .await?
+                        .flatten()
+                }
+            };
+            let Some(o) = org_of else { continue };
+            let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM organizations WHERE id = $1 AND path LIKE $2")
+                .bind(o)
+                .bind(format!("{path}%"))
+                .fetch_one(&mut *self.tx)
+                .await?;
+            if n > 0 {
+                return Ok(());
+            }
+        }
+        Err(refuse())
     }
 
     pub(crate) async fn row_json(&mut self, table: &str, id: i64) -> Result<Option<Map<String, Value>>> {
