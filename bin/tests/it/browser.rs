@@ -81,6 +81,13 @@ async fn fill(c: &Client, css: &str, text: &str) {
     e.send_keys(text).await.expect("type");
 }
 
+/// Set a date input (typing into one depends on the browser's locale format).
+async fn set_date(c: &Client, css: &str, date: &str) {
+    c.execute("document.querySelector(arguments[0]).value = arguments[1];", vec![css.into(), date.into()])
+        .await
+        .expect("set date");
+}
+
 async fn click(c: &Client, css: &str) {
     c.find(Locator::Css(css)).await.unwrap_or_else(|_| panic!("{css}")).click().await.expect("click");
 }
@@ -184,6 +191,34 @@ async fn a_new_user_walks_through_the_demo() {
     wait_text(&c, "category=flexible").await;
     assert_eq!(total(&c).await, 66);
     shot(&c, "05-list").await;
+
+    // A new project: refused with the reasons beside the fields, then fixed and saved.
+    click_link(&c, "业务记录").await;
+    wait_path(&c, "/records").await;
+    click_link(&c, "项目").await;
+    wait_path(&c, "/records/projects").await;
+    let before = total(&c).await;
+    click(&c, "a.button[href='/records/projects/new']").await;
+    wait_path(&c, "/records/projects/new").await;
+    fill(&c, "input[name=name]", "巴仁乡设施农业大棚（二期）").await;
+    c.find(Locator::Css("select[name=sector]")).await.unwrap().select_by_value("industry").await.unwrap();
+    c.find(Locator::Css("select[name=region_code]")).await.unwrap().select_by_value("653022202").await.unwrap();
+    set_date(&c, "input[name=planned_start]", "2025-04-01").await;
+    set_date(&c, "input[name=planned_end]", "2025-03-01").await;
+    click(&c, "form.stack button[type=submit]").await;
+    let page = wait_text(&c, "未保存").await;
+    assert!(page.contains("项目编号不能为空"), "the empty code is named");
+    assert!(page.contains("结束日期不得早于开始日期"), "the dates' rule is named");
+    assert!(page.contains("巴仁乡设施农业大棚（二期）"), "what was typed is kept");
+    shot(&c, "08-project-form-with-error").await;
+    fill(&c, "input[name=code]", "AKT-2025-BR2").await;
+    set_date(&c, "input[name=planned_end]", "2025-10-31").await;
+    click(&c, "form.stack button[type=submit]").await;
+    let saved = wait_text(&c, "AKT-2025-BR2").await;
+    assert!(saved.contains("修改历史") && saved.contains("新建"), "the detail page shows its creation");
+    assert!(path(&c).await.starts_with("/records/projects/"));
+    c.goto(&format!("{base}/records/projects")).await.unwrap();
+    assert_eq!(total(&c).await, before + 1);
 
     // A department pairing of the county hospital, and its activities.
     click_link(&c, "业务记录").await;

@@ -174,6 +174,50 @@ async fn serve_demo_signs_in_and_shows_the_headline_figures() {
     let outside = teachers.first_id("/records/people/");
     let all_people = b.get("/records/people").total();
 
+    // Create, edit and delete a project through its forms; a project with funding cannot go.
+    let form = b.get("/records/projects/new");
+    assert_eq!(form.status, 200);
+    let csrf = form.hidden("csrf");
+    let fields = |code: &str, name: &str| {
+        vec![
+            ("csrf".to_string(), csrf.clone()),
+            ("code".into(), code.into()),
+            ("name".into(), name.into()),
+            ("sector".into(), "education".into()),
+            ("region_code".into(), "653022100".into()),
+            ("planned_start".into(), "2025-03-01".into()),
+            ("planned_end".into(), "2025-12-31".into()),
+        ]
+    };
+    let as_refs = |v: &Vec<(String, String)>| v.iter().map(|(k, v)| (k.clone(), v.clone())).collect::<Vec<_>>();
+    let post = |b: &mut Browser, path: &str, v: &Vec<(String, String)>| {
+        let refs: Vec<(&str, &str)> = v.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        b.post(path, &refs)
+    };
+    let r = post(&mut b, "/records/projects/new", &as_refs(&fields("WEB-1", "网页新建项目")));
+    assert_eq!(r.status, 303, "{}", r.body);
+    let loc = r.header("location").unwrap().to_string();
+    assert!(loc.starts_with("/records/projects/"));
+    let edit = b.get(&format!("{loc}/edit"));
+    assert!(edit.status == 200 && edit.body.contains("WEB-1"));
+    let r = post(&mut b, &format!("{loc}/edit"), &as_refs(&fields("WEB-1", "网页修改后的项目")));
+    assert_eq!(r.status, 303);
+    let detail = b.get(&loc);
+    assert!(
+        detail.body.contains("网页修改后的项目") && detail.body.contains("<del>网页新建项目</del>"),
+        "history shows the change"
+    );
+    let r = post(&mut b, "/records/projects/new", &as_refs(&fields("WEB-1", "重复编号")));
+    assert_eq!(r.status, 422);
+    assert!(r.body.contains("重复"), "a duplicate code is explained");
+    let funded = b.get("/records/funding").first_id("/records/projects/");
+    let r = b.post(&format!("/records/projects/{funded}/delete"), &[("csrf", &csrf)]);
+    assert_eq!(r.status, 409);
+    assert!(r.body.contains("不能删除"));
+    let r = b.post(&format!("{loc}/delete"), &[("csrf", &csrf)]);
+    assert_eq!(r.status, 303);
+    assert_eq!(b.get(&loc).status, 404);
+
     // The English switch, remembered with the user.
     let csrf = home.hidden("csrf");
     assert_eq!(b.post("/lang", &[("csrf", &csrf), ("lang", "en"), ("next", "/")]).status, 303);
@@ -212,6 +256,28 @@ async fn serve_demo_signs_in_and_shows_the_headline_figures() {
         .status,
         303
     );
+    let form = r.get("/records/projects/new");
+    let csrf = form.hidden("csrf");
+    assert!(!form.body.contains("江西省人民政府"), "a reporter places records in its own tree only");
+    let other_org = b
+        .get(&format!("/records/organizations?q={}", crate::http::urlencode("克州第三中学")))
+        .first_id("/records/organizations/");
+    let mut v = vec![
+        ("csrf", csrf.as_str()),
+        ("code", "REP-1"),
+        ("name", "填报员项目"),
+        ("sector", "medical"),
+        ("region_code", "653022100"),
+        ("org_id", other_org.as_str()),
+    ];
+    let refused = r.post("/records/projects/new", &v);
+    assert_eq!(refused.status, 422);
+    assert!(refused.body.contains("填报员只能填报本单位及下级单位的记录"));
+    let hosp = r
+        .get(&format!("/records/organizations?q={}", crate::http::urlencode("阿克陶县人民医院")))
+        .first_id("/records/organizations/");
+    v[5] = ("org_id", hosp.as_str());
+    assert_eq!(r.post("/records/projects/new", &v).status, 303, "within its own organization");
     let mine = r.get("/records/people").total();
     assert!(mine > 0 && mine < all_people, "{mine} of {all_people}");
     assert_eq!(r.get(&format!("/records/people/{outside}")).status, 404);

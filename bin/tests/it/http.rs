@@ -18,8 +18,11 @@ impl Response {
     /// The id in the first link of the body to `prefix{id}`.
     pub fn first_id(&self, prefix: &str) -> String {
         let marker = format!("href=\"{prefix}");
-        let start = self.body.find(&marker).map(|i| i + marker.len()).unwrap_or_else(|| panic!("no link {prefix}"));
-        self.body[start..].chars().take_while(char::is_ascii_digit).collect()
+        self.body
+            .match_indices(&marker)
+            .map(|(i, _)| self.body[i + marker.len()..].chars().take_while(char::is_ascii_digit).collect::<String>())
+            .find(|id| !id.is_empty())
+            .unwrap_or_else(|| panic!("no link {prefix}N"))
     }
     /// The number in `<strong class="total">N</strong>` (a list's count).
     pub fn total(&self) -> i64 {

@@ -163,6 +163,15 @@ impl<'a> FormValues<'a> {
         self.take(fen.non_negative(name, label))
     }
 
+    /// An end may not come before its start (checked even while other fields are wrong, so
+    /// that the user sees every refusal at once).
+    pub fn span(&mut self, end: &str, start_date: Option<Option<Date>>, end_date: Option<Option<Date>>) {
+        if let (Some(s), Some(e)) = (start_date.flatten(), end_date.flatten()) {
+            let label = self.label(end);
+            self.errors.take(crate::values::check_span(end, label, Some(s), Some(e)));
+        }
+    }
+
     pub fn flag(&mut self, name: &str) -> bool {
         matches!(self.raw(name), "1" | "on" | "true" | "是")
     }
@@ -201,6 +210,7 @@ pub fn parse(t: &RecordType, program: ProgramId, pairs: Vec<(String, String)>) -
             let batch_id = f.opt_id("batch_id");
             let planned_start = f.opt_date("planned_start");
             let planned_end = f.opt_date("planned_end");
+            f.span("planned_end", planned_start, planned_end);
             let multi_year = f.flag("multi_year");
             let livelihood = f.flag("livelihood");
             f.finish(|| {
@@ -257,6 +267,7 @@ pub fn parse(t: &RecordType, program: ProgramId, pairs: Vec<(String, String)>) -
             let brand_code = f.opt_code_ref("brand_code");
             let date = f.date("date");
             let end_date = f.opt_date("end_date");
+            f.span("end_date", date.map(Some), end_date);
             let region = f.region("region_code");
             let organizer = f.opt_id("organizer_org_id");
             let project = f.opt_id("project_id");
@@ -288,6 +299,7 @@ pub fn parse(t: &RecordType, program: ProgramId, pairs: Vec<(String, String)>) -
             let b_person = f.opt_id("b_person_id");
             let start = f.date("start_date");
             let end = f.opt_date("end_date");
+            f.span("end_date", start.map(Some), end);
             let note = f.opt_text("note", 500);
             f.finish(|| {
                 Some(Parsed::Pairing(NewPairing {

@@ -250,6 +250,28 @@ impl Store {
         Ok(row.as_ref().map(to_json))
     }
 
+    /// The organizations `actor` may place records in, in tree order: (id, name, depth, side).
+    pub async fn org_tree(&self, actor: &Actor) -> Result<Vec<(i64, String, usize, String)>> {
+        let scope = self.scope(actor).await?;
+        let rows: Vec<(i64, String, String, String)> =
+            sqlx::query_as("SELECT id, name, path, side FROM organizations WHERE path LIKE $1 ORDER BY side, path")
+                .bind(format!("{}%", scope.unwrap_or_else(|| "/".into())))
+                .fetch_all(self.pool())
+                .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, name, path, side)| (id, name, path.matches('/').count().saturating_sub(2), side))
+            .collect())
+    }
+
+    /// The program records are entered for (the first; one deployment per program today).
+    pub async fn default_program(&self) -> Result<domain::ids::ProgramId> {
+        let id: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM programs ORDER BY id LIMIT 1").fetch_optional(self.pool()).await?;
+        id.map(domain::ids::ProgramId::issued)
+            .ok_or_else(|| StoreError::NotFound { what: "援疆工作", id: "（尚未登记）".into() })
+    }
+
     /// Record that `actor` asked for a record it may not see (or that does not exist).
     pub async fn log_denied(&self, actor: &Actor, table: &str, id: i64) -> Result<()> {
         let mut tx = self.begin_audited(actor).await?;

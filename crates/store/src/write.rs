@@ -290,6 +290,16 @@ impl<'s> Tx<'s> {
         self.audit("delete", table, Some(id), Some(Value::Object(before)), None).await
     }
 
+    /// Delete record `id` of a catalogued record type (the web's delete button).
+    pub async fn delete_record(&mut self, t: &domain::catalog::RecordType, id: i64) -> Result<()> {
+        self.live()?;
+        let r = match owned_guard(t.table, true) {
+            Ok(()) => self.delete_step(t.table, t.zh, id).await,
+            Err(e) => Err(e),
+        };
+        self.note(r)
+    }
+
     /// Set one column of a record, audited (used for derived columns such as a project's status).
     pub(crate) async fn set_column(&mut self, table: &'static str, id: i64, sets: &[(&str, Val)]) -> Result<()> {
         self.live()?;

@@ -5,6 +5,7 @@
 
 mod auth;
 mod error;
+mod forms;
 mod html;
 mod i18n;
 mod layout;
@@ -39,7 +40,10 @@ pub fn router(store: Store) -> Router {
         .route("/healthz", get(healthz))
         .route("/records", get(records::index))
         .route("/records/{slug}", get(records::list))
+        .route("/records/{slug}/new", get(forms::new_form).post(forms::create))
         .route("/records/{slug}/{id}", get(records::detail))
+        .route("/records/{slug}/{id}/edit", get(forms::edit_form).post(forms::update))
+        .route("/records/{slug}/{id}/delete", post(forms::delete))
         .route("/figures", get(figure_index))
         .route("/figures/{key}", get(figure_page))
         .route("/api/v1/figures", get(figures_json))

@@ -37,7 +37,7 @@ fn field_label(lang: Lang, f: &Field) -> &'static str {
     lang.t(f.zh, f.en)
 }
 
-fn text_of(v: Option<&Value>) -> String {
+pub(crate) fn text_of(v: Option<&Value>) -> String {
     match v {
         Some(Value::String(s)) => s.clone(),
         Some(Value::Number(n)) => n.to_string(),
@@ -101,7 +101,7 @@ fn title_of(t: &RecordType, row: &Map<String, Value>, lang: Lang) -> String {
 }
 
 /// Parse a raw query string into pairs (percent-decoded, `+` as space).
-fn pairs(raw: Option<&str>) -> Vec<(String, String)> {
+pub(crate) fn pairs(raw: Option<&str>) -> Vec<(String, String)> {
     fn decode(s: &str) -> String {
         let b = s.as_bytes();
         let mut out = Vec::with_capacity(b.len());
@@ -270,6 +270,9 @@ pub async fn list(
         div.titlebar {
             h1 { (ctx.t(t.zh, t.en)) }
             span.count { (ctx.t("共 ", "")) strong.total { (listed.total) } (ctx.t(" 条", " records")) }
+            @if can_edit(&ctx, t) {
+                a.button href={ "/records/" (t.slug) "/new" } { (ctx.t("新建", "New")) }
+            }
         }
         form.filters method="get" action={ "/records/" (t.slug) } {
             @if !t.search.is_empty() {
@@ -363,7 +366,16 @@ pub async fn detail(
     let title = title_of(t, &row, ctx.lang);
     let body = html! {
         p.crumbs { a href="/records" { (ctx.t("业务记录", "Records")) } " › " a href={ "/records/" (t.slug) } { (ctx.t(t.zh, t.en)) } }
-        h1 { (title) }
+        div.titlebar {
+            h1 { (title) }
+            @if can_edit(&ctx, t) {
+                a.button href={ "/records/" (t.slug) "/" (id) "/edit" } { (ctx.t("修改", "Edit")) }
+                form.inline method="post" action={ "/records/" (t.slug) "/" (id) "/delete" } {
+                    input type="hidden" name="csrf" value=(ctx.user.csrf);
+                    button.danger type="submit" { (ctx.t("删除", "Delete")) }
+                }
+            }
+        }
         dl.record {
             @for f in t.fields {
                 dt { (field_label(ctx.lang, f)) }
@@ -376,7 +388,10 @@ pub async fn detail(
                 @for (rt, f, n) in &related {
                     li { a href={ "/records/" (rt.slug) "?" (f.name) "=" (id) } {
                         (ctx.t(rt.zh, rt.en)) "（" (field_label(ctx.lang, f)) "）"
-                    } " " span.count { (n) } }
+                    } " " span.count { (n) }
+                    @if can_edit(&ctx, rt) {
+                        " " a.add href={ "/records/" (rt.slug) "/new?" (f.name) "=" (id) } { (ctx.t("＋添加", "+ add")) }
+                    } }
                 }
             }
         }
@@ -399,6 +414,11 @@ pub async fn detail(
         }
     };
     Ok(layout::page(&ctx, &title, body))
+}
+
+/// May this user create and edit records of `t` online?
+fn can_edit(ctx: &Ctx, t: &RecordType) -> bool {
+    ctx.user.role.writes_records() && domain::forms::EDITABLE.contains(&t.table)
 }
 
 fn action_label(lang: Lang, a: &str) -> &str {
