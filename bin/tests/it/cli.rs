@@ -289,19 +289,74 @@ async fn serve_demo_signs_in_and_shows_the_headline_figures() {
         && e.object_id.map(|i| i.to_string()) == Some(outside.clone())));
     store.close().await;
 
-    // An administrator sees no business data.
-    let mut a = Browser::new(port);
-    assert_eq!(a.login("demo.sysadmin", &accounts["demo.sysadmin"]).status, 303);
-    let csrf = a.get("/password").hidden("csrf");
-    let pw = &accounts["demo.sysadmin"];
-    assert_eq!(
-        a.post(
-            "/password",
-            &[("csrf", &csrf), ("old_password", pw), ("new_password", "Sys#Admin2025"), ("confirm", "Sys#Admin2025")]
-        )
-        .status,
-        303
+    // The administrators see no business data; each does its own part, audited.
+    let admin = |name: &str, new: &str| {
+        let mut a = Browser::new(port);
+        assert_eq!(a.login(name, &accounts[name]).status, 303);
+        let csrf = a.get("/password").hidden("csrf");
+        let pw = &accounts[name];
+        let r = a.post("/password", &[("csrf", &csrf), ("old_password", pw), ("new_password", new), ("confirm", new)]);
+        assert_eq!(r.status, 303, "{name}");
+        a
+    };
+    let mut sys = admin("demo.sysadmin", "Sys#Admin2025");
+    assert_eq!(sys.get("/").header("location"), Some("/admin"));
+    assert_eq!(sys.get("/records/people").status, 403);
+    assert_eq!(sys.get("/api/v1/figures").status, 403);
+    assert_eq!(sys.get("/audit").status, 403);
+    let page = sys.get("/admin");
+    assert!(page.status == 200 && page.body.contains("新建用户") && !page.body.contains("登录策略"));
+    let csrf = page.hidden("csrf");
+    let weak = sys.post(
+        "/admin/users",
+        &[("csrf", &csrf), ("name", "wang.wu"), ("role", "viewer"), ("org", ""), ("password", "weak")],
     );
-    assert_eq!(a.get("/").status, 403);
-    assert_eq!(a.get("/api/v1/figures").status, 403);
+    assert_eq!(weak.status, 422);
+    assert!(weak.body.contains("密码"));
+    let ok = sys.post(
+        "/admin/users",
+        &[("csrf", &csrf), ("name", "wang.wu"), ("role", "viewer"), ("org", ""), ("password", "Leader#2025x")],
+    );
+    assert_eq!(ok.status, 303);
+    // The viewer locked out above is unlocked by the system administrator.
+    let page = sys.get("/admin");
+    assert!(page.body.contains("锁定至"));
+    let at = page.body.find("/unlock\"").expect("an unlock button");
+    let start = page.body[..at].rfind('/').unwrap() + 1;
+    let viewer_id = &page.body[start..at];
+    assert_eq!(sys.post(&format!("/admin/users/{viewer_id}/unlock"), &[("csrf", &csrf)]).status, 303);
+    assert_eq!(Browser::new(port).login("demo.viewer", &accounts["demo.viewer"]).status, 303, "unlocked");
+
+    let mut sec = admin("demo.secadmin", "Sec#Admin2025");
+    let page = sec.get("/admin");
+    assert!(page.body.contains("登录策略") && !page.body.contains("新建用户"));
+    let csrf = page.hidden("csrf");
+    let bad = sec.post(
+        "/admin/policy",
+        &[("csrf", &csrf), ("lockout_attempts", "0"), ("lockout_minutes", "10"), ("idle_minutes", "30")],
+    );
+    assert_eq!(bad.status, 422);
+    let ok = sec.post(
+        "/admin/policy",
+        &[("csrf", &csrf), ("lockout_attempts", "6"), ("lockout_minutes", "15"), ("idle_minutes", "20")],
+    );
+    assert_eq!(ok.status, 303);
+    assert!(sec.get("/admin").body.contains("value=\"15\""));
+
+    // The audit administrator reads all of it, filters it and exports it; nobody else can.
+    let mut aud = admin("demo.auditor", "Aud#Admin2025");
+    assert_eq!(aud.get("/").header("location"), Some("/audit"));
+    let log = aud.get("/audit?action=read_denied");
+    assert_eq!(log.status, 200);
+    assert!(log.total() >= 1 && log.body.contains("demo.reporter"));
+    let all = aud.get(&format!("/audit?actor={}", crate::http::urlencode("demo.secadmin"))).body;
+    assert!(all.contains("系统设置") && all.contains("lockout_minutes"), "the policy change is in the log");
+    let csv = aud.get("/audit.csv?action=read_denied");
+    assert_eq!(csv.status, 200);
+    assert!(csv.header("content-type").unwrap().starts_with("text/csv"));
+    assert!(
+        csv.body.starts_with('\u{feff}') && csv.body.contains("越权访问被拒") && csv.body.contains("demo.reporter")
+    );
+    assert_eq!(sec.get("/audit").status, 403);
+    assert_eq!(b.get("/audit").status, 403);
 }

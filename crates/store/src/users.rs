@@ -110,3 +110,120 @@ impl crate::Store {
         })
     }
 }
+
+/// A user as the administrators see it (never the password hash).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct UserInfo {
+    pub id: i64,
+    pub name: String,
+    pub role: String,
+    pub org: Option<String>,
+    pub must_change_password: bool,
+    pub locked_until: Option<String>,
+    pub created_at: String,
+}
+
+impl crate::Store {
+    fn admin_only(actor: &domain::audit::Actor, roles: &[Role], what: &str) -> Result<()> {
+        if roles.contains(&actor.role) {
+            Ok(())
+        } else {
+            Err(StoreError::Forbidden(format!("角色“{}”不能{what}", actor.role.label())))
+        }
+    }
+
+    /// Every user (系统管理员 and 安全管理员).
+    pub async fn users(&self, actor: &domain::audit::Actor) -> Result<Vec<UserInfo>> {
+        Self::admin_only(actor, &[Role::SysAdmin, Role::SecAdmin], "查看用户")?;
+        type Row = (i64, String, String, Option<String>, i64, Option<String>, String);
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT u.id, u.name, u.role, o.name, u.must_change_password, u.locked_until, u.created_at \
+             FROM users u LEFT JOIN organizations o ON o.id = u.org_id ORDER BY u.id",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, name, role, org, must, locked, created_at)| UserInfo {
+                id,
+                name,
+                role,
+                org,
+                must_change_password: must != 0,
+                locked_until: locked,
+                created_at,
+            })
+            .collect())
+    }
+
+    /// Create a user (系统管理员): the password meets the policy and must be changed at first login.
+    pub async fn create_user(
+        &self,
+        actor: &domain::audit::Actor,
+        name: &str,
+        role: Role,
+        org_code: Option<&str>,
+        password: &str,
+    ) -> Result<UserId> {
+        Self::admin_only(actor, &[Role::SysAdmin], "创建用户")?;
+        let mut tx = self.begin_audited(actor).await?;
+        let id = tx.add_user(name, role, org_code, password).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// Give a user another role (安全管理员). One role per account, so no account ever holds two
+    /// of the three administrator roles; nobody changes their own role.
+    pub async fn set_role(&self, actor: &domain::audit::Actor, user: UserId, role: Role) -> Result<()> {
+        Self::admin_only(actor, &[Role::SecAdmin], "分配角色")?;
+        if actor.user_id == Some(user) {
+            return Err(StoreError::Forbidden("不能修改自己的角色".into()));
+        }
+        let row: Option<(String, Option<i64>)> = sqlx::query_as("SELECT role, org_id FROM users WHERE id = $1")
+            .bind(user.get())
+            .fetch_optional(self.pool())
+            .await?;
+        let (old, org) = row.ok_or(StoreError::NotFound { what: "用户", id: user.to_string() })?;
+        if role.needs_org() && org.is_none() {
+            return Err(Invalid::new(
+                "role",
+                "角色",
+                "项目管理和填报员须有所属单位",
+                "该用户没有所属单位，不能设为此角色",
+            )
+            .into());
+        }
+        let mut tx = self.begin_audited(actor).await?;
+        sqlx::query("UPDATE users SET role = $1 WHERE id = $2")
+            .bind(role.code())
+            .bind(user.get())
+            .execute(&mut *tx.tx)
+            .await?;
+        sqlx::query("UPDATE sessions SET ended_at = $1 WHERE user_id = $2 AND ended_at IS NULL")
+            .bind(crate::write::now())
+            .bind(user.get())
+            .execute(&mut *tx.tx)
+            .await?;
+        tx.audit(
+            "update",
+            "users",
+            Some(user.get()),
+            Some(json!({ "role": old })),
+            Some(json!({ "role": role.code() })),
+        )
+        .await?;
+        tx.commit().await
+    }
+
+    /// Lift a lockout (系统管理员).
+    pub async fn unlock_user(&self, actor: &domain::audit::Actor, user: UserId) -> Result<()> {
+        Self::admin_only(actor, &[Role::SysAdmin], "解除锁定")?;
+        let mut tx = self.begin_audited(actor).await?;
+        sqlx::query("UPDATE users SET locked_until = NULL, failed_logins = 0 WHERE id = $1")
+            .bind(user.get())
+            .execute(&mut *tx.tx)
+            .await?;
+        tx.audit("unlock", "users", Some(user.get()), None, None).await?;
+        tx.commit().await
+    }
+}

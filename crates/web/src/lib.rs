@@ -3,6 +3,8 @@
 //! figure's drill-down to its records, the figures as JSON, and `/healthz`. The full UI is built
 //! on this router.
 
+mod admin;
+mod audit;
 mod auth;
 mod error;
 mod forms;
@@ -38,6 +40,13 @@ pub fn router(store: Store) -> Router {
         .route("/password", get(auth::password_form).post(auth::change_password))
         .route("/lang", post(auth::set_lang))
         .route("/healthz", get(healthz))
+        .route("/admin", get(admin::page))
+        .route("/admin/users", post(admin::create_user))
+        .route("/admin/users/{id}/unlock", post(admin::unlock))
+        .route("/admin/users/{id}/role", post(admin::set_role))
+        .route("/admin/policy", post(admin::set_policy))
+        .route("/audit", get(audit::page))
+        .route("/audit.csv", get(audit::export))
         .route("/records", get(records::index))
         .route("/records/{slug}", get(records::list))
         .route("/records/{slug}/new", get(forms::new_form).post(forms::create))
@@ -80,10 +89,15 @@ async fn healthz(State(s): State<AppState>) -> Result<Json<serde_json::Value>, A
     Ok(Json(json!({ "status": "ok", "database": s.store.backend().name() })))
 }
 
-async fn home(State(s): State<AppState>, ctx: Ctx) -> Result<Markup, AppError> {
-    reads_business(&ctx)?;
+async fn home(State(s): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
+    // The administrators have no dashboard: each starts at the one thing the role does.
+    match ctx.user.role {
+        Role::Auditor => return Ok(axum::response::Redirect::to("/audit").into_response()),
+        Role::SysAdmin | Role::SecAdmin => return Ok(axum::response::Redirect::to("/admin").into_response()),
+        _ => {}
+    }
     let board = Engine::new(&s.store).all().await?;
-    Ok(layout::page(&ctx, ctx.t("驾驶舱", "Dashboard"), layout::raw(&html::home(&board))))
+    Ok(layout::page(&ctx, ctx.t("驾驶舱", "Dashboard"), layout::raw(&html::home(&board))).into_response())
 }
 
 /// Every figure in one table: name, value, unit, line of work; each opens to its records.

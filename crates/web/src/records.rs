@@ -134,7 +134,7 @@ pub(crate) fn pairs(raw: Option<&str>) -> Vec<(String, String)> {
         .collect()
 }
 
-fn encode(s: &str) -> String {
+pub(crate) fn encode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
