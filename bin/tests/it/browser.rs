@@ -173,6 +173,20 @@ async fn a_new_user_walks_through_the_demo() {
     wait_text(&c, ">777<").await;
     shot(&c, "03-dashboard").await;
 
+    c.execute("document.querySelector('.panels').scrollIntoView()", vec![]).await.unwrap();
+    shot(&c, "03-dashboard-charts").await;
+    // A chart's number opens the records behind it, as many as it says; its bar links there too.
+    let dash = source(&c).await;
+    assert!(dash.contains("<svg") && dash.contains("<a href=\"/records/projects?status=completed\">"), "the bar links");
+    let link = c.find(Locator::Css("section.panel table a[href='/records/projects?status=completed']")).await.unwrap();
+    let n: i64 = link.text().await.unwrap().trim().parse().unwrap();
+    assert!(n > 0);
+    link.click().await.unwrap();
+    wait_path(&c, "/records/projects").await;
+    assert_eq!(total(&c).await, n);
+    c.back().await.unwrap();
+    wait_path(&c, "/").await;
+
     // Drill down from a figure to its records: as many rows as the figure says.
     click(&c, "a.card[href='/figures/med.flexible_doctors']").await;
     wait_path(&c, "/figures/med.flexible_doctors").await;

@@ -6,6 +6,7 @@
 mod admin;
 mod audit;
 mod auth;
+mod dashboard;
 mod error;
 mod forms;
 mod html;
@@ -97,7 +98,10 @@ async fn home(State(s): State<AppState>, ctx: Ctx) -> Result<Response, AppError>
         _ => {}
     }
     let board = Engine::new(&s.store).all().await?;
-    Ok(layout::page(&ctx, ctx.t("驾驶舱", "Dashboard"), layout::raw(&html::home(&board))).into_response())
+    let engine = Engine::new(&s.store);
+    let charts = dashboard::breakdowns(&ctx, &engine).await?;
+    let body = maud::html! { (layout::raw(&html::home(&board))) (charts) };
+    Ok(layout::page(&ctx, ctx.t("驾驶舱", "Dashboard"), body).into_response())
 }
 
 /// Every figure in one table: name, value, unit, line of work; each opens to its records.
