@@ -174,6 +174,17 @@ async fn serve_demo_signs_in_and_shows_the_headline_figures() {
     let outside = teachers.first_id("/records/people/");
     let all_people = b.get("/records/people").total();
 
+    // Identifiers are masked; the front command may see one in clear, and that view is audited.
+    let doc = b.get("/records/people?category=flexible");
+    let pid = doc.first_id("/records/people/");
+    let page = b.get(&format!("/records/people/{pid}"));
+    assert!(page.body.contains("***********"), "the ID number is masked");
+    let csrf_now = page.hidden("csrf");
+    let clear = b.post(&format!("/records/people/{pid}/reveal"), &[("csrf", &csrf_now)]);
+    assert_eq!(clear.status, 200);
+    assert!(!clear.body.contains("****") && clear.body.contains("记入审计"));
+    assert_eq!(b.post(&format!("/records/people/{pid}/reveal"), &[("csrf", "forged")]).status, 403);
+
     // Create, edit and delete a project through its forms; a project with funding cannot go.
     let form = b.get("/records/projects/new");
     assert_eq!(form.status, 200);
@@ -278,6 +289,11 @@ async fn serve_demo_signs_in_and_shows_the_headline_figures() {
         .first_id("/records/organizations/");
     v[5] = ("org_id", hosp.as_str());
     assert_eq!(r.post("/records/projects/new", &v).status, 303, "within its own organization");
+    let own = r.get("/records/people").first_id("/records/people/");
+    let own_page = r.get(&format!("/records/people/{own}"));
+    assert!(!own_page.body.contains("/reveal"), "a reporter is not offered the clear view");
+    let csrf_r = own_page.hidden("csrf");
+    assert_eq!(r.post(&format!("/records/people/{own}/reveal"), &[("csrf", &csrf_r)]).status, 403);
     let mine = r.get("/records/people").total();
     assert!(mine > 0 && mine < all_people, "{mine} of {all_people}");
     assert_eq!(r.get(&format!("/records/people/{outside}")).status, 404);
@@ -351,6 +367,7 @@ async fn serve_demo_signs_in_and_shows_the_headline_figures() {
     assert!(log.total() >= 1 && log.body.contains("demo.reporter"));
     let all = aud.get(&format!("/audit?actor={}", crate::http::urlencode("demo.secadmin"))).body;
     assert!(all.contains("系统设置") && all.contains("lockout_minutes"), "the policy change is in the log");
+    assert!(aud.get("/audit?action=view_personal").total() >= 1, "the clear view is in the log");
     let csv = aud.get("/audit.csv?action=read_denied");
     assert_eq!(csv.status, 200);
     assert!(csv.header("content-type").unwrap().starts_with("text/csv"));

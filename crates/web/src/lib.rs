@@ -54,6 +54,7 @@ pub fn router(store: Store) -> Router {
         .route("/records/{slug}/{id}", get(records::detail))
         .route("/records/{slug}/{id}/edit", get(forms::edit_form).post(forms::update))
         .route("/records/{slug}/{id}/delete", post(forms::delete))
+        .route("/records/people/{id}/reveal", post(records::reveal))
         .route("/figures", get(figure_index))
         .route("/figures/{key}", get(figure_page))
         .route("/api/v1/figures", get(figures_json))

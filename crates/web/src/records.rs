@@ -382,6 +382,12 @@ pub async fn detail(
                 dd { (cell(ctx.lang, f, &row)) }
             }
         }
+        @if t.table == "people" && ctx.user.role.may_see_personal() {
+            form.inline.reveal method="post" action={ "/records/people/" (id) "/reveal" } {
+                input type="hidden" name="csrf" value=(ctx.user.csrf);
+                button.link type="submit" { (ctx.t("查看完整身份证号和手机号（此操作记入审计日志）", "Show the full ID number and phone (recorded in the audit log)")) }
+            }
+        }
         @if !related.is_empty() {
             h2 { (ctx.t("相关记录", "Related records")) }
             ul.related {
@@ -454,4 +460,41 @@ fn changes(t: &RecordType, lang: Lang, before: Option<&Value>, after: Option<&Va
             }
         }
     }
+}
+
+#[derive(serde::Deserialize)]
+pub struct CsrfForm {
+    csrf: String,
+}
+
+/// A person's identifiers in clear, for a role that may see them; the view is audited.
+pub async fn reveal(
+    State(s): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    axum::Form(f): axum::Form<CsrfForm>,
+) -> Result<Markup, AppError> {
+    crate::reads_business(&ctx)?;
+    ctx.check_csrf(&f.csrf)?;
+    let not_found =
+        || AppError::NotFound(ctx.t("记录不存在，或不在您的权限范围内", "No such record within your scope").into());
+    let id = domain::ids::PersonId::parse(&id).map_err(|_| not_found())?;
+    let t = by_slug("people").ok_or_else(not_found)?;
+    let actor = ctx.user.actor(None);
+    if s.store.record(&actor, t, id.get()).await?.is_none() {
+        s.store.log_denied(&actor, t.table, id.get()).await?;
+        return Err(not_found());
+    }
+    let person = s.store.person(&actor, id, domain::people::Reveal::Clear).await?.ok_or_else(not_found)?;
+    let body = html! {
+        p.crumbs { a href={ "/records/people/" (id) } { (ctx.t("返回人员记录", "Back to the person")) } }
+        h1 { (text_of(person.get("name"))) }
+        p.notice { (ctx.t("以下为完整个人信息，本次查看已记入审计日志。请勿截屏或外传。",
+            "Full personal data; this view is in the audit log. Do not copy or pass it on.")) }
+        dl.record {
+            dt { (ctx.t("身份证号", "ID number")) } dd { (text_of(person.get("id_number"))) }
+            dt { (ctx.t("手机号码", "Phone")) } dd { (text_of(person.get("phone"))) }
+        }
+    };
+    Ok(layout::page(&ctx, ctx.t("完整个人信息", "Personal data"), body))
 }
