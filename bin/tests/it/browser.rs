@@ -254,7 +254,8 @@ async fn a_new_user_walks_through_the_demo() {
     click(&c, "form.inline button[lang=en]").await;
     wait_text(&c, "<html lang=\"en\"").await;
     c.goto(&format!("{base}/")).await.unwrap();
-    wait_text(&c, "Dashboard").await;
+    let en = wait_text(&c, "Dashboard").await;
+    assert!(en.contains("Projects by status") && en.contains(">Completed<"), "code values in English too");
     shot(&c, "07-dashboard-en").await;
     c.close().await.ok();
 }

@@ -126,20 +126,28 @@ pub async fn breakdowns(ctx: &Ctx, engine: &Engine<'_>) -> Result<Markup, AppErr
     let mut by_status = Vec::new();
     for (code, label) in STATUSES {
         let value = count(engine, "projects", vec![Filter::eq("status", *code)]).await?;
-        by_status.push(Bar { label: label.to_string(), value, href: format!("/records/projects?status={code}") });
+        by_status.push(Bar {
+            label: ctx.lang.code_name(code, label).to_string(),
+            value,
+            href: format!("/records/projects?status={code}"),
+        });
     }
     let mut by_sector = Vec::new();
     for (code, label) in SECTORS {
         let value = count(engine, "projects", vec![Filter::eq("sector", *code)]).await?;
         if value > 0 {
-            by_sector.push(Bar { label: label.to_string(), value, href: format!("/records/projects?sector={code}") });
+            by_sector.push(Bar {
+                label: ctx.lang.code_name(code, label).to_string(),
+                value,
+                href: format!("/records/projects?sector={code}"),
+            });
         }
     }
     let mut by_category = Vec::new();
     for (code, label) in CATEGORIES {
         let value = count(engine, "people", vec![Filter::eq("kind", "aid"), Filter::eq("category", *code)]).await?;
         by_category.push(Bar {
-            label: label.to_string(),
+            label: ctx.lang.code_name(code, label).to_string(),
             value,
             href: format!("/records/people?kind=aid&category={code}"),
         });
@@ -148,7 +156,11 @@ pub async fn breakdowns(ctx: &Ctx, engine: &Engine<'_>) -> Result<Markup, AppErr
     for (code, label, _) in domain::pairings::PAIRING_TYPES {
         let value = count(engine, "pairings", vec![Filter::eq("type", *code)]).await?;
         if value > 0 {
-            by_type.push(Bar { label: label.to_string(), value, href: format!("/records/pairings?type_code={code}") });
+            by_type.push(Bar {
+                label: ctx.lang.code_name(code, label).to_string(),
+                value,
+                href: format!("/records/pairings?type_code={code}"),
+            });
         }
     }
     Ok(html! {

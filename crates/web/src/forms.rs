@@ -89,7 +89,9 @@ async fn input(
         }
     };
     Ok(match f.kind {
-        FieldKind::Code(list) => options(list.iter().map(|(c, l)| (c.to_string(), l.to_string())).collect()),
+        FieldKind::Code(list) => {
+            options(list.iter().map(|(c, l)| (c.to_string(), ctx.lang.code_name(c, l).to_string())).collect())
+        }
         FieldKind::Region => options(
             {
                 let mut r: Vec<_> = REGIONS.iter().collect();

@@ -67,7 +67,7 @@ fn cell(lang: Lang, f: &Field, row: &Map<String, Value>) -> Markup {
             html! { span.num { (Fen(fen).wan_display()) } }
         }
         FieldKind::Flag => html! { (if s == "1" { lang.t("是", "Yes") } else { lang.t("否", "No") }) },
-        FieldKind::Code(list) => html! { (code_label(list, &s).unwrap_or(&s)) },
+        FieldKind::Code(list) => html! { (lang.code_name(&s, code_label(list, &s).unwrap_or(&s))) },
         FieldKind::Ref { table, show } => {
             let name = shown();
             let name = if show == "number" && table == "batches" { format!("第{name}批") } else { name };
@@ -76,7 +76,8 @@ fn cell(lang: Lang, f: &Field, row: &Map<String, Value>) -> Markup {
                 None => html! { (name) },
             }
         }
-        FieldKind::CodeRef { .. } | FieldKind::Region => html! { (shown()) },
+        FieldKind::CodeRef { .. } => html! { (lang.code_name(&s, &shown())) },
+        FieldKind::Region => html! { (shown()) },
         FieldKind::Int => html! { span.num { (s) } },
         _ => html! { (s) },
     }
@@ -185,7 +186,9 @@ pub async fn index(ctx: Ctx) -> Result<Markup, AppError> {
 /// Options for a filter select: the code list, or the organizations the reader may see.
 async fn options(s: &AppState, ctx: &Ctx, f: &Field) -> Result<Option<Vec<(String, String)>>, AppError> {
     Ok(match f.kind {
-        FieldKind::Code(list) => Some(list.iter().map(|(c, l)| (c.to_string(), l.to_string())).collect()),
+        FieldKind::Code(list) => {
+            Some(list.iter().map(|(c, l)| (c.to_string(), ctx.lang.code_name(c, l).to_string())).collect())
+        }
         FieldKind::Flag => Some(vec![("1".into(), ctx.t("是", "Yes").into()), ("0".into(), ctx.t("否", "No").into())]),
         FieldKind::Ref { table, .. } | FieldKind::CodeRef { table }
             if matches!(
