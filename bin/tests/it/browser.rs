@@ -89,7 +89,12 @@ async fn set_date(c: &Client, css: &str, date: &str) {
 }
 
 async fn click(c: &Client, css: &str) {
-    c.find(Locator::Css(css)).await.unwrap_or_else(|_| panic!("{css}")).click().await.expect("click");
+    let Ok(e) = c.find(Locator::Css(css)).await else {
+        let url = c.current_url().await.map(|u| u.to_string()).unwrap_or_default();
+        std::fs::write(screenshots().join("failed.html"), source(c).await).ok();
+        panic!("no {css} at {url}")
+    };
+    e.click().await.expect("click");
 }
 
 async fn click_link(c: &Client, text: &str) {
@@ -257,5 +262,50 @@ async fn a_new_user_walks_through_the_demo() {
     let en = wait_text(&c, "Dashboard").await;
     assert!(en.contains("Projects by status") && en.contains(">Completed<"), "code values in English too");
     shot(&c, "07-dashboard-en").await;
+
+    // A record of a school, as the front command sees it; then sign out.
+    c.goto(&format!("{base}/records/people?line=education&kind=aid")).await.unwrap();
+    let href = c
+        .find(Locator::Css("table.data tbody td.num a"))
+        .await
+        .unwrap()
+        .attr("href")
+        .await
+        .unwrap()
+        .expect("a person link");
+    let project = {
+        c.goto(&format!("{base}/records/projects?sector=education")).await.unwrap();
+        c.find(Locator::Css("table.data tbody td.num a")).await.unwrap().attr("href").await.unwrap().expect("a project")
+    };
+    click(&c, "form[action='/logout'] button").await;
+    wait_path(&c, "/login").await;
+
+    // The county hospital's reporter cannot open that record, not even by its URL, nor edit a
+    // project of another organization.
+    sign_in(&c, &base, "demo.reporter", &accounts["demo.reporter"]).await;
+    wait_path(&c, "/password").await;
+    fill(&c, "input[name=old_password]", &accounts["demo.reporter"]).await;
+    fill(&c, "input[name=new_password]", "Rep#Akto2025").await;
+    fill(&c, "input[name=confirm]", "Rep#Akto2025").await;
+    click(&c, "form.stack button[type=submit]").await;
+    wait_path(&c, "/").await;
+    c.goto(&format!("{base}{href}")).await.unwrap();
+    wait_text(&c, "记录不存在，或不在您的权限范围内").await;
+    shot(&c, "09-reporter-not-found").await;
+    c.goto(&format!("{base}{project}/edit")).await.unwrap();
+    wait_text(&c, "记录不存在，或不在您的权限范围内").await;
+    c.goto(&format!("{base}/")).await.unwrap();
+    click(&c, "form[action='/logout'] button").await;
+    wait_path(&c, "/login").await;
+
+    // Five wrong passwords lock the account; then the right one fails too.
+    for _ in 0..5 {
+        sign_in(&c, &base, "demo.viewer", "Wrong#Password1").await;
+        wait_text(&c, "class=\"error\"").await;
+    }
+    wait_text(&c, "账户已锁定").await;
+    sign_in(&c, &base, "demo.viewer", &accounts["demo.viewer"]).await;
+    wait_text(&c, "账户已锁定").await;
+    assert_eq!(path(&c).await, "/login");
     c.close().await.ok();
 }
