@@ -66,6 +66,13 @@ async fn users_are_added_with_a_password_from_stdin() {
     store.close().await;
 }
 
+/// A figure's display value, as the API gives it.
+fn board_value(b: &mut Browser, key: &str) -> String {
+    let board: serde_json::Value = serde_json::from_str(&b.get("/api/v1/figures").body).unwrap();
+    let f = board["values"].as_array().unwrap().iter().find(|f| f["key"] == key).unwrap();
+    f["display"].as_str().unwrap().to_string()
+}
+
 #[tokio::test]
 async fn serve_demo_signs_in_and_shows_the_headline_figures() {
     let db = TestDb::new(Backend::Sqlite).await;
@@ -136,6 +143,14 @@ async fn serve_demo_signs_in_and_shows_the_headline_figures() {
     assert_eq!(home.status, 200);
     assert!(home.body.contains("援疆干部人才总数") && home.body.contains(">777<"), "home page shows personnel.total");
     assert!(home.body.contains("href=\"/figures/med.cataract_surgeries\""));
+    // The dashboard's funds panel agrees with the headline figures: one engine, one number.
+    let planned = board_value(&mut b, "funds.planned");
+    let disbursed = board_value(&mut b, "funds.disbursed");
+    assert!(home.body.contains("资金拨付率") && home.body.contains("完工率"));
+    assert!(
+        home.body.contains(&format!(">{planned}</a>")) && home.body.contains(&format!(">{disbursed}</a>")),
+        "{planned} {disbursed}"
+    );
     let page = b.get("/figures/med.cataract_surgeries");
     assert_eq!(page.status, 200);
     assert!(page.body.contains("312") && page.body.contains("activity_procedures"));

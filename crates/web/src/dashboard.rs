@@ -101,8 +101,59 @@ fn def(key: &str, source: &str, filters: Vec<Filter>) -> FigureDef {
 }
 
 async fn count(engine: &Engine<'_>, source: &str, filters: Vec<Filter>) -> Result<i64, AppError> {
-    let v = engine.evaluate(&def("breakdown", source, filters)).await?;
-    Ok(v.display.parse().unwrap_or(0))
+    measure(engine, source, Measure::Count, filters).await
+}
+
+/// A measure over a record set, exactly (an integer: a count, or a sum in 分).
+async fn measure(engine: &Engine<'_>, source: &str, m: Measure, filters: Vec<Filter>) -> Result<i64, AppError> {
+    let mut d = def("breakdown", source, filters);
+    if let Spec::Records { measure, .. } = &mut d.spec {
+        *measure = m;
+    }
+    let v = engine.evaluate(&d).await?;
+    Ok(if v.exact.den == 1 { i64::try_from(v.exact.num).unwrap_or(i64::MAX) } else { 0 })
+}
+
+/// Funds and progress: planned, allocated and disbursed in 万元, with 拨付率, 开工率, 完工率.
+async fn funds(ctx: &Ctx, engine: &Engine<'_>) -> Result<Markup, AppError> {
+    let sum = |col: &str| Measure::Sum(col.to_string());
+    let planned = measure(engine, "project_funding", sum("planned_fen"), vec![]).await?;
+    let allocated = measure(engine, "project_funding", sum("allocated_fen"), vec![]).await?;
+    let disbursed = measure(engine, "project_funding", sum("disbursed_fen"), vec![]).await?;
+    let total = count(engine, "projects", vec![]).await?;
+    let started = count(engine, "projects", vec![Filter::any("status", &["started", "completed", "accepted"])]).await?;
+    let done = count(engine, "projects", vec![Filter::any("status", &["completed", "accepted"])]).await?;
+    let wan = |fen: i64| domain::Fen(fen).wan_display();
+    let rate = |a: i64, b: i64| {
+        if b == 0 {
+            "—".to_string()
+        } else {
+            format!("{}%", domain::money::rate_display(a as i128, b as i128))
+        }
+    };
+    let bars = [
+        (ctx.t("计划投资", "Planned"), planned),
+        (ctx.t("已下达", "Allocated"), allocated),
+        (ctx.t("已拨付", "Disbursed"), disbursed),
+    ]
+    .into_iter()
+    .map(|(label, fen)| Bar { label: label.to_string(), value: fen / 1_000_000, href: "/records/funding".into() })
+    .collect::<Vec<_>>();
+    Ok(html! {
+        section.panel {
+            div.chart { (PreEscaped(bar_chart(ctx.t("援疆资金（万元）", "Aid funds (10k CNY)"), &bars))) }
+            table.data.compact {
+                tbody {
+                    tr { td { (ctx.t("计划投资（万元）", "Planned (万元)")) } td.num { a href="/records/funding" { (wan(planned)) } } }
+                    tr { td { (ctx.t("已下达（万元）", "Allocated (万元)")) } td.num { a href="/records/funding" { (wan(allocated)) } } }
+                    tr { td { (ctx.t("已拨付（万元）", "Disbursed (万元)")) } td.num { a href="/records/funding" { (wan(disbursed)) } } }
+                    tr.total { td { (ctx.t("资金拨付率", "Disbursement rate")) } td.num { (rate(disbursed, allocated)) } }
+                    tr.total { td { (ctx.t("开工率", "Started")) } td.num { (rate(started, total)) } }
+                    tr.total { td { (ctx.t("完工率", "Completed")) } td.num { (rate(done, total)) } }
+                }
+            }
+        }
+    })
 }
 
 /// A breakdown with its chart and its table of numbers, each linking to the records.
@@ -166,6 +217,7 @@ pub async fn breakdowns(ctx: &Ctx, engine: &Engine<'_>) -> Result<Markup, AppErr
     Ok(html! {
         h2 { (ctx.t("分类统计", "Breakdowns")) }
         div.panels {
+            (funds(ctx, engine).await?)
             (panel(ctx, ctx.t("项目按状态", "Projects by status"), &by_status))
             (panel(ctx, ctx.t("项目按类别", "Projects by sector"), &by_sector))
             (panel(ctx, ctx.t("援疆干部人才按类别", "Aid personnel by category"), &by_category))
