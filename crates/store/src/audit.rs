@@ -1,6 +1,7 @@
 //! Reading the audit log. There is no function that edits or deletes an entry.
 
 use crate::error::{Result, StoreError};
+use crate::sql::{bind_all, Sql, P};
 use crate::Store;
 use domain::audit::Actor;
 use domain::audit::AuditEntry;
@@ -62,45 +63,31 @@ impl Store {
         if reader.role != Role::Auditor {
             return Err(StoreError::Forbidden("只有审计管理员可以查阅审计日志".into()));
         }
+        let mut sql = Sql::default();
         let mut conds = Vec::new();
-        let mut params: Vec<String> = Vec::new();
-        let mut add = |cond: &str, v: String| {
-            params.push(v);
-            conds.push(cond.replace('?', &format!("${}", params.len())));
-        };
-        if let Some(a) = f.actor.as_deref().filter(|s| !s.is_empty()) {
-            add("actor = ?", a.to_string());
-        }
-        if let Some(o) = f.object_type.as_deref().filter(|s| !s.is_empty()) {
-            add("object_type = ?", o.to_string());
-        }
-        if let Some(a) = f.action.as_deref().filter(|s| !s.is_empty()) {
-            add("action = ?", a.to_string());
-        }
-        if let Some(t) = f.from.as_deref().filter(|s| !s.is_empty()) {
-            add("at >= ?", t.to_string());
-        }
-        if let Some(t) = f.to.as_deref().filter(|s| !s.is_empty()) {
-            add("at < ?", t.to_string());
+        for (cond, value) in [
+            ("actor = ", &f.actor),
+            ("object_type = ", &f.object_type),
+            ("action = ", &f.action),
+            ("at >= ", &f.from),
+            ("at < ", &f.to),
+        ] {
+            if let Some(v) = value.as_deref().filter(|s| !s.is_empty()) {
+                conds.push(format!("{cond}{}", sql.param(P::T(v.to_string()))));
+            }
         }
         let filter = if conds.is_empty() { String::new() } else { format!(" WHERE {}", conds.join(" AND ")) };
-        let count_sql = format!("SELECT COUNT(*) FROM audit_log{filter}");
-        let mut q = sqlx::query_scalar::<_, i64>(&count_sql);
-        for p in &params {
-            q = q.bind(p.as_str());
-        }
-        let total = q.fetch_one(self.pool()).await?;
-        let sql = format!(
+        let total: i64 = bind_all(sqlx::query(&format!("SELECT COUNT(*) FROM audit_log{filter}")), &sql.params)
+            .fetch_one(self.pool())
+            .await
+            .and_then(|r| r.try_get(0))?;
+        let lim = sql.param(P::I(per_page.clamp(1, 100_000)));
+        let off = sql.param(P::I((page.max(1) - 1) * per_page));
+        sql.text = format!(
             "SELECT id, at, actor, action, object_type, object_id, before_json, after_json FROM audit_log{filter} \
-             ORDER BY id DESC LIMIT ${} OFFSET ${}",
-            params.len() + 1,
-            params.len() + 2
+             ORDER BY id DESC LIMIT {lim} OFFSET {off}"
         );
-        let mut q = sqlx::query(&sql);
-        for p in &params {
-            q = q.bind(p.as_str());
-        }
-        let rows = q.bind(per_page.clamp(1, 100_000)).bind((page.max(1) - 1) * per_page).fetch_all(self.pool()).await?;
+        let rows = bind_all(sqlx::query(&sql.text), &sql.params).fetch_all(self.pool()).await?;
         let entries = rows.iter().map(entry).collect::<Result<Vec<_>>>()?;
         let mut tx = self.begin_audited(reader).await?;
         tx.audit("audit_search", "audit_log", None, None, Some(serde_json::to_value(f)?)).await?;

@@ -3,14 +3,13 @@
 //! (services::figures) decides what to ask; only this module writes figure SQL.
 
 use crate::error::{Result, StoreError};
+use crate::sql::{bind_all_as, Sql, P};
 use crate::Store;
 use domain::figures::{FigureDef, Filter, FilterOp, FilterValue, Measure, Span};
 use domain::indicators::Period;
 use domain::regions::RegionCode;
 use domain::Invalid;
 use serde::Serialize;
-use sqlx::any::AnyArguments;
-use sqlx::query::QueryAs;
 use sqlx::{Any, Row};
 
 #[derive(Clone, Copy)]
@@ -305,26 +304,6 @@ fn distinct_field<'a>(s: &'a Source, name: &str) -> Result<&'a Field> {
     }
 }
 
-/// A bound parameter.
-#[derive(Debug, Clone)]
-enum P {
-    I(i64),
-    T(String),
-}
-
-/// A query under construction: SQL text and its parameters, numbered as they are added.
-struct Sql {
-    text: String,
-    params: Vec<P>,
-}
-
-impl Sql {
-    fn param(&mut self, p: P) -> String {
-        self.params.push(p);
-        format!("${}", self.params.len())
-    }
-}
-
 /// One record behind a figure value.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct RecordRef {
@@ -490,7 +469,7 @@ impl Store {
         let (agg, _) = Self::measure_expr(s, m)?;
         let mut sql = Sql { text: format!("SELECT {agg} FROM {}", s.from), params: Vec::new() };
         self.where_clause(s, m, program_id, filters, span, &mut sql).await?;
-        let row = bind_all(sqlx::query_as::<Any, (i64,)>(&sql.text), &sql.params).fetch_one(self.pool()).await?;
+        let row = bind_all_as(sqlx::query_as::<Any, (i64,)>(&sql.text), &sql.params).fetch_one(self.pool()).await?;
         Ok(row.0)
     }
 
@@ -530,10 +509,12 @@ impl Store {
             Some(e) => sql.text.push_str(&format!(" GROUP BY {e} ORDER BY {e} LIMIT {ph}")),
             None => sql.text.push_str(&format!(" ORDER BY {} LIMIT {ph}", s.id)),
         }
-        let rows =
-            bind_all(sqlx::query_as::<Any, (i64, Option<String>, Option<String>, Option<i64>)>(&sql.text), &sql.params)
-                .fetch_all(self.pool())
-                .await?;
+        let rows = bind_all_as(
+            sqlx::query_as::<Any, (i64, Option<String>, Option<String>, Option<i64>)>(&sql.text),
+            &sql.params,
+        )
+        .fetch_all(self.pool())
+        .await?;
         Ok(rows
             .into_iter()
             .map(|(id, label, date, value)| RecordRef {
@@ -583,7 +564,7 @@ impl Store {
             sql.text.push_str(&format!(" AND iv.period IN ({})", phs.join(", ")));
         }
         sql.text.push_str(" ORDER BY iv.period, iv.org_id");
-        let rows = bind_all(sqlx::query_as::<Any, (i64, String, i64, String, String, i64)>(&sql.text), &sql.params)
+        let rows = bind_all_as(sqlx::query_as::<Any, (i64, String, i64, String, String, i64)>(&sql.text), &sql.params)
             .fetch_all(self.pool())
             .await?;
         Ok(rows
@@ -619,17 +600,4 @@ impl Store {
             })
             .collect()
     }
-}
-
-fn bind_all<'q, T>(
-    mut q: QueryAs<'q, Any, T, AnyArguments<'q>>,
-    params: &[P],
-) -> QueryAs<'q, Any, T, AnyArguments<'q>> {
-    for p in params {
-        q = match p {
-            P::I(i) => q.bind(*i),
-            P::T(t) => q.bind(t.clone()),
-        };
-    }
-    q
 }

@@ -18,6 +18,7 @@ mod read;
 pub mod records;
 mod row;
 pub mod sessions;
+mod sql;
 pub mod users;
 mod write;
 

@@ -9,15 +9,13 @@
 
 use crate::error::{Result, StoreError};
 use crate::row::to_json;
+use crate::sql::{bind_all, Sql, P};
 use crate::Store;
 use domain::audit::{Actor, AuditEntry};
 use domain::catalog::{Field, FieldKind, RecordType};
 use domain::regions::RegionCode;
 use domain::users::Role;
 use serde_json::{Map, Value};
-use sqlx::any::AnyArguments;
-use sqlx::query::Query;
-use sqlx::Any;
 
 /// What a list shows.
 #[derive(Debug, Clone, Default)]
@@ -42,33 +40,6 @@ pub struct Listed {
     pub per_page: i64,
     /// Each row: its columns, and for a reference `FIELD__show`, the name it shows.
     pub rows: Vec<Map<String, Value>>,
-}
-
-enum Param {
-    I(i64),
-    T(String),
-}
-
-struct Sql {
-    text: String,
-    params: Vec<Param>,
-}
-
-impl Sql {
-    fn param(&mut self, p: Param) -> String {
-        self.params.push(p);
-        format!("${}", self.params.len())
-    }
-}
-
-fn bind_all<'q>(mut q: Query<'q, Any, AnyArguments<'q>>, params: &'q [Param]) -> Query<'q, Any, AnyArguments<'q>> {
-    for p in params {
-        q = match p {
-            Param::I(i) => q.bind(*i),
-            Param::T(t) => q.bind(t.as_str()),
-        };
-    }
-    q
 }
 
 fn bad(field: &str, label: &str, message: String) -> StoreError {
@@ -136,7 +107,7 @@ impl Store {
         if t.owners.is_empty() {
             return None;
         }
-        let ph = sql.param(Param::T(format!("{path}%")));
+        let ph = sql.param(P::T(format!("{path}%")));
         let mut any = Vec::new();
         for owner in t.owners {
             match owner.split_once('.') {
@@ -166,19 +137,19 @@ impl Store {
         Ok(match f.kind {
             FieldKind::Ref { .. } | FieldKind::Int | FieldKind::Flag => {
                 let n: i64 = v.parse().map_err(|_| bad(f.name, label, format!("{label}“{v}”不是整数")))?;
-                format!("t.{} = {}", f.name, sql.param(Param::I(n)))
+                format!("t.{} = {}", f.name, sql.param(P::I(n)))
             }
             FieldKind::Region => {
                 let code = RegionCode::parse(v).map_err(StoreError::from)?;
-                format!("t.{} LIKE {}", f.name, sql.param(Param::T(format!("{}%", code.subtree_prefix()))))
+                format!("t.{} LIKE {}", f.name, sql.param(P::T(format!("{}%", code.subtree_prefix()))))
             }
             FieldKind::Code(list) => {
                 if !list.iter().any(|(c, _)| *c == v) {
                     return Err(bad(f.name, label, format!("{label}没有“{v}”这一项")));
                 }
-                format!("t.{} = {}", f.name, sql.param(Param::T(v.to_string())))
+                format!("t.{} = {}", f.name, sql.param(P::T(v.to_string())))
             }
-            _ => format!("t.{} = {}", f.name, sql.param(Param::T(v.to_string()))),
+            _ => format!("t.{} = {}", f.name, sql.param(P::T(v.to_string()))),
         })
     }
 
@@ -186,7 +157,7 @@ impl Store {
     pub async fn records(&self, actor: &Actor, t: &RecordType, q: &ListQuery) -> Result<Listed> {
         let scope = self.scope(actor).await?;
         let (cols, joins) = select(t);
-        let mut sql = Sql { text: String::new(), params: Vec::new() };
+        let mut sql = Sql::default();
         let mut conds = Vec::new();
         if let Some(path) = &scope {
             conds.extend(Self::scope_condition(t, path, &mut sql));
@@ -204,7 +175,7 @@ impl Store {
         if let Some(words) = q.q.as_deref().map(str::trim).filter(|w| !w.is_empty()) {
             if !t.search.is_empty() {
                 let escaped = words.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-                let ph = sql.param(Param::T(format!("%{}%", escaped.to_lowercase())));
+                let ph = sql.param(P::T(format!("%{}%", escaped.to_lowercase())));
                 let any: Vec<String> = t.search.iter().map(|c| format!("LOWER(t.{c}) LIKE {ph} ESCAPE '\\'")).collect();
                 conds.push(format!("({})", any.join(" OR ")));
             }
@@ -225,8 +196,8 @@ impl Store {
         };
         let per_page = q.per_page.clamp(1, 500);
         let page = q.page.max(1);
-        let lim = sql.param(Param::I(per_page));
-        let off = sql.param(Param::I((page - 1) * per_page));
+        let lim = sql.param(P::I(per_page));
+        let off = sql.param(P::I((page - 1) * per_page));
         sql.text = format!("SELECT {cols} FROM {} t{joins}{filter} ORDER BY {order} LIMIT {lim} OFFSET {off}", t.table);
         let rows = bind_all(sqlx::query(&sql.text), &sql.params).fetch_all(self.pool()).await?;
         Ok(Listed { total, page, per_page, rows: rows.iter().map(to_json).collect() })
@@ -237,8 +208,8 @@ impl Store {
     pub async fn record(&self, actor: &Actor, t: &RecordType, id: i64) -> Result<Option<Map<String, Value>>> {
         let scope = self.scope(actor).await?;
         let (cols, joins) = select(t);
-        let mut sql = Sql { text: String::new(), params: Vec::new() };
-        let idp = sql.param(Param::I(id));
+        let mut sql = Sql::default();
+        let idp = sql.param(P::I(id));
         let mut cond = format!("t.id = {idp}");
         if let Some(path) = &scope {
             if let Some(c) = Self::scope_condition(t, path, &mut sql) {

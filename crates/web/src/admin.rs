@@ -144,16 +144,11 @@ pub async fn create_user(State(s): State<AppState>, ctx: Ctx, Form(f): Form<NewU
     outcome(&s, &ctx, r).await
 }
 
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    csrf: String,
-}
-
 pub async fn unlock(
     State(s): State<AppState>,
     ctx: Ctx,
     Path(id): Path<i64>,
-    Form(f): Form<CsrfForm>,
+    Form(f): Form<crate::auth::CsrfForm>,
 ) -> Result<Response, AppError> {
     admin(&ctx)?;
     ctx.check_csrf(&f.csrf)?;

@@ -99,22 +99,13 @@ fn safe_next(next: Option<&str>) -> String {
     }
 }
 
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 impl FromRequestParts<AppState> for Ctx {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let path = parts.uri.path().to_string();
         let full = parts.uri.path_and_query().map(|p| p.as_str().to_string()).unwrap_or_else(|| path.clone());
-        let to_login = || Redirect::to(&format!("/login?next={}", urlencode(&full))).into_response();
+        let to_login = || Redirect::to(&format!("/login?next={}", crate::records::encode(&full))).into_response();
         let Some(token) = cookie(&parts.headers, SESSION_COOKIE) else { return Err(to_login()) };
         let user = match state.store.session(&token).await {
             Ok(Some(u)) => u,
@@ -156,7 +147,7 @@ fn login_page(lang: Lang, csrf: &str, next: &str, name: &str, error: Option<&str
                 label { (t("用户名", "User name")) input name="name" value=(name) autocomplete="username" required autofocus; }
                 label { (t("密码", "Password")) input type="password" name="password" autocomplete="current-password" required; }
                 button type="submit" { (t("登录", "Sign in")) }
-                p.switch { a href={ "/login?lang=" (lang.other().code()) "&next=" (urlencode(next)) } { (lang.t("English", "中文")) } }
+                p.switch { a href={ "/login?lang=" (lang.other().code()) "&next=" (crate::records::encode(next)) } { (lang.t("English", "中文")) } }
             }
         },
     )
@@ -230,9 +221,10 @@ pub async fn login(
     }
 }
 
+/// A form that carries nothing but the anti-forgery token (logout, delete, unlock, reveal).
 #[derive(Deserialize)]
 pub struct CsrfForm {
-    csrf: String,
+    pub csrf: String,
 }
 
 pub async fn logout(

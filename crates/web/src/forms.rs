@@ -19,7 +19,6 @@ use domain::regions::{Level, REGIONS};
 use domain::{Invalid, Invalids};
 use maud::{html, Markup};
 use serde_json::{Map, Value};
-use store::records::ListQuery;
 use store::StoreError;
 
 /// The fields a form shows: everything but derived state.
@@ -41,39 +40,14 @@ fn editable(slug: &str, ctx: &Ctx) -> Result<&'static RecordType, AppError> {
     Ok(t)
 }
 
-/// Choices for a select: the organization tree, a reference table, a code list.
-struct Choices {
-    orgs: Vec<(i64, String, usize, String)>,
-}
-
-async fn choices(s: &AppState, ctx: &Ctx) -> Result<Choices, AppError> {
-    Ok(Choices { orgs: s.store.org_tree(&ctx.user.actor(None)).await? })
-}
-
-async fn ref_options(s: &AppState, ctx: &Ctx, table: &str) -> Result<Vec<(String, String)>, AppError> {
-    let Some(t) = domain::catalog::by_table(table) else { return Ok(Vec::new()) };
-    let q = ListQuery { sort: Some(t.title.into()), page: 1, per_page: 500, ..Default::default() };
-    let rows = s.store.records(&ctx.user.actor(None), t, &q).await?.rows;
-    let key =
-        if matches!(table, "pairing_types" | "activity_types" | "brands" | "indicator_defs") { "code" } else { "id" };
-    Ok(rows
-        .iter()
-        .map(|r| {
-            let label = if table == "batches" {
-                format!("第{}批", text_of(r.get("number")))
-            } else {
-                text_of(r.get(t.title))
-            };
-            (text_of(r.get(key)), label)
-        })
-        .collect())
-}
+/// The organization tree as the reader may use it: (id, name, depth, side).
+type Orgs = Vec<(i64, String, usize, String)>;
 
 /// One input for a field, holding `value`.
 async fn input(
     s: &AppState,
     ctx: &Ctx,
-    ch: &Choices,
+    orgs: &Orgs,
     t: &RecordType,
     f: &Field,
     value: &str,
@@ -111,15 +85,14 @@ async fn input(
             .collect(),
         ),
         FieldKind::Ref { table: "organizations", .. } => options(
-            ch.orgs
-                .iter()
+            orgs.iter()
                 .map(|(id, name, depth, _)| (id.to_string(), format!("{}{name}", "　".repeat(*depth))))
                 .collect(),
         ),
         FieldKind::Ref { table, .. } if matches!(table, "batches" | "employment_centres" | "investment_events") => {
-            options(ref_options(s, ctx, table).await?)
+            options(crate::records::ref_options(s, ctx, table).await?)
         }
-        FieldKind::CodeRef { table } => options(ref_options(s, ctx, table).await?),
+        FieldKind::CodeRef { table } => options(crate::records::ref_options(s, ctx, table).await?),
         FieldKind::Ref { .. } => html! {
             input type="number" min="1" name=(f.name) value=(value) placeholder=(ctx.t("记录编号", "record #")) required[required];
         },
@@ -175,7 +148,7 @@ async fn form_page(
     errors: &Invalids,
     general: Option<String>,
 ) -> Result<Markup, AppError> {
-    let ch = choices(s, ctx).await?;
+    let orgs = s.store.org_tree(&ctx.user.actor(None)).await?;
     let mut fields = Vec::new();
     for f in form_fields(t) {
         let v = text_of(values.get(f.name));
@@ -186,7 +159,7 @@ async fn form_page(
             .find(|i| i.field == f.name)
             .map(|i| format!("{}（{}{}）", i.message, ctx.t("规则：", "rule: "), i.rule));
         let label = if optional(t, f) { ctx.t(f.zh, f.en).to_string() } else { format!("{} *", ctx.t(f.zh, f.en)) };
-        fields.push(layout::field(&label, input(s, ctx, &ch, t, f, &v, &unit).await?, err));
+        fields.push(layout::field(&label, input(s, ctx, &orgs, t, f, &v, &unit).await?, err));
     }
     let others: Vec<&Invalid> = errors.0.iter().filter(|i| t.field(&i.field).is_none()).collect();
     Ok(layout::page(
@@ -386,17 +359,12 @@ pub async fn update(
     respond(&s, &ctx, t, format!("/records/{}/{id}/edit", t.slug), title, values, outcome).await
 }
 
-#[derive(serde::Deserialize)]
-pub struct CsrfOnly {
-    csrf: String,
-}
-
 /// Delete a record; refused, with the reason on the record's page, when others depend on it.
 pub async fn delete(
     State(s): State<AppState>,
     ctx: Ctx,
     Path((slug, id)): Path<(String, String)>,
-    Form(f): Form<CsrfOnly>,
+    Form(f): Form<crate::auth::CsrfForm>,
 ) -> Result<Response, AppError> {
     let t = editable(&slug, &ctx)?;
     ctx.check_csrf(&f.csrf)?;

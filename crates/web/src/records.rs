@@ -203,27 +203,31 @@ async fn options(s: &AppState, ctx: &Ctx, f: &Field) -> Result<Option<Vec<(Strin
                     | "investment_events"
             ) =>
         {
-            let Some(t) = by_table(table) else { return Ok(None) };
-            let q = ListQuery { sort: Some(t.title.into()), page: 1, per_page: 500, ..Default::default() };
-            let listed = s.store.records(&ctx.user.actor(None), t, &q).await?;
-            let key = if matches!(f.kind, FieldKind::CodeRef { .. }) { "code" } else { "id" };
-            Some(
-                listed
-                    .rows
-                    .iter()
-                    .map(|r| {
-                        let label = if table == "batches" {
-                            format!("第{}批", text_of(r.get("number")))
-                        } else {
-                            text_of(r.get(t.title))
-                        };
-                        (text_of(r.get(key)), label)
-                    })
-                    .collect(),
-            )
+            Some(ref_options(s, ctx, table).await?)
         }
         _ => None,
     })
+}
+
+/// The records of a small reference table as (value, label) choices: by code for the tables
+/// referenced by code (types, brands, indicators), by id otherwise.
+pub(crate) async fn ref_options(s: &AppState, ctx: &Ctx, table: &str) -> Result<Vec<(String, String)>, AppError> {
+    let Some(t) = by_table(table) else { return Ok(Vec::new()) };
+    let q = ListQuery { sort: Some(t.title.into()), page: 1, per_page: 500, ..Default::default() };
+    let rows = s.store.records(&ctx.user.actor(None), t, &q).await?.rows;
+    let key =
+        if matches!(table, "pairing_types" | "activity_types" | "brands" | "indicator_defs") { "code" } else { "id" };
+    Ok(rows
+        .iter()
+        .map(|r| {
+            let label = if table == "batches" {
+                format!("第{}批", text_of(r.get("number")))
+            } else {
+                text_of(r.get(t.title))
+            };
+            (text_of(r.get(key)), label)
+        })
+        .collect())
 }
 
 /// A list of records of one type.
@@ -465,17 +469,12 @@ fn changes(t: &RecordType, lang: Lang, before: Option<&Value>, after: Option<&Va
     }
 }
 
-#[derive(serde::Deserialize)]
-pub struct CsrfForm {
-    csrf: String,
-}
-
 /// A person's identifiers in clear, for a role that may see them; the view is audited.
 pub async fn reveal(
     State(s): State<AppState>,
     ctx: Ctx,
     Path(id): Path<String>,
-    axum::Form(f): axum::Form<CsrfForm>,
+    axum::Form(f): axum::Form<crate::auth::CsrfForm>,
 ) -> Result<Markup, AppError> {
     crate::reads_business(&ctx)?;
     ctx.check_csrf(&f.csrf)?;
