@@ -139,11 +139,42 @@ async fn total(c: &Client) -> i64 {
     c.find(Locator::Css("strong.total")).await.expect("list total").text().await.unwrap().trim().parse().unwrap()
 }
 
+/// Click the number at `css` and check that the page it opens shows the same value and, for a
+/// count, lists as many records. Returns the value.
+async fn drill_matches(c: &Client, css: &str) -> i64 {
+    let link = c.find(Locator::Css(css)).await.unwrap_or_else(|_| panic!("a number at {css}"));
+    let shown = link.text().await.unwrap().trim().to_string();
+    let href = link.attr("href").await.unwrap().unwrap_or_default();
+    link.click().await.unwrap();
+    wait_path(c, "/figures/drill").await;
+    let value = c.find(Locator::Css("p.big")).await.expect("the value").text().await.unwrap();
+    assert_eq!(value.split_whitespace().next(), Some(shown.as_str()), "the drill-down of {href} shows its number");
+    let rows = c.find_all(Locator::Css("table.provenance tbody tr")).await.unwrap().len() as i64;
+    let n: i64 = shown.parse().unwrap_or(-1);
+    if href.contains("measure=count") {
+        assert_eq!(rows, n, "as many records as {href} counts");
+        assert_eq!(total(c).await, n);
+    } else {
+        assert!(rows > 0, "the records summed by {href}");
+    }
+    n
+}
+
 async fn sign_in(c: &Client, base: &str, name: &str, password: &str) {
     c.goto(&format!("{base}/login")).await.unwrap();
     fill(c, "input[name=name]", name).await;
     fill(c, "input[name=password]", password).await;
     click(c, "form.login button[type=submit]").await;
+}
+
+/// Move every session's last activity `minutes` into the past, as if nobody had clicked since.
+async fn idle_for(db: &TestDb, minutes: i64) {
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&db.url).await.expect("open the test database");
+    let then =
+        (chrono::Utc::now() - chrono::Duration::minutes(minutes)).to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    sqlx::query("UPDATE sessions SET last_seen_at = $1").bind(then).execute(&pool).await.expect("age the sessions");
+    pool.close().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -181,23 +212,63 @@ async fn a_new_user_walks_through_the_demo() {
     c.execute("document.querySelector('.panels').scrollIntoView()", vec![]).await.unwrap();
     shot(&c, "03-dashboard-charts").await;
     // A chart's number opens the records behind it, as many as it says; its bar links there too.
+    let completed = "a[href*='f=status%3Aeq%3Acompleted']";
     let dash = source(&c).await;
-    assert!(dash.contains("<svg") && dash.contains("<a href=\"/records/projects?status=completed\">"), "the bar links");
-    let link = c.find(Locator::Css("section.panel table a[href='/records/projects?status=completed']")).await.unwrap();
-    let n: i64 = link.text().await.unwrap().trim().parse().unwrap();
+    assert!(dash.contains("<svg") && dash.contains("<a href=\"/figures/drill?source=projects"), "the bars link");
+    let n = drill_matches(&c, &format!("section.panel table {completed}")).await;
     assert!(n > 0);
-    link.click().await.unwrap();
-    wait_path(&c, "/records/projects").await;
-    assert_eq!(total(&c).await, n);
     c.back().await.unwrap();
     wait_path(&c, "/").await;
+
+    // The same for a chosen period and place: the 11th batch in Akto county.
+    c.find(Locator::Css("form.chooser select[name=period]")).await.unwrap().select_by_value("b11").await.unwrap();
+    c.find(Locator::Css("form.chooser select[name=place]")).await.unwrap().select_by_value("653022").await.unwrap();
+    click(&c, "form.chooser button[type=submit]").await;
+    wait_text(&c, "第11批 · 阿克陶县").await;
+    let scoped = drill_matches(&c, &format!("section.panel table {completed}")).await;
+    assert!(scoped > 0 && scoped < n, "the 11th batch in Akto is part of the whole: {scoped} of {n}");
+    c.back().await.unwrap();
+    wait_text(&c, "第11批 · 阿克陶县").await;
+    // Beneficiaries of medical activities, and the schedule's red projects.
+    let benefit =
+        drill_matches(&c, "section.panel table a[href*='measure=sum.beneficiaries'][href*='f=line%3Aeq%3Amedical']")
+            .await;
+    assert!(benefit > 0);
+    c.back().await.unwrap();
+    wait_text(&c, "第11批 · 阿克陶县").await;
+    c.execute("document.querySelector('section.schedule').scrollIntoView()", vec![]).await.unwrap();
+    shot(&c, "03-dashboard-scoped").await;
+    let red = c.find(Locator::Css("section.schedule a[href^='/dashboard/schedule?light=red']")).await.unwrap();
+    let reds: usize = red.text().await.unwrap().trim().parse().unwrap();
+    red.click().await.unwrap();
+    wait_path(&c, "/dashboard/schedule").await;
+    assert_eq!(c.find_all(Locator::Css("table.data tbody tr")).await.unwrap().len(), reds);
+    assert_eq!(total(&c).await, reds as i64);
+    c.goto(&format!("{base}/")).await.unwrap();
 
     // Drill down from a figure to its records: as many rows as the figure says.
     click(&c, "a.card[href='/figures/med.flexible_doctors']").await;
     wait_path(&c, "/figures/med.flexible_doctors").await;
-    let rows = c.find_all(Locator::Css("table tbody tr")).await.unwrap().len();
+    let rows = c.find_all(Locator::Css("table.provenance tbody tr")).await.unwrap().len();
     assert_eq!(rows, 66, "the records behind med.flexible_doctors");
     shot(&c, "04-figure-records").await;
+
+    // From the navigation: all figures → the cataract operations → the records they add up from,
+    // each of which opens.
+    click_link(&c, "指标").await;
+    wait_path(&c, "/figures").await;
+    click(&c, "td.num a[href='/figures/med.cataract_surgeries']").await;
+    wait_path(&c, "/figures/med.cataract_surgeries").await;
+    let page = wait_text(&c, "来源记录").await;
+    assert!(page.contains(">312 <") || page.contains(">312<"), "the figure is 312");
+    let mut sum = 0;
+    for cell in c.find_all(Locator::Css("table.provenance tbody td.num:last-child")).await.unwrap() {
+        sum += cell.text().await.unwrap().trim().parse::<i64>().unwrap();
+    }
+    assert_eq!(sum, 312, "the operations of the records add up to the figure");
+    click(&c, "table.provenance tbody td a").await;
+    let detail = wait_text(&c, "修改历史").await;
+    assert!(detail.contains("白内障手术") && path(&c).await.starts_with("/records/procedures/"));
 
     // From the navigation: records → people → the 66 flexible doctors.
     click_link(&c, "业务记录").await;
@@ -294,9 +365,14 @@ async fn a_new_user_walks_through_the_demo() {
     shot(&c, "09-reporter-not-found").await;
     c.goto(&format!("{base}{project}/edit")).await.unwrap();
     wait_text(&c, "记录不存在，或不在您的权限范围内").await;
-    c.goto(&format!("{base}/")).await.unwrap();
-    click(&c, "form[action='/logout'] button").await;
+    // A signed-in error page keeps the navigation.
+    assert!(source(&c).await.contains("<nav class=\"main\">"), "the navigation stays on an error page");
+
+    // Thirty-one minutes idle: the next request asks to sign in again.
+    idle_for(&db, 31).await;
+    c.goto(&format!("{base}/records/projects")).await.unwrap();
     wait_path(&c, "/login").await;
+    shot(&c, "10-login-after-idle-timeout").await;
 
     // Five wrong passwords lock the account; then the right one fails too.
     for _ in 0..5 {

@@ -395,6 +395,7 @@ async fn user_defined_types_are_records_too(db: &TestDb) {
         program_id: b.program,
         type_code: "sports_day".into(),
         brand_code: Some("pamir_youth".into()),
+        line: "education",
         title: "运动会".into(),
         date: d("2024-09-01"),
         end_date: None,

@@ -150,6 +150,7 @@ async fn demo_story(db: &TestDb) {
                 program_id: program,
                 type_code: "free_clinic".into(),
                 brand_code: Some("jiangxi_red_doctor".into()),
+                line: "medical",
                 title: "“江西红医生”义诊（测试）".into(),
                 date: Date::parse("2025-05-11").unwrap(),
                 end_date: None,

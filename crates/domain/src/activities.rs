@@ -46,6 +46,8 @@ pub struct NewActivity {
     pub program_id: ProgramId,
     pub type_code: String,
     pub brand_code: Option<String>,
+    /// The line of work (援疆领域, `people::LINES`).
+    pub line: &'static str,
     pub title: String,
     pub date: Date,
     pub end_date: Option<Date>,
@@ -64,6 +66,7 @@ impl Entity for NewActivity {
             ("program_id", self.program_id.into()),
             ("type_code", self.type_code.clone().into()),
             ("brand_code", self.brand_code.clone().into()),
+            ("line", self.line.into()),
             ("title", self.title.clone().into()),
             ("date", self.date.into()),
             ("end_date", self.end_date.into()),

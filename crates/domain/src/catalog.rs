@@ -237,6 +237,7 @@ pub static RECORD_TYPES: &[RecordType] = &[
             fl("title", "活动名称", "Title", Text, true, false),
             fl("type_code", "活动类型", "Type", CodeRef { table: "activity_types" }, true, true),
             fl("brand_code", "活动品牌", "Brand", CodeRef { table: "brands" }, true, true),
+            fl("line", "工作条线", "Line of work", Code(LINES), true, true),
             fl("date", "日期", "Date", Date, true, false),
             fl("end_date", "结束日期", "End", Date, false, false),
             fl("region_code", "地点", "Place", Region, true, true),

@@ -265,6 +265,7 @@ pub fn parse(t: &RecordType, program: ProgramId, pairs: Vec<(String, String)>) -
             let title = f.text("title", 200);
             let type_code = f.code_ref("type_code");
             let brand_code = f.opt_code_ref("brand_code");
+            let line = f.code("line", crate::people::LINES);
             let date = f.date("date");
             let end_date = f.opt_date("end_date");
             f.span("end_date", date.map(Some), end_date);
@@ -279,6 +280,7 @@ pub fn parse(t: &RecordType, program: ProgramId, pairs: Vec<(String, String)>) -
                     program_id: program,
                     type_code: type_code?,
                     brand_code: brand_code?,
+                    line: line?,
                     title: title?,
                     date: date?,
                     end_date: end_date?,

@@ -35,6 +35,70 @@ pub fn status_rank(status: &str) -> Option<usize> {
     STATUSES.iter().position(|(c, _)| *c == status)
 }
 
+/// How a project stands against its plan (红黄绿灯).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Schedule {
+    Red,
+    Amber,
+    Green,
+}
+
+impl Schedule {
+    pub const ALL: [Schedule; 3] = [Schedule::Red, Schedule::Amber, Schedule::Green];
+    pub fn code(self) -> &'static str {
+        match self {
+            Schedule::Red => "red",
+            Schedule::Amber => "amber",
+            Schedule::Green => "green",
+        }
+    }
+    pub fn zh(self) -> &'static str {
+        match self {
+            Schedule::Red => "红灯（滞后）",
+            Schedule::Amber => "黄灯（预警）",
+            Schedule::Green => "绿灯（正常）",
+        }
+    }
+    pub fn en(self) -> &'static str {
+        match self {
+            Schedule::Red => "Red (behind)",
+            Schedule::Amber => "Amber (at risk)",
+            Schedule::Green => "Green (on track)",
+        }
+    }
+}
+
+/// Days of grace after a planned start before a project that has not started turns red, and
+/// days before a planned end at which a project still in progress turns amber.
+pub const SCHEDULE_GRACE_DAYS: i64 = 30;
+
+/// A project's light on `today`, with the reason (in Chinese and English):
+/// - completed or accepted: green;
+/// - not started: red once `SCHEDULE_GRACE_DAYS` past its planned start, amber from its planned start;
+/// - started: red after its planned end, amber within `SCHEDULE_GRACE_DAYS` of it;
+/// - no planned date to measure against: green.
+pub fn schedule(
+    today: Date,
+    status: &str,
+    planned_start: Option<Date>,
+    planned_end: Option<Date>,
+) -> (Schedule, &'static str, &'static str) {
+    let days = |d: Date| (today.naive() - d.naive()).num_days();
+    match status {
+        "completed" | "accepted" => (Schedule::Green, "已完工", "Completed"),
+        "approved" => match planned_start.map(days) {
+            Some(n) if n > SCHEDULE_GRACE_DAYS => (Schedule::Red, "逾期未开工", "Not started, overdue"),
+            Some(n) if n >= 0 => (Schedule::Amber, "已到计划开工日期，尚未开工", "Due to start"),
+            _ => (Schedule::Green, "未到计划开工日期", "Not yet due to start"),
+        },
+        _ => match planned_end.map(days) {
+            Some(n) if n > 0 => (Schedule::Red, "超过计划完工日期仍未完工", "Past its planned end"),
+            Some(n) if n >= -SCHEDULE_GRACE_DAYS => (Schedule::Amber, "临近计划完工日期", "Near its planned end"),
+            _ => (Schedule::Green, "按计划推进", "On schedule"),
+        },
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewProject {
     pub program_id: ProgramId,
@@ -192,4 +256,34 @@ impl Entity for NewOutput {
 /// A span check reused by forms that edit planned dates.
 pub fn check_planned(start: Option<Date>, end: Option<Date>) -> Result<(), Invalid> {
     check_span("planned_end", "计划完工日期", start, end)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> Option<Date> {
+        Date::parse(s).ok()
+    }
+
+    #[test]
+    fn a_projects_light_follows_its_plan() {
+        let today = Date::parse("2025-06-30").unwrap();
+        let light = |status: &str, start: &str, end: &str| schedule(today, status, d(start), d(end)).0;
+        // Not started: amber from the planned start, red after 30 days of grace.
+        assert_eq!(light("approved", "2025-07-01", ""), Schedule::Green);
+        assert_eq!(light("approved", "2025-06-30", ""), Schedule::Amber);
+        assert_eq!(light("approved", "2025-05-31", ""), Schedule::Amber);
+        assert_eq!(light("approved", "2025-05-30", ""), Schedule::Red);
+        // Started: amber within 30 days of the planned end, red after it.
+        assert_eq!(light("started", "2024-01-01", "2025-07-31"), Schedule::Green);
+        assert_eq!(light("started", "2024-01-01", "2025-07-30"), Schedule::Amber);
+        assert_eq!(light("started", "2024-01-01", "2025-06-30"), Schedule::Amber);
+        assert_eq!(light("started", "2024-01-01", "2025-06-29"), Schedule::Red);
+        // Done, or nothing to measure against.
+        assert_eq!(light("completed", "2020-01-01", "2020-06-30"), Schedule::Green);
+        assert_eq!(light("accepted", "", ""), Schedule::Green);
+        assert_eq!(light("approved", "", ""), Schedule::Green);
+        assert_eq!(schedule(today, "started", None, d("2025-01-01")).1, "超过计划完工日期仍未完工");
+    }
 }

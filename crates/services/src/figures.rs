@@ -51,6 +51,15 @@ pub enum Provenance {
     Indicator { values: Vec<IndicatorRow> },
 }
 
+/// A project with its schedule light and the reason for it.
+#[derive(Debug, Clone)]
+pub struct Flagged {
+    pub project: store::figures::ProjectPlan,
+    pub light: domain::projects::Schedule,
+    pub reason_zh: &'static str,
+    pub reason_en: &'static str,
+}
+
 pub struct Engine<'a> {
     store: &'a Store,
     program_id: Option<i64>,
@@ -181,6 +190,66 @@ impl<'a> Engine<'a> {
                 v.checked_div(Exact::int(*divisor as i128)).ok_or_else(|| Self::bad(def, "除数为 0"))
             }
         }
+    }
+
+    /// A record figure broken down by one field of its source: (value of the field, exact
+    /// figure) for each value that has records. The parts add up to the figure itself, and each
+    /// part is the figure with one more filter (`field = value`), so it opens to its records.
+    pub async fn breakdown(&self, def: &FigureDef, by: &str) -> Result<Vec<(String, Exact)>> {
+        let Spec::Records { source, measure, filters, span, divisor } = &def.spec else {
+            return Err(Self::bad(def, "只有记录类指标可以分类统计"));
+        };
+        let rows = self.store.measure_by(self.program_id, source, measure, filters, span.as_ref(), by).await?;
+        rows.into_iter()
+            .map(|(k, v)| Ok((k, Exact::new(v as i128, *divisor as i128).ok_or_else(|| Self::bad(def, "除数为 0"))?)))
+            .collect()
+    }
+
+    /// An indicator of an organization subtree in each period that has values, in order.
+    pub async fn indicator_series(&self, def: &FigureDef, code: &str, org: &str) -> Result<Vec<(Period, Exact)>> {
+        let d = self.store.indicator_def(code).await?;
+        let base = match (&d.numerator, d.combine.as_str()) {
+            (Some(n), "ratio") => n.clone(),
+            _ => code.to_string(),
+        };
+        let mut periods: Vec<Period> = Vec::new();
+        for r in self.store.indicator_values(&base, org, &[]).await? {
+            if let Ok(p) = Period::parse(&r.period) {
+                if !periods.contains(&p) {
+                    periods.push(p);
+                }
+            }
+        }
+        periods.sort_by_key(|p| p.end());
+        let mut out = Vec::new();
+        for p in periods {
+            // A period where the ratio's denominator is missing is left out, not an error.
+            if let Ok(v) = self.indicator(def, code, org, &p).await {
+                out.push((p, v));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The projects of a scope with their light on `today` (红黄绿灯), red first.
+    pub async fn schedule(
+        &self,
+        today: domain::Date,
+        filters: &[domain::figures::Filter],
+        span: Option<&domain::figures::Span>,
+    ) -> Result<Vec<Flagged>> {
+        let mut out: Vec<Flagged> = self
+            .store
+            .project_plans(self.program_id, filters, span)
+            .await?
+            .into_iter()
+            .map(|p| {
+                let (light, zh, en) = domain::projects::schedule(today, &p.status, p.planned_start, p.planned_end);
+                Flagged { project: p, light, reason_zh: zh, reason_en: en }
+            })
+            .collect();
+        out.sort_by_key(|f| f.light);
+        Ok(out)
     }
 
     /// The value of an indicator for an organization subtree in one period.

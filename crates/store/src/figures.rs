@@ -110,7 +110,8 @@ static SOURCES: &[Source] = &[
     Source {
         name: "project_funding",
         table: "project_funding",
-        from: "project_funding pf JOIN projects pr ON pr.id = pf.project_id LEFT JOIN batches b ON b.id = pr.batch_id",
+        from: "project_funding pf JOIN projects pr ON pr.id = pf.project_id LEFT JOIN batches b ON b.id = pr.batch_id \
+               LEFT JOIN organizations o ON o.id = pr.org_id",
         id: "pf.id",
         label: "pr.code || ' ' || CAST(pf.year AS TEXT) || ' ' || pf.source",
         date: None,
@@ -124,6 +125,7 @@ static SOURCES: &[Source] = &[
             f("batch", "b.number", Int),
             f("livelihood", "pr.livelihood", Int),
             f("project", "pf.project_id", Int),
+            f("org", "pr.org_id", ORG_O),
         ],
         sums: &[
             ("planned_fen", "pf.planned_fen"),
@@ -159,6 +161,7 @@ static SOURCES: &[Source] = &[
             f("type", "pa.type_code", Text),
             f("a_org", "pa.a_org_id", Org { path: "ao.path", code: "ao.code", name: "ao.name" }),
             f("b_org", "pa.b_org_id", Org { path: "bo.path", code: "bo.code", name: "bo.name" }),
+            f("b_region", "bo.region_code", Region),
             f("a_person", "pa.a_person_id", Int),
             f("b_person", "pa.b_person_id", Int),
         ],
@@ -179,6 +182,9 @@ static SOURCES: &[Source] = &[
             f("organizer", "a.organizer_org_id", ORG_O),
             f("project", "a.project_id", Int),
             f("pairing", "a.pairing_id", Int),
+            f("line", "a.line", Text),
+            f("month", "substr(a.date, 1, 7)", Text),
+            f("year", "substr(a.date, 1, 4)", Text),
         ],
         sums: &[("participants", "a.participants"), ("beneficiaries", "a.beneficiaries")],
     },
@@ -196,6 +202,8 @@ static SOURCES: &[Source] = &[
             f("brand", "a.brand_code", Text),
             f("region", "a.region_code", Region),
             f("organizer", "a.organizer_org_id", ORG_O),
+            f("line", "a.line", Text),
+            f("month", "substr(a.date, 1, 7)", Text),
         ],
         sums: &[("cases", "ap.cases")],
     },
@@ -314,6 +322,17 @@ pub struct RecordRef {
     /// What this record contributes: 1 for a count, the measure for a sum; a distinct count
     /// lists the organizations it counted, each contributing 1.
     pub value: i64,
+}
+
+/// A project as its schedule is judged: its status and planned dates.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ProjectPlan {
+    pub id: i64,
+    pub code: String,
+    pub name: String,
+    pub status: String,
+    pub planned_start: Option<domain::Date>,
+    pub planned_end: Option<domain::Date>,
 }
 
 /// One indicator value, with the organization it belongs to.
@@ -471,6 +490,80 @@ impl Store {
         self.where_clause(s, m, program_id, filters, span, &mut sql).await?;
         let row = bind_all_as(sqlx::query_as::<Any, (i64,)>(&sql.text), &sql.params).fetch_one(self.pool()).await?;
         Ok(row.0)
+    }
+
+    /// A measure over a record set, grouped by one of its fields: (the field's value, the measure)
+    /// for every value that has records, in the value's order. An organization groups by its code.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn measure_by(
+        &self,
+        program_id: Option<i64>,
+        source_name: &str,
+        m: &Measure,
+        filters: &[Filter],
+        span: Option<&Span>,
+        by: &str,
+    ) -> Result<Vec<(String, i64)>> {
+        let s = source(source_name)?;
+        let (agg, _) = Self::measure_expr(s, m)?;
+        let fd = field(s, by)?;
+        let key = match fd.kind {
+            Org { code, .. } => code.to_string(),
+            Int => format!("CAST({} AS TEXT)", fd.expr),
+            _ => fd.expr.to_string(),
+        };
+        let mut sql = Sql { text: format!("SELECT {key}, {agg} FROM {}", s.from), params: Vec::new() };
+        self.where_clause(s, m, program_id, filters, span, &mut sql).await?;
+        sql.text.push_str(&format!(" GROUP BY {key} ORDER BY {key}"));
+        let rows = bind_all_as(sqlx::query_as::<Any, (Option<String>, i64)>(&sql.text), &sql.params)
+            .fetch_all(self.pool())
+            .await?;
+        Ok(rows.into_iter().map(|(k, v)| (k.unwrap_or_default(), v)).collect())
+    }
+
+    /// An organization's code, by its id.
+    pub async fn org_code(&self, id: i64) -> Result<String> {
+        sqlx::query_scalar("SELECT code FROM organizations WHERE id = $1")
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?
+            .ok_or(StoreError::NotFound { what: "单位", id: id.to_string() })
+    }
+
+    /// The projects a scope selects, with what their schedule is judged by.
+    pub async fn project_plans(
+        &self,
+        program_id: Option<i64>,
+        filters: &[Filter],
+        span: Option<&Span>,
+    ) -> Result<Vec<ProjectPlan>> {
+        let s = source("projects")?;
+        let mut sql = Sql {
+            text: format!(
+                "SELECT pr.id, pr.code, pr.name, pr.status, pr.planned_start, pr.planned_end FROM {}",
+                s.from
+            ),
+            params: Vec::new(),
+        };
+        self.where_clause(s, &Measure::Count, program_id, filters, span, &mut sql).await?;
+        sql.text.push_str(" ORDER BY pr.planned_start, pr.id");
+        let rows = bind_all_as(
+            sqlx::query_as::<Any, (i64, String, String, String, Option<String>, Option<String>)>(&sql.text),
+            &sql.params,
+        )
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, code, name, status, start, end)| ProjectPlan {
+                id,
+                code,
+                name,
+                status,
+                planned_start: start.and_then(|d| domain::Date::parse(&d).ok()),
+                planned_end: end.and_then(|d| domain::Date::parse(&d).ok()),
+            })
+            .collect())
     }
 
     /// The records a measure counts or sums, each with its contribution.

@@ -8,8 +8,11 @@ use domain::pairings::PAIRING_TYPES;
 use domain::regions::{RegionCode, REGIONS};
 use sqlx::Executor;
 
-const MIGRATIONS: &[(u32, &str)] =
-    &[(1, include_str!("../migrations/0001_init.sql")), (2, include_str!("../migrations/0002_sessions.sql"))];
+const MIGRATIONS: &[(u32, &str)] = &[
+    (1, include_str!("../migrations/0001_init.sql")),
+    (2, include_str!("../migrations/0002_sessions.sql")),
+    (3, include_str!("../migrations/0003_activity_line.sql")),
+];
 
 /// Split a script on `;` at line ends (the migrations contain no semicolons inside strings).
 fn statements(script: &str) -> Vec<String> {

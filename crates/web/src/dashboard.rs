@@ -1,18 +1,33 @@
-//! The dashboard (驾驶舱): the headline figures, then breakdowns drawn as SVG charts by
-//! `plotters` on the server, so a chart is the same on screen, in print and in an export. Every
-//! number is computed by the figure engine (breakdowns are figure definitions made on the fly),
-//! and every bar and every number links to the records behind it.
+//! The dashboard (驾驶舱): the program's headline figures, then an analysis for a chosen period
+//! and scope (a place or an organization subtree): projects by status and sector, funds with
+//! 资金拨付率 / 开工率 / 完工率, personnel by batch and category, pairings by type, activities and
+//! beneficiaries by month and by line of work, indicator series against baseline and target, and
+//! the projects' schedule lights (红黄绿灯).
+//!
+//! Every number is computed by the figure engine: a breakdown is a figure definition made on the
+//! fly ([`Drill`]) broken down by one field, and each part opens, through `/figures/drill`, to the
+//! very records the engine counted. Charts are SVG drawn on the server by `plotters`, so they are
+//! the same on screen, in print and in exports; every bar and every point is a link.
 
 use crate::auth::Ctx;
-use crate::AppError;
-use domain::figures::{FigureDef, Filter, Measure, Spec};
-use domain::people::CATEGORIES;
-use domain::projects::{SECTORS, STATUSES};
+use crate::records::encode;
+use crate::{AppError, AppState};
+use domain::catalog::by_table;
+use domain::figures::{Across, Exact, FigureDef, Filter, FilterOp, FilterValue, Measure, Span, Spec};
+use domain::indicators::Period;
+use domain::people::{CATEGORIES, LINES};
+use domain::projects::{Schedule, SECTORS, STATUSES};
+use domain::regions::{Level, RegionCode, REGIONS};
+use domain::Date;
 use maud::{html, Markup, PreEscaped};
 use plotters::prelude::*;
-use services::figures::Engine;
+use serde_json::{Map, Value};
+use services::figures::{Engine, Flagged};
+use store::records::ListQuery;
 
-/// One bar: its label, its value, and the list of records behind it.
+// ---- Charts ------------------------------------------------------------------------------------
+
+/// One bar (or point): its label, its value, and the list of records behind it.
 pub struct Bar {
     pub label: String,
     pub value: i64,
@@ -20,27 +35,35 @@ pub struct Bar {
 }
 
 const BAR_FILL: RGBColor = RGBColor(0xb3, 0x26, 0x1e);
+const POINT_FILL: RGBColor = RGBColor(0x1f, 0x4e, 0x8c);
+const BASELINE: RGBColor = RGBColor(0x80, 0x80, 0x80);
+const TARGET: RGBColor = RGBColor(0x2e, 0x7d, 0x32);
+
+type Drawn<'a> = Result<(), Box<dyn std::error::Error + 'a>>;
 
 /// A bar chart as SVG, each bar a link to its records.
 pub fn bar_chart(title: &str, bars: &[Bar]) -> String {
+    let every = if bars.len() > 14 { bars.len().div_ceil(7) } else { 1 };
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (560, 260)).into_drawing_area();
         let max = bars.iter().map(|b| b.value).max().unwrap_or(0).max(1);
-        let drawn = (|| -> Result<(), Box<dyn std::error::Error + '_>> {
+        let drawn = (|| -> Drawn<'_> {
             root.fill(&WHITE)?;
             let mut chart = ChartBuilder::on(&root)
                 .caption(title, ("sans-serif", 16))
                 .margin(10)
                 .x_label_area_size(34)
-                .y_label_area_size(48)
+                .y_label_area_size(56)
                 .build_cartesian_2d((0..bars.len()).into_segmented(), 0..(max + max / 8 + 1))?;
             chart
                 .configure_mesh()
                 .disable_x_mesh()
                 .x_labels(bars.len().max(1))
                 .x_label_formatter(&|x| match x {
-                    SegmentValue::CenterOf(i) => bars.get(*i).map(|b| b.label.clone()).unwrap_or_default(),
+                    SegmentValue::CenterOf(i) if i % every == 0 => {
+                        bars.get(*i).map(|b| b.label.clone()).unwrap_or_default()
+                    }
                     _ => String::new(),
                 })
                 .label_style(("sans-serif", 12))
@@ -48,7 +71,7 @@ pub fn bar_chart(title: &str, bars: &[Bar]) -> String {
             chart.draw_series(
                 Histogram::vertical(&chart)
                     .style(BAR_FILL.filled())
-                    .margin(8)
+                    .margin(if bars.len() > 14 { 1 } else { 8 })
                     .data(bars.iter().enumerate().map(|(i, b)| (i, b.value))),
             )?;
             root.present()?;
@@ -58,29 +81,113 @@ pub fn bar_chart(title: &str, bars: &[Bar]) -> String {
             return String::new();
         }
     }
-    link_bars(&svg, bars)
+    let links: Vec<(String, String)> =
+        bars.iter().map(|b| (b.href.clone(), format!("{}：{}", b.label, b.value))).collect();
+    link_marks(&svg, "<rect", "fill=\"#B3261E\"", &links)
 }
 
-/// Wrap the n-th bar (`rect` in the bar colour) in a link to the n-th list of records.
-fn link_bars(svg: &str, bars: &[Bar]) -> String {
-    let mut out = String::with_capacity(svg.len() + bars.len() * 60);
+/// A point of a line chart: its label, value, value as shown, and the records behind it.
+pub struct Point {
+    pub label: String,
+    pub value: f64,
+    pub shown: String,
+    pub href: String,
+}
+
+/// An indicator's values over its periods as a line, with its baseline and target as dashed
+/// lines; each point a link to the values behind it.
+fn line_chart(title: &str, points: &[Point], baseline: Option<(String, f64)>, target: Option<(String, f64)>) -> String {
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (560, 260)).into_drawing_area();
+        let vals: Vec<f64> = points.iter().map(|p| p.value).collect();
+        let refs = baseline.iter().chain(target.iter()).map(|(_, v)| *v);
+        let max = vals.iter().copied().chain(refs.clone()).fold(0.0_f64, f64::max);
+        let min = vals.iter().copied().chain(refs).fold(max, f64::min);
+        let pad = ((max - min) * 0.15).max(max.abs() * 0.05).max(1e-9);
+        let n = points.len().max(1);
+        let drawn = (|| -> Drawn<'_> {
+            root.fill(&WHITE)?;
+            let mut chart = ChartBuilder::on(&root)
+                .caption(title, ("sans-serif", 16))
+                .margin(10)
+                .x_label_area_size(30)
+                .y_label_area_size(56)
+                .build_cartesian_2d(-0.5..(n as f64 - 0.5), (min - pad).min(0.0_f64.max(min - pad))..(max + pad))?;
+            chart
+                .configure_mesh()
+                .disable_x_mesh()
+                .x_labels(n)
+                .x_label_formatter(&|x| {
+                    let i = x.round();
+                    if (x - i).abs() < 1e-6 && i >= 0.0 {
+                        points.get(i as usize).map(|p| p.label.clone()).unwrap_or_default()
+                    } else {
+                        String::new()
+                    }
+                })
+                .label_style(("sans-serif", 12))
+                .draw()?;
+            let ends = [-0.5, n as f64 - 0.5];
+            if let Some((label, v)) = &baseline {
+                chart
+                    .draw_series(DashedLineSeries::new(ends.map(|x| (x, *v)), 6, 4, BASELINE.stroke_width(2)))?
+                    .label(label.clone())
+                    .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], BASELINE.stroke_width(2)));
+            }
+            if let Some((label, v)) = &target {
+                chart
+                    .draw_series(DashedLineSeries::new(ends.map(|x| (x, *v)), 6, 4, TARGET.stroke_width(2)))?
+                    .label(label.clone())
+                    .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], TARGET.stroke_width(2)));
+            }
+            chart.draw_series(LineSeries::new(
+                vals.iter().enumerate().map(|(i, v)| (i as f64, *v)),
+                POINT_FILL.stroke_width(2),
+            ))?;
+            chart.draw_series(
+                vals.iter().enumerate().map(|(i, v)| Circle::new((i as f64, *v), 5, POINT_FILL.filled())),
+            )?;
+            if baseline.is_some() || target.is_some() {
+                chart
+                    .configure_series_labels()
+                    .position(SeriesLabelPosition::LowerRight)
+                    .background_style(WHITE.mix(0.8))
+                    .border_style(BLACK.mix(0.2))
+                    .label_font(("sans-serif", 12))
+                    .draw()?;
+            }
+            root.present()?;
+            Ok(())
+        })();
+        if drawn.is_err() {
+            return String::new();
+        }
+    }
+    let links: Vec<(String, String)> =
+        points.iter().map(|p| (p.href.clone(), format!("{}：{}", p.label, p.shown))).collect();
+    link_marks(&svg, "<circle", "fill=\"#1F4E8C\"", &links)
+}
+
+/// Wrap the n-th mark (an element `tag` carrying `fill`) in a link to the n-th list of records.
+fn link_marks(svg: &str, tag: &str, fill: &str, marks: &[(String, String)]) -> String {
+    let mut out = String::with_capacity(svg.len() + marks.len() * 60);
     let mut rest = svg;
     let mut n = 0;
-    while let Some(i) = rest.find("<rect") {
+    while let Some(i) = rest.find(tag) {
         let Some(end) = rest[i..].find("/>").map(|e| i + e + 2) else { break };
-        let rect = &rest[i..end];
+        let el = &rest[i..end];
         out.push_str(&rest[..i]);
-        if rect.contains("fill=\"#B3261E\"") && n < bars.len() {
-            let b = &bars[n];
+        if el.contains(fill) && n < marks.len() {
+            let (href, title) = &marks[n];
             out.push_str(&format!(
-                "<a href=\"{}\"><title>{}：{}</title>{rect}</a>",
-                maud::html! { (b.href) }.into_string(),
-                maud::html! { (b.label) }.into_string(),
-                b.value
+                "<a href=\"{}\"><title>{}</title>{el}</a>",
+                html! { (href) }.into_string(),
+                html! { (title) }.into_string(),
             ));
             n += 1;
         } else {
-            out.push_str(rect);
+            out.push_str(el);
         }
         rest = &rest[end..];
     }
@@ -88,41 +195,439 @@ fn link_bars(svg: &str, bars: &[Bar]) -> String {
     out
 }
 
-fn def(key: &str, source: &str, filters: Vec<Filter>) -> FigureDef {
+// ---- Drill-down: a figure made on the fly ------------------------------------------------------
+
+/// A record figure made on the fly: a source, a measure, filters and a span. Its `href` opens
+/// `/figures/drill`, which evaluates the same definition with the same engine and lists the
+/// records behind it, so the count there is the count here.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Drill {
+    pub source: String,
+    pub measure: Measure,
+    pub filters: Vec<Filter>,
+    pub span: Option<Span>,
+    pub title: String,
+}
+
+fn op_code(op: FilterOp) -> &'static str {
+    match op {
+        FilterOp::Eq => "eq",
+        FilterOp::In => "in",
+        FilterOp::Under => "under",
+        FilterOp::NotUnder => "not_under",
+        FilterOp::Ge => "ge",
+        FilterOp::Le => "le",
+    }
+}
+
+impl Drill {
+    fn new(source: &str, measure: Measure, scope: &Scope) -> Drill {
+        let (filters, span) = scope.filters(source);
+        Drill { source: source.into(), measure, filters, span, title: String::new() }
+    }
+
+    fn with(&self, f: Filter) -> Drill {
+        let mut d = self.clone();
+        d.filters.push(f);
+        d
+    }
+
+    fn titled(mut self, title: impl Into<String>) -> Drill {
+        self.title = title.into();
+        self
+    }
+
+    /// Money (a sum of a `*_fen` measure) is shown in 万元; everything else as counted.
+    pub fn def(&self) -> FigureDef {
+        let money = matches!(&self.measure, Measure::Sum(f) if f.ends_with("_fen"));
+        FigureDef {
+            key: "drill".into(),
+            name: self.title.clone(),
+            line: "overview".into(),
+            unit: if money { "万元".into() } else { String::new() },
+            decimals: if money { 2 } else { 0 },
+            description: String::new(),
+            spec: Spec::Records {
+                source: self.source.clone(),
+                measure: self.measure.clone(),
+                filters: self.filters.clone(),
+                span: self.span.clone(),
+                divisor: if money { 1_000_000 } else { 1 },
+            },
+        }
+    }
+
+    pub fn href(&self) -> String {
+        let measure = match &self.measure {
+            Measure::Count => "count".to_string(),
+            Measure::Sum(f) => format!("sum.{f}"),
+            Measure::CountDistinct(f) => format!("distinct.{f}"),
+        };
+        let mut q = vec![("source", self.source.clone()), ("measure", measure)];
+        for f in &self.filters {
+            let v = match &f.value {
+                FilterValue::Int(i) => i.to_string(),
+                FilterValue::Text(t) => t.clone(),
+                FilterValue::List(l) => l.join(","),
+            };
+            q.push(("f", format!("{}:{}:{v}", f.field, op_code(f.op))));
+        }
+        if let Some(s) = &self.span {
+            if let Some(d) = s.from {
+                q.push(("from", d.to_string()));
+            }
+            if let Some(d) = s.to {
+                q.push(("to", d.to_string()));
+            }
+        }
+        q.push(("title", self.title.clone()));
+        let qs: Vec<String> = q.iter().map(|(k, v)| format!("{k}={}", encode(v))).collect();
+        format!("/figures/drill?{}", qs.join("&"))
+    }
+
+    /// Read a drill-down back from its query; a malformed one is refused with the reason.
+    pub fn parse(pairs: &[(String, String)]) -> Result<Drill, String> {
+        let get = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.trim().to_string()).unwrap_or_default();
+        let source = get("source");
+        if source.is_empty() {
+            return Err("缺少数据集（source）".into());
+        }
+        let m = get("measure");
+        let measure = match m.split_once('.') {
+            None if m == "count" || m.is_empty() => Measure::Count,
+            Some(("sum", f)) => Measure::Sum(f.into()),
+            Some(("distinct", f)) => Measure::CountDistinct(f.into()),
+            _ => return Err(format!("统计方式“{m}”无效")),
+        };
+        let mut filters = Vec::new();
+        for (_, f) in pairs.iter().filter(|(k, _)| k == "f") {
+            let mut parts = f.splitn(3, ':');
+            let (Some(field), Some(op), Some(v)) = (parts.next(), parts.next(), parts.next()) else {
+                return Err(format!("筛选条件“{f}”应写作 字段:方式:值"));
+            };
+            let op = match op {
+                "eq" => FilterOp::Eq,
+                "in" => FilterOp::In,
+                "under" => FilterOp::Under,
+                "not_under" => FilterOp::NotUnder,
+                "ge" => FilterOp::Ge,
+                "le" => FilterOp::Le,
+                _ => return Err(format!("筛选方式“{op}”无效")),
+            };
+            let value = if op == FilterOp::In {
+                FilterValue::List(v.split(',').map(str::to_string).collect())
+            } else {
+                FilterValue::Text(v.to_string())
+            };
+            filters.push(Filter { field: field.into(), op, value });
+        }
+        let date = |k: &str| -> Result<Option<Date>, String> {
+            let v = get(k);
+            if v.is_empty() {
+                Ok(None)
+            } else {
+                Date::parse(&v).map(Some).map_err(|e| e.message)
+            }
+        };
+        let (from, to) = (date("from")?, date("to")?);
+        let span = (from.is_some() || to.is_some()).then_some(Span { from, to });
+        Ok(Drill { source, measure, filters, span, title: get("title") })
+    }
+}
+
+/// An indicator's value for an organization subtree in one period, as a figure.
+pub fn indicator_def(code: &str, org: &str, period: &Period, title: &str) -> FigureDef {
     FigureDef {
-        key: key.into(),
-        name: key.into(),
+        key: "drill".into(),
+        name: title.into(),
         line: "overview".into(),
         unit: String::new(),
-        decimals: 0,
+        decimals: 2,
         description: String::new(),
-        spec: Spec::Records { source: source.into(), measure: Measure::Count, filters, span: None, divisor: 1 },
+        spec: Spec::Indicator {
+            indicator: code.into(),
+            org: org.into(),
+            periods: vec![period.clone()],
+            across: Across::Only,
+            compare: None,
+            divisor: 1,
+        },
     }
 }
 
-async fn count(engine: &Engine<'_>, source: &str, filters: Vec<Filter>) -> Result<i64, AppError> {
-    measure(engine, source, Measure::Count, filters).await
+fn indicator_href(code: &str, org: &str, period: &Period, title: &str) -> String {
+    format!(
+        "/figures/drill?indicator={}&org={}&period={}&title={}",
+        encode(code),
+        encode(org),
+        encode(&period.to_string()),
+        encode(title)
+    )
 }
 
-/// A measure over a record set, exactly (an integer: a count, or a sum in 分).
-async fn measure(engine: &Engine<'_>, source: &str, m: Measure, filters: Vec<Filter>) -> Result<i64, AppError> {
-    let mut d = def("breakdown", source, filters);
-    if let Spec::Records { measure, .. } = &mut d.spec {
-        *measure = m;
+// ---- The chooser: period and scope -------------------------------------------------------------
+
+/// The period and scope the analysis is for.
+#[derive(Debug, Clone, Default)]
+pub struct Scope {
+    /// The chooser's values, to carry into links.
+    pub period: String,
+    pub place: String,
+    pub org: String,
+    pub from: Option<Date>,
+    pub to: Option<Date>,
+    pub place_code: Option<RegionCode>,
+    pub label: String,
+}
+
+impl Scope {
+    /// The filters and span that confine `source` to this scope. Funding lines have no date: a
+    /// period selects them by year.
+    fn filters(&self, source: &str) -> (Vec<Filter>, Option<Span>) {
+        let (place_field, org_field) = match source {
+            "people" => ("host_region", "host_org"),
+            "pairings" => ("b_region", "b_org"),
+            "activities" | "activity_procedures" => ("region", "organizer"),
+            _ => ("region", "org"),
+        };
+        let mut f = Vec::new();
+        if let Some(p) = &self.place_code {
+            f.push(Filter::under(place_field, &p.to_string()));
+        }
+        if !self.org.is_empty() {
+            f.push(Filter::under(org_field, &self.org));
+        }
+        let span = if source == "project_funding" {
+            if let Some(d) = self.from {
+                f.push(Filter::ge("year", d.year() as i64));
+            }
+            if let Some(d) = self.to {
+                f.push(Filter { field: "year".into(), op: FilterOp::Le, value: FilterValue::Int(d.year() as i64) });
+            }
+            None
+        } else {
+            (self.from.is_some() || self.to.is_some()).then_some(Span { from: self.from, to: self.to })
+        };
+        (f, span)
     }
-    let v = engine.evaluate(&d).await?;
-    Ok(if v.exact.den == 1 { i64::try_from(v.exact.num).unwrap_or(i64::MAX) } else { 0 })
+
+    fn query(&self) -> String {
+        format!("period={}&place={}&org={}", encode(&self.period), encode(&self.place), encode(&self.org))
+    }
+}
+
+/// Batches as (number, start, end) and organizations as (code, name, depth) for the chooser.
+struct Options {
+    batches: Vec<(i64, Option<Date>, Option<Date>)>,
+    orgs: Vec<(String, String, usize)>,
+}
+
+fn col(row: &Map<String, Value>, k: &str) -> String {
+    crate::records::text_of(row.get(k))
+}
+
+async fn options(s: &AppState, ctx: &Ctx) -> Result<Options, AppError> {
+    let actor = ctx.user.actor(None);
+    let all = |per_page| ListQuery { filters: vec![], q: None, sort: None, desc: false, page: 1, per_page };
+    let mut batches = Vec::new();
+    if let Some(t) = by_table("batches") {
+        for r in s.store.records(&actor, t, &all(200)).await?.rows {
+            let n: i64 = col(&r, "number").parse().unwrap_or(0);
+            batches.push((n, Date::parse(&col(&r, "start_date")).ok(), Date::parse(&col(&r, "end_date")).ok()));
+        }
+    }
+    batches.sort_by_key(|b| std::cmp::Reverse(b.0));
+    let mut orgs = Vec::new();
+    if let Some(t) = by_table("organizations") {
+        let mut rows: Vec<(String, String, String, String)> = s
+            .store
+            .records(&actor, t, &all(500))
+            .await?
+            .rows
+            .iter()
+            .map(|r| (col(r, "side"), col(r, "path"), col(r, "code"), col(r, "name")))
+            .collect();
+        rows.sort();
+        for (_, path, code, name) in rows {
+            let depth = path.matches('/').count().saturating_sub(2);
+            if depth <= 3 {
+                orgs.push((code, name, depth));
+            }
+        }
+    }
+    Ok(Options { batches, orgs })
+}
+
+fn today() -> Date {
+    Date::from_naive((chrono::Utc::now() + chrono::Duration::hours(8)).date_naive())
+}
+
+/// Resolve the chooser's values; a value that names nothing is ignored (and shown as such).
+fn scope(ctx: &Ctx, pairs: &[(String, String)], opts: &Options) -> Scope {
+    let get = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.trim().to_string()).unwrap_or_default();
+    let mut sc = Scope { period: get("period"), place: get("place"), org: get("org"), ..Scope::default() };
+    let mut labels = Vec::new();
+    if let Some(n) = sc.period.strip_prefix('b').and_then(|n| n.parse::<i64>().ok()) {
+        if let Some((_, from, to)) = opts.batches.iter().find(|b| b.0 == n) {
+            sc.from = *from;
+            sc.to = *to;
+            labels.push(format!("{}{n}{}", ctx.t("第", "Batch "), ctx.t("批", "")));
+        }
+    } else if let Some(y) = sc.period.strip_prefix('y').and_then(|y| y.parse::<i32>().ok()) {
+        sc.from = Date::ymd(y, 1, 1);
+        sc.to = Date::ymd(y, 12, 31);
+        labels.push(format!("{y}{}", ctx.t("年", "")));
+    }
+    if sc.from.is_none() && sc.to.is_none() {
+        sc.period.clear();
+    }
+    match RegionCode::parse(&sc.place) {
+        Ok(code) => {
+            if let Some(r) = REGIONS.iter().find(|r| r.code == code.to_string()) {
+                labels.push(r.name.to_string());
+            }
+            sc.place_code = Some(code);
+        }
+        Err(_) => sc.place.clear(),
+    }
+    match opts.orgs.iter().find(|o| o.0 == sc.org) {
+        Some((_, name, _)) => labels.push(name.clone()),
+        None => sc.org.clear(),
+    }
+    sc.label = if labels.is_empty() {
+        ctx.t("全部时段、全部范围", "All periods, whole program").into()
+    } else {
+        labels.join(" · ")
+    };
+    sc
+}
+
+fn chooser(ctx: &Ctx, sc: &Scope, opts: &Options) -> Markup {
+    let mut regions: Vec<_> = REGIONS.iter().filter(|r| r.code.starts_with("65")).collect();
+    regions.sort_by_key(|r| r.code);
+    let this_year = today().year();
+    html! {
+        form.filters.chooser method="get" action="/" {
+            label { span { (ctx.t("时段", "Period")) }
+                select name="period" {
+                    option value="" { (ctx.t("全部时段", "All periods")) }
+                    optgroup label=(ctx.t("援疆批次", "Batches")) {
+                        @for (n, from, to) in &opts.batches {
+                            @let v = format!("b{n}");
+                            option value=(v) selected[sc.period == v] {
+                                (ctx.t("第", "Batch ")) (n) (ctx.t("批", "")) "（"
+                                (from.map(|d| d.to_string()).unwrap_or_default()) " – "
+                                (to.map(|d| d.to_string()).unwrap_or_else(|| ctx.t("至今", "now").into())) "）"
+                            }
+                        }
+                    }
+                    optgroup label=(ctx.t("年度", "Years")) {
+                        @for y in (2015..=this_year).rev() {
+                            @let v = format!("y{y}");
+                            option value=(v) selected[sc.period == v] { (y) (ctx.t("年", "")) }
+                        }
+                    }
+                }
+            }
+            label { span { (ctx.t("地区", "Place")) }
+                select name="place" {
+                    option value="" { (ctx.t("全部地区", "All places")) }
+                    @for r in &regions {
+                        @let depth = match r.level { Level::Province => 0, Level::Prefecture => 1, Level::County => 2, _ => 3 };
+                        option value=(r.code) selected[sc.place == r.code] { ("　".repeat(depth)) (r.name) }
+                    }
+                }
+            }
+            label { span { (ctx.t("单位", "Organization")) }
+                select name="org" {
+                    option value="" { (ctx.t("全部单位", "All organizations")) }
+                    @for (code, name, depth) in &opts.orgs {
+                        option value=(code) selected[&sc.org == code] { ("　".repeat(*depth)) (name) }
+                    }
+                }
+            }
+            button type="submit" { (ctx.t("应用", "Apply")) }
+            a href="/" { (ctx.t("清除", "Clear")) }
+        }
+    }
+}
+
+// ---- Panels ------------------------------------------------------------------------------------
+
+fn int(v: &Exact) -> i64 {
+    if v.den == 1 {
+        i64::try_from(v.num).unwrap_or(i64::MAX)
+    } else {
+        0
+    }
+}
+
+/// A drill-down's figure broken down by `by`, as (key, value).
+async fn by(engine: &Engine<'_>, d: &Drill, field: &str) -> Result<Vec<(String, i64)>, AppError> {
+    Ok(engine.breakdown(&d.def(), field).await?.iter().map(|(k, v)| (k.clone(), int(v))).collect())
+}
+
+async fn total(engine: &Engine<'_>, d: &Drill) -> Result<i64, AppError> {
+    Ok(int(&engine.evaluate(&d.def()).await?.exact))
+}
+
+/// Bars for the codes of a list, in the list's order; those without records show 0 when `zeros`.
+fn coded_bars(
+    ctx: &Ctx,
+    d: &Drill,
+    field: &str,
+    list: &[(&str, &str)],
+    got: &[(String, i64)],
+    zeros: bool,
+) -> Vec<Bar> {
+    list.iter()
+        .filter_map(|(code, name)| {
+            let value = got.iter().find(|(k, _)| k == code).map_or(0, |(_, v)| *v);
+            let label = ctx.lang.code_name(code, name).to_string();
+            (zeros || value > 0).then(|| Bar {
+                href: d.with(Filter::eq(field, *code)).titled(format!("{}：{label}", d.title)).href(),
+                label,
+                value,
+            })
+        })
+        .collect()
+}
+
+/// A breakdown with its chart and its table of numbers, each linking to the records.
+fn panel(ctx: &Ctx, title: &str, whole: &Drill, bars: &[Bar]) -> Markup {
+    let total: i64 = bars.iter().map(|b| b.value).sum();
+    html! {
+        section.panel {
+            div.chart { (PreEscaped(bar_chart(title, bars))) }
+            table.data.compact {
+                tbody {
+                    @for b in bars { tr { td { (b.label) } td.num { a href=(b.href) { (b.value) } } } }
+                    tr.total { td { (ctx.t("合计", "Total")) } td.num { a href=(whole.href()) { (total) } } }
+                }
+            }
+        }
+    }
 }
 
 /// Funds and progress: planned, allocated and disbursed in 万元, with 拨付率, 开工率, 完工率.
-async fn funds(ctx: &Ctx, engine: &Engine<'_>) -> Result<Markup, AppError> {
-    let sum = |col: &str| Measure::Sum(col.to_string());
-    let planned = measure(engine, "project_funding", sum("planned_fen"), vec![]).await?;
-    let allocated = measure(engine, "project_funding", sum("allocated_fen"), vec![]).await?;
-    let disbursed = measure(engine, "project_funding", sum("disbursed_fen"), vec![]).await?;
-    let total = count(engine, "projects", vec![]).await?;
-    let started = count(engine, "projects", vec![Filter::any("status", &["started", "completed", "accepted"])]).await?;
-    let done = count(engine, "projects", vec![Filter::any("status", &["completed", "accepted"])]).await?;
+async fn funds(ctx: &Ctx, engine: &Engine<'_>, sc: &Scope) -> Result<Markup, AppError> {
+    let sum = |col: &str, title: &str| Drill::new("project_funding", Measure::Sum(col.into()), sc).titled(title);
+    let planned = sum("planned_fen", ctx.t("计划投资", "Planned"));
+    let allocated = sum("allocated_fen", ctx.t("已下达", "Allocated"));
+    let disbursed = sum("disbursed_fen", ctx.t("已拨付", "Disbursed"));
+    let projects = Drill::new("projects", Measure::Count, sc).titled(ctx.t("项目", "Projects"));
+    let started = projects
+        .with(Filter::any("status", &["started", "completed", "accepted"]))
+        .titled(ctx.t("已开工项目", "Projects started"));
+    let done = projects
+        .with(Filter::any("status", &["completed", "accepted"]))
+        .titled(ctx.t("已完工项目", "Projects completed"));
+    // Sums of 分: the definitions show 万元, the rates are taken from the exact 分.
+    let fen = |v: services::figures::FigureValue| int(&v.exact.mul_int(1_000_000));
+    let p = fen(engine.evaluate(&planned.def()).await?);
+    let a = fen(engine.evaluate(&allocated.def()).await?);
+    let di = fen(engine.evaluate(&disbursed.def()).await?);
+    let (n, st, dn) = (total(engine, &projects).await?, total(engine, &started).await?, total(engine, &done).await?);
     let wan = |fen: i64| domain::Fen(fen).wan_display();
     let rate = |a: i64, b: i64| {
         if b == 0 {
@@ -131,97 +636,288 @@ async fn funds(ctx: &Ctx, engine: &Engine<'_>) -> Result<Markup, AppError> {
             format!("{}%", domain::money::rate_display(a as i128, b as i128))
         }
     };
-    let bars = [
-        (ctx.t("计划投资", "Planned"), planned),
-        (ctx.t("已下达", "Allocated"), allocated),
-        (ctx.t("已拨付", "Disbursed"), disbursed),
-    ]
-    .into_iter()
-    .map(|(label, fen)| Bar { label: label.to_string(), value: fen / 1_000_000, href: "/records/funding".into() })
-    .collect::<Vec<_>>();
+    let bars: Vec<Bar> = [(&planned, p), (&allocated, a), (&disbursed, di)]
+        .into_iter()
+        .map(|(d, fen)| Bar { label: d.title.clone(), value: fen / 1_000_000, href: d.href() })
+        .collect();
     Ok(html! {
         section.panel {
-            div.chart { (PreEscaped(bar_chart(ctx.t("援疆资金（万元）", "Aid funds (10k CNY)"), &bars))) }
+            div.chart { (PreEscaped(bar_chart(ctx.t("援疆资金（万元）", "Aid funds (万元)"), &bars))) }
             table.data.compact {
                 tbody {
-                    tr { td { (ctx.t("计划投资（万元）", "Planned (万元)")) } td.num { a href="/records/funding" { (wan(planned)) } } }
-                    tr { td { (ctx.t("已下达（万元）", "Allocated (万元)")) } td.num { a href="/records/funding" { (wan(allocated)) } } }
-                    tr { td { (ctx.t("已拨付（万元）", "Disbursed (万元)")) } td.num { a href="/records/funding" { (wan(disbursed)) } } }
-                    tr.total { td { (ctx.t("资金拨付率", "Disbursement rate")) } td.num { (rate(disbursed, allocated)) } }
-                    tr.total { td { (ctx.t("开工率", "Started")) } td.num { (rate(started, total)) } }
-                    tr.total { td { (ctx.t("完工率", "Completed")) } td.num { (rate(done, total)) } }
+                    tr { td { (ctx.t("计划投资（万元）", "Planned (万元)")) } td.num { a href=(planned.href()) { (wan(p)) } } }
+                    tr { td { (ctx.t("已下达（万元）", "Allocated (万元)")) } td.num { a href=(allocated.href()) { (wan(a)) } } }
+                    tr { td { (ctx.t("已拨付（万元）", "Disbursed (万元)")) } td.num { a href=(disbursed.href()) { (wan(di)) } } }
+                    tr.total { td { (ctx.t("资金拨付率", "Disbursement rate")) " = " (ctx.t("已拨付÷已下达", "disbursed ÷ allocated")) } td.num { (rate(di, a)) } }
+                    tr.total { td { (ctx.t("开工率", "Started")) " = " a href=(started.href()) { (st) } " ÷ " a href=(projects.href()) { (n) } } td.num { (rate(st, n)) } }
+                    tr.total { td { (ctx.t("完工率", "Completed")) " = " a href=(done.href()) { (dn) } " ÷ " a href=(projects.href()) { (n) } } td.num { (rate(dn, n)) } }
                 }
             }
         }
     })
 }
 
-/// A breakdown with its chart and its table of numbers, each linking to the records.
-fn panel(ctx: &Ctx, title: &str, bars: &[Bar]) -> Markup {
-    let total: i64 = bars.iter().map(|b| b.value).sum();
-    html! {
+/// Activities and beneficiaries by month, and by line of work.
+async fn activities(ctx: &Ctx, engine: &Engine<'_>, sc: &Scope) -> Result<Markup, AppError> {
+    let count = Drill::new("activities", Measure::Count, sc).titled(ctx.t("活动（场次）", "Activities"));
+    let benef =
+        Drill::new("activities", Measure::Sum("beneficiaries".into()), sc).titled(ctx.t("受益人次", "Beneficiaries"));
+    let months = |d: &Drill, got: Vec<(String, i64)>| -> Vec<Bar> {
+        got.into_iter()
+            .map(|(m, v)| Bar {
+                href: d.with(Filter::eq("month", m.as_str())).titled(format!("{}：{m}", d.title)).href(),
+                label: m,
+                value: v,
+            })
+            .collect()
+    };
+    let by_month_n = months(&count, by(engine, &count, "month").await?);
+    let by_month_b = months(&benef, by(engine, &benef, "month").await?);
+    let line_n = by(engine, &count, "line").await?;
+    let line_b = by(engine, &benef, "line").await?;
+    let bars_n = coded_bars(ctx, &count, "line", LINES, &line_n, false);
+    let bars_b = coded_bars(ctx, &benef, "line", LINES, &line_b, false);
+    let (tn, tb) = (total(engine, &count).await?, total(engine, &benef).await?);
+    Ok(html! {
+        section.panel.wide {
+            div.chart { (PreEscaped(bar_chart(ctx.t("活动场次（按月）", "Activities by month"), &by_month_n))) }
+            div.chart { (PreEscaped(bar_chart(ctx.t("受益人次（按月）", "Beneficiaries by month"), &by_month_b))) }
+        }
         section.panel {
-            div.chart { (PreEscaped(bar_chart(title, bars))) }
+            div.chart { (PreEscaped(bar_chart(ctx.t("活动场次（按工作条线）", "Activities by line of work"), &bars_n))) }
+            table.data.compact {
+                thead { tr { th { (ctx.t("工作条线", "Line of work")) } th.num { (ctx.t("场次", "Activities")) } th.num { (ctx.t("受益人次", "Beneficiaries")) } } }
+                tbody {
+                    @for (n, b) in bars_n.iter().zip(bars_b.iter()) {
+                        tr { td { (n.label) } td.num { a href=(n.href) { (n.value) } } td.num { a href=(b.href) { (b.value) } } }
+                    }
+                    tr.total { td { (ctx.t("合计", "Total")) } td.num { a href=(count.href()) { (tn) } } td.num { a href=(benef.href()) { (tb) } } }
+                }
+            }
+        }
+    })
+}
+
+/// Each indicator over its periods, for the chosen organization (or the root of the side that
+/// reports it), against its baseline and target where one is set.
+async fn indicators(s: &AppState, ctx: &Ctx, engine: &Engine<'_>, sc: &Scope) -> Result<Markup, AppError> {
+    let actor = ctx.user.actor(None);
+    let all = || ListQuery { filters: vec![], q: None, sort: None, desc: false, page: 1, per_page: 500 };
+    let (Some(defs_t), Some(targets_t), Some(orgs_t)) =
+        (by_table("indicator_defs"), by_table("indicator_targets"), by_table("organizations"))
+    else {
+        return Ok(html! {});
+    };
+    let defs = s.store.records(&actor, defs_t, &all()).await?.rows;
+    // Each target with the code of its organization.
+    let mut targets = Vec::new();
+    for t in s.store.records(&actor, targets_t, &all()).await?.rows {
+        let org = s.store.org_code(col(&t, "org_id").parse().unwrap_or(0)).await?;
+        targets.push((org, t));
+    }
+    let mut roots = s.store.records(&actor, orgs_t, &ListQuery { filters: vec![], ..all() }).await?.rows;
+    roots.retain(|r| r.get("parent_id").is_none_or(Value::is_null));
+    let name_of = |code: &str| roots.iter().find(|r| col(r, "code") == code).map(|r| col(r, "name"));
+    let mut charts = Vec::new();
+    for d in &defs {
+        let code = col(d, "code");
+        let name = col(d, "name");
+        let unit = col(d, "unit");
+        let scale = 10f64.powi(col(d, "scale").parse::<i32>().unwrap_or(0));
+        // The organizations to show: the chosen one; else where a target is set; else each root.
+        let mut orgs: Vec<(String, String)> = Vec::new();
+        if !sc.org.is_empty() {
+            orgs.push((sc.org.clone(), String::new()));
+        } else {
+            for (org, t) in targets.iter().filter(|(_, t)| col(t, "indicator_code") == code) {
+                orgs.push((org.clone(), col(t, "org_id__show")));
+            }
+            if orgs.is_empty() {
+                orgs.extend(roots.iter().map(|r| (col(r, "code"), col(r, "name"))));
+            }
+        }
+        for (org, org_name) in orgs {
+            let fig =
+                indicator_def(&code, &org, &Period::parse("2000").map_err(|e| AppError::NotFound(e.message))?, &name);
+            let series = engine.indicator_series(&fig, &code, &org).await?;
+            if series.is_empty() {
+                continue;
+            }
+            let target = targets.iter().find(|(o, t)| o == &org && col(t, "indicator_code") == code).map(|(_, t)| t);
+            let max = series.iter().map(|(_, v)| v.rounded_f64(6).abs()).fold(0.0, f64::max);
+            let (div, shown_unit) = match unit.as_str() {
+                "元" if max >= 1e8 => (1e8, "亿元".to_string()),
+                "元" if max >= 1e4 => (1e4, "万元".to_string()),
+                _ => (1.0, unit.clone()),
+            };
+            let org_label = if org_name.is_empty() { name_of(&org).unwrap_or_else(|| org.clone()) } else { org_name };
+            let title = format!("{name}（{shown_unit}）· {org_label}");
+            let points: Vec<Point> = series
+                .iter()
+                .map(|(p, v)| Point {
+                    label: p.to_string(),
+                    value: v.rounded_f64(6) / div,
+                    shown: if div == 1.0 && v.den == 1 {
+                        format!("{} {shown_unit}", v.display(0))
+                    } else {
+                        format!("{:.2} {shown_unit}", v.rounded_f64(6) / div)
+                    },
+                    href: indicator_href(&code, &org, p, &format!("{name} · {org_label} · {p}")),
+                })
+                .collect();
+            let refv = |k: &str| col_num(target, k) / scale / div;
+            let baseline = target.map(|t| {
+                (
+                    format!("{} {}：{:.2}", ctx.t("基线", "Baseline"), col(t, "baseline_period"), refv("baseline")),
+                    refv("baseline"),
+                )
+            });
+            let goal = target.map(|t| {
+                (
+                    format!("{} {}：{:.2}", ctx.t("目标", "Target"), col(t, "target_period"), refv("target")),
+                    refv("target"),
+                )
+            });
+            let svg = line_chart(&title, &points, baseline, goal);
+            charts.push(html! {
+                div.chart {
+                    (PreEscaped(svg))
+                    p.meta {
+                        @for pt in &points { a href=(pt.href) { (pt.label) "：" (pt.shown) } " " }
+                    }
+                }
+            });
+        }
+    }
+    Ok(html! {
+        @if !charts.is_empty() {
+            section.panel.wide { @for c in charts { (c) } }
+        }
+    })
+}
+
+fn col_num(row: Option<&Map<String, Value>>, k: &str) -> f64 {
+    row.map(|r| col(r, k)).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0)
+}
+
+/// The projects' schedule lights: how many of each, and the red and amber ones by name.
+async fn schedule(ctx: &Ctx, engine: &Engine<'_>, sc: &Scope) -> Result<Markup, AppError> {
+    let (filters, span) = sc.filters("projects");
+    let flagged = engine.schedule(today(), &filters, span.as_ref()).await?;
+    let count = |l: Schedule| flagged.iter().filter(|f| f.light == l).count();
+    Ok(html! {
+        section.panel.schedule {
+          div {
+            h3 { (ctx.t("项目进度（红黄绿灯）", "Project schedule (red/amber/green)")) }
             table.data.compact {
                 tbody {
-                    @for b in bars { tr { td { (b.label) } td.num { a href=(b.href) { (b.value) } } } }
-                    tr.total { td { (ctx.t("合计", "Total")) } td.num { (total) } }
+                    @for l in Schedule::ALL {
+                        tr { td { span class={ "light " (l.code()) } {} (ctx.t(l.zh(), l.en())) }
+                             td.num { a href={ "/dashboard/schedule?light=" (l.code()) "&" (sc.query()) } { (count(l)) } } }
+                    }
+                }
+            }
+            p.meta { (ctx.t("规则：未开工项目超过计划开工日期为黄灯，超过 30 天为红灯；在建项目距计划完工不足 30 天为黄灯，超过计划完工日期为红灯。",
+                "Rule: a project not started is amber from its planned start and red 30 days after; a project in progress is amber within 30 days of its planned end and red after it.")) }
+          }
+          div {
+            (flag_table(ctx, flagged.iter().filter(|f| f.light != Schedule::Green).take(8)))
+            @if flagged.iter().filter(|f| f.light != Schedule::Green).count() > 8 {
+                p.meta { a href={ "/dashboard/schedule?light=red&" (sc.query()) } { (ctx.t("查看全部红灯项目 ›", "All red projects ›")) } }
+            }
+          }
+        }
+    })
+}
+
+fn flag_table<'a>(ctx: &Ctx, rows: impl Iterator<Item = &'a Flagged>) -> Markup {
+    html! {
+        table.data.compact {
+            thead { tr { th { (ctx.t("状态", "Light")) } th { (ctx.t("项目", "Project")) } th { (ctx.t("计划开工", "Planned start")) } th { (ctx.t("计划完工", "Planned end")) } th { (ctx.t("原因", "Reason")) } } }
+            tbody {
+                @for f in rows {
+                    tr {
+                        td { span class={ "light " (f.light.code()) } title=(ctx.t(f.light.zh(), f.light.en())) {} }
+                        td { a href={ "/records/projects/" (f.project.id) } { (f.project.code) " " (f.project.name) } }
+                        td { (f.project.planned_start.map(|d| d.to_string()).unwrap_or_default()) }
+                        td { (f.project.planned_end.map(|d| d.to_string()).unwrap_or_default()) }
+                        td { (ctx.t(f.reason_zh, f.reason_en)) }
+                    }
                 }
             }
         }
     }
 }
 
-/// The breakdowns of the dashboard.
-pub async fn breakdowns(ctx: &Ctx, engine: &Engine<'_>) -> Result<Markup, AppError> {
-    let mut by_status = Vec::new();
-    for (code, label) in STATUSES {
-        let value = count(engine, "projects", vec![Filter::eq("status", *code)]).await?;
-        by_status.push(Bar {
-            label: ctx.lang.code_name(code, label).to_string(),
-            value,
-            href: format!("/records/projects?status={code}"),
-        });
-    }
-    let mut by_sector = Vec::new();
-    for (code, label) in SECTORS {
-        let value = count(engine, "projects", vec![Filter::eq("sector", *code)]).await?;
-        if value > 0 {
-            by_sector.push(Bar {
-                label: ctx.lang.code_name(code, label).to_string(),
-                value,
-                href: format!("/records/projects?sector={code}"),
-            });
-        }
-    }
-    let mut by_category = Vec::new();
-    for (code, label) in CATEGORIES {
-        let value = count(engine, "people", vec![Filter::eq("kind", "aid"), Filter::eq("category", *code)]).await?;
-        by_category.push(Bar {
-            label: ctx.lang.code_name(code, label).to_string(),
-            value,
-            href: format!("/records/people?kind=aid&category={code}"),
-        });
-    }
-    let mut by_type = Vec::new();
-    for (code, label, _) in domain::pairings::PAIRING_TYPES {
-        let value = count(engine, "pairings", vec![Filter::eq("type", *code)]).await?;
-        if value > 0 {
-            by_type.push(Bar {
-                label: ctx.lang.code_name(code, label).to_string(),
-                value,
-                href: format!("/records/pairings?type_code={code}"),
-            });
-        }
-    }
+/// The projects of one light for a period and scope: the list behind a schedule count.
+pub async fn schedule_page(s: &AppState, ctx: &Ctx, pairs: &[(String, String)]) -> Result<Markup, AppError> {
+    crate::reads_business(ctx)?;
+    let opts = options(s, ctx).await?;
+    let sc = scope(ctx, pairs, &opts);
+    let light = pairs.iter().find(|(k, _)| k == "light").map(|(_, v)| v.as_str()).unwrap_or("red");
+    let Some(light) = Schedule::ALL.into_iter().find(|l| l.code() == light) else {
+        return Err(AppError::NotFound(ctx.t("没有这种状态", "No such light").into()));
+    };
+    let engine = Engine::new(&s.store);
+    let (filters, span) = sc.filters("projects");
+    let flagged = engine.schedule(today(), &filters, span.as_ref()).await?;
+    let rows: Vec<&Flagged> = flagged.iter().filter(|f| f.light == light).collect();
+    let title = format!("{}：{}", ctx.t("项目进度", "Project schedule"), ctx.t(light.zh(), light.en()));
+    Ok(crate::layout::page(
+        ctx,
+        &title,
+        html! {
+            p.crumbs { a href={ "/?" (sc.query()) } { (ctx.t("驾驶舱", "Dashboard")) } }
+            h1 { (title) }
+            p { (sc.label) " · " (ctx.t("共", "")) strong.total { (rows.len()) } (ctx.t(" 个项目", " projects")) " · " (ctx.t("判断日期", "as of")) " " (today()) }
+            (flag_table(ctx, rows.into_iter()))
+        },
+    ))
+}
+
+/// The analysis part of the dashboard, for the chosen period and scope.
+pub async fn analysis(s: &AppState, ctx: &Ctx, pairs: &[(String, String)]) -> Result<Markup, AppError> {
+    let opts = options(s, ctx).await?;
+    let sc = scope(ctx, pairs, &opts);
+    let engine = Engine::new(&s.store);
+    let projects = Drill::new("projects", Measure::Count, &sc).titled(ctx.t("项目", "Projects"));
+    let by_status = coded_bars(ctx, &projects, "status", STATUSES, &by(&engine, &projects, "status").await?, true);
+    let by_sector = coded_bars(ctx, &projects, "sector", SECTORS, &by(&engine, &projects, "sector").await?, false);
+    let aid = Drill::new("people", Measure::Count, &sc)
+        .with(Filter::eq("kind", "aid"))
+        .titled(ctx.t("援疆干部人才", "Aid personnel"));
+    let by_category = coded_bars(ctx, &aid, "category", CATEGORIES, &by(&engine, &aid, "category").await?, true);
+    let by_batch: Vec<Bar> = {
+        let mut got = by(&engine, &aid, "batch").await?;
+        got.retain(|(k, _)| !k.is_empty());
+        got.sort_by_key(|(k, _)| k.parse::<i64>().unwrap_or(0));
+        got.into_iter()
+            .map(|(n, v)| {
+                let label = format!("{}{n}{}", ctx.t("第", "B"), ctx.t("批", ""));
+                Bar {
+                    href: aid.with(Filter::eq("batch", n.as_str())).titled(format!("{}：{label}", aid.title)).href(),
+                    label,
+                    value: v,
+                }
+            })
+            .collect()
+    };
+    let pairings = Drill::new("pairings", Measure::Count, &sc).titled(ctx.t("结对", "Pairings"));
+    let types: Vec<(&str, &str)> = domain::pairings::PAIRING_TYPES.iter().map(|(c, n, _)| (*c, *n)).collect();
+    let by_type = coded_bars(ctx, &pairings, "type", &types, &by(&engine, &pairings, "type").await?, false);
     Ok(html! {
-        h2 { (ctx.t("分类统计", "Breakdowns")) }
+        h2 #analysis { (ctx.t("分析", "Analysis")) " · " (sc.label) }
+        (chooser(ctx, &sc, &opts))
         div.panels {
-            (funds(ctx, engine).await?)
-            (panel(ctx, ctx.t("项目按状态", "Projects by status"), &by_status))
-            (panel(ctx, ctx.t("项目按类别", "Projects by sector"), &by_sector))
-            (panel(ctx, ctx.t("援疆干部人才按类别", "Aid personnel by category"), &by_category))
-            (panel(ctx, ctx.t("结对按类型", "Pairings by type"), &by_type))
+            (funds(ctx, &engine, &sc).await?)
+            (schedule(ctx, &engine, &sc).await?)
+            (panel(ctx, ctx.t("项目按状态", "Projects by status"), &projects, &by_status))
+            (panel(ctx, ctx.t("项目按类别", "Projects by sector"), &projects, &by_sector))
+            (panel(ctx, ctx.t("援疆干部人才按批次", "Aid personnel by batch"), &aid, &by_batch))
+            (panel(ctx, ctx.t("援疆干部人才按类别", "Aid personnel by category"), &aid, &by_category))
+            (panel(ctx, ctx.t("结对按类型", "Pairings by type"), &pairings, &by_type))
+            (activities(ctx, &engine, &sc).await?)
+            (indicators(s, ctx, &engine, &sc).await?)
         }
     })
 }
@@ -241,5 +937,42 @@ mod tests {
         assert!(svg.starts_with("<svg") && svg.contains("项目按状态") && svg.contains("完工"));
         assert_eq!(svg.matches("<a href=").count(), 3, "{svg}");
         assert!(svg.contains("/records/projects?n=2&amp;x=&lt;") && svg.contains("<title>完工：12</title>"));
+    }
+
+    #[test]
+    fn every_point_links_and_the_target_is_drawn() {
+        let pts: Vec<Point> = [("2023", 120.13), ("2024", 153.01)]
+            .iter()
+            .map(|(l, v)| Point {
+                label: l.to_string(),
+                value: *v,
+                shown: v.to_string(),
+                href: format!("/figures/drill?period={l}"),
+            })
+            .collect();
+        let svg = line_chart("医疗总收入", &pts, Some(("基线 2022".into(), 105.0)), Some(("目标 2025".into(), 170.0)));
+        assert_eq!(svg.matches("<a href=").count(), 2, "{svg}");
+        assert!(svg.contains("目标 2025") && svg.contains("基线 2022"));
+    }
+
+    #[test]
+    fn a_drill_down_reads_back_as_written() {
+        let d = Drill {
+            source: "activities".into(),
+            measure: Measure::Sum("beneficiaries".into()),
+            filters: vec![
+                Filter::under("region", "653022"),
+                Filter::any("status", &["started", "completed"]),
+                Filter::eq("month", "2024-05"),
+            ],
+            span: Some(Span { from: Date::parse("2023-04-20").ok(), to: None }),
+            title: "受益人次：2024-05 & 其他".into(),
+        };
+        let href = d.href();
+        let q = href.split_once('?').map(|(_, q)| q).unwrap_or("");
+        let back = Drill::parse(&crate::records::pairs(Some(q))).unwrap();
+        assert_eq!(back, d);
+        assert!(Drill::parse(&[("source".into(), "projects".into()), ("f".into(), "status".into())]).is_err());
+        assert!(Drill::parse(&[("source".into(), "projects".into()), ("from".into(), "2024-13-01".into())]).is_err());
     }
 }

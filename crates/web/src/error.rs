@@ -1,7 +1,12 @@
 //! The one error type at the web edge. Users get a Chinese message; internal failures are logged
 //! with their detail and shown only as a generic message.
 
-use axum::http::StatusCode;
+use crate::auth::Ctx;
+use crate::{layout, AppState};
+use axum::body::Body;
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::{header, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use services::ServiceError;
 use store::StoreError;
@@ -56,10 +61,40 @@ impl IntoResponse for AppError {
     }
 }
 
+/// The message of an error page, so that [`with_navigation`] can show it inside the signed-in
+/// layout.
+#[derive(Debug, Clone)]
+struct ErrorMessage(String);
+
 fn page(status: StatusCode, msg: &str) -> Response {
     let body = maud::html! {
         p.error { (msg) }
         p { a href="/" { "返回首页" } }
     };
-    (status, crate::layout::bare(crate::i18n::Lang::Zh, "出错了", body)).into_response()
+    let mut r = (status, crate::layout::bare(crate::i18n::Lang::Zh, "出错了", body)).into_response();
+    r.extensions_mut().insert(ErrorMessage(msg.to_string()));
+    r
+}
+
+/// An error page for a signed-in reader keeps the navigation (and the reader's language), so
+/// that a refusal or a missing record is never a dead end. Without a session the bare page stays.
+pub async fn with_navigation(State(s): State<AppState>, req: Request, next: Next) -> Response {
+    let headers = req.headers().clone();
+    let uri = req.uri().clone();
+    let resp = next.run(req).await;
+    let Some(ErrorMessage(msg)) = resp.extensions().get::<ErrorMessage>().cloned() else { return resp };
+    let mut probe = Request::new(());
+    *probe.uri_mut() = uri;
+    *probe.headers_mut() = headers;
+    let (mut parts, ()) = probe.into_parts();
+    let Ok(ctx) = Ctx::from_request_parts(&mut parts, &s).await else { return resp };
+    let title = ctx.t("出错了", "Something went wrong");
+    let body = maud::html! {
+        h1 { (title) }
+        p.error role="alert" { (msg) }
+        p { a href="/" { (ctx.t("返回首页", "Home")) } }
+    };
+    let (mut rparts, _) = resp.into_parts();
+    rparts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(rparts, Body::from(layout::page(&ctx, title, body).into_string()))
 }

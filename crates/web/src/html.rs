@@ -1,8 +1,7 @@
 //! The figure pages' bodies, escaped by construction (every dynamic string passes through [`esc`]).
 
 use crate::layout::beijing;
-use domain::figures::FigureDef;
-use services::figures::{Board, FigureValue, Provenance};
+use services::figures::{Board, FigureValue};
 
 pub fn esc(s: &str) -> String {
     let mut o = String::with_capacity(s.len());
@@ -62,50 +61,5 @@ pub fn home(board: &Board) -> String {
     if let Some(f) = figures.first() {
         body.push_str(&format!("<p class=\"meta\">计算时间：{}（北京时间）</p>", esc(&beijing(&f.computed_at))));
     }
-    body
-}
-
-pub fn figure(def: &FigureDef, v: &FigureValue, prov: &Provenance) -> String {
-    let spec = serde_json::to_string_pretty(&def.spec).unwrap_or_default();
-    let mut body = format!(
-        "<h1>{name}</h1><p class=\"big\">{val} <small>{unit}</small></p>\
-         <dl><dt>口径</dt><dd>{desc}</dd><dt>指标键</dt><dd><code>{key}</code></dd>\
-         <dt>计算时间</dt><dd>{at}（北京时间）</dd></dl><details><summary>定义（JSON）</summary><pre>{spec}</pre></details>",
-        name = esc(&def.name),
-        val = esc(&v.display),
-        unit = esc(&def.unit),
-        desc = esc(&def.description),
-        key = esc(&def.key),
-        at = esc(&beijing(&v.computed_at)),
-        spec = esc(&spec),
-    );
-    match prov {
-        Provenance::Records { records } => {
-            body.push_str(&format!("<h2>来源记录（{} 条）</h2><table><thead><tr><th>表</th><th>编号</th><th>名称</th><th>日期</th><th>计入值</th></tr></thead><tbody>", records.len()));
-            for r in records {
-                body.push_str(&format!(
-                    "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td></tr>",
-                    esc(&r.table),
-                    r.id,
-                    esc(&r.label),
-                    esc(r.date.as_deref().unwrap_or("")),
-                    r.value
-                ));
-            }
-        }
-        Provenance::Indicator { values } => {
-            body.push_str(&format!("<h2>来源指标值（{} 条）</h2><table><thead><tr><th>指标</th><th>单位</th><th>统计期</th><th>原始值</th></tr></thead><tbody>", values.len()));
-            for r in values {
-                body.push_str(&format!(
-                    "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"num\">{}</td></tr>",
-                    esc(&r.indicator),
-                    esc(&r.org_name),
-                    esc(&r.period),
-                    r.value
-                ));
-            }
-        }
-    }
-    body.push_str("</tbody></table>");
     body
 }

@@ -8,6 +8,7 @@ mod audit;
 mod auth;
 mod dashboard;
 mod error;
+mod figures;
 mod forms;
 mod html;
 mod i18n;
@@ -17,7 +18,7 @@ mod records;
 pub use error::AppError;
 
 use auth::Ctx;
-use axum::extract::{Path, State};
+use axum::extract::{RawQuery, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -25,7 +26,7 @@ use axum::{Json, Router};
 use domain::users::Role;
 use maud::Markup;
 use serde_json::json;
-use services::figures::{Board, Engine, Provenance};
+use services::figures::Engine;
 use store::Store;
 
 #[derive(Clone)]
@@ -34,6 +35,7 @@ pub struct AppState {
 }
 
 pub fn router(store: Store) -> Router {
+    let state = AppState { store };
     Router::new()
         .route("/", get(home))
         .route("/login", get(auth::login_form).post(auth::login))
@@ -55,13 +57,16 @@ pub fn router(store: Store) -> Router {
         .route("/records/{slug}/{id}/edit", get(forms::edit_form).post(forms::update))
         .route("/records/{slug}/{id}/delete", post(forms::delete))
         .route("/records/people/{id}/reveal", post(records::reveal))
-        .route("/figures", get(figure_index))
-        .route("/figures/{key}", get(figure_page))
-        .route("/api/v1/figures", get(figures_json))
-        .route("/api/v1/figures/{key}/records", get(figure_records_json))
+        .route("/figures", get(figures::index))
+        .route("/figures/drill", get(figures::drill))
+        .route("/figures/{key}", get(figures::page))
+        .route("/dashboard/schedule", get(schedule))
+        .route("/api/v1/figures", get(figures::json))
+        .route("/api/v1/figures/{key}/records", get(figures::records_json))
         .route("/assets/app.css", get(css))
         .route("/assets/icon.svg", get(icon))
-        .with_state(AppState { store })
+        .layer(axum::middleware::from_fn_with_state(state.clone(), error::with_navigation))
+        .with_state(state)
 }
 
 const CSS: &str = include_str!("../assets/app.css");
@@ -91,7 +96,7 @@ async fn healthz(State(s): State<AppState>) -> Result<Json<serde_json::Value>, A
     Ok(Json(json!({ "status": "ok", "database": s.store.backend().name() })))
 }
 
-async fn home(State(s): State<AppState>, ctx: Ctx) -> Result<Response, AppError> {
+async fn home(State(s): State<AppState>, ctx: Ctx, RawQuery(raw): RawQuery) -> Result<Response, AppError> {
     // The administrators have no dashboard: each starts at the one thing the role does.
     match ctx.user.role {
         Role::Auditor => return Ok(axum::response::Redirect::to("/audit").into_response()),
@@ -99,61 +104,11 @@ async fn home(State(s): State<AppState>, ctx: Ctx) -> Result<Response, AppError>
         _ => {}
     }
     let board = Engine::new(&s.store).all().await?;
-    let engine = Engine::new(&s.store);
-    let charts = dashboard::breakdowns(&ctx, &engine).await?;
+    let charts = dashboard::analysis(&s, &ctx, &records::pairs(raw.as_deref())).await?;
     let body = maud::html! { (layout::raw(&html::home(&board))) (charts) };
     Ok(layout::page(&ctx, ctx.t("驾驶舱", "Dashboard"), body).into_response())
 }
 
-/// Every figure in one table: name, value, unit, line of work; each opens to its records.
-async fn figure_index(State(s): State<AppState>, ctx: Ctx) -> Result<Markup, AppError> {
-    reads_business(&ctx)?;
-    let board = Engine::new(&s.store).all().await?;
-    let body = maud::html! {
-        h1 { (ctx.t("全部指标", "All figures")) }
-        table.data {
-            thead { tr {
-                th { (ctx.t("指标", "Figure")) } th.num { (ctx.t("数值", "Value")) } th { (ctx.t("单位", "Unit")) }
-                th { (ctx.t("工作条线", "Line of work")) } th { (ctx.t("指标键", "Key")) }
-            } }
-            tbody {
-                @for f in &board.values {
-                    tr {
-                        td { a href={ "/figures/" (f.key) } { (f.name) } }
-                        td.num { a href={ "/figures/" (f.key) } { (f.display) } }
-                        td { (f.unit) } td { (f.line) } td { code { (f.key) } }
-                    }
-                }
-                @for f in &board.failed {
-                    tr.failed { td { (f.name) } td.num { "—" } td {} td { (f.line) } td { code { (f.key) } " " (f.message) } }
-                }
-            }
-        }
-    };
-    Ok(layout::page(&ctx, ctx.t("全部指标", "All figures"), body))
-}
-
-async fn figure_page(State(s): State<AppState>, ctx: Ctx, Path(key): Path<String>) -> Result<Markup, AppError> {
-    reads_business(&ctx)?;
-    let engine = Engine::new(&s.store);
-    let def = engine.definition(&key).await?;
-    let value = engine.evaluate(&def).await?;
-    let prov = engine.provenance(&def, 1000).await?;
-    Ok(layout::page(&ctx, &def.name, layout::raw(&html::figure(&def, &value, &prov))))
-}
-
-async fn figures_json(State(s): State<AppState>, ctx: Ctx) -> Result<Json<Board>, AppError> {
-    reads_business(&ctx)?;
-    Ok(Json(Engine::new(&s.store).all().await?))
-}
-
-async fn figure_records_json(
-    State(s): State<AppState>,
-    ctx: Ctx,
-    Path(key): Path<String>,
-) -> Result<Json<Provenance>, AppError> {
-    reads_business(&ctx)?;
-    let engine = Engine::new(&s.store);
-    let def = engine.definition(&key).await?;
-    Ok(Json(engine.provenance(&def, 10_000).await?))
+async fn schedule(State(s): State<AppState>, ctx: Ctx, RawQuery(raw): RawQuery) -> Result<Markup, AppError> {
+    dashboard::schedule_page(&s, &ctx, &records::pairs(raw.as_deref())).await
 }

@@ -299,12 +299,14 @@ impl<'s> Loader<'s> {
     ) -> Result<ActivityId> {
         let pairing = self.under_pairing.take();
         self.activities += 1;
+        let line = activity_line(type_code, brand);
         Ok(self
             .tx
             .insert(&NewActivity {
                 program_id: self.program,
                 type_code: type_code.into(),
                 brand_code: brand.map(str::to_string),
+                line,
                 title,
                 date,
                 end_date: None,
@@ -1309,4 +1311,17 @@ async fn load_into(l: &mut Loader<'_>) -> Result<usize> {
     })
     .await?;
     Ok(figures::definitions()?.len())
+}
+
+/// The line of work of a demo activity: by its brand, else by its type.
+fn activity_line(type_code: &str, brand: Option<&str>) -> &'static str {
+    match (brand, type_code) {
+        (Some("hongdujuan" | "hongdujuan_microlecture" | "long_march_vr" | "guyu_poetry"), _) => "education",
+        (Some("jiangxi_red_doctor" | "guangming" | "smile_taotao" | "early_cancer"), _) => "medical",
+        (Some("one_family"), _) => "culture",
+        (_, "free_clinic" | "remote_consultation") => "medical",
+        (_, "training") => "employment",
+        (_, "remote_class" | "lecture" | "volunteer" | "camp") => "education",
+        _ => "culture",
+    }
 }
