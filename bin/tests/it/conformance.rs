@@ -758,6 +758,101 @@ async fn derived_state_has_one_writer_and_distinct_counts_skip_empty_rows(db: &T
 }
 both!(derived_state_has_one_writer_and_distinct_counts_skip_empty_rows);
 
+async fn breakdowns_add_up_and_open_to_their_records(db: &TestDb) {
+    use domain::activities::NewActivity;
+    use domain::figures::{Filter, Measure, Span};
+    let store = db.store().await;
+    let b = base(&store).await;
+    let a = Actor::system();
+    let mut tx = store.write(&a).await.unwrap();
+    let act = |line: &'static str, date: &str, region: &str, org: OrgId, n: i64| NewActivity {
+        program_id: b.program,
+        type_code: "free_clinic".into(),
+        brand_code: None,
+        line,
+        title: format!("活动 {date}"),
+        date: d(date),
+        end_date: None,
+        region: rc(region),
+        organizer_org_id: Some(org),
+        project_id: None,
+        pairing_id: None,
+        participants: 5,
+        beneficiaries: n,
+    };
+    for (line, date, region, org, n) in [
+        ("medical", "2024-01-05", "653022", b.host, 100),
+        ("medical", "2024-01-20", "653022", b.host, 40),
+        ("education", "2024-02-01", "653022", b.host, 7),
+        ("education", "2024-03-15", "653000", b.donor, 13),
+        ("culture", "2023-12-31", "653022", b.host, 1000),
+    ] {
+        tx.insert(&act(line, date, region, org, n)).await.unwrap();
+    }
+    tx.insert(&person(&b, None, None)).await.unwrap();
+    tx.commit().await.unwrap();
+
+    // Grouped by month, line, organizer (by code) and place: the parts add up to the whole, and
+    // each part is the whole with one more filter.
+    let span = Span { from: Some(d("2024-01-01")), to: Some(d("2024-12-31")) };
+    let benef = Measure::Sum("beneficiaries".into());
+    let whole = store.measure(None, "activities", &benef, &[], Some(&span)).await.unwrap();
+    assert_eq!(whole, 160);
+    for by in ["month", "line", "organizer", "region"] {
+        let parts = store.measure_by(None, "activities", &benef, &[], Some(&span), by).await.unwrap();
+        assert_eq!(parts.iter().map(|(_, v)| v).sum::<i64>(), whole, "by {by}: {parts:?}");
+        for (k, v) in &parts {
+            let one = [Filter::eq(by, k.as_str())];
+            assert_eq!(store.measure(None, "activities", &benef, &one, Some(&span)).await.unwrap(), *v, "{by}={k}");
+            let listed = store.measure_records(None, "activities", &benef, &one, Some(&span), 100).await.unwrap();
+            assert_eq!(listed.iter().map(|r| r.value).sum::<i64>(), *v, "the records of {by}={k}");
+        }
+    }
+    let months = store.measure_by(None, "activities", &Measure::Count, &[], None, "month").await.unwrap();
+    let m: Vec<(&str, i64)> = months.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+    assert_eq!(m, vec![("2023-12", 1), ("2024-01", 2), ("2024-02", 1), ("2024-03", 1)]);
+    let orgs = store.measure_by(None, "activities", &Measure::Count, &[], None, "organizer").await.unwrap();
+    assert_eq!(orgs, vec![("D1".to_string(), 1), ("R2".to_string(), 4)]);
+    // An integer field groups as text on both backends.
+    let batches = store.measure_by(None, "people", &Measure::Count, &[], None, "batch").await.unwrap();
+    assert_eq!(batches, vec![("11".to_string(), 1)]);
+    // A place subtree and an organization subtree, as the dashboard's scope adds them.
+    let scoped = [Filter::under("region", "653022"), Filter::under("organizer", "R1")];
+    let lines = store.measure_by(None, "activities", &benef, &scoped, Some(&span), "line").await.unwrap();
+    assert_eq!(lines, vec![("education".to_string(), 7), ("medical".to_string(), 140)]);
+    let e = store.measure_by(None, "activities", &benef, &[], None, "no_such_field").await.unwrap_err();
+    assert!(e.to_string().contains("no_such_field"), "{e}");
+
+    // The projects a scope selects, with the dates their schedule light is judged by.
+    let mut tx = store.write(&a).await.unwrap();
+    let project = |code: &str, region: &str, start: &str, end: &str| NewProject {
+        program_id: b.program,
+        batch_id: None,
+        code: code.into(),
+        name: format!("项目{code}"),
+        sector: "medical",
+        region: rc(region),
+        org_id: Some(b.host),
+        planned_start: Some(d(start)),
+        planned_end: Some(d(end)),
+        multi_year: false,
+        livelihood: false,
+    };
+    let late = tx.insert(&project("S-1", "653022", "2024-01-01", "2024-12-31")).await.unwrap();
+    tx.add_status(&NewStatusEvent { project_id: late, status: "approved", date: d("2023-11-01") }).await.unwrap();
+    tx.insert(&project("S-2", "653000", "2030-01-01", "2030-12-31")).await.unwrap();
+    tx.commit().await.unwrap();
+    let plans = store.project_plans(None, &[Filter::under("region", "653022")], None).await.unwrap();
+    assert_eq!(plans.len(), 1);
+    assert_eq!((plans[0].code.as_str(), plans[0].status.as_str()), ("S-1", "approved"));
+    let light =
+        domain::projects::schedule(d("2024-06-30"), &plans[0].status, plans[0].planned_start, plans[0].planned_end);
+    assert_eq!(light.0, domain::projects::Schedule::Red);
+    assert_eq!(store.project_plans(None, &[], None).await.unwrap().len(), 2);
+    store.close().await;
+}
+both!(breakdowns_add_up_and_open_to_their_records);
+
 async fn records_are_listed_within_the_readers_scope(db: &TestDb) {
     use domain::catalog::by_slug;
     use store::records::ListQuery;
