@@ -326,6 +326,23 @@ async fn a_new_user_walks_through_the_demo() {
     wait_path(&c, "/records/activities").await;
     assert!(total(&c).await > 0, "the pairing's activities");
 
+    // A phone, for reading: the dashboard and a list at 390 px.
+    c.set_window_size(390, 844).await.unwrap();
+    c.goto(&format!("{base}/records/projects")).await.unwrap();
+    wait_path(&c, "/records/projects").await;
+    shot(&c, "11-phone-list").await;
+    c.goto(&format!("{base}/")).await.unwrap();
+    wait_text(&c, ">777<").await;
+    shot(&c, "11-phone-dashboard").await;
+    let wide: bool = c
+        .execute("return document.documentElement.scrollWidth > window.innerWidth + 1;", vec![])
+        .await
+        .unwrap()
+        .as_bool()
+        .unwrap_or(true);
+    assert!(!wide, "the page does not scroll sideways on a phone");
+    c.set_window_size(1366, 768).await.unwrap();
+
     // The English switch, remembered.
     click(&c, "form.inline button[lang=en]").await;
     wait_text(&c, "<html lang=\"en\"").await;
