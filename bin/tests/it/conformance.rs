@@ -937,7 +937,8 @@ async fn forms_write_every_type_within_the_rules(db: &TestDb) {
     assert!(m.contains("不能删除") && m.contains("人员 1 条"), "{m}");
 
     // Program configuration: the manager writes it; a reporter is refused, with the reason.
-    let t = store.insert(&manager, &NewActivityType { code: "sports_day".into(), name: "运动会".into() }).await.unwrap();
+    let t =
+        store.insert(&manager, &NewActivityType { code: "sports_day".into(), name: "运动会".into() }).await.unwrap();
     let e = store.insert(&reporter, &NewBrand { code: "pamir".into(), name: "帕米尔".into() }).await.unwrap_err();
     assert!(matches!(&e, StoreError::Forbidden(m) if m.contains("项目配置") && m.contains("项目管理")), "{e}");
     let mut tx = store.write(&reporter).await.unwrap();

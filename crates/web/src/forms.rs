@@ -147,8 +147,8 @@ async fn input(
                         (ctx.t("已登记：", "On file: ")) (mask)
                         (ctx.t("。留空则保持不变。", ". Leave blank to keep it."))
                     }
-                    label.inline {
-                        input type="checkbox" name={ (f.name) "__clear" } value="1";
+                    span.clear {
+                        input type="checkbox" name={ (f.name) "__clear" } value="1" aria-label=(ctx.t("清除已登记的号码", "Remove the number on file"));
                         (ctx.t("清除已登记的号码", "Remove the number on file"))
                     }
                 }
