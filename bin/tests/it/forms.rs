@@ -81,6 +81,17 @@ async fn every_record_type_is_created_edited_and_deleted_through_forms() {
     let csrf = b.get("/records").hidden("csrf");
     let hosp = org_id(&mut b, "阿克陶县人民医院");
 
+    // Every record type has its forms: a new one, and an edit of an existing record.
+    for t in domain::catalog::RECORD_TYPES {
+        let page = b.get(&format!("/records/{}/new", t.slug));
+        assert_eq!(page.status, 200, "{}: {}", t.slug, page.body);
+        let list = b.get(&format!("/records/{}", t.slug));
+        if list.total() > 0 {
+            let id = list.first_id(&format!("/records/{}/", t.slug));
+            let want = if domain::forms::changeable(t.table) { 200 } else { 403 };
+            assert_eq!(b.get(&format!("/records/{}/{id}/edit", t.slug)).status, want, "{}", t.slug);
+        }
+    }
     // The new types are offered for creation in their lists.
     for slug in ["organizations", "people", "indicator-values", "donations", "activity-types", "batches"] {
         let list = b.get(&format!("/records/{slug}"));
