@@ -991,3 +991,150 @@ async fn records_are_listed_within_the_readers_scope(db: &TestDb) {
     store.close().await;
 }
 both!(records_are_listed_within_the_readers_scope);
+
+async fn forms_write_every_type_within_the_rules(db: &TestDb) {
+    use domain::catalog::by_table;
+    use domain::pairings::{NewActivityType, NewBrand};
+    let store = db.store().await;
+    let b = base(&store).await;
+    let manager = Actor { name: "指挥部".into(), ..Actor::system() };
+    let reporter = Actor { name: "填报员".into(), role: Role::Reporter, org_id: Some(b.host), ..Actor::system() };
+
+    // An identifier left out of an edit keeps its ciphertext, hash and mask; the audit entry
+    // holds masks only.
+    let id = store.insert(&manager, &person(&b, Some("360426199101010071"), Some("13800131234"))).await.unwrap();
+    use sqlx::Connection;
+    sqlx::any::install_default_drivers();
+    let mut c = sqlx::AnyConnection::connect(&db.url).await.unwrap();
+    type Raw = (Option<String>, Option<String>, Option<String>, Option<String>);
+    let sql = "SELECT id_number_enc, id_number_hash, id_number_mask, phone_enc FROM people WHERE id = $1";
+    let stored: Raw = sqlx::query_as(sql).bind(id.get()).fetch_one(&mut c).await.unwrap();
+    let mut p = person(&b, None, None);
+    p.post = Some("教研组长".into());
+    let mut tx = store.write(&manager).await.unwrap();
+    tx.update_keeping(id, &p, &["id_number"]).await.unwrap();
+    tx.commit().await.unwrap();
+    let now: Raw = sqlx::query_as(sql).bind(id.get()).fetch_one(&mut c).await.unwrap();
+    assert_eq!((&now.0, &now.1, &now.2), (&stored.0, &stored.1, &stored.2), "the identifier is kept");
+    assert_eq!(now.3, None, "the phone, not kept, is cleared");
+    let clear = store.person(&manager, id, Reveal::Clear).await.unwrap().unwrap();
+    assert_eq!(clear["id_number"], "360426199101010071");
+    let log = store.audit_of(id).await.unwrap();
+    let entry = serde_json::to_string(&log[1]).unwrap();
+    assert!(entry.contains("360***********0071") && !entry.contains("360426199101010071"), "{entry}");
+    assert_eq!(log[1].after.as_ref().unwrap()["post"], "教研组长");
+    c.close().await.unwrap();
+
+    // A delete that others depend on is refused, naming what depends on it.
+    let mut tx = store.write(&manager).await.unwrap();
+    let e = tx.delete(b.host).await.unwrap_err();
+    drop(tx);
+    let StoreError::Conflict(m) = e else { panic!("{e}") };
+    assert!(m.contains("不能删除") && m.contains("人员 1 条"), "{m}");
+
+    // Program configuration: the manager writes it; a reporter is refused, with the reason.
+    let t =
+        store.insert(&manager, &NewActivityType { code: "sports_day".into(), name: "运动会".into() }).await.unwrap();
+    let e = store.insert(&reporter, &NewBrand { code: "pamir".into(), name: "帕米尔".into() }).await.unwrap_err();
+    assert!(matches!(&e, StoreError::Forbidden(m) if m.contains("项目配置") && m.contains("项目管理")), "{e}");
+    let mut tx = store.write(&reporter).await.unwrap();
+    let e = tx.delete(t).await.unwrap_err();
+    assert!(matches!(&e, StoreError::Forbidden(m) if m.contains("项目配置")), "{e}");
+    drop(tx);
+    let e = store
+        .insert(&reporter, &NewBatch { program_id: b.program, number: 12, start_date: d("2026-04-20"), end_date: None })
+        .await
+        .unwrap_err();
+    assert!(matches!(&e, StoreError::Forbidden(m) if m.contains("批次")), "{e}");
+    // Built-in types ship with the schema and stay as they are.
+    let builtin: i64 = {
+        let mut c = sqlx::AnyConnection::connect(&db.url).await.unwrap();
+        let v = sqlx::query_scalar("SELECT id FROM activity_types WHERE code = 'free_clinic'")
+            .fetch_one(&mut c)
+            .await
+            .unwrap();
+        c.close().await.unwrap();
+        v
+    };
+    let mut tx = store.write(&manager).await.unwrap();
+    let e = tx.delete_record(by_table("activity_types").unwrap(), builtin).await.unwrap_err();
+    assert!(matches!(&e, StoreError::Forbidden(m) if m.contains("系统内置")), "{e}");
+    drop(tx);
+    let mut tx = store.write(&manager).await.unwrap();
+    let e = tx
+        .update(domain::ids::ActivityTypeId::issued(builtin), &NewActivityType { code: "x".into(), name: "y".into() })
+        .await
+        .unwrap_err();
+    assert!(matches!(e, StoreError::Forbidden(_)), "{e}");
+    drop(tx);
+    // A user-defined type nobody uses can go.
+    let mut tx = store.write(&manager).await.unwrap();
+    tx.delete(t).await.unwrap();
+    tx.commit().await.unwrap();
+
+    // A reporter places organizations under its own; not elsewhere, and it does not move its
+    // own out of its subtree.
+    let org = |code: &str, parent| NewOrg {
+        code: code.into(),
+        name: format!("单位{code}"),
+        side: Side::Recipient,
+        kind: "department",
+        parent_id: parent,
+        region: rc("653022"),
+        credit_code: None,
+    };
+    let mut tx = store.write(&reporter).await.unwrap();
+    let dept = tx.insert_org(&org("R2-1", Some(b.host))).await.unwrap();
+    tx.commit().await.unwrap();
+    assert!(store.get(dept).await.unwrap().unwrap()["path"].as_str().unwrap().contains(&format!("/{}/", b.host)));
+    let top: i64 = store.get(b.host).await.unwrap().unwrap()["parent_id"].as_i64().unwrap();
+    let n = counts(&store).await;
+    let mut tx = store.write(&reporter).await.unwrap();
+    let e = tx.insert_org(&org("R1-9", Some(OrgId::issued(top)))).await.unwrap_err();
+    drop(tx);
+    assert!(matches!(&e, StoreError::Forbidden(m) if m.contains("本单位及下级单位")), "{e}");
+    let mut tx = store.write(&reporter).await.unwrap();
+    assert!(matches!(tx.insert_org(&org("ROOT", None)).await, Err(StoreError::Forbidden(_))));
+    drop(tx);
+    assert_eq!(counts(&store).await, n, "nothing of a refused write is left");
+    let mut renamed = org("R2", Some(OrgId::issued(top)));
+    renamed.name = "单位R2（更名）".into();
+    let mut tx = store.write(&reporter).await.unwrap();
+    tx.update_org(b.host, &renamed).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut moved = org("R2-1", None);
+    moved.name = "单位R2-1".into();
+    let mut tx = store.write(&reporter).await.unwrap();
+    assert!(matches!(tx.update_org(dept, &moved).await, Err(StoreError::Forbidden(_))), "not out of its subtree");
+    drop(tx);
+    // A value of an indicator is the reporter's to write for its own organization only.
+    use domain::indicators::{NewIndicatorDef, NewIndicatorValue, Period};
+    store
+        .insert(
+            &manager,
+            &NewIndicatorDef {
+                code: "beds".into(),
+                name: "床位数".into(),
+                unit: "张".into(),
+                scale: 0,
+                combine: "sum",
+                numerator: None,
+                denominator: None,
+                factor: 1,
+                higher_is_better: true,
+            },
+        )
+        .await
+        .unwrap();
+    let value = |org| NewIndicatorValue {
+        indicator_code: "beds".into(),
+        org_id: org,
+        period: Period::parse("2024").unwrap(),
+        value: 120,
+    };
+    store.insert(&reporter, &value(dept)).await.unwrap();
+    let e = store.insert(&reporter, &value(b.donor)).await.unwrap_err();
+    assert!(matches!(e, StoreError::Forbidden(_)), "{e}");
+    store.close().await;
+}
+both!(forms_write_every_type_within_the_rules);

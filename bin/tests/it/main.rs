@@ -4,6 +4,7 @@
 mod browser;
 mod cli;
 mod conformance;
+mod forms;
 mod http;
 mod story;
 mod support;

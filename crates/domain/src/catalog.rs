@@ -332,6 +332,9 @@ pub static RECORD_TYPES: &[RecordType] = &[
             fl("combine", "汇总方式", "Combines by", Code(COMBINES), true, true),
             fl("numerator", "分子指标", "Numerator", CodeRef { table: "indicator_defs" }, false, false),
             fl("denominator", "分母指标", "Denominator", CodeRef { table: "indicator_defs" }, false, false),
+            fl("scale", "小数位", "Decimal places", Int, false, false),
+            fl("factor", "比率系数", "Ratio factor", Int, false, false),
+            fl("higher_is_better", "数值越高越好", "Higher is better", Flag, false, false),
         ],
         owners: &[],
         search: &["code", "name"],
@@ -504,6 +507,15 @@ pub static RECORD_TYPES: &[RecordType] = &[
         parent: None,
     },
 ];
+
+/// Program configuration: code lists and definitions the program's records are typed by. Only
+/// a role that manages the program (项目管理) writes them; the store enforces it.
+pub const PROGRAM_CONFIG: &[&str] = &["pairing_types", "activity_types", "brands", "indicator_defs", "batches"];
+
+/// Is `table` program configuration (see [`PROGRAM_CONFIG`])?
+pub fn is_program_config(table: &str) -> bool {
+    PROGRAM_CONFIG.contains(&table)
+}
 
 /// The record type at `/records/{slug}`.
 pub fn by_slug(slug: &str) -> Option<&'static RecordType> {

@@ -2,12 +2,20 @@
 //! parsed into the record types, every refusal naming the field, its label and the rule. The
 //! same field names and labels as `catalog`, so an error lands next to its input.
 
-use crate::activities::NewActivity;
-use crate::catalog::RecordType;
+use crate::activities::{NewActivity, NewProcedure, PROCEDURE_KINDS};
+use crate::catalog::{FieldKind, RecordType};
 use crate::ids::{Id, Kind, ProgramId};
+use crate::indicators::{NewIndicatorDef, NewIndicatorTarget, NewIndicatorValue, Period, COMBINES};
+use crate::lines::{
+    NewAchievement, NewDonation, NewEmploymentCentre, NewEmploymentRecord, NewInvestmentEvent, NewInvestmentProject,
+    ACHIEVEMENT_KINDS, INVESTMENT_EVENT_KINDS,
+};
 use crate::money::Fen;
-use crate::pairings::NewPairing;
-use crate::projects::{NewFunding, NewOutput, NewProject, FUNDING_SOURCES, SECTORS};
+use crate::orgs::{CreditCode, NewOrg, Side, ORG_KINDS};
+use crate::pairings::{check_type_code, NewActivityType, NewBrand, NewPairing, NewPairingType};
+use crate::people::{IdNumber, NewPerson, Phone, CATEGORIES, LINES, PERSON_KINDS};
+use crate::program::NewBatch;
+use crate::projects::{NewFunding, NewOutput, NewProject, NewStatusEvent, FUNDING_SOURCES, SECTORS, STATUSES};
 use crate::regions::RegionCode;
 use crate::values::{count_field, required_text};
 use crate::{Date, Invalid, Invalids};
@@ -172,6 +180,90 @@ impl<'a> FormValues<'a> {
         }
     }
 
+    /// The fixed code list of a catalogued `Code` field (empty when the field is not one).
+    fn list_of(&self, name: &str) -> &'static [(&'static str, &'static str)] {
+        match self.t.field(name).map(|f| f.kind) {
+            Some(FieldKind::Code(list)) => list,
+            _ => &[],
+        }
+    }
+
+    /// A code of the fixed list the catalogue gives the field.
+    pub fn catalogued_code(&mut self, name: &str) -> Option<&'static str> {
+        let list = self.list_of(name);
+        self.code(name, list)
+    }
+
+    /// An optional code of a fixed list: blank means none.
+    pub fn opt_code(&mut self, name: &str, list: &[(&'static str, &'static str)]) -> Option<Option<&'static str>> {
+        if self.raw(name).is_empty() {
+            return Some(None);
+        }
+        self.code(name, list).map(Some)
+    }
+
+    /// An integer, negative allowed (an indicator's raw value).
+    pub fn int(&mut self, name: &str) -> Option<i64> {
+        let v = self.raw(name).to_string();
+        let label = self.label(name);
+        if v.is_empty() {
+            self.missing(name);
+            return None;
+        }
+        match v.replace(',', "").parse::<i64>() {
+            Ok(n) => Some(n),
+            Err(_) => {
+                self.errors.push(Invalid::new(name, label, "须为整数", format!("{label}“{v}”不是整数")));
+                None
+            }
+        }
+    }
+
+    /// An optional non-negative count: blank means none.
+    pub fn opt_count(&mut self, name: &str) -> Option<Option<i64>> {
+        if self.raw(name).is_empty() {
+            return Some(None);
+        }
+        self.count(name).map(Some)
+    }
+
+    /// A non-negative count with a default for a blank input.
+    pub fn count_or(&mut self, name: &str, default: i64) -> Option<i64> {
+        if self.raw(name).is_empty() {
+            return Some(default);
+        }
+        self.count(name)
+    }
+
+    /// A statistical period (`2024`, `2024-Q2`, `2024-06`).
+    pub fn period(&mut self, name: &str) -> Option<Period> {
+        if self.raw(name).is_empty() {
+            self.missing(name);
+            return None;
+        }
+        let v = self.raw(name).to_string();
+        let label = self.label(name);
+        self.take(Period::parse(&v).map_err(|e| e.at(name, label)))
+    }
+
+    /// An optional value parsed by `parse` (an identifier, a credit code): blank means none.
+    pub fn opt_parsed<T>(&mut self, name: &str, parse: fn(&str) -> Result<T, Invalid>) -> Option<Option<T>> {
+        let v = self.raw(name).to_string();
+        if v.is_empty() {
+            return Some(None);
+        }
+        let label = self.label(name);
+        self.take(parse(&v).map_err(|e| e.at(name, label))).map(Some)
+    }
+
+    /// A type code of a user-extensible code list (lowercase letters, digits, `_`).
+    pub fn type_code(&mut self, name: &str) -> Option<String> {
+        let code = self.text(name, 40)?;
+        let label = self.label(name);
+        self.take(check_type_code(&code).map_err(|e| e.at(name, label)))?;
+        Some(code)
+    }
+
     pub fn flag(&mut self, name: &str) -> bool {
         matches!(self.raw(name), "1" | "on" | "true" | "是")
     }
@@ -190,12 +282,80 @@ pub enum Parsed {
     Project(NewProject),
     Funding(NewFunding),
     Output(NewOutput),
-    Activity(NewActivity),
+    StatusEvent(NewStatusEvent),
+    /// A person, with the personal identifiers left blank (and not asked to be cleared): on an
+    /// edit they keep their stored values, which the form never shows.
+    Person(NewPerson, Vec<&'static str>),
     Pairing(NewPairing),
+    Activity(NewActivity),
+    Procedure(NewProcedure),
+    Org(NewOrg),
+    IndicatorValue(NewIndicatorValue),
+    IndicatorTarget(NewIndicatorTarget),
+    IndicatorDef(NewIndicatorDef),
+    Achievement(NewAchievement),
+    Donation(NewDonation),
+    Centre(NewEmploymentCentre),
+    EmploymentRecord(NewEmploymentRecord),
+    InvestmentEvent(NewInvestmentEvent),
+    InvestmentProject(NewInvestmentProject),
+    Batch(NewBatch),
+    PairingType(NewPairingType),
+    ActivityType(NewActivityType),
+    Brand(NewBrand),
 }
 
-/// The record types that can be created and edited through forms.
-pub const EDITABLE: &[&str] = &["projects", "project_funding", "project_outputs", "activities", "pairings"];
+/// The record types that can be created through forms: every type of the catalogue.
+pub const EDITABLE: &[&str] = &[
+    "projects",
+    "project_funding",
+    "project_outputs",
+    "project_status_events",
+    "people",
+    "pairings",
+    "activities",
+    "activity_procedures",
+    "organizations",
+    "indicator_values",
+    "indicator_targets",
+    "indicator_defs",
+    "achievements",
+    "donations",
+    "employment_centres",
+    "employment_records",
+    "investment_events",
+    "investment_projects",
+    "batches",
+    "pairing_types",
+    "activity_types",
+    "brands",
+];
+
+/// Record types that are a history: new steps are added, none is edited or deleted.
+pub const HISTORY_ONLY: &[&str] = &["project_status_events"];
+
+/// Why a history record cannot be changed, for the user.
+pub const HISTORY_ONLY_WHY: &str =
+    "项目状态记录是项目的历史，只能按 立项→开工→完工→验收 依次新增，不能修改或删除；如登记有误，请联系项目管理员说明情况";
+
+/// May records of `table` be edited and deleted (not only created) through forms?
+pub fn changeable(table: &str) -> bool {
+    EDITABLE.contains(&table) && !HISTORY_ONLY.contains(&table)
+}
+
+/// The personal identifiers (`Secret` fields) of `t`.
+pub fn secret_fields(t: &RecordType) -> Vec<&'static str> {
+    t.fields.iter().filter(|f| matches!(f.kind, FieldKind::Secret)).map(|f| f.name).collect()
+}
+
+/// The fields of `t` a form must fill: those the parser refuses as missing ("必填") when the form
+/// is empty. One rule, the parser's, decides both the refusal and the mark on the input.
+pub fn required_fields(t: &RecordType) -> Vec<String> {
+    match parse(t, ProgramId::issued(1), Vec::new()) {
+        Ok(_) => Vec::new(),
+        Err(e) => e.0.into_iter().filter(|i| i.rule == "必填").map(|i| i.field).collect(),
+    }
+}
 
 /// Parse the form for `t` (one of [`EDITABLE`]) within `program`.
 pub fn parse(t: &RecordType, program: ProgramId, pairs: Vec<(String, String)>) -> Result<Parsed, Invalids> {
@@ -317,6 +477,318 @@ pub fn parse(t: &RecordType, program: ProgramId, pairs: Vec<(String, String)>) -
                 }))
             })
         }
+        "project_status_events" => {
+            let project_id = f.id("project_id");
+            let status = f.code("status", STATUSES);
+            let date = f.date("date");
+            f.finish(|| {
+                Some(Parsed::StatusEvent(NewStatusEvent { project_id: project_id?, status: status?, date: date? }))
+            })
+        }
+        "people" => {
+            let name = f.text("name", 50);
+            let kind = f.code("kind", PERSON_KINDS);
+            let gender = {
+                let list = f.list_of("gender");
+                f.opt_code("gender", list)
+            };
+            let batch_id = f.opt_id("batch_id");
+            let category = f.opt_code("category", CATEGORIES);
+            let line = f.opt_code("line", LINES);
+            let title = f.opt_text("title", 50);
+            let post = f.opt_text("post", 100);
+            let home = f.opt_id("home_org_id");
+            let host = f.opt_id("host_org_id");
+            let start = f.opt_date("start_date");
+            let end = f.opt_date("end_date");
+            f.span("end_date", start, end);
+            let id_number = f.opt_parsed("id_number", IdNumber::parse);
+            let phone = f.opt_parsed("phone", Phone::parse);
+            let blank: Vec<&'static str> = secret_fields(t)
+                .into_iter()
+                .filter(|n| f.raw(n).is_empty() && !f.flag(&format!("{n}__clear")))
+                .collect();
+            f.finish(|| {
+                Some(Parsed::Person(
+                    NewPerson {
+                        program_id: program,
+                        kind: kind?,
+                        name: name?,
+                        gender: gender?,
+                        batch_id: batch_id?,
+                        category: category?,
+                        line: line?,
+                        title: title?,
+                        post: post?,
+                        home_org_id: home?,
+                        host_org_id: host?,
+                        start_date: start?,
+                        end_date: end?,
+                        id_number: id_number?,
+                        phone: phone?,
+                    },
+                    blank,
+                ))
+            })
+        }
+        "activity_procedures" => {
+            let activity_id = f.id("activity_id");
+            let kind = f.code("kind", PROCEDURE_KINDS);
+            let count = f.count("cases");
+            f.finish(|| Some(Parsed::Procedure(NewProcedure { activity_id: activity_id?, kind: kind?, count: count? })))
+        }
+        "organizations" => {
+            let code = f.text("code", 40);
+            let name = f.text("name", 100);
+            let side = if f.raw("side").is_empty() {
+                f.missing("side");
+                None
+            } else {
+                let v = f.raw("side").to_string();
+                let label = f.label("side");
+                f.take(Side::parse(&v).map_err(|e| e.at("side", label)))
+            };
+            let kind = f.code("kind", ORG_KINDS);
+            let parent_id = f.opt_id("parent_id");
+            let region = f.region("region_code");
+            let credit = f.opt_parsed("credit_code", CreditCode::parse);
+            f.finish(|| {
+                Some(Parsed::Org(NewOrg {
+                    code: code?,
+                    name: name?,
+                    side: side?,
+                    kind: kind?,
+                    parent_id: parent_id?,
+                    region: region?,
+                    credit_code: credit?,
+                }))
+            })
+        }
+        "indicator_values" => {
+            let code = f.code_ref("indicator_code");
+            let org_id = f.id("org_id");
+            let period = f.period("period");
+            let value = f.int("value");
+            f.finish(|| {
+                Some(Parsed::IndicatorValue(NewIndicatorValue {
+                    indicator_code: code?,
+                    org_id: org_id?,
+                    period: period?,
+                    value: value?,
+                }))
+            })
+        }
+        "indicator_targets" => {
+            let code = f.code_ref("indicator_code");
+            let org_id = f.id("org_id");
+            let baseline_period = f.period("baseline_period");
+            let baseline = f.int("baseline");
+            let target_period = f.period("target_period");
+            let target = f.int("target");
+            if let (Some(b), Some(t)) = (&baseline_period, &target_period) {
+                if t.end() < b.end() {
+                    let label = f.label("target_period");
+                    f.errors.push(Invalid::new(
+                        "target_period",
+                        label,
+                        "目标期不得早于基线期",
+                        format!("目标期 {t} 早于基期 {b}"),
+                    ));
+                }
+            }
+            f.finish(|| {
+                Some(Parsed::IndicatorTarget(NewIndicatorTarget {
+                    indicator_code: code?,
+                    org_id: org_id?,
+                    baseline_period: baseline_period?,
+                    baseline: baseline?,
+                    target_period: target_period?,
+                    target: target?,
+                }))
+            })
+        }
+        "indicator_defs" => {
+            let code = f.text("code", 60);
+            let name = f.text("name", 100);
+            let unit = f.text("unit", 20);
+            let combine = f.code("combine", COMBINES);
+            let numerator = f.opt_code_ref("numerator");
+            let denominator = f.opt_code_ref("denominator");
+            let scale = f.count_or("scale", 0);
+            let factor = f.count_or("factor", 1);
+            if combine == Some("ratio") && (f.raw("numerator").is_empty() || f.raw("denominator").is_empty()) {
+                let label = f.label("numerator");
+                f.errors.push(Invalid::new(
+                    "numerator",
+                    label,
+                    "比率指标须有分子与分母",
+                    "比率指标须指定分子和分母指标",
+                ));
+            }
+            if scale.is_some_and(|s| s > 6) {
+                let label = f.label("scale");
+                f.errors.push(Invalid::new("scale", label, "0–6 位", "小数位须在 0–6 之间"));
+            }
+            if factor == Some(0) {
+                let label = f.label("factor");
+                f.errors.push(Invalid::new("factor", label, "正整数", "比率系数须为正整数"));
+            }
+            let higher_is_better = f.flag("higher_is_better");
+            f.finish(|| {
+                Some(Parsed::IndicatorDef(NewIndicatorDef {
+                    code: code?,
+                    name: name?,
+                    unit: unit?,
+                    scale: scale?,
+                    combine: combine?,
+                    numerator: numerator?,
+                    denominator: denominator?,
+                    factor: factor?,
+                    higher_is_better,
+                }))
+            })
+        }
+        "achievements" => {
+            let title = f.text("title", 200);
+            let kind = f.code("kind", ACHIEVEMENT_KINDS);
+            let org_id = f.opt_id("org_id");
+            let person_id = f.opt_id("person_id");
+            let date = f.date("date");
+            let level = f.opt_count("level");
+            f.finish(|| {
+                Some(Parsed::Achievement(NewAchievement {
+                    program_id: program,
+                    kind: kind?,
+                    title: title?,
+                    org_id: org_id?,
+                    person_id: person_id?,
+                    date: date?,
+                    level: level?,
+                }))
+            })
+        }
+        "donations" => {
+            let description = f.text("description", 200);
+            let kind = f.catalogued_code("kind");
+            let donor = f.opt_id("donor_org_id");
+            let recipient = f.id("recipient_org_id");
+            let value = f.money("value_fen");
+            let date = f.date("date");
+            f.finish(|| {
+                Some(Parsed::Donation(NewDonation {
+                    program_id: program,
+                    kind: kind?,
+                    description: description?,
+                    donor_org_id: donor?,
+                    recipient_org_id: recipient?,
+                    value: value?,
+                    date: date?,
+                }))
+            })
+        }
+        "employment_centres" => {
+            let name = f.text("name", 100);
+            let region = f.region("region_code");
+            let org_id = f.opt_id("org_id");
+            let opened = f.date("opened");
+            f.finish(|| {
+                Some(Parsed::Centre(NewEmploymentCentre {
+                    program_id: program,
+                    name: name?,
+                    region: region?,
+                    org_id: org_id?,
+                    opened: opened?,
+                }))
+            })
+        }
+        "employment_records" => {
+            let centre_id = f.id("centre_id");
+            let period = f.period("period");
+            let jobs = f.count("jobs_offered");
+            let trainees = f.count("trainees");
+            let placements = f.count("placements");
+            f.finish(|| {
+                Some(Parsed::EmploymentRecord(NewEmploymentRecord {
+                    centre_id: centre_id?,
+                    period: period?,
+                    jobs_offered: jobs?,
+                    trainees: trainees?,
+                    placements: placements?,
+                }))
+            })
+        }
+        "investment_events" => {
+            let name = f.text("name", 200);
+            let kind = f.code("kind", INVESTMENT_EVENT_KINDS);
+            let date = f.date("date");
+            let region = f.region("region_code");
+            let orders = f.money("orders_fen");
+            f.finish(|| {
+                Some(Parsed::InvestmentEvent(NewInvestmentEvent {
+                    program_id: program,
+                    kind: kind?,
+                    name: name?,
+                    date: date?,
+                    region: region?,
+                    orders: orders?,
+                }))
+            })
+        }
+        "investment_projects" => {
+            let name = f.text("name", 200);
+            let enterprise = f.id("enterprise_org_id");
+            let event_id = f.opt_id("event_id");
+            let signed = f.date("signed_date");
+            let region = f.region("region_code");
+            let amount = f.money("amount_fen");
+            let jobs = f.count("jobs");
+            f.finish(|| {
+                Some(Parsed::InvestmentProject(NewInvestmentProject {
+                    program_id: program,
+                    event_id: event_id?,
+                    enterprise_org_id: enterprise?,
+                    name: name?,
+                    signed_date: signed?,
+                    region: region?,
+                    amount: amount?,
+                    jobs: jobs?,
+                }))
+            })
+        }
+        "batches" => {
+            let number = f.count("number");
+            if number == Some(0) {
+                let label = f.label("number");
+                f.errors.push(Invalid::new("number", label, "批次号为正整数", "批次号须为正整数"));
+            }
+            let start = f.date("start_date");
+            let end = f.opt_date("end_date");
+            f.span("end_date", start.map(Some), end);
+            f.finish(|| {
+                Some(Parsed::Batch(NewBatch {
+                    program_id: program,
+                    number: number?,
+                    start_date: start?,
+                    end_date: end?,
+                }))
+            })
+        }
+        "pairing_types" => {
+            let code = f.type_code("code");
+            let name = f.text("name", 50);
+            let party = f.catalogued_code("party");
+            f.finish(|| Some(Parsed::PairingType(NewPairingType { code: code?, name: name?, party: party? })))
+        }
+        "activity_types" => {
+            let code = f.type_code("code");
+            let name = f.text("name", 50);
+            f.finish(|| Some(Parsed::ActivityType(NewActivityType { code: code?, name: name? })))
+        }
+        "brands" => {
+            let code = f.type_code("code");
+            let name = f.text("name", 50);
+            f.finish(|| Some(Parsed::Brand(NewBrand { code: code?, name: name? })))
+        }
         other => {
             Err(Invalids(vec![Invalid::new("form", "表单", "可在线编辑的记录类型", format!("{other} 不能在线编辑"))]))
         }
@@ -380,5 +852,265 @@ mod tests {
         assert_eq!(b.planned, Fen(12_500_000));
         let Err(e) = parse(t, ProgramId::issued(1), f("wan", "-1")) else { panic!() };
         assert_eq!(e.0[0].field, "planned_fen");
+    }
+
+    fn bad_fields(slug: &str, v: &[(&str, &str)]) -> Vec<String> {
+        let t = by_slug(slug).unwrap();
+        match parse(t, ProgramId::issued(1), pairs(v)) {
+            Ok(_) => panic!("{slug}: accepted {v:?}"),
+            Err(e) => {
+                for i in &e.0 {
+                    assert!(t.field(&i.field).is_some(), "{slug}: {} is a field of the form", i.field);
+                    assert!(!i.label.is_empty() && !i.rule.is_empty() && !i.message.is_empty(), "{i:?}");
+                }
+                e.0.into_iter().map(|i| i.field).collect()
+            }
+        }
+    }
+
+    fn accepted(slug: &str, v: &[(&str, &str)]) -> Parsed {
+        match parse(by_slug(slug).unwrap(), ProgramId::issued(1), pairs(v)) {
+            Ok(p) => p,
+            Err(e) => panic!("{slug}: refused {e:?}"),
+        }
+    }
+
+    #[test]
+    fn every_catalogued_type_has_a_form() {
+        for t in crate::catalog::RECORD_TYPES {
+            assert!(EDITABLE.contains(&t.table), "{} is editable", t.table);
+            let Err(e) = parse(t, ProgramId::issued(1), Vec::new()) else { panic!("{}: an empty form", t.table) };
+            assert!(e.0.iter().all(|i| t.field(&i.field).is_some()), "{}: {e:?}", t.table);
+            assert!(!required_fields(t).is_empty(), "{} has required fields", t.table);
+        }
+        assert_eq!(EDITABLE.len(), crate::catalog::RECORD_TYPES.len());
+        assert!(!changeable("project_status_events") && changeable("people"));
+        let req = required_fields(by_slug("projects").unwrap());
+        assert_eq!(req, vec!["code", "name", "sector", "region_code"]);
+        let req = required_fields(by_slug("people").unwrap());
+        assert_eq!(req, vec!["name", "kind"], "identifiers, dates and organizations may stay empty");
+    }
+
+    #[test]
+    fn a_person_form_validates_identifiers() {
+        let bad = bad_fields(
+            "people",
+            &[
+                ("name", ""),
+                ("kind", "visitor"),
+                ("gender", "x"),
+                ("start_date", "2024-05-01"),
+                ("end_date", "2024-04-01"),
+                ("id_number", "36042619910102009X"),
+                ("phone", "12345"),
+                ("home_org_id", "-3"),
+            ],
+        );
+        assert_eq!(bad, vec!["name", "kind", "gender", "home_org_id", "end_date", "id_number", "phone"]);
+        let t = by_slug("people").unwrap();
+        let Err(e) = parse(
+            t,
+            ProgramId::issued(1),
+            pairs(&[("name", "王"), ("kind", "aid"), ("id_number", "36042619910102009X")]),
+        ) else {
+            panic!()
+        };
+        assert_eq!(e.0[0].label, "身份证号");
+        assert!(e.0[0].message.contains("校验码") && e.0[0].rule.contains("GB 11643"), "{e:?}");
+        let good = [
+            ("name", "张建华"),
+            ("kind", "援疆干部人才"),
+            ("category", "professional"),
+            ("gender", "男"),
+            ("id_number", "360426199101010071"),
+            ("phone", ""),
+            ("host_org_id", "4"),
+        ];
+        let Parsed::Person(p, blank) = accepted("people", &good) else { panic!() };
+        assert_eq!((p.kind, p.gender, p.host_org_id.map(|i| i.get())), ("aid", Some("男"), Some(4)));
+        assert_eq!(p.id_number.unwrap().masked(), "360***********0071");
+        assert_eq!(blank, vec!["phone"], "a blank phone is kept on an edit");
+        let mut cleared = good.to_vec();
+        cleared.push(("phone__clear", "1"));
+        let Parsed::Person(_, blank) = accepted("people", &cleared) else { panic!() };
+        assert!(blank.is_empty(), "unless asked to clear it");
+    }
+
+    #[test]
+    fn organizations_and_indicators() {
+        let bad = bad_fields(
+            "organizations",
+            &[
+                ("code", "X"),
+                ("side", "third"),
+                ("kind", "bank"),
+                ("region_code", "99"),
+                ("credit_code", "91110000600037341N"),
+            ],
+        );
+        assert_eq!(bad, vec!["name", "side", "kind", "region_code", "credit_code"]);
+        let Parsed::Org(o) = accepted(
+            "organizations",
+            &[
+                ("code", "AKT-X"),
+                ("name", "阿克陶县某校"),
+                ("side", "recipient"),
+                ("kind", "school"),
+                ("parent_id", "2"),
+                ("region_code", "653022"),
+            ],
+        ) else {
+            panic!()
+        };
+        assert_eq!((o.side, o.parent_id.map(|p| p.get()), o.credit_code), (Side::Recipient, Some(2), None));
+
+        let bad = bad_fields(
+            "indicator-values",
+            &[("indicator_code", ""), ("org_id", "x"), ("period", "2024-Q5"), ("value", "1.5")],
+        );
+        assert_eq!(bad, vec!["indicator_code", "org_id", "period", "value"]);
+        let Parsed::IndicatorValue(v) = accepted(
+            "indicator-values",
+            &[("indicator_code", "admission_rate"), ("org_id", "3"), ("period", "2024-Q2"), ("value", "-12")],
+        ) else {
+            panic!()
+        };
+        assert_eq!((v.period.as_str(), v.value), ("2024-Q2", -12));
+
+        let target = |b: &'static str, t: &'static str| {
+            vec![
+                ("indicator_code", "x"),
+                ("org_id", "1"),
+                ("baseline_period", b),
+                ("baseline", "1"),
+                ("target_period", t),
+                ("target", "2"),
+            ]
+        };
+        assert_eq!(bad_fields("indicator-targets", &target("2025", "2024")), vec!["target_period"]);
+        assert!(matches!(accepted("indicator-targets", &target("2022", "2025")), Parsed::IndicatorTarget(_)));
+
+        let bad = bad_fields(
+            "indicators",
+            &[("code", "r"), ("name", "比率"), ("unit", "%"), ("combine", "ratio"), ("scale", "9"), ("factor", "0")],
+        );
+        assert_eq!(bad, vec!["numerator", "scale", "factor"]);
+        let Parsed::IndicatorDef(d) =
+            accepted("indicators", &[("code", "beds"), ("name", "床位数"), ("unit", "张"), ("combine", "sum")])
+        else {
+            panic!()
+        };
+        assert_eq!(
+            (d.scale, d.factor, d.higher_is_better),
+            (0, 1, false),
+            "blank scale and factor take their defaults"
+        );
+    }
+
+    #[test]
+    fn the_lines_of_work() {
+        assert_eq!(
+            bad_fields("achievements", &[("title", ""), ("kind", "prize"), ("date", "2024-02-30"), ("level", "-1")]),
+            vec!["title", "kind", "date", "level"]
+        );
+        assert!(matches!(
+            accepted(
+                "achievements",
+                &[("title", "胸痛中心"), ("kind", "certification"), ("date", "2024-03-01"), ("org_id", "2")]
+            ),
+            Parsed::Achievement(_)
+        ));
+        assert_eq!(
+            bad_fields("donations", &[("description", "药品"), ("kind", "stocks"), ("value_fen", "abc"), ("date", "")]),
+            vec!["kind", "recipient_org_id", "value_fen", "date"]
+        );
+        let Parsed::Donation(d) = accepted(
+            "donations",
+            &[
+                ("description", "药品"),
+                ("kind", "实物"),
+                ("recipient_org_id", "5"),
+                ("value_fen", "12.5"),
+                ("date", "2024-05-01"),
+            ],
+        ) else {
+            panic!()
+        };
+        assert_eq!((d.kind, d.value), ("in_kind", Fen(12_500_000)));
+        assert_eq!(
+            bad_fields("employment-centres", &[("name", "就业之家"), ("region_code", "x"), ("opened", "")]),
+            vec!["region_code", "opened"]
+        );
+        assert_eq!(
+            bad_fields(
+                "employment-records",
+                &[("centre_id", "1"), ("period", "24"), ("jobs_offered", "-1"), ("trainees", "3"), ("placements", "")]
+            ),
+            vec!["period", "jobs_offered", "placements"]
+        );
+        assert_eq!(
+            bad_fields(
+                "investment-events",
+                &[
+                    ("name", "推介会"),
+                    ("kind", "promotion"),
+                    ("date", "2024-01-01"),
+                    ("region_code", "653022"),
+                    ("orders_fen", "-5")
+                ]
+            ),
+            vec!["orders_fen"]
+        );
+        assert_eq!(
+            bad_fields(
+                "investment-projects",
+                &[
+                    ("name", "纺织厂"),
+                    ("enterprise_org_id", ""),
+                    ("signed_date", "2024-01-01"),
+                    ("region_code", "653022"),
+                    ("amount_fen", "100"),
+                    ("jobs", "x")
+                ]
+            ),
+            vec!["enterprise_org_id", "jobs"]
+        );
+        assert_eq!(
+            bad_fields("procedures", &[("activity_id", "1"), ("kind", "cataract"), ("cases", "-3")]),
+            vec!["cases"]
+        );
+        assert_eq!(
+            bad_fields("project-status", &[("project_id", "1"), ("status", "abandoned"), ("date", "2024-01-01")]),
+            vec!["status"]
+        );
+        assert!(matches!(
+            accepted("project-status", &[("project_id", "1"), ("status", "开工"), ("date", "2024-01-01")]),
+            Parsed::StatusEvent(_)
+        ));
+    }
+
+    #[test]
+    fn code_lists_and_batches() {
+        assert_eq!(bad_fields("activity-types", &[("code", "Sports Day"), ("name", "")]), vec!["code", "name"]);
+        assert!(matches!(
+            accepted("activity-types", &[("code", "sports_day"), ("name", "运动会")]),
+            Parsed::ActivityType(_)
+        ));
+        assert_eq!(bad_fields("brands", &[("code", "9x"), ("name", "品牌")]), vec!["code"]);
+        assert_eq!(
+            bad_fields("pairing-types", &[("code", "village"), ("name", "村村结对"), ("party", "any")]),
+            vec!["party"]
+        );
+        let Parsed::PairingType(p) =
+            accepted("pairing-types", &[("code", "village"), ("name", "村村结对"), ("party", "单位之间")])
+        else {
+            panic!()
+        };
+        assert_eq!(p.party, "org");
+        assert_eq!(
+            bad_fields("batches", &[("number", "0"), ("start_date", "2023-04-20"), ("end_date", "2023-01-01")]),
+            vec!["number", "end_date"]
+        );
+        assert!(matches!(accepted("batches", &[("number", "12"), ("start_date", "2026-04-20")]), Parsed::Batch(_)));
     }
 }

@@ -196,7 +196,7 @@ impl Entity for NewIndicatorTarget {
         ]
     }
     fn check(&self) -> Result<(), Invalids> {
-        if self.target_period < self.baseline_period {
+        if self.target_period.end() < self.baseline_period.end() {
             return Err(Invalid::new("target_period", "目标期", "目标期不得早于基线期", "目标期早于基线期").into());
         }
         Ok(())

@@ -52,6 +52,11 @@ impl Role {
     pub fn writes_records(self) -> bool {
         matches!(self, Role::Manager | Role::Reporter)
     }
+    /// May this role write the program's configuration (code lists, indicator definitions,
+    /// batches)? Only the front command (项目管理).
+    pub fn manages_program(self) -> bool {
+        matches!(self, Role::Manager)
+    }
     /// Business roles need an organization to scope them.
     pub fn needs_org(self) -> bool {
         matches!(self, Role::Manager | Role::Reporter)

@@ -62,7 +62,7 @@ impl Tx<'_> {
             )
             .into());
         }
-        self.update_step(id, org).await?;
+        self.update_step(id, org, &[]).await?;
         let new_path = format!("{parent_path}{id}/");
         if new_path != old_path {
             let below: Vec<(i64, String)> =

@@ -66,11 +66,20 @@ fn owned_guard(table: &str, deleting: bool) -> Result<()> {
         "organizations" if !deleting => {
             Err(StoreError::Forbidden("单位须经 insert_org / update_org 写入，以维护单位层级".into()))
         }
-        "project_status_events" => {
-            Err(StoreError::Forbidden("项目状态只能经 add_status 依次推进，不能直接写入或删除".into()))
-        }
+        "project_status_events" => Err(StoreError::Forbidden(domain::forms::HISTORY_ONLY_WHY.into())),
         _ => Ok(()),
     }
+}
+
+/// Built-in types ship with the schema (seeded by the migrations): they are not edited or
+/// deleted, so every installation keeps them.
+fn builtin_guard(before: &Map<String, Value>) -> Result<()> {
+    if before.get("builtin").and_then(Value::as_i64) == Some(1) {
+        return Err(StoreError::Forbidden(
+            "系统内置的类型随系统提供，不能修改或删除；如需不同的类型，请新建自定义类型".into(),
+        ));
+    }
+    Ok(())
 }
 
 impl Store {
@@ -236,22 +245,36 @@ impl<'s> Tx<'s> {
 
     /// Replace every column of record `id`.
     pub async fn update<E: Entity>(&mut self, id: Id<E::Kind>, e: &E) -> Result<()> {
+        self.update_keeping(id, e, &[]).await
+    }
+
+    /// Replace the columns of record `id` except those named in `keep`, which keep their stored
+    /// values (a personal identifier left blank on a form: its ciphertext, hash and mask stay).
+    pub async fn update_keeping<E: Entity>(&mut self, id: Id<E::Kind>, e: &E, keep: &[&str]) -> Result<()> {
         self.live()?;
         let r = match owned_guard(E::TABLE, false) {
-            Ok(()) => self.update_step(id, e).await,
+            Ok(()) => self.update_step(id, e, keep).await,
             Err(e) => Err(e),
         };
         self.note(r)
     }
 
-    pub(crate) async fn update_step<E: Entity>(&mut self, id: Id<E::Kind>, e: &E) -> Result<()> {
+    pub(crate) async fn update_step<E: Entity>(&mut self, id: Id<E::Kind>, e: &E, keep: &[&str]) -> Result<()> {
         let id = id.get();
         let before =
             self.row_json(E::TABLE, id).await?.ok_or(StoreError::NotFound { what: E::LABEL, id: id.to_string() })?;
+        builtin_guard(&before)?;
         self.validate(e).await?;
         self.check_scope(E::TABLE, &before).await?;
-        self.check_scope(E::TABLE, &plain(&e.columns())).await?;
-        let (cols, _) = self.expand(e.columns())?;
+        let mut after = plain(&e.columns());
+        // A record whose parent stays where it was stays in scope (a reporter may rename its own
+        // organization, not move it out of its subtree).
+        if after.contains_key("parent_id") && after.get("parent_id") == before.get("parent_id") {
+            after.insert("id".into(), Value::from(id));
+        }
+        self.check_scope(E::TABLE, &after).await?;
+        let cols: Vec<(&'static str, Val)> = e.columns().into_iter().filter(|(n, _)| !keep.contains(n)).collect();
+        let (cols, _) = self.expand(cols)?;
         let sets: Vec<String> = cols.iter().enumerate().map(|(i, (n, _))| format!("{n} = ${}", i + 1)).collect();
         let sql = format!("UPDATE {} SET {} WHERE id = ${}", E::TABLE, sets.join(", "), cols.len() + 1);
         let mut q = sqlx::query::<Any>(&sql);
@@ -278,7 +301,16 @@ impl<'s> Tx<'s> {
 
     async fn delete_step(&mut self, table: &'static str, label: &'static str, id: i64) -> Result<()> {
         let before = self.row_json(table, id).await?.ok_or(StoreError::NotFound { what: label, id: id.to_string() })?;
+        builtin_guard(&before)?;
         self.check_scope(table, &before).await?;
+        let uses = self.dependents(table, &before).await?;
+        if !uses.is_empty() {
+            let listed: Vec<String> = uses.iter().map(|(what, n)| format!("{what} {n} 条")).collect();
+            return Err(StoreError::Conflict(format!(
+                "{label}（编号 {id}）仍被其他记录引用，不能删除：{}。请先修改或删除这些记录",
+                listed.join("、")
+            )));
+        }
         self.known.clear();
         let sql = format!("DELETE FROM {table} WHERE id = $1");
         sqlx::query(&sql).bind(id).execute(&mut *self.tx).await.map_err(|e| match explain(e, label) {
@@ -321,10 +353,56 @@ impl<'s> Tx<'s> {
         self.audit("update", table, Some(id), Some(Value::Object(before)), after.map(Value::Object)).await
     }
 
+    /// The records that point to a row of `table` (by id, or by code for the code lists), as
+    /// (what, how many): every reference field of the catalogue, and the user accounts of an
+    /// organization.
+    async fn dependents(&mut self, table: &str, row: &Map<String, Value>) -> Result<Vec<(String, i64)>> {
+        use domain::catalog::{FieldKind, RECORD_TYPES};
+        let mut refs: Vec<(String, &str, &str, Val)> = Vec::new();
+        let id = row.get("id").and_then(Value::as_i64);
+        let code = row.get("code").and_then(Value::as_str).map(str::to_string);
+        for rt in RECORD_TYPES {
+            for f in rt.fields {
+                let key = match f.kind {
+                    FieldKind::Ref { table: to, .. } if to == table => Val::Int(id),
+                    FieldKind::CodeRef { table: to } if to == table => Val::Text(code.clone()),
+                    _ => continue,
+                };
+                let what = if rt.table == table { format!("{}（{}）", rt.zh, f.zh) } else { rt.zh.to_string() };
+                refs.push((what, rt.table, f.name, key));
+            }
+        }
+        if table == "organizations" {
+            refs.push(("用户账户".into(), "users", "org_id", Val::Int(id)));
+        }
+        let mut out = Vec::new();
+        for (what, t, col, key) in refs {
+            if key.is_null() {
+                continue;
+            }
+            let sql = format!("SELECT COUNT(*) FROM {t} WHERE {col} = $1");
+            let n: i64 =
+                bind(sqlx::query(&sql), &key).fetch_one(&mut *self.tx).await.and_then(|r| sqlx::Row::try_get(&r, 0))?;
+            if n > 0 {
+                out.push((what, n));
+            }
+        }
+        Ok(out)
+    }
+
     /// A reporter (填报员) writes only records placed in its organization or below it (by the
-    /// catalogue's owner columns); shared reference data is not theirs to write. Other writing
+    /// catalogue's owner columns; a new organization is placed by its parent); shared reference
+    /// data is not theirs to write. The program's configuration (code lists, indicator
+    /// definitions, batches) is written only by a role that manages the program. Other writing
     /// roles are not scoped.
     async fn check_scope(&mut self, table: &str, row: &Map<String, Value>) -> Result<()> {
+        if domain::catalog::is_program_config(table) && !self.actor.role.manages_program() {
+            let what = domain::catalog::by_table(table).map_or(table, |t| t.zh);
+            return Err(StoreError::Forbidden(format!(
+                "{what}属于项目配置，只有“项目管理”角色可以新建、修改或删除；角色“{}”不能修改",
+                self.actor.role.label()
+            )));
+        }
         if self.actor.role != domain::users::Role::Reporter {
             return Ok(());
         }
@@ -337,6 +415,8 @@ impl<'s> Tx<'s> {
             .await?;
         for owner in t.owners {
             let org_of = match owner.split_once('.') {
+                // A new organization (no id yet) is placed where its parent is.
+                None if *owner == "id" && !row.contains_key("id") => row.get("parent_id").and_then(Value::as_i64),
                 None => row.get(*owner).and_then(Value::as_i64),
                 Some((col, sub)) => {
                     let (Some(id), Some(domain::catalog::FieldKind::Ref { table: rt, .. })) =

@@ -12,48 +12,86 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
-use domain::catalog::{by_slug, Field, FieldKind, RecordType};
-use domain::forms::{parse, Parsed, EDITABLE};
-use domain::ids::{ActivityId, FundingId, OutputId, PairingId, ProjectId};
+use domain::catalog::{by_slug, is_program_config, Field, FieldKind, RecordType};
+use domain::forms::{changeable, parse, required_fields, secret_fields, Parsed, EDITABLE, HISTORY_ONLY_WHY};
+use domain::ids::Id;
 use domain::regions::{Level, REGIONS};
-use domain::{Invalid, Invalids};
+use domain::{Entity, Invalid, Invalids};
 use maud::{html, Markup};
 use serde_json::{Map, Value};
-use store::StoreError;
+use store::{StoreError, Tx};
 
-/// The fields a form shows: everything but derived state.
+/// The fields a form shows: everything but derived state (a project's current status, kept by
+/// its status history) and the mark of a built-in type.
 fn form_fields(t: &RecordType) -> Vec<&'static Field> {
-    t.fields.iter().filter(|f| !(t.table == "projects" && matches!(f.name, "status" | "status_date"))).collect()
+    t.fields
+        .iter()
+        .filter(|f| !(t.table == "projects" && matches!(f.name, "status" | "status_date")) && f.name != "builtin")
+        .collect()
 }
 
-fn editable(slug: &str, ctx: &Ctx) -> Result<&'static RecordType, AppError> {
-    crate::reads_business(ctx)?;
-    let t = by_slug(slug).ok_or_else(|| AppError::NotFound(ctx.t("没有这类记录", "No such record type").into()))?;
+/// What a user may do with the records of a type through forms.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Change {
+    /// Create a record.
+    Create,
+    /// Edit or delete one.
+    Modify,
+}
+
+/// May this user write records of `t` through forms? (The store enforces the same rules; this
+/// is for what the pages offer and for a clear refusal.)
+pub(crate) fn may_write(ctx: &Ctx, t: &RecordType, change: Change) -> Result<(), String> {
     if !EDITABLE.contains(&t.table) {
-        return Err(AppError::Forbidden(
-            ctx.t("此类记录不能在线编辑", "This kind of record is not edited online").into(),
-        ));
+        return Err(ctx.t("此类记录不能在线编辑", "This kind of record is not edited online").into());
     }
     if !ctx.user.role.writes_records() {
-        return Err(AppError::Forbidden(ctx.t("您的角色只能查看", "Your role may only read").into()));
+        return Err(ctx.t("您的角色只能查看", "Your role may only read").into());
     }
+    if is_program_config(t.table) && !ctx.user.role.manages_program() {
+        return Err(format!(
+            "{}{}",
+            ctx.t(t.zh, t.en),
+            ctx.t(
+                "属于项目配置，只有“项目管理”角色可以新建、修改或删除",
+                " are program configuration: only the project manager role may create, edit or delete them"
+            )
+        ));
+    }
+    if change == Change::Modify && !changeable(t.table) {
+        return Err(ctx
+            .t(
+                HISTORY_ONLY_WHY,
+                "A project's status history only grows step by step; its entries are not edited or deleted",
+            )
+            .into());
+    }
+    Ok(())
+}
+
+fn editable(slug: &str, ctx: &Ctx, change: Change) -> Result<&'static RecordType, AppError> {
+    crate::reads_business(ctx)?;
+    let t = by_slug(slug).ok_or_else(|| AppError::NotFound(ctx.t("没有这类记录", "No such record type").into()))?;
+    may_write(ctx, t, change).map_err(AppError::Forbidden)?;
     Ok(t)
 }
 
 /// The organization tree as the reader may use it: (id, name, depth, side).
 type Orgs = Vec<(i64, String, usize, String)>;
 
-/// One input for a field, holding `value`.
+/// One input for a field, holding `value` (`extra`: the money unit, or a personal identifier's
+/// stored mask).
+#[allow(clippy::too_many_arguments)]
 async fn input(
     s: &AppState,
     ctx: &Ctx,
     orgs: &Orgs,
-    t: &RecordType,
     f: &Field,
+    required: bool,
     value: &str,
-    unit: &str,
+    extra: &str,
 ) -> Result<Markup, AppError> {
-    let required = !optional(t, f);
+    let unit = extra;
     let options = |opts: Vec<(String, String)>| {
         html! {
             select name=(f.name) required[required] {
@@ -97,6 +135,28 @@ async fn input(
             input type="number" min="1" name=(f.name) value=(value) placeholder=(ctx.t("记录编号", "record #")) required[required];
         },
         FieldKind::Flag => html! { input type="checkbox" name=(f.name) value="1" checked[value == "1"]; },
+        // A personal identifier is never put into the page: a blank input on an edit keeps the
+        // stored value, whose mask is shown as the hint.
+        FieldKind::Secret => {
+            let mask = extra;
+            html! {
+                input type="text" name=(f.name) value="" autocomplete="off" spellcheck="false"
+                    placeholder=(if mask.is_empty() { "" } else { mask });
+                @if !mask.is_empty() {
+                    span.hint {
+                        (ctx.t("已登记：", "On file: ")) (mask)
+                        (ctx.t("。留空则保持不变。", ". Leave blank to keep it."))
+                    }
+                    span.clear {
+                        input type="checkbox" name={ (f.name) "__clear" } value="1" aria-label=(ctx.t("清除已登记的号码", "Remove the number on file"));
+                        (ctx.t("清除已登记的号码", "Remove the number on file"))
+                    }
+                }
+            }
+        }
+        FieldKind::Period => html! {
+            input type="text" name=(f.name) value=(value) placeholder=(ctx.t("如 2024、2024-Q2、2024-06", "e.g. 2024, 2024-Q2, 2024-06")) required[required];
+        },
         FieldKind::Date => html! { input type="date" name=(f.name) value=(value) required[required]; },
         FieldKind::Int => {
             html! { input type="number" min="0" step="1" name=(f.name) value=(value) required[required]; }
@@ -114,28 +174,6 @@ async fn input(
     })
 }
 
-/// Fields a record may leave empty.
-fn optional(t: &RecordType, f: &Field) -> bool {
-    matches!(f.kind, FieldKind::Flag)
-        || matches!(
-            f.name,
-            "end_date"
-                | "batch_id"
-                | "planned_start"
-                | "planned_end"
-                | "brand_code"
-                | "organizer_org_id"
-                | "pairing_id"
-                | "note"
-                | "a_org_id"
-                | "b_org_id"
-                | "a_person_id"
-                | "b_person_id"
-        )
-        || (t.table == "projects" && f.name == "org_id")
-        || (t.table == "activities" && f.name == "project_id")
-}
-
 /// The form page, with values and the refusals next to their fields.
 #[allow(clippy::too_many_arguments)]
 async fn form_page(
@@ -149,17 +187,22 @@ async fn form_page(
     general: Option<String>,
 ) -> Result<Markup, AppError> {
     let orgs = s.store.org_tree(&ctx.user.actor(None)).await?;
+    let required = required_fields(t);
     let mut fields = Vec::new();
     for f in form_fields(t) {
-        let v = text_of(values.get(f.name));
-        let unit = text_of(values.get(&format!("{}__unit", f.name)));
+        let v = if matches!(f.kind, FieldKind::Secret) { String::new() } else { text_of(values.get(f.name)) };
+        let extra = match f.kind {
+            FieldKind::Secret => text_of(values.get(&format!("{}__mask", f.name))),
+            _ => text_of(values.get(&format!("{}__unit", f.name))),
+        };
         let err = errors
             .0
             .iter()
             .find(|i| i.field == f.name)
             .map(|i| format!("{}（{}{}）", i.message, ctx.t("规则：", "rule: "), i.rule));
-        let label = if optional(t, f) { ctx.t(f.zh, f.en).to_string() } else { format!("{} *", ctx.t(f.zh, f.en)) };
-        fields.push(layout::field(&label, input(s, ctx, &orgs, t, f, &v, &unit).await?, err));
+        let req = required.iter().any(|r| r == f.name);
+        let label = if req { format!("{} *", ctx.t(f.zh, f.en)) } else { ctx.t(f.zh, f.en).to_string() };
+        fields.push(layout::field(&label, input(s, ctx, &orgs, f, req, &v, &extra).await?, err));
     }
     let others: Vec<&Invalid> = errors.0.iter().filter(|i| t.field(&i.field).is_none()).collect();
     Ok(layout::page(
@@ -197,7 +240,7 @@ pub async fn new_form(
     Path(slug): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Result<Markup, AppError> {
-    let t = editable(&slug, &ctx)?;
+    let t = editable(&slug, &ctx, Change::Create)?;
     let title = format!("{}{}", ctx.t("新建", "New: "), ctx.t(t.zh, t.en));
     form_page(
         &s,
@@ -237,17 +280,38 @@ async fn save(
         Err(e) => return Ok(Outcome::Refused(e, None)),
     };
     let mut tx = s.store.write(&ctx.user.actor(None)).await?;
-    let r = match (parsed, id) {
-        (Parsed::Project(p), None) => tx.insert(&p).await.map(|i| i.get()),
-        (Parsed::Project(p), Some(id)) => tx.update(ProjectId::issued(id), &p).await.map(|_| id),
-        (Parsed::Funding(p), None) => tx.insert(&p).await.map(|i| i.get()),
-        (Parsed::Funding(p), Some(id)) => tx.update(FundingId::issued(id), &p).await.map(|_| id),
-        (Parsed::Output(p), None) => tx.insert(&p).await.map(|i| i.get()),
-        (Parsed::Output(p), Some(id)) => tx.update(OutputId::issued(id), &p).await.map(|_| id),
-        (Parsed::Activity(p), None) => tx.insert(&p).await.map(|i| i.get()),
-        (Parsed::Activity(p), Some(id)) => tx.update(ActivityId::issued(id), &p).await.map(|_| id),
-        (Parsed::Pairing(p), None) => tx.insert(&p).await.map(|i| i.get()),
-        (Parsed::Pairing(p), Some(id)) => tx.update(PairingId::issued(id), &p).await.map(|_| id),
+    let r = match parsed {
+        Parsed::Project(p) => put(&mut tx, &p, id).await,
+        Parsed::Funding(p) => put(&mut tx, &p, id).await,
+        Parsed::Output(p) => put(&mut tx, &p, id).await,
+        Parsed::StatusEvent(p) => match id {
+            None => tx.add_status(&p).await.map(|i| i.get()),
+            Some(_) => Err(StoreError::Forbidden(HISTORY_ONLY_WHY.into())),
+        },
+        Parsed::Person(p, blank) => match id {
+            None => tx.insert(&p).await.map(|i| i.get()),
+            Some(id) => tx.update_keeping(Id::issued(id), &p, &blank).await.map(|_| id),
+        },
+        Parsed::Pairing(p) => put(&mut tx, &p, id).await,
+        Parsed::Activity(p) => put(&mut tx, &p, id).await,
+        Parsed::Procedure(p) => put(&mut tx, &p, id).await,
+        Parsed::Org(p) => match id {
+            None => tx.insert_org(&p).await.map(|i| i.get()),
+            Some(id) => tx.update_org(Id::issued(id), &p).await.map(|_| id),
+        },
+        Parsed::IndicatorValue(p) => put(&mut tx, &p, id).await,
+        Parsed::IndicatorTarget(p) => put(&mut tx, &p, id).await,
+        Parsed::IndicatorDef(p) => put(&mut tx, &p, id).await,
+        Parsed::Achievement(p) => put(&mut tx, &p, id).await,
+        Parsed::Donation(p) => put(&mut tx, &p, id).await,
+        Parsed::Centre(p) => put(&mut tx, &p, id).await,
+        Parsed::EmploymentRecord(p) => put(&mut tx, &p, id).await,
+        Parsed::InvestmentEvent(p) => put(&mut tx, &p, id).await,
+        Parsed::InvestmentProject(p) => put(&mut tx, &p, id).await,
+        Parsed::Batch(p) => put(&mut tx, &p, id).await,
+        Parsed::PairingType(p) => put(&mut tx, &p, id).await,
+        Parsed::ActivityType(p) => put(&mut tx, &p, id).await,
+        Parsed::Brand(p) => put(&mut tx, &p, id).await,
     };
     match r {
         Ok(id) => {
@@ -258,6 +322,14 @@ async fn save(
         Err(StoreError::Conflict(m)) => Ok(Outcome::Refused(Invalids::default(), Some(m))),
         Err(StoreError::Forbidden(m)) => Ok(Outcome::Refused(Invalids::default(), Some(m))),
         Err(e) => Err(e.into()),
+    }
+}
+
+/// Insert `e`, or replace record `id` with it.
+async fn put<E: Entity>(tx: &mut Tx<'_>, e: &E, id: Option<i64>) -> Result<i64, StoreError> {
+    match id {
+        None => tx.insert(e).await.map(|i| i.get()),
+        Some(id) => tx.update(Id::<E::Kind>::issued(id), e).await.map(|_| id),
     }
 }
 
@@ -286,14 +358,15 @@ pub async fn create(
     Path(slug): Path<String>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
-    let t = editable(&slug, &ctx)?;
+    let t = editable(&slug, &ctx, Change::Create)?;
     let values = take_csrf(&ctx, pairs)?;
     let outcome = save(&s, &ctx, t, None, values.clone()).await?;
     let title = format!("{}{}", ctx.t("新建", "New: "), ctx.t(t.zh, t.en));
     respond(&s, &ctx, t, format!("/records/{}/new", t.slug), title, values, outcome).await
 }
 
-/// A stored row as form values (money as exact 元).
+/// A stored row as form values (money as exact 元; a personal identifier only as its mask, for
+/// the hint).
 fn row_values(t: &RecordType, row: &Map<String, Value>) -> Map<String, Value> {
     let mut m = Map::new();
     for f in t.fields {
@@ -301,6 +374,9 @@ fn row_values(t: &RecordType, row: &Map<String, Value>) -> Map<String, Value> {
             (FieldKind::Money, Some(fen)) => {
                 m.insert(f.name.into(), Value::from(format!("{}.{:02}", fen / 100, fen % 100)));
                 m.insert(format!("{}__unit", f.name), Value::from("yuan"));
+            }
+            (FieldKind::Secret, _) => {
+                m.insert(format!("{}__mask", f.name), Value::from(text_of(row.get(f.name))));
             }
             _ => {
                 m.insert(f.name.into(), Value::from(text_of(row.get(f.name))));
@@ -329,7 +405,7 @@ pub async fn edit_form(
     ctx: Ctx,
     Path((slug, id)): Path<(String, String)>,
 ) -> Result<Markup, AppError> {
-    let t = editable(&slug, &ctx)?;
+    let t = editable(&slug, &ctx, Change::Modify)?;
     let (id, row) = existing(&s, &ctx, t, &id).await?;
     let title = format!("{}{} {id}", ctx.t("修改", "Edit: "), ctx.t(t.zh, t.en));
     form_page(
@@ -351,12 +427,18 @@ pub async fn update(
     Path((slug, id)): Path<(String, String)>,
     Form(pairs): Form<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
-    let t = editable(&slug, &ctx)?;
+    let t = editable(&slug, &ctx, Change::Modify)?;
     let values = take_csrf(&ctx, pairs)?;
-    let (id, _) = existing(&s, &ctx, t, &id).await?;
+    let (id, row) = existing(&s, &ctx, t, &id).await?;
     let outcome = save(&s, &ctx, t, Some(id), values.clone()).await?;
     let title = format!("{}{} {id}", ctx.t("修改", "Edit: "), ctx.t(t.zh, t.en));
-    respond(&s, &ctx, t, format!("/records/{}/{id}/edit", t.slug), title, values, outcome).await
+    // A refused edit shows the form again: identifiers as their stored masks, never as typed.
+    let mut shown: Vec<(String, String)> =
+        values.into_iter().filter(|(k, _)| !secret_fields(t).contains(&k.as_str())).collect();
+    for name in secret_fields(t) {
+        shown.push((format!("{name}__mask"), text_of(row.get(name))));
+    }
+    respond(&s, &ctx, t, format!("/records/{}/{id}/edit", t.slug), title, shown, outcome).await
 }
 
 /// Delete a record; refused, with the reason on the record's page, when others depend on it.
@@ -366,7 +448,7 @@ pub async fn delete(
     Path((slug, id)): Path<(String, String)>,
     Form(f): Form<crate::auth::CsrfForm>,
 ) -> Result<Response, AppError> {
-    let t = editable(&slug, &ctx)?;
+    let t = editable(&slug, &ctx, Change::Modify)?;
     ctx.check_csrf(&f.csrf)?;
     let (id, _) = existing(&s, &ctx, t, &id).await?;
     let mut tx = s.store.write(&ctx.user.actor(None)).await?;

@@ -277,7 +277,7 @@ pub async fn list(
         div.titlebar {
             h1 { (ctx.t(t.zh, t.en)) }
             span.count { (ctx.t("共 ", "")) strong.total { (listed.total) } (ctx.t(" 条", " records")) }
-            @if can_edit(&ctx, t) {
+            @if can_create(&ctx, t) {
                 a.button href={ "/records/" (t.slug) "/new" } { (ctx.t("新建", "New")) }
             }
         }
@@ -375,7 +375,7 @@ pub async fn detail(
         p.crumbs { a href="/records" { (ctx.t("业务记录", "Records")) } " › " a href={ "/records/" (t.slug) } { (ctx.t(t.zh, t.en)) } }
         div.titlebar {
             h1 { (title) }
-            @if can_edit(&ctx, t) {
+            @if can_modify(&ctx, t) && text_of(row.get("builtin")) != "1" {
                 a.button href={ "/records/" (t.slug) "/" (id) "/edit" } { (ctx.t("修改", "Edit")) }
                 form.inline method="post" action={ "/records/" (t.slug) "/" (id) "/delete" } {
                     input type="hidden" name="csrf" value=(ctx.user.csrf);
@@ -402,7 +402,7 @@ pub async fn detail(
                     li { a href={ "/records/" (rt.slug) "?" (f.name) "=" (id) } {
                         (ctx.t(rt.zh, rt.en)) "（" (field_label(ctx.lang, f)) "）"
                     } " " span.count { (n) }
-                    @if can_edit(&ctx, rt) {
+                    @if can_create(&ctx, rt) {
                         " " a.add href={ "/records/" (rt.slug) "/new?" (f.name) "=" (id) } { (ctx.t("＋添加", "+ add")) }
                     } }
                 }
@@ -429,9 +429,15 @@ pub async fn detail(
     Ok(layout::page(&ctx, &title, body))
 }
 
-/// May this user create and edit records of `t` online?
-fn can_edit(ctx: &Ctx, t: &RecordType) -> bool {
-    ctx.user.role.writes_records() && domain::forms::EDITABLE.contains(&t.table)
+/// May this user create records of `t` online?
+fn can_create(ctx: &Ctx, t: &RecordType) -> bool {
+    crate::forms::may_write(ctx, t, crate::forms::Change::Create).is_ok()
+}
+
+/// May this user edit and delete records of `t` online? (Built-in types and records outside a
+/// reporter's scope are refused by the store, with the reason.)
+fn can_modify(ctx: &Ctx, t: &RecordType) -> bool {
+    crate::forms::may_write(ctx, t, crate::forms::Change::Modify).is_ok()
 }
 
 fn action_label(lang: Lang, a: &str) -> &str {
