@@ -306,6 +306,7 @@ async fn a_new_user_walks_through_the_demo() {
     click(&c, "form.stack button[type=submit]").await;
     let saved = wait_text(&c, "AKT-2025-BR2").await;
     assert!(saved.contains("修改历史") && saved.contains("新建"), "the detail page shows its creation");
+    assert!(saved.contains("light red") && saved.contains("逾期未开工"), "a project past its planned start is red");
     assert!(path(&c).await.starts_with("/records/projects/"));
     c.goto(&format!("{base}/records/projects")).await.unwrap();
     assert_eq!(total(&c).await, before + 1);

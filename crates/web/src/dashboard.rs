@@ -458,10 +458,6 @@ async fn options(s: &AppState, ctx: &Ctx) -> Result<Options, AppError> {
     Ok(Options { batches, orgs })
 }
 
-fn today() -> Date {
-    Date::from_naive((chrono::Utc::now() + chrono::Duration::hours(8)).date_naive())
-}
-
 /// Resolve the chooser's values; a value that names nothing is ignored (and shown as such).
 fn scope(ctx: &Ctx, pairs: &[(String, String)], opts: &Options) -> Scope {
     let get = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.trim().to_string()).unwrap_or_default();
@@ -505,7 +501,7 @@ fn scope(ctx: &Ctx, pairs: &[(String, String)], opts: &Options) -> Scope {
 fn chooser(ctx: &Ctx, sc: &Scope, opts: &Options) -> Markup {
     let mut regions: Vec<_> = REGIONS.iter().filter(|r| r.code.starts_with("65")).collect();
     regions.sort_by_key(|r| r.code);
-    let this_year = today().year();
+    let this_year = crate::layout::today().year();
     html! {
         form.filters.chooser method="get" action="/" {
             label { span { (ctx.t("时段", "Period")) }
@@ -803,7 +799,7 @@ fn col_num(row: Option<&Map<String, Value>>, k: &str) -> f64 {
 /// The projects' schedule lights: how many of each, and the red and amber ones by name.
 async fn schedule(ctx: &Ctx, engine: &Engine<'_>, sc: &Scope) -> Result<Markup, AppError> {
     let (filters, span) = sc.filters("projects");
-    let flagged = engine.schedule(today(), &filters, span.as_ref()).await?;
+    let flagged = engine.schedule(crate::layout::today(), &filters, span.as_ref()).await?;
     let count = |l: Schedule| flagged.iter().filter(|f| f.light == l).count();
     Ok(html! {
         section.panel.schedule {
@@ -860,7 +856,7 @@ pub async fn schedule_page(s: &AppState, ctx: &Ctx, pairs: &[(String, String)]) 
     };
     let engine = Engine::new(&s.store);
     let (filters, span) = sc.filters("projects");
-    let flagged = engine.schedule(today(), &filters, span.as_ref()).await?;
+    let flagged = engine.schedule(crate::layout::today(), &filters, span.as_ref()).await?;
     let rows: Vec<&Flagged> = flagged.iter().filter(|f| f.light == light).collect();
     let title = format!("{}：{}", ctx.t("项目进度", "Project schedule"), ctx.t(light.zh(), light.en()));
     Ok(crate::layout::page(
@@ -869,7 +865,7 @@ pub async fn schedule_page(s: &AppState, ctx: &Ctx, pairs: &[(String, String)]) 
         html! {
             p.crumbs { a href={ "/?" (sc.query()) } { (ctx.t("驾驶舱", "Dashboard")) } }
             h1 { (title) }
-            p { (sc.label) " · " (ctx.t("共", "")) strong.total { (rows.len()) } (ctx.t(" 个项目", " projects")) " · " (ctx.t("判断日期", "as of")) " " (today()) }
+            p { (sc.label) " · " (ctx.t("共", "")) strong.total { (rows.len()) } (ctx.t(" 个项目", " projects")) " · " (ctx.t("判断日期", "as of")) " " (crate::layout::today()) }
             (flag_table(ctx, rows.into_iter()))
         },
     ))

@@ -131,8 +131,17 @@ async fn input(
             options(crate::records::ref_options(s, ctx, table).await?)
         }
         FieldKind::CodeRef { table } => options(crate::records::ref_options(s, ctx, table).await?),
-        FieldKind::Ref { .. } => html! {
+        // Too many records for a list box: the record number, with the list to look it up in
+        // (a record's page also offers "+ add" with the number filled in).
+        FieldKind::Ref { table, .. } => html! {
             input type="number" min="1" name=(f.name) value=(value) placeholder=(ctx.t("记录编号", "record #")) required[required];
+            @if let Some(rt) = domain::catalog::by_table(table) {
+                span.hint {
+                    (ctx.t("填写记录编号，可在", "The record number, from the "))
+                    a href={ "/records/" (rt.slug) } target="_blank" { (ctx.t(rt.zh, rt.en)) }
+                    (ctx.t("列表中查找", " list"))
+                }
+            }
         },
         FieldKind::Flag => html! { input type="checkbox" name=(f.name) value="1" checked[value == "1"]; },
         // A personal identifier is never put into the page: a blank input on an edit keeps the
@@ -157,7 +166,12 @@ async fn input(
         FieldKind::Period => html! {
             input type="text" name=(f.name) value=(value) placeholder=(ctx.t("如 2024、2024-Q2、2024-06", "e.g. 2024, 2024-Q2, 2024-06")) required[required];
         },
-        FieldKind::Date => html! { input type="date" name=(f.name) value=(value) required[required]; },
+        // Text, not the browser's date picker, so that a date always reads YYYY-MM-DD whatever
+        // the browser's locale.
+        FieldKind::Date => html! {
+            input type="text" inputmode="numeric" pattern="[0-9]{4}-[0-9]{2}-[0-9]{2}" maxlength="10"
+                placeholder="YYYY-MM-DD" name=(f.name) value=(value) required[required];
+        },
         FieldKind::Int => {
             html! { input type="number" min="0" step="1" name=(f.name) value=(value) required[required]; }
         }

@@ -121,3 +121,8 @@ pub fn role_label(lang: Lang, r: Role) -> &'static str {
         (Lang::En, Role::Viewer) => "Viewer",
     }
 }
+
+/// Today's date in Beijing.
+pub fn today() -> domain::Date {
+    domain::Date::from_naive((chrono::Utc::now() + chrono::Duration::hours(8)).date_naive())
+}

@@ -383,6 +383,14 @@ pub async fn detail(
                 }
             }
         }
+        @if t.table == "projects" {
+            @let date = |k: &str| domain::Date::parse(&text_of(row.get(k))).ok();
+            @let (light, zh, en) = domain::projects::schedule(layout::today(), &text_of(row.get("status")), date("planned_start"), date("planned_end"));
+            p.schedule {
+                span class={ "light " (light.code()) } {}
+                (ctx.t(light.zh(), light.en())) "：" (ctx.t(zh, en))
+            }
+        }
         dl.record {
             @for f in t.fields {
                 dt { (field_label(ctx.lang, f)) }
