@@ -378,6 +378,10 @@ async fn a_new_user_walks_through_the_demo() {
     fill(&c, "input[name=confirm]", "Rep#Akto2025").await;
     click(&c, "form.stack button[type=submit]").await;
     wait_path(&c, "/").await;
+    // Not in its list either.
+    c.goto(&format!("{base}/records/people?line=education&kind=aid")).await.unwrap();
+    wait_path(&c, "/records/people").await;
+    assert!(!source(&c).await.contains(&format!("href=\"{href}\"")), "another organization's person is not listed");
     c.goto(&format!("{base}{href}")).await.unwrap();
     wait_text(&c, "记录不存在，或不在您的权限范围内").await;
     shot(&c, "09-reporter-not-found").await;

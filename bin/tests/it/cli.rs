@@ -313,6 +313,17 @@ async fn serve_demo_signs_in_and_shows_the_headline_figures() {
     assert!(mine > 0 && mine < all_people, "{mine} of {all_people}");
     assert_eq!(r.get(&format!("/records/people/{outside}")).status, 404);
     assert_eq!(b.get(&format!("/records/people/{outside}")).status, 200, "the manager sees it");
+    // A figure counts the whole program for everyone, but lists to a reporter only its own
+    // organization's records behind it.
+    let fig = r.get("/figures/personnel.total");
+    assert_eq!(fig.total(), 777, "the count is the program's");
+    let listed = fig.body.matches("href=\"/records/people/").count() / 2; // number and name link
+    assert!(listed > 0 && listed < 777 && listed as i64 <= mine, "{listed} of the reporter's {mine} listed");
+    assert!(
+        fig.body.contains("计入数值但不列出") && !fig.body.contains(&format!("href=\"/records/people/{outside}\""))
+    );
+    let json = r.get("/api/v1/figures/personnel.total/records");
+    assert!(!json.body.contains(&format!("\"id\":{outside},")), "nor in the API");
     let store = db.store().await;
     let log = store.audit_recent(20).await.unwrap();
     assert!(log.iter().any(|e| e.action == "read_denied"

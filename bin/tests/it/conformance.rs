@@ -816,6 +816,16 @@ async fn breakdowns_add_up_and_open_to_their_records(db: &TestDb) {
     // An integer field groups as text on both backends.
     let batches = store.measure_by(None, "people", &Measure::Count, &[], None, "batch").await.unwrap();
     assert_eq!(batches, vec![("11".to_string(), 1)]);
+    // Records with no value form their own group (""), which opens with the `empty` filter.
+    let mut tx = store.write(&a).await.unwrap();
+    tx.insert(&NewPerson { batch_id: None, ..person(&b, None, None) }).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut batches = store.measure_by(None, "people", &Measure::Count, &[], None, "batch").await.unwrap();
+    batches.sort();
+    assert_eq!(batches, vec![(String::new(), 1), ("11".to_string(), 1)]);
+    let none = [Filter::empty("batch")];
+    assert_eq!(store.measure(None, "people", &Measure::Count, &none, None).await.unwrap(), 1);
+    assert_eq!(store.measure_records(None, "people", &Measure::Count, &none, None, 10).await.unwrap().len(), 1);
     // A place subtree and an organization subtree, as the dashboard's scope adds them.
     let scoped = [Filter::under("region", "653022"), Filter::under("organizer", "R1")];
     let lines = store.measure_by(None, "activities", &benef, &scoped, Some(&span), "line").await.unwrap();
@@ -849,6 +859,18 @@ async fn breakdowns_add_up_and_open_to_their_records(db: &TestDb) {
         domain::projects::schedule(d("2024-06-30"), &plans[0].status, plans[0].planned_start, plans[0].planned_end);
     assert_eq!(light.0, domain::projects::Schedule::Red);
     assert_eq!(store.project_plans(None, &[], None).await.unwrap().len(), 2);
+
+    // A project goes with its status history (each step's deletion audited), as long as nothing
+    // else depends on it.
+    let projects = domain::catalog::by_table("projects").unwrap();
+    let audits = store.audit_count().await.unwrap();
+    let mut tx = store.write(&a).await.unwrap();
+    tx.delete_record(projects, late.get()).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(store.project_plans(None, &[], None).await.unwrap().len(), 1);
+    assert_eq!(store.audit_count().await.unwrap(), audits + 2, "the step and the project");
+    let log = store.audit_recent(2).await.unwrap();
+    assert!(log.iter().any(|e| e.action == "delete" && e.object_type == "project_status_events"));
     store.close().await;
 }
 both!(breakdowns_add_up_and_open_to_their_records);

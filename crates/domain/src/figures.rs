@@ -88,6 +88,8 @@ pub enum FilterOp {
     NotUnder,
     Ge,
     Le,
+    /// The field has no value (the value of the filter is ignored).
+    Empty,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -114,6 +116,9 @@ impl Filter {
     }
     pub fn not_under(field: &str, code: &str) -> Filter {
         Filter { field: field.into(), op: FilterOp::NotUnder, value: FilterValue::Text(code.into()) }
+    }
+    pub fn empty(field: &str) -> Filter {
+        Filter { field: field.into(), op: FilterOp::Empty, value: FilterValue::Text(String::new()) }
     }
     pub fn ge(field: &str, v: impl Into<FilterValue>) -> Filter {
         Filter { field: field.into(), op: FilterOp::Ge, value: v.into() }

@@ -86,9 +86,14 @@ pub fn schedule(
     let days = |d: Date| (today.naive() - d.naive()).num_days();
     match status {
         "completed" | "accepted" => (Schedule::Green, "已完工", "Completed"),
-        "approved" => match planned_start.map(days) {
-            Some(n) if n > SCHEDULE_GRACE_DAYS => (Schedule::Red, "逾期未开工", "Not started, overdue"),
-            Some(n) if n >= 0 => (Schedule::Amber, "已到计划开工日期，尚未开工", "Due to start"),
+        "approved" => match (planned_start.map(days), planned_end.map(days)) {
+            (Some(n), _) if n > SCHEDULE_GRACE_DAYS => (Schedule::Red, "逾期未开工", "Not started, overdue"),
+            (Some(n), _) if n >= 0 => (Schedule::Amber, "已到计划开工日期，尚未开工", "Due to start"),
+            // No planned start: an end already past still counts against it.
+            (None, Some(n)) if n > 0 => {
+                (Schedule::Red, "超过计划完工日期仍未开工", "Past its planned end, not started")
+            }
+            (None, None) => (Schedule::Green, "未定计划开工日期", "No planned start"),
             _ => (Schedule::Green, "未到计划开工日期", "Not yet due to start"),
         },
         _ => match planned_end.map(days) {
@@ -284,6 +289,8 @@ mod tests {
         assert_eq!(light("completed", "2020-01-01", "2020-06-30"), Schedule::Green);
         assert_eq!(light("accepted", "", ""), Schedule::Green);
         assert_eq!(light("approved", "", ""), Schedule::Green);
+        assert_eq!(light("approved", "", "2025-06-29"), Schedule::Red);
+        assert_eq!(light("approved", "", "2025-07-30"), Schedule::Green);
         assert_eq!(schedule(today, "started", None, d("2025-01-01")).1, "超过计划完工日期仍未完工");
     }
 }

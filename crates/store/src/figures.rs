@@ -417,6 +417,7 @@ impl Store {
                         _ => format!("{column} LIKE {ph}"),
                     }
                 }
+                FilterOp::Empty => format!("{} IS NULL", fd.expr),
                 FilterOp::Eq | FilterOp::In | FilterOp::Ge | FilterOp::Le => {
                     // An organization compares by its code; everything else by its value.
                     let expr = match fd.kind {
@@ -546,7 +547,8 @@ impl Store {
             params: Vec::new(),
         };
         self.where_clause(s, &Measure::Count, program_id, filters, span, &mut sql).await?;
-        sql.text.push_str(" ORDER BY pr.planned_start, pr.id");
+        // Projects without a planned start last, on both backends (they order NULLs differently).
+        sql.text.push_str(" ORDER BY (pr.planned_start IS NULL), pr.planned_start, pr.id");
         let rows = bind_all_as(
             sqlx::query_as::<Any, (i64, String, String, String, Option<String>, Option<String>)>(&sql.text),
             &sql.params,

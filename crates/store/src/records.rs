@@ -9,13 +9,15 @@
 
 use crate::error::{Result, StoreError};
 use crate::row::to_json;
-use crate::sql::{bind_all, Sql, P};
+use crate::sql::{bind_all, bind_all_as, Sql, P};
 use crate::Store;
 use domain::audit::{Actor, AuditEntry};
 use domain::catalog::{Field, FieldKind, RecordType};
 use domain::regions::RegionCode;
 use domain::users::Role;
 use serde_json::{Map, Value};
+use sqlx::Any;
+use std::collections::HashSet;
 
 /// What a list shows.
 #[derive(Debug, Clone, Default)]
@@ -201,6 +203,26 @@ impl Store {
         sql.text = format!("SELECT {cols} FROM {} t{joins}{filter} ORDER BY {order} LIMIT {lim} OFFSET {off}", t.table);
         let rows = bind_all(sqlx::query(&sql.text), &sql.params).fetch_all(self.pool()).await?;
         Ok(Listed { total, page, per_page, rows: rows.iter().map(to_json).collect() })
+    }
+
+    /// Of the records `ids` of type `t`, those `actor` may open (all of them for an unscoped
+    /// reader). Listings of the records behind a figure show only these.
+    pub async fn visible_ids(&self, actor: &Actor, t: &RecordType, ids: &[i64]) -> Result<HashSet<i64>> {
+        let Some(path) = self.scope(actor).await? else { return Ok(ids.iter().copied().collect()) };
+        let mut out = HashSet::new();
+        for chunk in ids.chunks(500) {
+            let mut sql = Sql::default();
+            let phs: Vec<String> = chunk.iter().map(|i| sql.param(P::I(*i))).collect();
+            let mut cond = format!("t.id IN ({})", phs.join(", "));
+            if let Some(c) = Self::scope_condition(t, &path, &mut sql) {
+                cond.push_str(&format!(" AND {c}"));
+            }
+            sql.text = format!("SELECT t.id FROM {} t WHERE {cond}", t.table);
+            let rows =
+                bind_all_as(sqlx::query_as::<Any, (i64,)>(&sql.text), &sql.params).fetch_all(self.pool()).await?;
+            out.extend(rows.into_iter().map(|(id,)| id));
+        }
+        Ok(out)
     }
 
     /// One record of type `t`, if it exists and `actor` may see it (`None` otherwise: a record

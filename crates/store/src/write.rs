@@ -303,13 +303,36 @@ impl<'s> Tx<'s> {
         let before = self.row_json(table, id).await?.ok_or(StoreError::NotFound { what: label, id: id.to_string() })?;
         builtin_guard(&before)?;
         self.check_scope(table, &before).await?;
-        let uses = self.dependents(table, &before).await?;
+        let mut uses = self.dependents(table, &before).await?;
+        // A project's status history is part of the project: it goes with it (each step
+        // audited), when nothing else depends on the project.
+        let history = table == "projects";
+        if history {
+            uses.retain(|(what, _)| {
+                !what.starts_with(domain::catalog::by_table("project_status_events").map_or("-", |t| t.zh))
+            });
+        }
         if !uses.is_empty() {
             let listed: Vec<String> = uses.iter().map(|(what, n)| format!("{what} {n} 条")).collect();
             return Err(StoreError::Conflict(format!(
                 "{label}（编号 {id}）仍被其他记录引用，不能删除：{}。请先修改或删除这些记录",
                 listed.join("、")
             )));
+        }
+        if history {
+            let steps: Vec<(i64,)> =
+                sqlx::query_as("SELECT id FROM project_status_events WHERE project_id = $1 ORDER BY id DESC")
+                    .bind(id)
+                    .fetch_all(&mut *self.tx)
+                    .await?;
+            for (step,) in steps {
+                let before = self.row_json("project_status_events", step).await?;
+                sqlx::query("DELETE FROM project_status_events WHERE id = $1")
+                    .bind(step)
+                    .execute(&mut *self.tx)
+                    .await?;
+                self.audit("delete", "project_status_events", Some(step), before.map(Value::Object), None).await?;
+            }
         }
         self.known.clear();
         let sql = format!("DELETE FROM {table} WHERE id = $1");

@@ -68,12 +68,17 @@ pub fn bar_chart(title: &str, bars: &[Bar]) -> String {
                 })
                 .label_style(("sans-serif", 12))
                 .draw()?;
-            chart.draw_series(
-                Histogram::vertical(&chart)
-                    .style(BAR_FILL.filled())
-                    .margin(if bars.len() > 14 { 1 } else { 8 })
-                    .data(bars.iter().enumerate().map(|(i, b)| (i, b.value))),
-            )?;
+            // One rectangle per bar, drawn in the bars' order (plotters' `Histogram` collects
+            // its data into a hash map, which would scramble the order the links rely on).
+            let margin = if bars.len() > 14 { 1 } else { 8 };
+            chart.draw_series(bars.iter().enumerate().map(|(i, b)| {
+                let mut r = Rectangle::new(
+                    [(SegmentValue::Exact(i), 0), (SegmentValue::Exact(i + 1), b.value)],
+                    BAR_FILL.filled(),
+                );
+                r.set_margin(0, 0, margin, margin);
+                r
+            }))?;
             root.present()?;
             Ok(())
         })();
@@ -217,6 +222,7 @@ fn op_code(op: FilterOp) -> &'static str {
         FilterOp::NotUnder => "not_under",
         FilterOp::Ge => "ge",
         FilterOp::Le => "le",
+        FilterOp::Empty => "empty",
     }
 }
 
@@ -312,6 +318,7 @@ impl Drill {
                 "not_under" => FilterOp::NotUnder,
                 "ge" => FilterOp::Ge,
                 "le" => FilterOp::Le,
+                "empty" => FilterOp::Empty,
                 _ => return Err(format!("筛选方式“{op}”无效")),
             };
             let value = if op == FilterOp::In {
@@ -567,26 +574,47 @@ async fn total(engine: &Engine<'_>, d: &Drill) -> Result<i64, AppError> {
     Ok(int(&engine.evaluate(&d.def()).await?.exact))
 }
 
-/// Bars for the codes of a list, in the list's order; those without records show 0 when `zeros`.
-fn coded_bars(
-    ctx: &Ctx,
-    d: &Drill,
-    field: &str,
-    list: &[(&str, &str)],
-    got: &[(String, i64)],
-    zeros: bool,
-) -> Vec<Bar> {
-    list.iter()
-        .filter_map(|(code, name)| {
-            let value = got.iter().find(|(k, _)| k == code).map_or(0, |(_, v)| *v);
-            let label = ctx.lang.code_name(code, name).to_string();
-            (zeros || value > 0).then(|| Bar {
-                href: d.with(Filter::eq(field, *code)).titled(format!("{}：{label}", d.title)).href(),
-                label,
-                value,
-            })
+/// The code lists bars are labelled from: (code, name).
+type Codes = Vec<(String, String)>;
+
+fn codes(list: &[(&str, &str)]) -> Codes {
+    list.iter().map(|(c, n)| (c.to_string(), n.to_string())).collect()
+}
+
+/// One part of a breakdown: the whole with `field` = `key` (or, for the empty key, with no
+/// value in `field`), labelled from `list`.
+fn part(ctx: &Ctx, d: &Drill, field: &str, list: &Codes, key: &str, value: i64) -> Bar {
+    let (label, filter) = if key.is_empty() {
+        (ctx.t("未填", "Not given").to_string(), Filter::empty(field))
+    } else {
+        let name = list.iter().find(|(c, _)| c == key).map_or(key, |(_, n)| n.as_str());
+        (ctx.lang.code_name(key, name).to_string(), Filter::eq(field, key))
+    };
+    Bar { href: d.with(filter).titled(format!("{}：{label}", d.title)).href(), label, value }
+}
+
+/// The groups the engine found, in order: the codes of `list` first, in its order (with 0 for
+/// those without records when `zeros`), then any other value, then records with none ("").
+/// Together they add up to the whole.
+fn groups(list: &Codes, got: &[(String, i64)], zeros: bool) -> Vec<(String, i64)> {
+    let value = |code: &str| got.iter().find(|(k, _)| k == code).map(|(_, v)| *v);
+    let mut out: Vec<(String, i64)> = list
+        .iter()
+        .filter_map(|(code, _)| {
+            let v = value(code);
+            (zeros || v.is_some_and(|v| v > 0)).then(|| (code.clone(), v.unwrap_or(0)))
         })
-        .collect()
+        .collect();
+    let mut others: Vec<(String, i64)> =
+        got.iter().filter(|(k, v)| *v > 0 && !list.iter().any(|(c, _)| c == k)).cloned().collect();
+    others.sort_by_key(|(k, _)| (k.is_empty(), k.clone()));
+    out.extend(others);
+    out
+}
+
+/// A bar for each group of [`groups`], each opening to its records.
+fn coded_bars(ctx: &Ctx, d: &Drill, field: &str, list: &Codes, got: &[(String, i64)], zeros: bool) -> Vec<Bar> {
+    groups(list, got, zeros).into_iter().map(|(k, v)| part(ctx, d, field, list, &k, v)).collect()
 }
 
 /// A breakdown with its chart and its table of numbers, each linking to the records.
@@ -634,7 +662,7 @@ async fn funds(ctx: &Ctx, engine: &Engine<'_>, sc: &Scope) -> Result<Markup, App
     };
     let bars: Vec<Bar> = [(&planned, p), (&allocated, a), (&disbursed, di)]
         .into_iter()
-        .map(|(d, fen)| Bar { label: d.title.clone(), value: fen / 1_000_000, href: d.href() })
+        .map(|(d, fen)| Bar { label: d.title.clone(), value: (fen + 500_000).div_euclid(1_000_000), href: d.href() })
         .collect();
     Ok(html! {
         section.panel {
@@ -671,8 +699,17 @@ async fn activities(ctx: &Ctx, engine: &Engine<'_>, sc: &Scope) -> Result<Markup
     let by_month_b = months(&benef, by(engine, &benef, "month").await?);
     let line_n = by(engine, &count, "line").await?;
     let line_b = by(engine, &benef, "line").await?;
-    let bars_n = coded_bars(ctx, &count, "line", LINES, &line_n, false);
-    let bars_b = coded_bars(ctx, &benef, "line", LINES, &line_b, false);
+    // Rows are the lines that have activities; both numbers of a row are of its line.
+    let lines = codes(LINES);
+    let rows = groups(&lines, &line_n, false);
+    let bars_n: Vec<Bar> = rows.iter().map(|(k, v)| part(ctx, &count, "line", &lines, k, *v)).collect();
+    let bars_b: Vec<Bar> = rows
+        .iter()
+        .map(|(k, _)| {
+            let v = line_b.iter().find(|(kb, _)| kb == k).map_or(0, |(_, v)| *v);
+            part(ctx, &benef, "line", &lines, k, v)
+        })
+        .collect();
     let (tn, tb) = (total(engine, &count).await?, total(engine, &benef).await?);
     Ok(html! {
         section.panel.wide {
@@ -818,8 +855,12 @@ async fn schedule(ctx: &Ctx, engine: &Engine<'_>, sc: &Scope) -> Result<Markup, 
           }
           div {
             (flag_table(ctx, flagged.iter().filter(|f| f.light != Schedule::Green).take(8)))
-            @if flagged.iter().filter(|f| f.light != Schedule::Green).count() > 8 {
-                p.meta { a href={ "/dashboard/schedule?light=red&" (sc.query()) } { (ctx.t("查看全部红灯项目 ›", "All red projects ›")) } }
+            @if count(Schedule::Red) + count(Schedule::Amber) > 8 {
+                p.meta {
+                    a href={ "/dashboard/schedule?light=red&" (sc.query()) } { (ctx.t("全部红灯项目 ›", "All red projects ›")) }
+                    " "
+                    a href={ "/dashboard/schedule?light=amber&" (sc.query()) } { (ctx.t("全部黄灯项目 ›", "All amber projects ›")) }
+                }
             }
           }
         }
@@ -877,29 +918,26 @@ pub async fn analysis(s: &AppState, ctx: &Ctx, pairs: &[(String, String)]) -> Re
     let sc = scope(ctx, pairs, &opts);
     let engine = Engine::new(&s.store);
     let projects = Drill::new("projects", Measure::Count, &sc).titled(ctx.t("项目", "Projects"));
-    let by_status = coded_bars(ctx, &projects, "status", STATUSES, &by(&engine, &projects, "status").await?, true);
-    let by_sector = coded_bars(ctx, &projects, "sector", SECTORS, &by(&engine, &projects, "sector").await?, false);
+    let by_status =
+        coded_bars(ctx, &projects, "status", &codes(STATUSES), &by(&engine, &projects, "status").await?, true);
+    let by_sector =
+        coded_bars(ctx, &projects, "sector", &codes(SECTORS), &by(&engine, &projects, "sector").await?, false);
     let aid = Drill::new("people", Measure::Count, &sc)
         .with(Filter::eq("kind", "aid"))
         .titled(ctx.t("援疆干部人才", "Aid personnel"));
-    let by_category = coded_bars(ctx, &aid, "category", CATEGORIES, &by(&engine, &aid, "category").await?, true);
-    let by_batch: Vec<Bar> = {
-        let mut got = by(&engine, &aid, "batch").await?;
-        got.retain(|(k, _)| !k.is_empty());
-        got.sort_by_key(|(k, _)| k.parse::<i64>().unwrap_or(0));
-        got.into_iter()
-            .map(|(n, v)| {
-                let label = format!("{}{n}{}", ctx.t("第", "B"), ctx.t("批", ""));
-                Bar {
-                    href: aid.with(Filter::eq("batch", n.as_str())).titled(format!("{}：{label}", aid.title)).href(),
-                    label,
-                    value: v,
-                }
-            })
-            .collect()
+    let by_category =
+        coded_bars(ctx, &aid, "category", &codes(CATEGORIES), &by(&engine, &aid, "category").await?, true);
+    let by_batch = {
+        let got = by(&engine, &aid, "batch").await?;
+        let mut numbers: Vec<i64> = got.iter().filter_map(|(k, _)| k.parse().ok()).collect();
+        numbers.sort();
+        let names: Codes =
+            numbers.iter().map(|n| (n.to_string(), format!("{}{n}{}", ctx.t("第", "B"), ctx.t("批", "")))).collect();
+        coded_bars(ctx, &aid, "batch", &names, &got, false)
     };
     let pairings = Drill::new("pairings", Measure::Count, &sc).titled(ctx.t("结对", "Pairings"));
-    let types: Vec<(&str, &str)> = domain::pairings::PAIRING_TYPES.iter().map(|(c, n, _)| (*c, *n)).collect();
+    // The program's pairing types, its own included.
+    let types = crate::records::ref_options(s, ctx, "pairing_types").await?;
     let by_type = coded_bars(ctx, &pairings, "type", &types, &by(&engine, &pairings, "type").await?, false);
     Ok(html! {
         h2 #analysis { (ctx.t("分析", "Analysis")) " · " (sc.label) }
@@ -933,6 +971,37 @@ mod tests {
         assert!(svg.starts_with("<svg") && svg.contains("项目按状态") && svg.contains("完工"));
         assert_eq!(svg.matches("<a href=").count(), 3, "{svg}");
         assert!(svg.contains("/records/projects?n=2&amp;x=&lt;") && svg.contains("<title>完工：12</title>"));
+        // Each link wraps its own bar: left to right, in the bars' order, as tall as its value.
+        let many: Vec<Bar> = (0..30)
+            .map(|i| Bar { label: format!("b{i}"), value: (i * 7 % 11) as i64 + 1, href: format!("/x?i={i}") })
+            .collect();
+        let svg = bar_chart("order", &many);
+        let mut last_x = -1.0;
+        for (i, part) in svg.split("<a href=\"/x?i=").skip(1).enumerate() {
+            assert!(part.starts_with(&format!("{i}\"")), "link {i} in order");
+            let attr = |name: &str| -> f64 {
+                let at = part.find(&format!(" {name}=\"")).expect(name) + name.len() + 3;
+                part[at..].split('"').next().unwrap().parse().unwrap()
+            };
+            assert!(attr("x") > last_x, "bar {i} is right of bar {}", i as i64 - 1);
+            last_x = attr("x");
+            assert!(part.contains(&format!("<title>b{i}：{}</title>", many[i].value)));
+        }
+        let heights: Vec<f64> = svg
+            .split("<a href=\"/x?i=")
+            .skip(1)
+            .map(|p| {
+                let at = p.find(" height=\"").unwrap() + 9;
+                p[at..].split('"').next().unwrap().parse().unwrap()
+            })
+            .collect();
+        for i in 0..many.len() {
+            for j in 0..many.len() {
+                if many[i].value > many[j].value {
+                    assert!(heights[i] > heights[j], "bar {i} is taller than bar {j}");
+                }
+            }
+        }
     }
 
     #[test]

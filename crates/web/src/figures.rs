@@ -45,8 +45,51 @@ pub async fn index(State(s): State<AppState>, ctx: Ctx) -> Result<Markup, AppErr
     Ok(layout::page(&ctx, ctx.t("全部指标", "All figures"), body))
 }
 
+/// The records behind a value that the reader may open, and how many others there are: a
+/// figure counts the whole program, but a reporter is shown only its own organization's records.
+async fn visible(s: &AppState, ctx: &Ctx, prov: Provenance) -> Result<(Provenance, usize), AppError> {
+    let actor = ctx.user.actor(None);
+    let mut hidden = 0;
+    let prov = match prov {
+        Provenance::Records { mut records } => {
+            let mut tables: Vec<String> = records.iter().map(|r| r.table.clone()).collect();
+            tables.sort();
+            tables.dedup();
+            let mut seen = std::collections::HashSet::new();
+            for table in tables {
+                let Some(t) = by_table(&table) else { continue };
+                let ids: Vec<i64> = records.iter().filter(|r| r.table == table).map(|r| r.id).collect();
+                for id in s.store.visible_ids(&actor, t, &ids).await? {
+                    seen.insert((table.clone(), id));
+                }
+            }
+            let before = records.len();
+            records.retain(|r| seen.contains(&(r.table.clone(), r.id)));
+            hidden = before - records.len();
+            Provenance::Records { records }
+        }
+        Provenance::Indicator { mut values } => {
+            if let Some(t) = by_table("indicator_values") {
+                let ids: Vec<i64> = values.iter().map(|v| v.id).collect();
+                let seen = s.store.visible_ids(&actor, t, &ids).await?;
+                let before = values.len();
+                values.retain(|v| seen.contains(&v.id));
+                hidden = before - values.len();
+            }
+            Provenance::Indicator { values }
+        }
+    };
+    Ok((prov, hidden))
+}
+
 /// A figure, its definition, when it was computed, and the records behind it.
-fn figure_body(ctx: &Ctx, def: &FigureDef, v: &FigureValue, prov: &Provenance, crumbs: Markup) -> Markup {
+fn figure_body(
+    ctx: &Ctx,
+    def: &FigureDef,
+    v: &FigureValue,
+    (prov, hidden): &(Provenance, usize),
+    crumbs: Markup,
+) -> Markup {
     let spec = serde_json::to_string_pretty(&def.spec).unwrap_or_default();
     // A money figure's records contribute 分, shown like the figure in 万元.
     let money = def.unit == "万元"
@@ -63,13 +106,16 @@ fn figure_body(ctx: &Ctx, def: &FigureDef, v: &FigureValue, prov: &Provenance, c
             @if !def.description.is_empty() { dt { (ctx.t("口径", "Definition")) } dd { (def.description) } }
             @if def.key != "drill" { dt { (ctx.t("指标键", "Key")) } dd { code { (def.key) } } }
             dt { (ctx.t("计算时间（北京时间）", "Computed at (Beijing time)")) } dd { (beijing(&v.computed_at)) }
-            dt { (ctx.t("来源记录数", "Records behind it")) } dd { strong.total { (rows) } }
+            dt { (ctx.t("来源记录数", "Records behind it")) } dd { strong.total { (rows + hidden) } }
+        }
+        @if *hidden > 0 {
+            p.meta { (ctx.t("其中 ", "Of these, ")) (hidden) (ctx.t(" 条属于您权限范围以外的单位，计入数值但不列出。", " belong to organizations outside your scope: counted, not listed.")) }
         }
         details { summary { (ctx.t("定义（JSON）", "Definition (JSON)")) } pre { (spec) } }
         @match prov {
             Provenance::Records { records } => {
                 h2 { (ctx.t("来源记录", "Records")) }
-                @if rows as i64 >= SHOWN { p.meta { (ctx.t("仅列出前 5000 条。", "Only the first 5000 are listed.")) } }
+                @if (rows + hidden) as i64 >= SHOWN { p.meta { (ctx.t("仅列出前 5000 条。", "Only the first 5000 are listed.")) } }
                 table.data.provenance {
                     thead { tr { th { (ctx.t("类别", "Type")) } th.num { (ctx.t("编号", "#")) } th { (ctx.t("名称", "Name")) } th { (ctx.t("日期", "Date")) } th.num { (ctx.t("计入值", "Counts")) @if money { (ctx.t("（万元）", " (万元)")) } } } }
                     tbody {
@@ -109,7 +155,7 @@ pub async fn page(State(s): State<AppState>, ctx: Ctx, Path(key): Path<String>) 
     let engine = Engine::new(&s.store);
     let def = engine.definition(&key).await?;
     let value = engine.evaluate(&def).await?;
-    let prov = engine.provenance(&def, SHOWN).await?;
+    let prov = visible(&s, &ctx, engine.provenance(&def, SHOWN).await?).await?;
     let crumbs = html! { p.crumbs { a href="/" { (ctx.t("驾驶舱", "Dashboard")) } " › " a href="/figures" { (ctx.t("全部指标", "All figures")) } } };
     Ok(layout::page(&ctx, &def.name, figure_body(&ctx, &def, &value, &prov, crumbs)))
 }
@@ -129,7 +175,7 @@ pub async fn drill(State(s): State<AppState>, ctx: Ctx, RawQuery(raw): RawQuery)
     };
     let engine = Engine::new(&s.store);
     let value = engine.evaluate(&def).await?;
-    let prov = engine.provenance(&def, SHOWN).await?;
+    let prov = visible(&s, &ctx, engine.provenance(&def, SHOWN).await?).await?;
     let crumbs = html! { p.crumbs { a href="/" { (ctx.t("驾驶舱", "Dashboard")) } } };
     let title = if def.name.is_empty() { ctx.t("来源记录", "Records") } else { def.name.as_str() };
     Ok(layout::page(&ctx, title, figure_body(&ctx, &def, &value, &prov, crumbs)))
@@ -148,5 +194,5 @@ pub async fn records_json(
     reads_business(&ctx)?;
     let engine = Engine::new(&s.store);
     let def = engine.definition(&key).await?;
-    Ok(Json(engine.provenance(&def, 10_000).await?))
+    Ok(Json(visible(&s, &ctx, engine.provenance(&def, 10_000).await?).await?.0))
 }
