@@ -55,7 +55,7 @@ pub fn bar_chart(title: &str, bars: &[Bar]) -> String {
                 .margin(10)
                 .x_label_area_size(34)
                 .y_label_area_size(56)
-                .build_cartesian_2d((0..bars.len()).into_segmented(), 0..(max + max / 8 + 1))?;
+                .build_cartesian_2d((0..bars.len().max(1) - 1).into_segmented(), 0..(max + max / 8 + 1))?;
             chart
                 .configure_mesh()
                 .disable_x_mesh()
@@ -73,7 +73,10 @@ pub fn bar_chart(title: &str, bars: &[Bar]) -> String {
             let margin = if bars.len() > 14 { 1 } else { 8 };
             chart.draw_series(bars.iter().enumerate().map(|(i, b)| {
                 let mut r = Rectangle::new(
-                    [(SegmentValue::Exact(i), 0), (SegmentValue::Exact(i + 1), b.value)],
+                    [
+                        (SegmentValue::Exact(i), 0),
+                        (if i + 1 == bars.len() { SegmentValue::Last } else { SegmentValue::Exact(i + 1) }, b.value),
+                    ],
                     BAR_FILL.filled(),
                 );
                 r.set_margin(0, 0, margin, margin);
