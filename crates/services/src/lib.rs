@@ -4,5 +4,6 @@
 pub mod demo;
 mod error;
 pub mod figures;
+pub mod reports;
 
 pub use error::{Result, ServiceError};
