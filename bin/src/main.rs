@@ -49,6 +49,22 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Generate a report from a template for a period and a scope.
+    Report {
+        /// The template's key (e.g. summary).
+        template: String,
+        /// FROM..TO, dates YYYY-MM-DD, both inclusive.
+        #[arg(long)]
+        period: String,
+        /// A place (GB/T 2260 code) or an organization (its code); the whole program without it.
+        #[arg(long)]
+        scope: Option<String>,
+        /// html, docx or xlsx.
+        #[arg(long, default_value = "html")]
+        format: String,
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Manage users.
     User {
         #[command(subcommand)]
@@ -186,6 +202,25 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
                 anyhow::bail!("{} 个指标无法计算", board.failed.len());
             }
+        }
+        Command::Report { template, period, scope, format, out } => {
+            use services::reports::{evaluate::Request, generate, parse_period, resolve_scope, write, Output};
+            let output = Output::parse(&format)?;
+            let (from, to) = parse_period(&period)?;
+            let store = open(g).await?;
+            let (place, org, scope_label) = resolve_scope(&store, scope.as_deref()).await?;
+            let req = Request { template, version: None, from, to, place, org, scope_label, by: "命令行".into() };
+            let (id, r) = generate(&store, &Actor::system(), &req).await?;
+            let bytes = write(&r, output)?;
+            std::fs::write(&out, &bytes).with_context(|| format!("无法写入 {}", out.display()))?;
+            println!(
+                "已生成报告 {}（第 {} 版，编号 {id}）：{} 个指标，{} 字节，写入 {}",
+                r.title,
+                r.version,
+                r.figures.len(),
+                bytes.len(),
+                out.display()
+            );
         }
         Command::User { command: UserCommand::Add { name, role, org } } => {
             let role = Role::parse(&role).map_err(StoreError::from)?;

@@ -67,6 +67,63 @@ fn figures_json(db: &TestDb) -> BTreeMap<String, f64> {
         .collect()
 }
 
+/// The demo's 综述 for the 11th batch, whole program.
+async fn summary(store: &store::Store) -> services::reports::model::Rendered {
+    use services::reports::evaluate::{evaluate, Request};
+    let req = Request {
+        template: "summary".into(),
+        version: None,
+        from: Date::parse("2023-04-20").unwrap(),
+        to: Date::parse("2026-11-29").unwrap(),
+        place: None,
+        org: None,
+        scope_label: "全部".into(),
+        by: "test".into(),
+    };
+    evaluate(store, &req).await.expect("the summary evaluates")
+}
+
+/// Each figure the report's text states, as shown.
+fn report_figures(r: &services::reports::model::Rendered) -> BTreeMap<String, String> {
+    use services::reports::model::{Block, Run};
+    let mut m = BTreeMap::new();
+    for s in &r.sections {
+        for b in &s.blocks {
+            if let Block::Paragraph { runs } = b {
+                for run in runs {
+                    if let Run::Figure { key, shown } = run {
+                        m.insert(key.clone(), shown.clone());
+                    }
+                }
+            }
+        }
+    }
+    m
+}
+
+fn tables(r: &services::reports::model::Rendered) -> Vec<services::reports::model::Table> {
+    use services::reports::model::Block;
+    r.sections
+        .iter()
+        .flat_map(|s| s.blocks.iter())
+        .filter_map(|b| match b {
+            Block::Table(t) => Some(t.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A stated number: "4000余" is (4000, approximate); "十一" is 11.
+fn stated_value(shown: &str) -> (f64, bool) {
+    let approx = shown.ends_with('余');
+    let s = shown.trim_end_matches('余');
+    let v = s
+        .parse::<f64>()
+        .ok()
+        .or_else(|| (0..100).find(|n| domain::reports::chinese_number(*n).as_deref() == Some(s)).map(|n| n as f64));
+    (v.unwrap_or(f64::NAN), approx)
+}
+
 async fn demo_story(db: &TestDb) {
     let started = std::time::Instant::now();
     let out = cli(db).arg("demo").output().expect("run demo");
@@ -86,8 +143,41 @@ async fn demo_story(db: &TestDb) {
     }
     assert!(failures.is_empty(), "figures not conforming:\n{}", failures.join("\n"));
 
-    // A figure opens to the records it came from, and they add up to its value.
+    // The 综述 for the 11th batch states every figure of figures.tsv, conforming, and writes out.
     let store = db.store().await;
+    let html_out = db.dir.path().join("summary.html");
+    let out = cli(db)
+        .args(["report", "summary", "--period", "2023-04-20..2026-11-29", "--format", "html", "--out"])
+        .arg(&html_out)
+        .output()
+        .expect("run report");
+    assert!(out.status.success(), "report failed: {}", String::from_utf8_lossy(&out.stderr));
+    let html = std::fs::read_to_string(&html_out).expect("the report file");
+    assert!(html.contains("江西省对口支援克州工作综述") && html.contains("附件：数据来源与口径"));
+    let report = summary(&store).await;
+    let stated = report_figures(&report);
+    for (key, expect) in seed_rows() {
+        let Some(shown) = stated.get(&key) else {
+            failures.push(format!("{key}: not stated in the report"));
+            continue;
+        };
+        let e = parse_expect(&expect);
+        let (v, approx) = stated_value(shown);
+        let ok = match (&e, approx) {
+            // "4000余" states "4000+": the same round number.
+            (Expect::AtLeast(n), true) => v == *n,
+            (_, false) => conforms(&e, v),
+            _ => false,
+        };
+        if !ok {
+            failures.push(format!("{key}: the report states “{shown}”, figures.tsv {expect}"));
+        }
+        assert!(html.contains(shown.as_str()), "{key}: {shown} in the HTML");
+    }
+    assert!(failures.is_empty(), "report figures not conforming:\n{}", failures.join("\n"));
+    assert!(report.figures.iter().all(|f| f.records >= 0 && !f.definition.is_empty()));
+
+    // A figure opens to the records it came from, and they add up to its value.
     let engine = Engine::new(&store);
     let def = engine.definition("med.cataract_surgeries").await.expect("defined");
     match engine.provenance(&def, 1000).await.expect("provenance") {
@@ -178,6 +268,12 @@ async fn demo_story(db: &TestDb) {
     .map(|(k, v)| (k.to_string(), v))
     .collect();
     assert_eq!(changed, expected);
+    // Regenerated, the report changes exactly the numbers that this record feeds.
+    let again = summary(&store).await;
+    let (a, b) = (report_figures(&report), report_figures(&again));
+    let moved: Vec<&String> = b.keys().filter(|k| a.get(*k) != b.get(*k)).collect();
+    assert_eq!(moved, vec!["activities.beneficiaries", "activities.total"], "{a:?} → {b:?}");
+    assert_eq!(tables(&report), tables(&again), "no table counts activities");
     let def = engine.definition("med.outreach.events").await.unwrap();
     match engine.provenance(&def, 10_000).await.unwrap() {
         Provenance::Records { records } => assert!(records.iter().any(|r| r.id == id.get() && r.table == "activities")),

@@ -61,6 +61,10 @@ kinds! {
     EmploymentRecord, EmploymentRecordId, "employment_records", "就业服务记录";
     InvestmentEvent, InvestmentEventId, "investment_events", "招商活动";
     InvestmentProject, InvestmentProjectId, "investment_projects", "招商签约项目";
+    /// One version of a report template.
+    ReportTemplate, ReportTemplateId, "report_templates", "报告模板";
+    /// A report generated from a template, kept as evaluated.
+    GeneratedReport, GeneratedReportId, "generated_reports", "已生成报告";
     User, UserId, "users", "用户";
 }
 

@@ -21,6 +21,7 @@ pub mod people;
 pub mod program;
 pub mod projects;
 pub mod regions;
+pub mod reports;
 pub mod users;
 pub mod values;
 

@@ -10,6 +10,9 @@ pub enum ServiceError {
     NotEmpty,
     #[error("指标 {0} 未定义")]
     UnknownFigure(String),
+    /// A report could not be written out.
+    #[error("报告输出失败：{0}")]
+    Output(String),
 }
 
 pub type Result<T> = std::result::Result<T, ServiceError>;

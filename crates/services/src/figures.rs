@@ -51,6 +51,50 @@ pub enum Provenance {
     Indicator { values: Vec<IndicatorRow> },
 }
 
+/// A period and a scope (a place subtree, an organization subtree) that confine breakdowns and
+/// reports: for each record set, which field is "the place" and which "the organization".
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Scope {
+    pub from: Option<domain::Date>,
+    pub to: Option<domain::Date>,
+    pub place: Option<domain::regions::RegionCode>,
+    /// An organization's code.
+    pub org: Option<String>,
+}
+
+impl Scope {
+    /// The filters and span that confine `source` to this scope. Funding lines have no date: a
+    /// period selects them by year.
+    pub fn filters(&self, source: &str) -> (Vec<domain::figures::Filter>, Option<domain::figures::Span>) {
+        use domain::figures::{Filter, FilterOp, FilterValue, Span};
+        let (place_field, org_field) = match source {
+            "people" => ("host_region", "host_org"),
+            "pairings" => ("b_region", "b_org"),
+            "activities" | "activity_procedures" => ("region", "organizer"),
+            _ => ("region", "org"),
+        };
+        let mut f = Vec::new();
+        if let Some(p) = &self.place {
+            f.push(Filter::under(place_field, &p.to_string()));
+        }
+        if let Some(o) = self.org.as_deref().filter(|o| !o.is_empty()) {
+            f.push(Filter::under(org_field, o));
+        }
+        let span = if source == "project_funding" {
+            if let Some(d) = self.from {
+                f.push(Filter::ge("year", d.year() as i64));
+            }
+            if let Some(d) = self.to {
+                f.push(Filter { field: "year".into(), op: FilterOp::Le, value: FilterValue::Int(d.year() as i64) });
+            }
+            None
+        } else {
+            (self.from.is_some() || self.to.is_some()).then_some(Span { from: self.from, to: self.to })
+        };
+        (f, span)
+    }
+}
+
 /// A project with its schedule light and the reason for it.
 #[derive(Debug, Clone)]
 pub struct Flagged {
@@ -203,6 +247,25 @@ impl<'a> Engine<'a> {
         rows.into_iter()
             .map(|(k, v)| Ok((k, Exact::new(v as i128, *divisor as i128).ok_or_else(|| Self::bad(def, "除数为 0"))?)))
             .collect()
+    }
+
+    /// How many records (or indicator values) a value was computed from: the rows a count or a
+    /// sum ran over; for a distinct count, the organizations it counted.
+    pub async fn record_count(&self, def: &FigureDef) -> Result<i64> {
+        use domain::figures::Measure;
+        match &def.spec {
+            Spec::Records { source, measure, filters, span, .. } => {
+                let m = match measure {
+                    Measure::CountDistinct(_) => measure.clone(),
+                    _ => Measure::Count,
+                };
+                Ok(self.store.measure(self.program_id, source, &m, filters, span.as_ref()).await?)
+            }
+            Spec::Indicator { .. } => match self.provenance(def, 100_000).await? {
+                Provenance::Indicator { values } => Ok(values.len() as i64),
+                Provenance::Records { records } => Ok(records.len() as i64),
+            },
+        }
     }
 
     /// An indicator of an organization subtree in each period that has values, in order.

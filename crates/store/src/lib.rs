@@ -16,6 +16,7 @@ pub mod people;
 pub mod projects;
 mod read;
 pub mod records;
+pub mod reports;
 mod row;
 pub mod sessions;
 mod sql;

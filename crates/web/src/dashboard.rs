@@ -391,34 +391,15 @@ pub struct Scope {
 }
 
 impl Scope {
-    /// The filters and span that confine `source` to this scope. Funding lines have no date: a
-    /// period selects them by year.
+    /// The filters and span that confine `source` to this scope (the engine's mapping).
     fn filters(&self, source: &str) -> (Vec<Filter>, Option<Span>) {
-        let (place_field, org_field) = match source {
-            "people" => ("host_region", "host_org"),
-            "pairings" => ("b_region", "b_org"),
-            "activities" | "activity_procedures" => ("region", "organizer"),
-            _ => ("region", "org"),
-        };
-        let mut f = Vec::new();
-        if let Some(p) = &self.place_code {
-            f.push(Filter::under(place_field, &p.to_string()));
+        services::figures::Scope {
+            from: self.from,
+            to: self.to,
+            place: self.place_code.clone(),
+            org: Some(self.org.clone()).filter(|o| !o.is_empty()),
         }
-        if !self.org.is_empty() {
-            f.push(Filter::under(org_field, &self.org));
-        }
-        let span = if source == "project_funding" {
-            if let Some(d) = self.from {
-                f.push(Filter::ge("year", d.year() as i64));
-            }
-            if let Some(d) = self.to {
-                f.push(Filter { field: "year".into(), op: FilterOp::Le, value: FilterValue::Int(d.year() as i64) });
-            }
-            None
-        } else {
-            (self.from.is_some() || self.to.is_some()).then_some(Span { from: self.from, to: self.to })
-        };
-        (f, span)
+        .filters(source)
     }
 
     fn query(&self) -> String {

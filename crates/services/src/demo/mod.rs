@@ -389,6 +389,14 @@ pub async fn load(store: &Store) -> Result<DemoSummary> {
         under_pairing: None,
     };
     let summary_figures = load_into(&mut l).await?;
+    // The 综述 template that states every figure of the seed article.
+    l.tx.insert(&domain::reports::NewTemplateVersion {
+        key: "summary".into(),
+        version: 1,
+        name: "援疆工作综述".into(),
+        body: include_str!("summary.tpl").into(),
+    })
+    .await?;
     for def in figures::definitions()? {
         l.tx.insert(&def).await?;
     }

@@ -3,10 +3,10 @@
 //! XLSX writers all render this one value, so two outputs of the same report show the same numbers.
 
 use domain::Date;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// An evaluated report.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Rendered {
     /// The template's key and the version evaluated.
     pub template: String,
@@ -35,14 +35,14 @@ pub struct Rendered {
 }
 
 /// A section: a heading (level 1 = 一、 黑体; level 2 = （一） 楷体) and its blocks.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Section {
     pub heading: String,
     pub level: u8,
     pub blocks: Vec<Block>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Block {
     /// A paragraph of body text with figures in it.
@@ -52,7 +52,7 @@ pub enum Block {
 }
 
 /// A piece of a paragraph: plain text, or a figure as shown.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Run {
     Text {
@@ -67,7 +67,7 @@ pub enum Run {
 }
 
 /// A statistical table: one sheet of the spreadsheet, one table in the document.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Table {
     /// Sheet name (≤ 31 characters, no `[]:*?/\`), e.g. "资金" or the line of work "教育".
     pub sheet: String,
@@ -81,7 +81,7 @@ pub struct Table {
     pub note: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Cell {
     Text {
@@ -99,7 +99,7 @@ pub enum Cell {
 }
 
 /// A figure as the report used it, for the provenance appendix.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UsedFigure {
     pub key: String,
     pub name: String,
