@@ -6,5 +6,6 @@ mod cli;
 mod conformance;
 mod forms;
 mod http;
+mod report_pages;
 mod story;
 mod support;

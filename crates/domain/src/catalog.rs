@@ -510,7 +510,8 @@ pub static RECORD_TYPES: &[RecordType] = &[
 
 /// Program configuration: code lists and definitions the program's records are typed by. Only
 /// a role that manages the program (项目管理) writes them; the store enforces it.
-pub const PROGRAM_CONFIG: &[&str] = &["pairing_types", "activity_types", "brands", "indicator_defs", "batches"];
+pub const PROGRAM_CONFIG: &[&str] =
+    &["pairing_types", "activity_types", "brands", "indicator_defs", "batches", "report_templates"];
 
 /// Is `table` program configuration (see [`PROGRAM_CONFIG`])?
 pub fn is_program_config(table: &str) -> bool {

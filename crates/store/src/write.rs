@@ -420,13 +420,17 @@ impl<'s> Tx<'s> {
     /// roles are not scoped.
     async fn check_scope(&mut self, table: &str, row: &Map<String, Value>) -> Result<()> {
         if domain::catalog::is_program_config(table) && !self.actor.role.manages_program() {
-            let what = domain::catalog::by_table(table).map_or(table, |t| t.zh);
+            let what = match table {
+                "report_templates" => "报告模板",
+                _ => domain::catalog::by_table(table).map_or(table, |t| t.zh),
+            };
             return Err(StoreError::Forbidden(format!(
                 "{what}属于项目配置，只有“项目管理”角色可以新建、修改或删除；角色“{}”不能修改",
                 self.actor.role.label()
             )));
         }
-        if self.actor.role != domain::users::Role::Reporter {
+        // A generated report records who generated what; it belongs to no organization.
+        if self.actor.role != domain::users::Role::Reporter || table == "generated_reports" {
             return Ok(());
         }
         let refuse = || StoreError::Forbidden("填报员只能填报本单位及下级单位的记录".into());

@@ -32,6 +32,7 @@ const NAV: &[NavItem] = &[
     ("/", "驾驶舱", "Dashboard", reads_business),
     ("/records", "业务记录", "Records", reads_business),
     ("/figures", "指标", "Figures", reads_business),
+    ("/reports", "报告", "Reports", reads_business),
     ("/audit", "审计日志", "Audit log", |r| r == Role::Auditor),
     ("/admin", "系统管理", "Administration", |r| matches!(r, Role::SysAdmin | Role::SecAdmin)),
 ];

@@ -14,6 +14,7 @@ mod html;
 mod i18n;
 mod layout;
 mod records;
+mod reports;
 
 pub use error::AppError;
 
@@ -61,6 +62,10 @@ pub fn router(store: Store) -> Router {
         .route("/figures/drill", get(figures::drill))
         .route("/figures/{key}", get(figures::page))
         .route("/dashboard/schedule", get(schedule))
+        .route("/reports", get(reports::index))
+        .route("/reports/generated/{file}", get(reports::generated))
+        .route("/reports/{key}", get(reports::template_page).post(reports::generate_post))
+        .route("/reports/{key}/edit", get(reports::edit_form).post(reports::edit_post))
         .route("/api/v1/figures", get(figures::json))
         .route("/api/v1/figures/{key}/records", get(figures::records_json))
         .route("/assets/app.css", get(css))

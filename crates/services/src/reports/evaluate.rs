@@ -445,9 +445,20 @@ fn invalid(e: domain::Invalids) -> ServiceError {
     ServiceError::Store(StoreError::Invalid(e))
 }
 
-/// Evaluate a template.
+/// Evaluate a template (its current version, or the one the request names).
 pub async fn evaluate(store: &Store, req: &Request) -> Result<Rendered> {
     let row = store.template(&req.template, req.version).await?;
+    evaluate_body(store, req, row.version, &row.body).await
+}
+
+/// Evaluate a template's text that is not saved (a preview while editing): version 0.
+pub async fn evaluate_text(store: &Store, req: &Request, _name: &str, body: &str) -> Result<Rendered> {
+    evaluate_body(store, req, 0, body).await
+}
+
+async fn evaluate_body(store: &Store, req: &Request, version: i64, body: &str) -> Result<Rendered> {
+    let row =
+        store::reports::TemplateRow { key: req.template.clone(), version, name: String::new(), body: body.to_string() };
     let t = parse(&row.body).map_err(invalid)?;
     let engine = Engine::new(store);
     let defs = engine.definitions().await?;
