@@ -57,6 +57,25 @@ async fn reports_are_generated_previewed_downloaded_and_edited() {
     let index = m.get("/reports");
     assert!(index.body.contains("demo.manager") && index.body.contains("2023-04-20 – 2026-11-29"));
 
+    // The dashboard, for the same batch, agrees with the report's funds table.
+    let number_after = |body: &str, label: &str| -> String {
+        let at = body.find(label).unwrap_or_else(|| panic!("{label}")) + label.len();
+        // The first number shown as an element's text after the label.
+        let rest = &body[at..];
+        let start = rest
+            .match_indices('>')
+            .map(|(i, _)| i + 1)
+            .find(|i| rest[*i..].starts_with(|c: char| c.is_ascii_digit()))
+            .expect("a number");
+        rest[start..].chars().take_while(|c| c.is_ascii_digit() || *c == '.').collect()
+    };
+    let dash = m.get("/?period=b11");
+    let report_total = {
+        let at = page.body.find("<tr class=\"total\">").expect("the funds table's totals");
+        number_after(&page.body[at..], "合计")
+    };
+    assert_eq!(number_after(&dash.body, "计划投资（万元）"), report_total, "dashboard and report agree");
+
     // A scope of one county, and bad input named.
     assert_eq!(generate(&mut m, "2023-04-20", "2026-11-29", "653022").status, 303);
     let bad = generate(&mut m, "2023-04-20", "2022-01-01", "");
