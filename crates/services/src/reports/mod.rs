@@ -2,3 +2,4 @@
 //! [`model::Rendered`] value, which the writers turn into HTML, DOCX (公文 layout) and XLSX.
 
 pub mod model;
+pub mod xlsx;
