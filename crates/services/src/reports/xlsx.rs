@@ -27,6 +27,8 @@ const MAX_WIDTH: f64 = 60.0;
 const HEADER_WRAP_WIDTH: f64 = 16.0;
 /// More decimals than this are not meaningful for an f64 shown in a report.
 const MAX_DECIMALS: u32 = 10;
+/// The height of one line of 11-point text, in points (Excel's default row height).
+const LINE_HEIGHT: f64 = 15.0;
 
 #[derive(Debug, thiserror::Error)]
 pub enum XlsxError {
@@ -140,6 +142,8 @@ struct Formats {
     wrapped: Format,
     total_text: Format,
     note: Format,
+    /// A count beside wrapped text, aligned to its top like the text.
+    count: Format,
     /// Number formats by decimals, plain and bold (totals).
     numbers: Vec<Format>,
     total_numbers: Vec<Format>,
@@ -165,11 +169,12 @@ impl Formats {
                 .set_background_color(Color::RGB(0xD9_E1_F2))
                 .set_align(FormatAlign::Center)
                 .set_align(FormatAlign::VerticalCenter),
-            label: Format::new().set_bold().set_align(FormatAlign::Top),
+            label: Format::new().set_bold(),
             text: bordered(),
             wrapped: bordered().set_text_wrap().set_align(FormatAlign::Top),
             total_text: bordered().set_bold(),
             note: Format::new().set_italic(),
+            count: number(0).set_align(FormatAlign::Top),
             numbers: (0..=MAX_DECIMALS).map(number).collect(),
             total_numbers: (0..=MAX_DECIMALS).map(|d| number(d).set_bold()).collect(),
         }
@@ -222,24 +227,56 @@ fn number_width(shown: &str) -> f64 {
     text_width(shown) + (digits.saturating_sub(1) / 3) as f64
 }
 
-/// The widest cell seen in each column, to size the columns once at the end.
+/// The widest cell seen in each column, to size the columns once at the end, and the wrapped
+/// cells, whose rows are then made tall enough: LibreOffice does not grow a row for wrapped text
+/// when it opens a file, so a long header or definition would show cut off.
 #[derive(Default)]
-struct Widths(Vec<f64>);
+struct Widths {
+    columns: Vec<f64>,
+    /// (row, column, text width) of each wrapped cell, in row order.
+    wrapped: Vec<(RowNum, usize, f64)>,
+}
 
 impl Widths {
     fn see(&mut self, col: usize, width: f64) {
-        if self.0.len() <= col {
-            self.0.resize(col + 1, 0.0);
+        if self.columns.len() <= col {
+            self.columns.resize(col + 1, 0.0);
         }
-        self.0[col] = self.0[col].max(width);
+        self.columns[col] = self.columns[col].max(width);
+    }
+
+    fn wrap(&mut self, row: RowNum, col: usize, width: f64) {
+        self.wrapped.push((row, col, width));
+    }
+
+    /// A column's width: two units of padding so text does not touch the cell border.
+    fn width(&self, col: usize) -> f64 {
+        (self.columns.get(col).copied().unwrap_or(0.0) + 2.0).clamp(MIN_WIDTH, MAX_WIDTH)
     }
 
     fn apply(&self, ws: &mut Worksheet, sheet: &str) -> Result<(), XlsxError> {
-        for (i, w) in self.0.iter().enumerate() {
-            // Two units of padding so text does not touch the cell border.
-            ws.set_column_width(col(i, sheet)?, (w + 2.0).clamp(MIN_WIDTH, MAX_WIDTH))?;
+        for c in 0..self.columns.len() {
+            ws.set_column_width(col(c, sheet)?, self.width(c))?;
+        }
+        for (r, n) in self.row_lines() {
+            if n > 1.0 {
+                ws.set_row_height(r, LINE_HEIGHT * n)?;
+            }
         }
         Ok(())
+    }
+
+    /// The most lines any wrapped cell of a row takes, for each row with wrapped cells.
+    fn row_lines(&self) -> Vec<(RowNum, f64)> {
+        let mut lines: Vec<(RowNum, f64)> = Vec::new();
+        for &(r, c, w) in &self.wrapped {
+            let n = (w / (self.width(c) - 1.0)).ceil().max(1.0);
+            match lines.last_mut() {
+                Some((last, most)) if *last == r => *most = most.max(n),
+                _ => lines.push((r, n)),
+            }
+        }
+        lines
     }
 }
 
@@ -251,6 +288,12 @@ fn beijing(utc: &str) -> String {
         (Ok(t), Some(tz)) => t.with_timezone(&tz).format("%Y年%-m月%-d日 %H:%M（北京时间）").to_string(),
         _ => utc.to_string(),
     }
+}
+
+/// Printed landscape and one page wide, so a table's columns are not split across pages.
+fn print_wide(ws: &mut Worksheet) {
+    ws.set_landscape();
+    ws.set_print_fit_to_pages(1, 0);
 }
 
 fn write_about(ws: &mut Worksheet, r: &Rendered, f: &Formats) -> Result<(), XlsxError> {
@@ -278,6 +321,7 @@ fn write_about(ws: &mut Worksheet, r: &Rendered, f: &Formats) -> Result<(), Xlsx
 }
 
 fn write_tables(ws: &mut Worksheet, sheet: &str, tables: &[&Table], f: &Formats) -> Result<(), XlsxError> {
+    print_wide(ws);
     let mut widths = Widths::default();
     let mut at = 0usize;
     for (i, t) in tables.iter().enumerate() {
@@ -300,6 +344,7 @@ fn write_tables(ws: &mut Worksheet, sheet: &str, tables: &[&Table], f: &Formats)
         for (c, name) in t.columns.iter().enumerate() {
             ws.write_string_with_format(header_row, col(c, sheet)?, name, &f.header)?;
             widths.see(c, text_width(name).min(HEADER_WRAP_WIDTH));
+            widths.wrap(header_row, c, text_width(name));
         }
         at += 1;
         if i == 0 {
@@ -358,10 +403,12 @@ fn write_row(
 fn write_sources(ws: &mut Worksheet, figures: &[UsedFigure], f: &Formats) -> Result<(), XlsxError> {
     const COLUMNS: [&str; 8] = ["键", "名称", "口径", "范围", "期间", "报告所示数值", "记录数", "计算时间（北京时间）"];
     let sheet = SOURCES_SHEET;
+    print_wide(ws);
     let mut widths = Widths::default();
     for (c, name) in COLUMNS.iter().enumerate() {
         ws.write_string_with_format(0, col(c, sheet)?, *name, &f.header)?;
         widths.see(c, text_width(name).min(HEADER_WRAP_WIDTH));
+        widths.wrap(0, c, text_width(name));
     }
     ws.set_freeze_panes(1, 0)?;
     for (i, fig) in figures.iter().enumerate() {
@@ -380,9 +427,10 @@ fn write_sources(ws: &mut Worksheet, figures: &[UsedFigure], f: &Formats) -> Res
             // Definitions can be long: they wrap within the capped column width.
             ws.write_string_with_format(at, col(c, sheet)?, text, &f.wrapped)?;
             widths.see(c, text_width(text));
+            widths.wrap(at, c, text_width(text));
         }
         // Record counts are far below 2^53, so the conversion is exact.
-        ws.write_number_with_format(at, 6, fig.records as f64, f.number(0, false))?;
+        ws.write_number_with_format(at, 6, fig.records as f64, &f.count)?;
         widths.see(6, number_width(&fig.records.to_string()));
     }
     widths.apply(ws, sheet)
@@ -601,6 +649,20 @@ mod tests {
         assert_eq!(text_width("计划投资（万元）"), 16.0);
         assert_eq!(number_width("35109.43"), 9.0);
         assert_eq!(number_width("-1234567"), 10.0);
+    }
+
+    #[test]
+    fn wrapped_rows_get_a_line_per_column_width() {
+        let mut w = Widths::default();
+        // A header of 30 units in a column capped at 16 + 2, and a 150-unit definition beside
+        // a short one in a column capped at 60.
+        w.see(0, 16.0);
+        w.wrap(1, 0, 30.0);
+        w.see(1, 150.0);
+        w.wrap(2, 0, 4.0);
+        w.wrap(2, 1, 150.0);
+        w.wrap(3, 0, 4.0);
+        assert_eq!(w.row_lines(), vec![(1, 2.0), (2, 3.0), (3, 1.0)]);
     }
 
     #[test]
