@@ -177,6 +177,58 @@ async fn demo_story(db: &TestDb) {
     assert!(failures.is_empty(), "report figures not conforming:\n{}", failures.join("\n"));
     assert!(report.figures.iter().all(|f| f.records >= 0 && !f.definition.is_empty()));
 
+    // The same report as a spreadsheet: numbers, not text, whose totals are the engine's sums.
+    let xlsx_out = db.dir.path().join("summary.xlsx");
+    let out = cli(db)
+        .args(["report", "summary", "--period", "2023-04-20..2026-11-29", "--format", "xlsx", "--out"])
+        .arg(&xlsx_out)
+        .output()
+        .expect("run report");
+    assert!(out.status.success(), "report failed: {}", String::from_utf8_lossy(&out.stderr));
+    {
+        use calamine::{open_workbook, Data, Reader, Xlsx};
+        use domain::figures::{FigureDef, Filter, Measure, Spec};
+        let mut wb: Xlsx<_> = open_workbook(&xlsx_out).expect("the workbook opens");
+        let names = wb.sheet_names();
+        assert_eq!(names.first().map(String::as_str), Some("说明"));
+        assert_eq!(names.last().map(String::as_str), Some("数据来源"));
+        let funds = wb.worksheet_range("资金").expect("the funds sheet");
+        let total = funds
+            .rows()
+            .find(|r| matches!(r.first(), Some(Data::String(s)) if s == "合计"))
+            .expect("a totals row")
+            .to_vec();
+        let engine = Engine::new(&store);
+        for (col, measure) in [(1, "planned_fen"), (2, "allocated_fen"), (3, "disbursed_fen")] {
+            let def = FigureDef {
+                key: "t".into(),
+                name: String::new(),
+                line: "overview".into(),
+                unit: "万元".into(),
+                decimals: 2,
+                description: String::new(),
+                spec: Spec::Records {
+                    source: "project_funding".into(),
+                    measure: Measure::Sum(measure.into()),
+                    filters: vec![
+                        Filter::ge("year", 2023),
+                        Filter { field: "year".into(), op: domain::figures::FilterOp::Le, value: 2026.into() },
+                    ],
+                    span: None,
+                    divisor: 1_000_000,
+                },
+            };
+            let v = engine.evaluate(&def).await.expect("evaluates");
+            let want = v.exact.num as f64 / v.exact.den as f64;
+            match total.get(col) {
+                Some(Data::Float(f)) => assert!((f - want).abs() < 1e-6, "{measure}: {f} vs the engine's {want}"),
+                other => panic!("{measure}: a number, not {other:?}"),
+            }
+        }
+        let sources = wb.worksheet_range("数据来源").expect("the provenance sheet");
+        assert_eq!(sources.rows().count(), report.figures.len() + 1, "one row per figure under the header");
+    }
+
     // A figure opens to the records it came from, and they add up to its value.
     let engine = Engine::new(&store);
     let def = engine.definition("med.cataract_surgeries").await.expect("defined");

@@ -4,6 +4,7 @@
 pub mod evaluate;
 pub mod html;
 pub mod model;
+pub mod xlsx;
 
 use crate::{Result, ServiceError};
 use domain::audit::Actor;
@@ -107,6 +108,7 @@ pub async fn generate(store: &Store, actor: &Actor, req: &evaluate::Request) -> 
 pub fn write(r: &model::Rendered, out: Output) -> Result<Vec<u8>> {
     match out {
         Output::Html => Ok(html::html(r, false).into_bytes()),
-        Output::Docx | Output::Xlsx => Err(ServiceError::Output(format!("尚不支持 {} 格式", out.extension()))),
+        Output::Xlsx => xlsx::xlsx(r).map_err(|e| ServiceError::Output(e.to_string())),
+        Output::Docx => Err(ServiceError::Output(format!("尚不支持 {} 格式", out.extension()))),
     }
 }
