@@ -53,6 +53,10 @@ async fn reports_are_generated_previewed_downloaded_and_edited() {
     assert_eq!(html.status, 200);
     assert!(html.header("content-disposition").is_some_and(|d| d.contains("attachment")));
     assert!(html.body.contains("777") && html.body.contains("@page{size:A4"));
+    let xlsx = m.get(&format!("{loc}.xlsx"));
+    assert_eq!(xlsx.status, 200);
+    assert!(xlsx.header("content-type").is_some_and(|t| t.contains("spreadsheetml")));
+    assert_eq!(m.get(&format!("{loc}.pdf")).status, 422, "an unknown format is refused");
     // Listed with who generated it.
     let index = m.get("/reports");
     assert!(index.body.contains("demo.manager") && index.body.contains("2023-04-20 – 2026-11-29"));
