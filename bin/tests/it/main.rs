@@ -6,5 +6,6 @@ mod cli;
 mod conformance;
 mod forms;
 mod http;
+mod reports;
 mod story;
 mod support;
