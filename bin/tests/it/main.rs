@@ -7,5 +7,6 @@ mod conformance;
 mod forms;
 mod http;
 mod report_pages;
+mod reports;
 mod story;
 mod support;

@@ -1,6 +1,7 @@
 //! Reports: templates evaluated for a period and a scope by the figure engine into one
 //! [`model::Rendered`] value, which the writers turn into HTML, DOCX (公文 layout) and XLSX.
 
+pub mod docx;
 pub mod evaluate;
 pub mod html;
 pub mod model;
@@ -109,6 +110,6 @@ pub fn write(r: &model::Rendered, out: Output) -> Result<Vec<u8>> {
     match out {
         Output::Html => Ok(html::html(r, false).into_bytes()),
         Output::Xlsx => xlsx::xlsx(r).map_err(|e| ServiceError::Output(e.to_string())),
-        Output::Docx => Err(ServiceError::Output(format!("尚不支持 {} 格式", out.extension()))),
+        Output::Docx => docx::docx(r).map_err(|e| ServiceError::Output(e.to_string())),
     }
 }
