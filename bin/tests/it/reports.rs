@@ -95,6 +95,24 @@ async fn the_demo_summary_is_a_document_with_its_figures() {
     ] {
         assert!(flat.contains(want), "{want:?} not in the summary's PDF");
     }
+    // Every figure the report states is in the document, as the report shows it.
+    let store = db.store().await;
+    let last = store.generated_reports(1).await.expect("list")[0].id;
+    let rendered: Rendered =
+        serde_json::from_str(&store.generated_report(last).await.expect("kept")).expect("the kept report reads back");
+    store.close().await;
+    assert!(rendered.figures.len() >= 48, "{} figures", rendered.figures.len());
+    for s in &rendered.sections {
+        for b in &s.blocks {
+            if let services::reports::model::Block::Paragraph { runs } = b {
+                for r in runs {
+                    if let services::reports::model::Run::Figure { key, shown } = r {
+                        assert!(flat.contains(shown.as_str()), "{key}: {shown:?} not in the summary's PDF");
+                    }
+                }
+            }
+        }
+    }
     let keep = Path::new(env!("CARGO_TARGET_TMPDIR")).join("reports");
     std::fs::create_dir_all(&keep).expect("reports directory");
     for f in [file.clone(), file.with_extension("pdf")] {

@@ -192,6 +192,10 @@ async fn demo_story(db: &TestDb) {
         let names = wb.sheet_names();
         assert_eq!(names.first().map(String::as_str), Some("说明"));
         assert_eq!(names.last().map(String::as_str), Some("数据来源"));
+        for line in ["总体情况", "教育援疆", "医疗援疆", "产业援疆", "就业援疆", "招商引资", "交往交流交融"]
+        {
+            assert!(names.iter().any(|n| n == line), "a sheet for {line}: {names:?}");
+        }
         let funds = wb.worksheet_range("资金").expect("the funds sheet");
         let total = funds
             .rows()
@@ -325,7 +329,22 @@ async fn demo_story(db: &TestDb) {
     let (a, b) = (report_figures(&report), report_figures(&again));
     let moved: Vec<&String> = b.keys().filter(|k| a.get(*k) != b.get(*k)).collect();
     assert_eq!(moved, vec!["activities.beneficiaries", "activities.total"], "{a:?} → {b:?}");
-    assert_eq!(tables(&report), tables(&again), "no table counts activities");
+    // The statistical tables count no activity; of the per-line tables, only the two figures move.
+    let stats = |r: &services::reports::model::Rendered| {
+        tables(r).into_iter().filter(|t| !t.title.ends_with("主要指标")).collect::<Vec<_>>()
+    };
+    assert_eq!(stats(&report), stats(&again), "no statistical table counts activities");
+    let moved_cells: std::collections::BTreeSet<String> = report
+        .shown_numbers()
+        .iter()
+        .zip(again.shown_numbers().iter())
+        .filter(|(a, b)| a != b)
+        .map(|(a, b)| format!("{a}→{b}"))
+        .collect();
+    // Exactly the four figures that moved above (the text rounds two of them to "200余" etc.).
+    let want: std::collections::BTreeSet<String> =
+        expected.iter().map(|(k, d)| format!("{}→{}", before[k], before[k] + d)).collect();
+    assert_eq!(moved_cells, want);
     let def = engine.definition("med.outreach.events").await.unwrap();
     match engine.provenance(&def, 10_000).await.unwrap() {
         Provenance::Records { records } => assert!(records.iter().any(|r| r.id == id.get() && r.table == "activities")),

@@ -26,6 +26,7 @@ pub const TABLES: &[(&str, &str)] = &[
     ("projects_by_sector", "项目开工与完工（按类别）"),
     ("funds_by_place", "援疆资金投向（按地区）"),
     ("indicators", "指标分析（同比、基线与目标）"),
+    ("figures_by_line", "分领域主要指标（每个工作条线一张表）"),
 ];
 
 /// A figure's format in a text.

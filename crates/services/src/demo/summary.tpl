@@ -24,3 +24,5 @@
 组织克州{{exchange.football_camp.children}}名少年儿童到江西开展“赣克两地一家亲·民族团结过大年”足球冬令营；在援疆前指驻地开展“开放日”活动，先后邀请{{exchange.open_days.batches}}批次{{exchange.open_days.visitors|approx:100}}名各族干部群众到驻地参观、交流。全年各类活动{{activities.total}}场，受益{{activities.beneficiaries}}人次。
 ## 六、指标分析
 [table indicators]
+## 附表：分领域主要指标
+[table figures_by_line]

@@ -389,6 +389,16 @@ async fn indicators(c: &Ctx<'_>, store: &Store) -> Result<Table> {
             };
             let scale = Exact::int(10i128.pow(scale.clamp(0, 12) as u32));
             let target = targets.iter().find(|t| t.0 == code && t.1 == org);
+            // Large sums of 元 are shown in 亿元 or 万元, as the dashboard shows them.
+            let big = f64_of(last).abs();
+            let (div, unit) = match unit.as_str() {
+                "元" if big >= 1e8 => (100_000_000, "亿元".to_string()),
+                "元" if big >= 1e4 => (10_000, "万元".to_string()),
+                _ => (1, unit.clone()),
+            };
+            let scale = scale.mul_int(div);
+            let last = last.checked_div(Exact::int(div)).unwrap_or(last);
+            let prev = prev.map(|(p, v)| (p, v.checked_div(Exact::int(div)).unwrap_or(v)));
             let raw = |v: i64| Exact::int(v as i128).checked_div(scale).unwrap_or(Exact::int(0));
             let (base_cell, target_cell, progress) = match target {
                 Some(t) => {
@@ -439,6 +449,51 @@ async fn indicators(c: &Ctx<'_>, store: &Store) -> Result<Table> {
         total: None,
         note: Some("同比 = （本期值 − 上期值）÷ 上期值；目标完成进度 = （本期值 − 基线）÷（目标 − 基线）。".into()),
     })
+}
+
+/// The lines of work figures belong to, in the order of the summary: (code, sheet name).
+const LINES: &[(&str, &str)] = &[
+    ("overview", "总体情况"),
+    ("education", "教育援疆"),
+    ("medical", "医疗援疆"),
+    ("industry", "产业援疆"),
+    ("employment", "就业援疆"),
+    ("investment", "招商引资"),
+    ("exchange", "交往交流交融"),
+];
+
+/// One table per line of work of the figures the report states, each its own sheet: name,
+/// value (unrounded in the spreadsheet), unit.
+fn by_line(defs: &[FigureDef], values: &HashMap<String, FigureValue>) -> Vec<Table> {
+    let mut out = Vec::new();
+    for (line, sheet) in LINES {
+        let mut rows = Vec::new();
+        for d in defs.iter().filter(|d| d.line == *line) {
+            let Some(v) = values.get(&d.key) else { continue };
+            rows.push(vec![
+                text(d.name.clone()),
+                Cell::Number {
+                    value: f64_of(v.exact),
+                    decimals: v.decimals,
+                    shown: v.display.clone(),
+                    href: Some(format!("/figures/{}", d.key)),
+                },
+                text(v.unit.clone()),
+                text(period_of(d)),
+            ]);
+        }
+        if !rows.is_empty() {
+            out.push(Table {
+                sheet: sheet.to_string(),
+                title: format!("{sheet}主要指标"),
+                columns: ["指标", "数值", "单位", "统计期"].iter().map(|c| c.to_string()).collect(),
+                rows,
+                total: None,
+                note: None,
+            });
+        }
+    }
+    out
 }
 
 fn invalid(e: domain::Invalids) -> ServiceError {
@@ -523,6 +578,13 @@ async fn evaluate_body(store: &Store, req: &Request, version: i64, body: &str) -
             other => {
                 if sections.is_empty() {
                     sections.push(Section { heading: String::new(), level: 0, blocks: Vec::new() });
+                }
+                if matches!(other, TemplateBlock::Table { table } if table == "figures_by_line") {
+                    let tables = by_line(&defs, &values);
+                    if let Some(s) = sections.last_mut() {
+                        s.blocks.extend(tables.into_iter().map(Block::Table));
+                    }
+                    continue;
                 }
                 let block = match other {
                     TemplateBlock::Paragraph { pieces } => Block::Paragraph { runs: runs(pieces) },
