@@ -56,7 +56,8 @@ enum Command {
         /// FROM..TO, dates YYYY-MM-DD, both inclusive.
         #[arg(long)]
         period: String,
-        /// A place (GB/T 2260 code) or an organization (its code); the whole program without it.
+        /// A place (GB/T 2260 code), a line of work (education, medical…) or an organization (its
+        /// code); the whole program without it.
         #[arg(long)]
         scope: Option<String>,
         /// html, docx or xlsx.
@@ -208,8 +209,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let output = Output::parse(&format)?;
             let (from, to) = parse_period(&period)?;
             let store = open(g).await?;
-            let (place, org, scope_label) = resolve_scope(&store, scope.as_deref()).await?;
-            let req = Request { template, version: None, from, to, place, org, scope_label, by: "命令行".into() };
+            let sc = resolve_scope(&store, scope.as_deref()).await?;
+            let req = Request {
+                template,
+                version: None,
+                from,
+                to,
+                place: sc.place,
+                org: sc.org,
+                line: sc.line,
+                scope_label: sc.label,
+                by: "命令行".into(),
+            };
             let (id, r) = generate(&store, &Actor::system(), &req).await?;
             let bytes = write(&r, output)?;
             std::fs::write(&out, &bytes).with_context(|| format!("无法写入 {}", out.display()))?;

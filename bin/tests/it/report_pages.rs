@@ -80,8 +80,20 @@ async fn reports_are_generated_previewed_downloaded_and_edited() {
     };
     assert_eq!(number_after(&dash.body, "计划投资（万元）"), report_total, "dashboard and report agree");
 
-    // A scope of one county, and bad input named.
+    // A scope of one county, or of one line of work (its funds are part of the whole), and bad
+    // input named.
     assert_eq!(generate(&mut m, "2023-04-20", "2026-11-29", "653022").status, 303);
+    let r = generate(&mut m, "2023-04-20", "2026-11-29", "medical");
+    let medical = m.get(r.header("location").expect("redirect"));
+    assert!(medical.body.contains("医疗卫生条线") || medical.body.contains("医疗条线"), "the scope is named");
+    let medical_total = {
+        let at = medical.body.find("<tr class=\"total\">").expect("totals");
+        number_after(&medical.body[at..], "合计")
+    };
+    let (part, whole): (f64, f64) = (medical_total.parse().unwrap(), report_total.parse().unwrap());
+    assert!(part > 0.0 && part < whole, "medical {part} of {whole}");
+    let dash = m.get("/?period=b11&line=medical");
+    assert_eq!(number_after(&dash.body, "计划投资（万元）"), medical_total, "the dashboard agrees for one line too");
     let bad = generate(&mut m, "2023-04-20", "2022-01-01", "");
     assert_eq!(bad.status, 422);
     assert!(bad.body.contains("早于开始日期"));

@@ -77,6 +77,7 @@ async fn summary(store: &store::Store) -> services::reports::model::Rendered {
         to: Date::parse("2026-11-29").unwrap(),
         place: None,
         org: None,
+        line: None,
         scope_label: "全部".into(),
         by: "test".into(),
     };

@@ -60,6 +60,9 @@ pub struct Scope {
     pub place: Option<domain::regions::RegionCode>,
     /// An organization's code.
     pub org: Option<String>,
+    /// A line of work (`people::LINES`): projects and funds by their sector, people and
+    /// activities by their line. Pairings have no line and are not confined by it.
+    pub line: Option<String>,
 }
 
 impl Scope {
@@ -79,6 +82,13 @@ impl Scope {
         }
         if let Some(o) = self.org.as_deref().filter(|o| !o.is_empty()) {
             f.push(Filter::under(org_field, o));
+        }
+        if let Some(l) = self.line.as_deref().filter(|l| !l.is_empty()) {
+            match source {
+                "projects" | "project_funding" | "project_outputs" => f.push(Filter::eq("sector", l)),
+                "people" | "activities" | "activity_procedures" => f.push(Filter::eq("line", l)),
+                _ => {}
+            }
         }
         let span = if source == "project_funding" {
             if let Some(d) = self.from {

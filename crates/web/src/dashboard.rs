@@ -384,6 +384,7 @@ pub struct Scope {
     pub period: String,
     pub place: String,
     pub org: String,
+    pub line: String,
     pub from: Option<Date>,
     pub to: Option<Date>,
     pub place_code: Option<RegionCode>,
@@ -398,12 +399,19 @@ impl Scope {
             to: self.to,
             place: self.place_code.clone(),
             org: Some(self.org.clone()).filter(|o| !o.is_empty()),
+            line: Some(self.line.clone()).filter(|l| !l.is_empty()),
         }
         .filters(source)
     }
 
     fn query(&self) -> String {
-        format!("period={}&place={}&org={}", encode(&self.period), encode(&self.place), encode(&self.org))
+        format!(
+            "period={}&place={}&org={}&line={}",
+            encode(&self.period),
+            encode(&self.place),
+            encode(&self.org),
+            encode(&self.line)
+        )
     }
 }
 
@@ -452,7 +460,8 @@ async fn options(s: &AppState, ctx: &Ctx) -> Result<Options, AppError> {
 /// Resolve the chooser's values; a value that names nothing is ignored (and shown as such).
 fn scope(ctx: &Ctx, pairs: &[(String, String)], opts: &Options) -> Scope {
     let get = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.trim().to_string()).unwrap_or_default();
-    let mut sc = Scope { period: get("period"), place: get("place"), org: get("org"), ..Scope::default() };
+    let mut sc =
+        Scope { period: get("period"), place: get("place"), org: get("org"), line: get("line"), ..Scope::default() };
     let mut labels = Vec::new();
     if let Some(n) = sc.period.strip_prefix('b').and_then(|n| n.parse::<i64>().ok()) {
         if let Some((_, from, to)) = opts.batches.iter().find(|b| b.0 == n) {
@@ -480,6 +489,10 @@ fn scope(ctx: &Ctx, pairs: &[(String, String)], opts: &Options) -> Scope {
     match opts.orgs.iter().find(|o| o.0 == sc.org) {
         Some((_, name, _)) => labels.push(name.clone()),
         None => sc.org.clear(),
+    }
+    match LINES.iter().find(|(c, _)| *c == sc.line) {
+        Some((c, name)) => labels.push(format!("{}{}", ctx.lang.code_name(c, name), ctx.t("条线", " (line of work)"))),
+        None => sc.line.clear(),
     }
     sc.label = if labels.is_empty() {
         ctx.t("全部时段、全部范围", "All periods, whole program").into()
@@ -530,6 +543,14 @@ fn chooser(ctx: &Ctx, sc: &Scope, opts: &Options) -> Markup {
                     option value="" { (ctx.t("全部单位", "All organizations")) }
                     @for (code, name, depth) in &opts.orgs {
                         option value=(code) selected[&sc.org == code] { ("　".repeat(*depth)) (name) }
+                    }
+                }
+            }
+            label { span { (ctx.t("工作条线", "Line of work")) }
+                select name="line" {
+                    option value="" { (ctx.t("全部条线", "All lines")) }
+                    @for (c, n) in LINES {
+                        option value=(c) selected[sc.line == *c] { (ctx.lang.code_name(c, n)) }
                     }
                 }
             }

@@ -100,7 +100,7 @@ pub async fn template_page(
             input type="hidden" name="csrf" value=(ctx.user.csrf);
             (layout::field(ctx.t("统计期起 *", "From *"), html! { input type="text" name="from" value=(from) placeholder="YYYY-MM-DD" required; }, None))
             (layout::field(ctx.t("统计期止 *", "To *"), html! { input type="text" name="to" value=(to) placeholder="YYYY-MM-DD" required; }, None))
-            (layout::field(ctx.t("范围（区划代码或单位编码，留空为全部）", "Scope (place or organization code; blank for all)"),
+            (layout::field(ctx.t("范围（区划代码、工作条线如 education 或单位编码，留空为全部）", "Scope (place code, line of work such as education, or organization code; blank for all)"),
                 html! { input type="text" name="scope" value=(get(&q, "scope")) placeholder="653022"; }, None))
             button type="submit" { (ctx.t("生成报告", "Generate")) }
         }
@@ -121,8 +121,18 @@ pub async fn generate_post(
     ctx.check_csrf(&get(&pairs, "csrf"))?;
     let (from, to) = parse_period(&format!("{}..{}", get(&pairs, "from"), get(&pairs, "to")))?;
     let scope = get(&pairs, "scope");
-    let (place, org, scope_label) = resolve_scope(&s.store, Some(scope.as_str())).await?;
-    let req = Request { template: key, version: None, from, to, place, org, scope_label, by: ctx.user.name.clone() };
+    let sc = resolve_scope(&s.store, Some(scope.as_str())).await?;
+    let req = Request {
+        template: key,
+        version: None,
+        from,
+        to,
+        place: sc.place,
+        org: sc.org,
+        line: sc.line,
+        scope_label: sc.label,
+        by: ctx.user.name.clone(),
+    };
     let (id, _) = generate(&s.store, &ctx.user.actor(None), &req).await?;
     Ok(Redirect::to(&format!("/reports/generated/{id}")).into_response())
 }
@@ -292,6 +302,7 @@ async fn preview(s: &AppState, ctx: &Ctx, key: &str, name: &str, body: &str) -> 
         to,
         place: None,
         org: None,
+        line: None,
         scope_label: "全部".into(),
         by: ctx.user.name.clone(),
     };

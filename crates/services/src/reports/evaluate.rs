@@ -21,6 +21,7 @@ pub struct Request {
     pub to: Date,
     pub place: Option<RegionCode>,
     pub org: Option<String>,
+    pub line: Option<String>,
     /// The scope in words ("全部", "阿克陶县（653022）").
     pub scope_label: String,
     pub by: String,
@@ -28,7 +29,13 @@ pub struct Request {
 
 impl Request {
     fn scope(&self) -> Scope {
-        Scope { from: Some(self.from), to: Some(self.to), place: self.place.clone(), org: self.org.clone() }
+        Scope {
+            from: Some(self.from),
+            to: Some(self.to),
+            place: self.place.clone(),
+            org: self.org.clone(),
+            line: self.line.clone(),
+        }
     }
 }
 

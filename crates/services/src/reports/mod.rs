@@ -63,24 +63,42 @@ pub fn parse_period(s: &str) -> Result<(Date, Date)> {
     Ok((from, to))
 }
 
-/// A scope code: a place (GB/T 2260 code) or an organization (its code), with its name in words.
-pub async fn resolve_scope(store: &Store, code: Option<&str>) -> Result<(Option<RegionCode>, Option<String>, String)> {
+/// A report's scope, resolved from its code.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ResolvedScope {
+    pub place: Option<RegionCode>,
+    pub org: Option<String>,
+    pub line: Option<String>,
+    /// In words: "全部", "阿克陶县（653022）", "单位 AKT-HOSP 及其下级单位", "教育条线".
+    pub label: String,
+}
+
+/// A scope code: a place (GB/T 2260 code), a line of work (`education`, `medical`…) or an
+/// organization (its code); none is the whole program.
+pub async fn resolve_scope(store: &Store, code: Option<&str>) -> Result<ResolvedScope> {
     let Some(code) = code.map(str::trim).filter(|c| !c.is_empty()) else {
-        return Ok((None, None, "全部".into()));
+        return Ok(ResolvedScope { label: "全部".into(), ..Default::default() });
     };
     if let Ok(rc) = RegionCode::parse(code) {
         if let Some(r) = REGIONS.iter().find(|r| r.code == rc.to_string()) {
             let label = format!("{}（{}）", r.name, r.code);
-            return Ok((Some(rc), None, label));
+            return Ok(ResolvedScope { place: Some(rc), label, ..Default::default() });
         }
     }
+    if let Some((c, name)) = domain::people::LINES.iter().find(|(c, _)| *c == code) {
+        return Ok(ResolvedScope { line: Some(c.to_string()), label: format!("{name}条线"), ..Default::default() });
+    }
     match store.org_path(code).await {
-        Ok(_) => Ok((None, Some(code.to_string()), format!("单位 {code} 及其下级单位"))),
+        Ok(_) => Ok(ResolvedScope {
+            org: Some(code.to_string()),
+            label: format!("单位 {code} 及其下级单位"),
+            ..Default::default()
+        }),
         Err(StoreError::NotFound { .. }) => Err(bad(
             "scope",
             "范围",
-            "范围为区划代码或单位编码",
-            format!("“{code}”既不是已知的区划代码，也不是单位编码"),
+            "范围为区划代码、工作条线或单位编码",
+            format!("“{code}”既不是已知的区划代码、工作条线，也不是单位编码"),
         )),
         Err(e) => Err(e.into()),
     }
