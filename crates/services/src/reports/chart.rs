@@ -254,6 +254,22 @@ mod tests {
     }
 
     #[test]
+    fn an_empty_table_still_draws_and_renders() {
+        let t = Table {
+            sheet: "项目".into(),
+            title: "项目".into(),
+            columns: vec!["项目类别".into(), "项目（个）".into()],
+            rows: vec![],
+            total: None,
+            note: None,
+        };
+        let c = of_table("projects_by_sector", "援疆项目数（按类别）", &t).unwrap();
+        assert!(c.labels.is_empty() && c.series[0].values.is_empty() && c.unit == "个");
+        assert!(png(&c.svg).is_ok());
+        assert!(matches!(of_table("funds_by_place", "x", &t), Err(ChartError::NoColumn { column: 2, .. })));
+    }
+
+    #[test]
     fn a_broken_svg_is_an_error_not_a_panic() {
         assert!(matches!(png("<svg"), Err(ChartError::Svg(_))));
     }
