@@ -113,6 +113,33 @@ async fn the_demo_summary_is_a_document_with_its_figures() {
             }
         }
     }
+    // The template's two charts: each plots its table's rows, and the PDF carries them as images.
+    let blocks: Vec<&services::reports::model::Block> = rendered.sections.iter().flat_map(|s| &s.blocks).collect();
+    let charts: Vec<&services::reports::model::Chart> = blocks
+        .iter()
+        .filter_map(|b| match b {
+            services::reports::model::Block::Chart(c) => Some(c),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(charts.len(), 2);
+    let years = blocks
+        .iter()
+        .find_map(|b| match b {
+            services::reports::model::Block::Table(t) if t.sheet == "资金" => Some(t),
+            _ => None,
+        })
+        .expect("the funds table");
+    assert_eq!(charts[0].labels.len(), years.rows.len());
+    assert!(charts[0].svg.contains(&charts[0].title));
+    assert!(flat.contains(&charts[0].title), "the chart's caption is in the PDF");
+    require("pdfimages", "poppler-utils");
+    let images = String::from_utf8_lossy(
+        &run(Command::new("pdfimages").arg("-list").arg(file.with_extension("pdf")), Duration::from_secs(30)).stdout,
+    )
+    .into_owned();
+    // Two header lines, then one line per image.
+    assert!(images.lines().count() >= 2 + 2, "{images}");
     let keep = Path::new(env!("CARGO_TARGET_TMPDIR")).join("reports");
     std::fs::create_dir_all(&keep).expect("reports directory");
     for f in [file.clone(), file.with_extension("pdf")] {

@@ -7,6 +7,7 @@
 //! ## 一、总体情况              a level-1 heading (黑体)
 //! ### （一）教育              a level-2 heading (楷体)
 //! [table funds_by_year]       a statistical table computed for the period and scope
+//! [chart funds_by_year]       a bar chart of that table's numbers
 //! 其余文字 {{figure.key|fmt}}  a paragraph; figures by key, with a format
 //! ```
 //!
@@ -27,6 +28,14 @@ pub const TABLES: &[(&str, &str)] = &[
     ("funds_by_place", "援疆资金投向（按地区）"),
     ("indicators", "指标分析（同比、基线与目标）"),
     ("figures_by_line", "分领域主要指标（每个工作条线一张表）"),
+];
+
+/// The tables a template may also show as a bar chart (the chart plots the table's own numbers),
+/// with the chart's title.
+pub const CHARTS: &[(&str, &str)] = &[
+    ("funds_by_year", "援疆资金计划投资与已拨付（按年度）"),
+    ("projects_by_sector", "援疆项目数（按类别）"),
+    ("funds_by_place", "援疆资金计划投资（按地区）"),
 ];
 
 /// A figure's format in a text.
@@ -66,6 +75,7 @@ pub enum TemplateBlock {
     Heading { level: u8, pieces: Vec<Piece> },
     Paragraph { pieces: Vec<Piece> },
     Table { table: String },
+    Chart { chart: String },
 }
 
 /// A parsed template.
@@ -83,7 +93,7 @@ impl Template {
         let mut out: Vec<String> = Vec::new();
         let pieces = self.subtitle.iter().chain(self.blocks.iter().flat_map(|b| match b {
             TemplateBlock::Heading { pieces, .. } | TemplateBlock::Paragraph { pieces } => pieces.as_slice(),
-            TemplateBlock::Table { .. } => &[],
+            TemplateBlock::Table { .. } | TemplateBlock::Chart { .. } => &[],
         }));
         for p in pieces {
             if let Piece::Figure { key, .. } = p {
@@ -184,6 +194,17 @@ pub fn parse(body: &str) -> Result<Template, Invalids> {
                     ));
                 }
                 t.blocks.push(TemplateBlock::Table { table: k.to_string() });
+            } else if let Some(k) = line.strip_prefix("[chart ").and_then(|k| k.strip_suffix(']')) {
+                let k = k.trim();
+                if !CHARTS.iter().any(|(c, _)| *c == k) {
+                    let known: Vec<&str> = CHARTS.iter().map(|(c, _)| *c).collect();
+                    return Err(at(
+                        n,
+                        "图表须为已定义的统计图",
+                        format!("没有统计图“{k}”（可用：{}）", known.join("、")),
+                    ));
+                }
+                t.blocks.push(TemplateBlock::Chart { chart: k.to_string() });
             } else {
                 t.blocks.push(TemplateBlock::Paragraph { pieces: pieces(line, n)? });
             }
@@ -323,6 +344,26 @@ mod tests {
         assert!(msgs[2].starts_with("第 4 行"));
         assert!(msgs[3].starts_with("第 5 行"));
         assert!(msgs[4].contains("缺少标题"));
+    }
+
+    #[test]
+    fn a_chart_line_names_a_known_chart() {
+        let t = parse("# 综述\n[table funds_by_year]\n[chart funds_by_year]\n[chart  projects_by_sector ]\n").unwrap();
+        assert_eq!(
+            t.blocks[1..],
+            [
+                TemplateBlock::Chart { chart: "funds_by_year".into() },
+                TemplateBlock::Chart { chart: "projects_by_sector".into() }
+            ]
+        );
+        assert!(t.figure_keys().is_empty());
+        // Every chart plots a table that exists.
+        assert!(CHARTS.iter().all(|(c, _)| TABLES.iter().any(|(t, _)| t == c)));
+        let e = parse("# 综述\n正文\n[chart indicators]\n[chart pie]").unwrap_err();
+        assert_eq!(e.0.len(), 2);
+        assert!(e.0[0].message.starts_with("第 3 行") && e.0[0].message.contains("indicators"), "{:?}", e.0[0]);
+        assert!(e.0[1].message.starts_with("第 4 行") && e.0[1].message.contains("funds_by_year"));
+        assert_eq!(e.0[1].rule, "图表须为已定义的统计图");
     }
 
     #[test]

@@ -4,8 +4,10 @@
 ## 一、总体情况
 江西省第十一批援疆干部人才自2023年4月入疆以来，紧扣受援地需求，从政治建设、项目带动、产业协作、教育医疗及民族团结等多维度推进援疆工作。江西先后选派{{personnel.batches|cn}}批{{personnel.total}}名江西援疆干部人才，{{projects.total}}个援疆项目落地生根，援疆资金计划总额{{funds.planned|wan}}万元，已拨付{{funds.disbursed|wan}}万元。
 [table funds_by_year]
+[chart funds_by_year]
 [table funds_by_batch]
 [table projects_by_sector]
+[chart projects_by_sector]
 [table funds_by_place]
 ## 二、教育援疆
 {{edu.microlecture.students|approx:1000}}名学生通过“红杜鹃微讲堂”连线江西革命旧址，江西组织{{edu.school_pairing.jiangxi_schools}}所省内学校开展“百校万生”结对活动，{{edu.vr_poetry.participants}}名师生在“重走长征路”VR课程和“谷雨诗会”互动活动中接受红色洗礼和传统文化教育。

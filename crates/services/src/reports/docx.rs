@@ -7,7 +7,8 @@
 //! each run, exact line pitch, odd/even page numbers) is then stated exactly, not left to a
 //! library's defaults.
 
-use super::model::{Block, Cell, Rendered, Run, Section, Table, UsedFigure};
+use super::chart::{self, ChartError};
+use super::model::{Block, Cell, Chart, Rendered, Run, Section, Table, UsedFigure};
 use chrono::{DateTime, FixedOffset, Timelike, Utc};
 use domain::Date;
 use std::io::{Cursor, Write};
@@ -20,6 +21,8 @@ pub enum DocxError {
     Zip(#[from] zip::result::ZipError),
     #[error("writing the DOCX: {0}")]
     Io(#[from] std::io::Error),
+    #[error("a chart for the DOCX: {0}")]
+    Chart(#[from] ChartError),
     #[error("{field} is not an RFC 3339 time: {value:?}")]
     Time { field: &'static str, value: String },
 }
@@ -62,15 +65,31 @@ const SONGTI: &str = "宋体";
 
 const W_NS: &str = "http://schemas.openxmlformats.org/wordprocessingml/2006/main";
 const R_NS: &str = "http://schemas.openxmlformats.org/officeDocument/2006/relationships";
+const WP_NS: &str = "http://schemas.openxmlformats.org/drawingml/2006/wordprocessingDrawing";
+const A_NS: &str = "http://schemas.openxmlformats.org/drawingml/2006/main";
+const PIC_NS: &str = "http://schemas.openxmlformats.org/drawingml/2006/picture";
+/// A chart spans the 版心's 156 mm; 1 mm = 36000 EMU.
+const CHART_W_EMU: u64 = 156 * 36_000;
 const XML_DECL: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n";
 
 /// The report as a DOCX package.
 pub fn docx(r: &Rendered) -> Result<Vec<u8>, DocxError> {
+    // Each chart as a PNG rendered from its SVG, word/media/chartN.png in document order.
+    let charts: Vec<&Chart> = r
+        .sections
+        .iter()
+        .flat_map(|s| &s.blocks)
+        .filter_map(|b| match b {
+            Block::Chart(c) => Some(c),
+            _ => None,
+        })
+        .collect();
+    let pngs = charts.iter().map(|c| chart::png(&c.svg)).collect::<Result<Vec<_>, _>>()?;
     let parts: [(&str, String); 10] = [
         ("[Content_Types].xml", content_types()),
         ("_rels/.rels", package_rels()),
         ("docProps/core.xml", core(r)?),
-        ("word/_rels/document.xml.rels", document_rels()),
+        ("word/_rels/document.xml.rels", document_rels(pngs.len())),
         ("word/document.xml", document(r)?),
         ("word/styles.xml", styles()),
         ("word/settings.xml", settings()),
@@ -84,6 +103,12 @@ pub fn docx(r: &Rendered) -> Result<Vec<u8>, DocxError> {
     for (name, xml) in parts {
         zip.start_file(name, opts)?;
         zip.write_all(xml.as_bytes())?;
+    }
+    // PNG is compressed already.
+    let stored = SimpleFileOptions::default().compression_method(CompressionMethod::Stored);
+    for (i, png) in pngs.iter().enumerate() {
+        zip.start_file(format!("word/media/chart{}.png", i + 1), stored)?;
+        zip.write_all(png)?;
     }
     Ok(zip.finish()?.into_inner())
 }
@@ -253,7 +278,10 @@ fn blank(out: &mut String) {
 fn document(r: &Rendered) -> Result<String, DocxError> {
     let mut o = String::with_capacity(16 * 1024);
     o.push_str(XML_DECL);
-    o.push_str(&format!("<w:document xmlns:w=\"{W_NS}\" xmlns:r=\"{R_NS}\"><w:body>"));
+    o.push_str(&format!(
+        "<w:document xmlns:w=\"{W_NS}\" xmlns:r=\"{R_NS}\" xmlns:wp=\"{WP_NS}\" xmlns:a=\"{A_NS}\" \
+         xmlns:pic=\"{PIC_NS}\"><w:body>"
+    ));
 
     // 标题 and the line under it, then one empty line before the text.
     para(&mut o, P_CENTER, Font { east_asia: XIAOBIAOSONG, size: SZ_2 }, &r.title);
@@ -262,8 +290,9 @@ fn document(r: &Rendered) -> Result<String, DocxError> {
     }
     blank(&mut o);
 
+    let mut charts = 0;
     for s in &r.sections {
-        section(&mut o, s);
+        section(&mut o, s, &mut charts);
     }
 
     // 附件说明 under the text (空一行, 左空二字), then the 落款 two lines lower, 右空四字.
@@ -291,7 +320,7 @@ fn document(r: &Rendered) -> Result<String, DocxError> {
     Ok(o)
 }
 
-fn section(o: &mut String, s: &Section) {
+fn section(o: &mut String, s: &Section, charts: &mut usize) {
     // 一、 in 黑体, （一） in 楷体, lower levels in the body's 仿宋; all 3号, indented like the text.
     let font = match s.level {
         0 | 1 => Font { east_asia: HEITI, size: SZ_3 },
@@ -316,8 +345,34 @@ fn section(o: &mut String, s: &Section) {
                 o.push_str("</w:p>");
             }
             Block::Table(t) => table(o, t),
+            Block::Chart(c) => {
+                *charts += 1;
+                drawing(o, c, *charts);
+            }
         }
     }
+}
+
+/// A chart: its caption (like a table's title), then the PNG inline across the text width, in
+/// a paragraph of automatic line height (the body's exact 28.95 pt lines would clip it).
+fn drawing(o: &mut String, c: &Chart, n: usize) {
+    para(o, Para { keep_next: true, ..P_CENTER }, Font { east_asia: HEITI, size: SZ_3 }, &c.title);
+    let cx = CHART_W_EMU;
+    let cy = CHART_W_EMU * u64::from(chart::HEIGHT) / u64::from(chart::WIDTH);
+    let title = esc(&c.title);
+    o.push_str(&format!(
+        "<w:p><w:pPr><w:snapToGrid w:val=\"0\"/><w:spacing w:before=\"0\" w:after=\"120\" w:line=\"240\" \
+         w:lineRule=\"auto\"/><w:ind w:left=\"0\" w:firstLine=\"0\"/><w:jc w:val=\"center\"/></w:pPr><w:r><w:drawing>\
+         <wp:inline distT=\"0\" distB=\"0\" distL=\"0\" distR=\"0\"><wp:extent cx=\"{cx}\" cy=\"{cy}\"/>\
+         <wp:docPr id=\"{n}\" name=\"图表 {n}\" descr=\"{title}\"/>\
+         <wp:cNvGraphicFramePr><a:graphicFrameLocks noChangeAspect=\"1\"/></wp:cNvGraphicFramePr>\
+         <a:graphic><a:graphicData uri=\"{PIC_NS}\"><pic:pic><pic:nvPicPr>\
+         <pic:cNvPr id=\"{n}\" name=\"chart{n}.png\"/><pic:cNvPicPr/></pic:nvPicPr>\
+         <pic:blipFill><a:blip r:embed=\"rIdChart{n}\"/><a:stretch><a:fillRect/></a:stretch></pic:blipFill>\
+         <pic:spPr><a:xfrm><a:off x=\"0\" y=\"0\"/><a:ext cx=\"{cx}\" cy=\"{cy}\"/></a:xfrm>\
+         <a:prstGeom prst=\"rect\"><a:avLst/></a:prstGeom></pic:spPr></pic:pic></a:graphicData></a:graphic>\
+         </wp:inline></w:drawing></w:r></w:p>"
+    ));
 }
 
 /// A table cell: its text as one paragraph, and how many grid columns it spans.
@@ -599,6 +654,7 @@ fn content_types() -> String {
         "{XML_DECL}<Types xmlns=\"http://schemas.openxmlformats.org/package/2006/content-types\">\
          <Default Extension=\"rels\" ContentType=\"application/vnd.openxmlformats-package.relationships+xml\"/>\
          <Default Extension=\"xml\" ContentType=\"application/xml\"/>\
+         <Default Extension=\"png\" ContentType=\"image/png\"/>\
          <Override PartName=\"/word/document.xml\" ContentType=\"{WML}.document.main+xml\"/>\
          <Override PartName=\"/word/styles.xml\" ContentType=\"{WML}.styles+xml\"/>\
          <Override PartName=\"/word/settings.xml\" ContentType=\"{WML}.settings+xml\"/>\
@@ -622,7 +678,7 @@ fn package_rels() -> String {
     )
 }
 
-fn document_rels() -> String {
+fn document_rels(charts: usize) -> String {
     let mut s =
         format!("{XML_DECL}<Relationships xmlns=\"http://schemas.openxmlformats.org/package/2006/relationships\">");
     for (id, kind, target) in [
@@ -633,6 +689,9 @@ fn document_rels() -> String {
         ("rIdFooterEven", "footer", "footer2.xml"),
     ] {
         s.push_str(&format!("<Relationship Id=\"{id}\" Type=\"{R_NS}/{kind}\" Target=\"{target}\"/>"));
+    }
+    for n in 1..=charts {
+        s.push_str(&format!("<Relationship Id=\"rIdChart{n}\" Type=\"{R_NS}/image\" Target=\"media/chart{n}.png\"/>"));
     }
     s.push_str("</Relationships>");
     s
@@ -649,6 +708,9 @@ mod tests {
         let mut parts = std::collections::BTreeMap::new();
         for i in 0..zip.len() {
             let mut f = zip.by_index(i).expect("an entry");
+            if f.name().ends_with(".png") {
+                continue;
+            }
             let mut s = String::new();
             f.read_to_string(&mut s).expect("UTF-8 text");
             roxmltree::Document::parse(&s).unwrap_or_else(|e| panic!("{} does not parse: {e}", f.name()));
@@ -827,5 +889,36 @@ mod tests {
         assert_eq!(doc.descendants().filter(|n| n.has_tag_name((W_NS, "tbl"))).count(), 1);
         assert!(text(&parts["word/document.xml"]).contains("空表"));
         assert!(text(&parts["word/document.xml"]).contains("本报告未引用统计数据。"));
+    }
+
+    #[test]
+    fn a_chart_is_a_png_drawn_inline_across_the_text_width() {
+        let mut r = Rendered::sample();
+        r.sections[1].blocks.push(Block::Chart(crate::reports::chart::sample()));
+        let bytes = docx(&r).expect("docx");
+        let mut zip = zip::ZipArchive::new(Cursor::new(bytes.as_slice())).expect("zip");
+        let mut png = Vec::new();
+        zip.by_name("word/media/chart1.png").expect("the chart's PNG").read_to_end(&mut png).unwrap();
+        assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+        let parts = unzip(&bytes);
+        assert!(parts["[Content_Types].xml"].contains("<Default Extension=\"png\" ContentType=\"image/png\"/>"));
+        let rels = roxmltree::Document::parse(&parts["word/_rels/document.xml.rels"]).unwrap();
+        let rel = rels.descendants().find(|n| n.attribute("Id") == Some("rIdChart1")).expect("the relationship");
+        assert_eq!(rel.attribute("Target"), Some("media/chart1.png"));
+        assert!(rel.attribute("Type").unwrap().ends_with("/image"));
+        let doc = roxmltree::Document::parse(&parts["word/document.xml"]).unwrap();
+        let blip = doc.descendants().find(|n| n.has_tag_name((A_NS, "blip"))).expect("a picture");
+        assert_eq!(blip.attribute((R_NS, "embed")), Some("rIdChart1"));
+        assert!(blip.ancestors().any(|n| n.has_tag_name((WP_NS, "inline"))));
+        let extent = doc.descendants().find(|n| n.has_tag_name((WP_NS, "extent"))).unwrap();
+        // 156 mm wide, 2:1.
+        assert_eq!(extent.attribute("cx"), Some("5616000"));
+        assert_eq!(extent.attribute("cy"), Some("2808000"));
+        // Its caption is in the text, after the table.
+        let words = text(&parts["word/document.xml"]);
+        assert!(words.contains("援疆资金计划投资与已拨付（按年度）"));
+        // Without charts, no media.
+        let plain = docx(&Rendered::sample()).unwrap();
+        assert!(zip::ZipArchive::new(Cursor::new(plain)).unwrap().by_name("word/media/chart1.png").is_err());
     }
 }

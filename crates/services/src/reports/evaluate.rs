@@ -6,7 +6,7 @@ use crate::figures::{Engine, FigureValue, Scope};
 use crate::{Result, ServiceError};
 use domain::figures::{Exact, FigureDef, Filter, Measure, Spec};
 use domain::regions::{Level, RegionCode, REGIONS};
-use domain::reports::{chinese_number, parse, Format, Piece, TemplateBlock};
+use domain::reports::{chinese_number, parse, Format, Piece, TemplateBlock, CHARTS};
 use domain::Date;
 use std::collections::HashMap;
 use store::{Store, StoreError};
@@ -503,6 +503,22 @@ fn by_line(defs: &[FigureDef], values: &HashMap<String, FigureValue>) -> Vec<Tab
     out
 }
 
+/// A table by its kind, computed once per report: a chart of it reuses the same numbers.
+async fn table_of(c: &Ctx<'_>, store: &Store, kind: &str, done: &mut HashMap<String, Table>) -> Result<Table> {
+    if let Some(t) = done.get(kind) {
+        return Ok(t.clone());
+    }
+    let t = match kind {
+        "funds_by_year" => funds_by_year(c).await?,
+        "funds_by_batch" => funds_by_batch(c).await?,
+        "projects_by_sector" => projects_by_sector(c).await?,
+        "funds_by_place" => funds_by_place(c).await?,
+        _ => indicators(c, store).await?,
+    };
+    done.insert(kind.to_string(), t.clone());
+    Ok(t)
+}
+
 fn invalid(e: domain::Invalids) -> ServiceError {
     ServiceError::Store(StoreError::Invalid(e))
 }
@@ -577,6 +593,7 @@ async fn evaluate_body(store: &Store, req: &Request, version: i64, body: &str) -
     };
     let c = Ctx { engine: Engine::new(store), scope: req.scope() };
     let mut sections: Vec<Section> = Vec::new();
+    let mut tables: HashMap<String, Table> = HashMap::new();
     for b in &t.blocks {
         match b {
             TemplateBlock::Heading { level, pieces } => {
@@ -595,13 +612,17 @@ async fn evaluate_body(store: &Store, req: &Request, version: i64, body: &str) -
                 }
                 let block = match other {
                     TemplateBlock::Paragraph { pieces } => Block::Paragraph { runs: runs(pieces) },
-                    TemplateBlock::Table { table } => Block::Table(match table.as_str() {
-                        "funds_by_year" => funds_by_year(&c).await?,
-                        "funds_by_batch" => funds_by_batch(&c).await?,
-                        "projects_by_sector" => projects_by_sector(&c).await?,
-                        "funds_by_place" => funds_by_place(&c).await?,
-                        _ => indicators(&c, store).await?,
-                    }),
+                    TemplateBlock::Table { table } => Block::Table(table_of(&c, store, table, &mut tables).await?),
+                    // The chart plots the very table the report shows (computed once), so the
+                    // two cannot disagree.
+                    TemplateBlock::Chart { chart } => {
+                        let t = table_of(&c, store, chart, &mut tables).await?;
+                        let title = CHARTS.iter().find(|(k, _)| k == chart).map_or(t.title.as_str(), |(_, n)| n);
+                        Block::Chart(
+                            super::chart::of_table(chart, title, &t)
+                                .map_err(|e| ServiceError::Output(e.to_string()))?,
+                        )
+                    }
                     TemplateBlock::Heading { .. } => continue,
                 };
                 if let Some(s) = sections.last_mut() {

@@ -40,6 +40,8 @@ th,td{border:1px solid #333;padding:2px 6px}th{background:#f2f2f2;font-weight:no
 td.n{text-align:right}tr.total td{font-weight:bold}caption{font-family:'SimHei','黑体',sans-serif;font-size:12pt}\
 p.note,p.meta{font-size:11pt;text-indent:0;color:#444}p.issuer{text-align:right;text-indent:0;margin-top:2em}\
 section.appendix{page-break-before:always}\
+figure.chart{margin:.6em 0;text-align:center;break-inside:avoid}figure.chart svg{max-width:100%;height:auto}\
+figure.chart figcaption{font-family:'SimHei','黑体',sans-serif;font-size:12pt}\
 @page{size:A4;margin:37mm 26mm 35mm 28mm}@media print{body{margin:0;max-width:none}a.fig{border:0}}";
 
 /// The report as a standalone HTML document. With `links`, figures and numbers link into the
@@ -87,6 +89,13 @@ pub fn body(r: &Rendered, links: bool) -> String {
                     }
                     b.push_str("</p>");
                 }
+                // The SVG inline: vectors on screen and in print, the same drawing the DOCX and
+                // XLSX carry as PNG. It is the server's own output (labels escaped by plotters).
+                Block::Chart(c) => b.push_str(&format!(
+                    "<figure class=\"chart\">{}<figcaption>{}</figcaption></figure>",
+                    c.svg.trim().replacen("<svg ", &format!("<svg role=\"img\" aria-label=\"{}\" ", esc(&c.title)), 1),
+                    esc(&c.title)
+                )),
                 Block::Table(t) => {
                     b.push_str(&format!("<table><caption>{}</caption><thead><tr>", esc(&t.title)));
                     for c in &t.columns {
@@ -168,5 +177,18 @@ mod tests {
         let plain = html(&r, false);
         assert!(!plain.contains("<a ") && plain.contains("777名"));
         assert_eq!(beijing("2024-06-30T16:30:00Z"), "2024年7月1日 00:30");
+    }
+
+    #[test]
+    fn a_chart_is_its_svg_inline_with_a_caption() {
+        let mut r = Rendered::sample();
+        let c = crate::reports::chart::sample();
+        r.sections[1].blocks.push(Block::Chart(c.clone()));
+        let h = html(&r, false);
+        assert!(
+            h.contains("<figure class=\"chart\"><svg role=\"img\" aria-label=\"援疆资金计划投资与已拨付（按年度）\" ")
+        );
+        assert!(h.contains(&format!("</svg><figcaption>{}</figcaption></figure>", c.title)));
+        assert_eq!(h.matches("<rect").count(), c.svg.matches("<rect").count());
     }
 }

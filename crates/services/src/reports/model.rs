@@ -49,6 +49,34 @@ pub enum Block {
     Paragraph { runs: Vec<Run> },
     /// A statistical table.
     Table(Table),
+    /// A bar chart of a table's numbers.
+    Chart(Chart),
+}
+
+/// A bar chart drawn on the server: the SVG is what every output shows (inline in HTML, as a
+/// PNG rendered from it in DOCX and XLSX), and the data it plots is kept beside it so a reader
+/// (or a test) can check the bars against the table they come from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Chart {
+    /// The sheet of the table it plots (the workbook puts the chart there).
+    pub sheet: String,
+    pub title: String,
+    /// The unit of the values, e.g. "万元".
+    pub unit: String,
+    /// One label per bar group (the table's rows, without the totals).
+    pub labels: Vec<String>,
+    pub series: Vec<Series>,
+    pub svg: String,
+}
+
+/// One series of bars: a column of the table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Series {
+    pub name: String,
+    /// Unrounded, as the table's cells.
+    pub values: Vec<f64>,
+    /// As the table shows them.
+    pub shown: Vec<String>,
 }
 
 /// A piece of a paragraph: plain text, or a figure as shown.
@@ -127,6 +155,8 @@ impl Rendered {
                         Run::Figure { shown, .. } => Some(shown.clone()),
                         Run::Text { .. } => None,
                     })),
+                    // A chart restates its table's numbers; it adds none of its own.
+                    Block::Chart(_) => {}
                     Block::Table(t) => {
                         for row in t.rows.iter().chain(t.total.iter()) {
                             out.extend(row.iter().filter_map(|c| match c {

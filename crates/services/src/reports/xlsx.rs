@@ -9,9 +9,10 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, FixedOffset};
-use rust_xlsxwriter::{ColNum, Color, Format, FormatAlign, FormatBorder, RowNum, Workbook, Worksheet};
+use rust_xlsxwriter::{ColNum, Color, Format, FormatAlign, FormatBorder, Image, RowNum, Workbook, Worksheet};
 
-use super::model::{Block, Cell, Rendered, Table, UsedFigure};
+use super::chart::{self, ChartError};
+use super::model::{Block, Cell, Chart, Rendered, Table, UsedFigure};
 
 /// The first sheet's name.
 pub const ABOUT_SHEET: &str = "说明";
@@ -36,6 +37,8 @@ pub enum XlsxError {
     Writer(#[from] rust_xlsxwriter::XlsxError),
     #[error("the sheet 「{sheet}」 needs more rows or columns than a worksheet holds")]
     TooLarge { sheet: String },
+    #[error("a chart for the spreadsheet: {0}")]
+    Chart(#[from] ChartError),
 }
 
 /// The workbook for a report, as the bytes of an .xlsx file.
@@ -50,11 +53,12 @@ pub fn xlsx(r: &Rendered) -> Result<Vec<u8>, XlsxError> {
     let mut names = SheetNames::new();
     names.reserve(ABOUT_SHEET);
     names.reserve(SOURCES_SHEET);
-    for (sheet, tables) in sheets(r) {
+    for (sheet, tables, charts) in sheets(r) {
         let name = names.claim(sheet);
         let ws = book.add_worksheet();
         ws.set_name(&name)?;
-        write_tables(ws, &name, &tables, &formats)?;
+        let below = write_tables(ws, &name, &tables, &formats)?;
+        write_charts(ws, &name, below, &charts)?;
     }
 
     let sources = book.add_worksheet();
@@ -64,24 +68,48 @@ pub fn xlsx(r: &Rendered) -> Result<Vec<u8>, XlsxError> {
     Ok(book.save_to_buffer()?)
 }
 
-/// The report's tables grouped by their sheet name, sheets in order of first appearance.
-fn sheets(r: &Rendered) -> Vec<(&str, Vec<&Table>)> {
-    let mut out: Vec<(&str, Vec<&Table>)> = Vec::new();
+type SheetContent<'a> = (&'a str, Vec<&'a Table>, Vec<&'a Chart>);
+
+/// The report's tables and charts grouped by their sheet name (a chart goes on its table's
+/// sheet), sheets in order of first appearance.
+fn sheets(r: &Rendered) -> Vec<SheetContent<'_>> {
+    let mut out: Vec<SheetContent<'_>> = Vec::new();
     let mut index: HashMap<&str, usize> = HashMap::new();
-    let tables = r.sections.iter().flat_map(|s| &s.blocks).filter_map(|b| match b {
-        Block::Table(t) => Some(t),
-        Block::Paragraph { .. } => None,
-    });
-    for t in tables {
-        match index.get(t.sheet.as_str()) {
-            Some(&i) => out[i].1.push(t),
-            None => {
-                index.insert(&t.sheet, out.len());
-                out.push((&t.sheet, vec![t]));
-            }
+    for b in r.sections.iter().flat_map(|s| &s.blocks) {
+        let sheet = match b {
+            Block::Table(t) => t.sheet.as_str(),
+            Block::Chart(c) => c.sheet.as_str(),
+            Block::Paragraph { .. } => continue,
+        };
+        let i = *index.entry(sheet).or_insert_with(|| {
+            out.push((sheet, Vec::new(), Vec::new()));
+            out.len() - 1
+        });
+        match b {
+            Block::Table(t) => out[i].1.push(t),
+            Block::Chart(c) => out[i].2.push(c),
+            Block::Paragraph { .. } => {}
         }
     }
     out
+}
+
+/// The sheet's charts as pictures, one under another below its tables (a blank row first),
+/// each the PNG the DOCX carries, shown at the SVG's own size.
+fn write_charts(ws: &mut Worksheet, sheet: &str, mut at: usize, charts: &[&Chart]) -> Result<(), XlsxError> {
+    // Rows of Excel's default 20 px height that one chart covers.
+    let rows_per_chart = (chart::HEIGHT as usize).div_ceil(20) + 1;
+    for c in charts {
+        at += 1;
+        let png = chart::png(&c.svg)?;
+        let image = Image::new_from_buffer(&png)?
+            .set_scale_width(1.0 / f64::from(chart::PNG_SCALE))
+            .set_scale_height(1.0 / f64::from(chart::PNG_SCALE))
+            .set_alt_text(&c.title);
+        ws.insert_image(row(at, sheet)?, 0, &image)?;
+        at += rows_per_chart;
+    }
+    Ok(())
 }
 
 /// Sheet names made valid and unique. Excel compares names without regard to case.
@@ -320,7 +348,8 @@ fn write_about(ws: &mut Worksheet, r: &Rendered, f: &Formats) -> Result<(), Xlsx
     widths.apply(ws, ABOUT_SHEET)
 }
 
-fn write_tables(ws: &mut Worksheet, sheet: &str, tables: &[&Table], f: &Formats) -> Result<(), XlsxError> {
+/// The tables one under another; the first row left free below them.
+fn write_tables(ws: &mut Worksheet, sheet: &str, tables: &[&Table], f: &Formats) -> Result<usize, XlsxError> {
     print_wide(ws);
     let mut widths = Widths::default();
     let mut at = 0usize;
@@ -366,7 +395,8 @@ fn write_tables(ws: &mut Worksheet, sheet: &str, tables: &[&Table], f: &Formats)
             at += 1;
         }
     }
-    widths.apply(ws, sheet)
+    widths.apply(ws, sheet)?;
+    Ok(at)
 }
 
 fn write_row(
@@ -669,5 +699,30 @@ mod tests {
     fn a_time_that_is_not_rfc3339_is_shown_as_given() {
         assert_eq!(beijing("昨天"), "昨天");
         assert_eq!(beijing("2026-01-01T00:00:00+08:00"), "2026年1月1日 00:00（北京时间）");
+    }
+
+    #[test]
+    fn a_chart_is_a_picture_on_its_tables_sheet() {
+        let mut r = Rendered::sample();
+        r.sections[1].blocks.push(Block::Chart(crate::reports::chart::sample()));
+        let bytes = xlsx(&r).expect("the workbook is written");
+        let mut book: Book = open_workbook_from_rs(Cursor::new(bytes.clone())).expect("reads back");
+        // The chart adds no sheet: it sits on 资金 with its table, whose numbers are unchanged.
+        assert_eq!(book.sheet_names(), vec!["说明", "资金", "数据来源"]);
+        let s = sheet(&mut book, "资金");
+        assert_eq!(float(&s, 2, 1), 0.005);
+        let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).expect("a zip");
+        let mut png = Vec::new();
+        std::io::Read::read_to_end(&mut zip.by_name("xl/media/image1.png").expect("the picture"), &mut png).unwrap();
+        assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+        // Drawn on the second sheet (资金), not on 说明.
+        let mut rels = String::new();
+        std::io::Read::read_to_string(
+            &mut zip.by_name("xl/worksheets/_rels/sheet2.xml.rels").expect("资金 has a drawing"),
+            &mut rels,
+        )
+        .unwrap();
+        assert!(rels.contains("drawing"), "{rels}");
+        assert!(zip.by_name("xl/worksheets/_rels/sheet1.xml.rels").is_err());
     }
 }
