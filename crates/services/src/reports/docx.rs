@@ -9,8 +9,7 @@
 
 use super::chart::{self, ChartError};
 use super::model::{Block, Cell, Chart, Rendered, Run, Section, Table, UsedFigure};
-use chrono::{DateTime, FixedOffset, Timelike, Utc};
-use domain::Date;
+use chrono::{DateTime, Utc};
 use std::io::{Cursor, Write};
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipWriter};
@@ -133,10 +132,7 @@ fn esc(s: &str) -> String {
 
 /// A UTC RFC 3339 time as Beijing time (UTC+8), "2026年11月29日 14:00".
 fn beijing(field: &'static str, utc: &str) -> Result<String, DocxError> {
-    let bad = || DocxError::Time { field, value: utc.to_owned() };
-    let t = DateTime::parse_from_rfc3339(utc).map_err(|_| bad())?;
-    let t = t.with_timezone(&FixedOffset::east_opt(8 * 3600).ok_or_else(bad)?);
-    Ok(format!("{} {:02}:{:02}", Date::from_naive(t.date_naive()).chinese(), t.hour(), t.minute()))
+    super::beijing(utc).ok_or_else(|| DocxError::Time { field, value: utc.to_owned() })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -811,8 +807,8 @@ mod tests {
     #[test]
     fn dates_without_zero_padding() {
         let mut r = Rendered::sample();
-        r.issued_on = Date::parse("2024-07-01").expect("date");
-        r.from = Date::parse("2024-01-05").expect("date");
+        r.issued_on = domain::Date::parse("2024-07-01").expect("date");
+        r.from = domain::Date::parse("2024-01-05").expect("date");
         r.generated_at = "2024-06-30T17:05:00Z".into();
         r.figures[0].computed_at = "2024-07-01T00:30:00+00:00".into();
         let words = text(&unzip(&docx(&r).expect("docx"))["word/document.xml"]);

@@ -19,14 +19,9 @@ fn esc(s: &str) -> String {
     o
 }
 
-/// A UTC RFC 3339 time as Beijing time: 2026年11月29日 14:00.
+/// A UTC time as Beijing time, or as given when it is not RFC 3339.
 pub fn beijing(utc: &str) -> String {
-    chrono::DateTime::parse_from_rfc3339(utc)
-        .map(|t| {
-            let b = t.with_timezone(&chrono::Utc) + chrono::Duration::hours(8);
-            b.format("%Y年%-m月%-d日 %H:%M").to_string()
-        })
-        .unwrap_or_else(|_| utc.to_string())
+    super::beijing(utc).unwrap_or_else(|| utc.to_string())
 }
 
 const CSS: &str = "body{font-family:'FangSong','仿宋_GB2312','Noto Serif CJK SC',serif;font-size:16pt;line-height:1.75;max-width:46em;margin:2em auto;color:#111}\

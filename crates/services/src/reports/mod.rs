@@ -9,6 +9,14 @@ pub mod model;
 pub mod xlsx;
 
 use crate::{Result, ServiceError};
+
+/// A UTC RFC 3339 time as Beijing time (UTC+8), "2026年11月29日 14:00"; `None` when it is not
+/// RFC 3339. The one conversion the writers share.
+pub fn beijing(utc: &str) -> Option<String> {
+    let t = chrono::DateTime::parse_from_rfc3339(utc).ok()?;
+    let b = t.with_timezone(&chrono::FixedOffset::east_opt(8 * 3600)?);
+    Some(b.format("%Y年%-m月%-d日 %H:%M").to_string())
+}
 use domain::audit::Actor;
 use domain::regions::{RegionCode, REGIONS};
 use domain::reports::NewGeneratedReport;

@@ -8,7 +8,6 @@
 
 use std::collections::{HashMap, HashSet};
 
-use chrono::{DateTime, FixedOffset};
 use rust_xlsxwriter::{ColNum, Color, Format, FormatAlign, FormatBorder, Image, RowNum, Workbook, Worksheet};
 
 use super::chart::{self, ChartError};
@@ -311,11 +310,7 @@ impl Widths {
 /// "2026-11-29T06:00:00Z" as Beijing time, "2026年11月29日 14:00（北京时间）". A value that is not
 /// RFC 3339 is shown as it is rather than failing the whole workbook.
 fn beijing(utc: &str) -> String {
-    let east8 = FixedOffset::east_opt(8 * 3600);
-    match (DateTime::parse_from_rfc3339(utc), east8) {
-        (Ok(t), Some(tz)) => t.with_timezone(&tz).format("%Y年%-m月%-d日 %H:%M（北京时间）").to_string(),
-        _ => utc.to_string(),
-    }
+    super::beijing(utc).map_or_else(|| utc.to_string(), |t| format!("{t}（北京时间）"))
 }
 
 /// Printed landscape and one page wide, so a table's columns are not split across pages.
