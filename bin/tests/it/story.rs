@@ -177,6 +177,19 @@ async fn demo_story(db: &TestDb) {
     }
     assert!(failures.is_empty(), "report figures not conforming:\n{}", failures.join("\n"));
     assert!(report.figures.iter().all(|f| f.records >= 0 && !f.definition.is_empty()));
+    // The periodic statistics: every rate by batch and by sector; funds by year; by place with the
+    // two shares; and the rates are computed, e.g. 开工率 = started ÷ projects of the total row.
+    for sheet in ["批次", "项目"] {
+        let t = tables(&report).into_iter().find(|t| t.sheet == sheet).expect(sheet);
+        for c in ["开工率（%）", "完工率（%，不含跨年度项目）", "资金到位率（%）", "资金拨付率（%）", "投资完成率（%）"]
+        {
+            assert!(t.columns.iter().any(|h| h == c), "{sheet}: {c}");
+        }
+    }
+    let place = tables(&report).into_iter().find(|t| t.sheet == "地区").expect("by place");
+    assert!(place.rows.iter().any(
+        |r| matches!(r.first(), Some(services::reports::model::Cell::Text { text }) if text == "其中：县及县以下")
+    ));
 
     // The same report as a spreadsheet: numbers, not text, whose totals are the engine's sums.
     let xlsx_out = db.dir.path().join("summary.xlsx");

@@ -222,131 +222,127 @@ async fn funds_by_year(c: &Ctx<'_>) -> Result<Table> {
     ))
 }
 
-async fn funds_by_batch(c: &Ctx<'_>) -> Result<Table> {
-    let [p, _, d] = c.funds_by("batch").await?;
-    let n = c.by("projects", Measure::Count, vec![], "batch").await?;
-    let mut rows = Vec::new();
-    let (mut tn, mut tp, mut td) = (0, 0, 0);
-    for k in sorted_keys([&p, &d, &n]) {
-        let (nv, pv, dv) =
-            (n.get(&k).copied().unwrap_or(0), p.get(&k).copied().unwrap_or(0), d.get(&k).copied().unwrap_or(0));
-        (tn, tp, td) = (tn + nv, tp + pv, td + dv);
-        rows.push(vec![
-            text(if k.is_empty() { "未填".to_string() } else { format!("第{k}批") }),
-            num(Exact::int(nv as i128), 0, None),
-            num(fen_to_wan(pv), 2, None),
-            num(fen_to_wan(dv), 2, None),
-            rate(Exact::int(dv as i128), Exact::int(pv as i128)),
-        ]);
-    }
-    let total = vec![
-        text("合计"),
-        num(Exact::int(tn as i128), 0, None),
-        num(fen_to_wan(tp), 2, None),
-        num(fen_to_wan(td), 2, None),
-        rate(Exact::int(td as i128), Exact::int(tp as i128)),
-    ];
-    Ok(finish(
-        "批次",
-        "援疆项目与资金（按批次）",
-        &["批次", "项目（个）", "计划投资（万元）", "已拨付（万元）", "投资完成率（%）"],
-        rows,
-        total,
-        &[2, 3],
-    ))
-}
+/// The columns every periodic table by batch or by sector gives: projects with 开工率 and 完工率
+/// (multi-year projects left out of the latter), funds planned, allocated and disbursed with
+/// 资金到位率, 资金拨付率 and 投资完成率.
+const FULL_COLUMNS: [&str; 9] = [
+    "项目（个）",
+    "开工率（%）",
+    "完工率（%，不含跨年度项目）",
+    "计划投资（万元）",
+    "已下达（万元）",
+    "已拨付（万元）",
+    "资金到位率（%）",
+    "资金拨付率（%）",
+    "投资完成率（%）",
+];
 
-async fn projects_by_sector(c: &Ctx<'_>) -> Result<Table> {
-    let started = || Filter::any("status", &["started", "completed", "accepted"]);
-    let done = || Filter::any("status", &["completed", "accepted"]);
-    let single = || Filter::eq("multi_year", 0);
-    let all = c.by("projects", Measure::Count, vec![], "sector").await?;
-    let st = c.by("projects", Measure::Count, vec![started()], "sector").await?;
-    let one = c.by("projects", Measure::Count, vec![single()], "sector").await?;
-    let dn = c.by("projects", Measure::Count, vec![single(), done()], "sector").await?;
-    let [p, _, d] = c.funds_by("sector").await?;
-    let mut rows = Vec::new();
-    let mut t = [0i64; 6];
-    let get = |m: &HashMap<String, i64>, k: &str| m.get(k).copied().unwrap_or(0);
-    for k in sorted_keys([&all, &p]) {
-        let v = [get(&all, &k), get(&st, &k), get(&one, &k), get(&dn, &k), get(&p, &k), get(&d, &k)];
-        for (i, x) in v.iter().enumerate() {
-            t[i] += x;
-        }
-        let name = domain::projects::SECTORS.iter().find(|(c, _)| *c == k).map_or(k.as_str(), |(_, n)| n);
-        rows.push(sector_row(name, v));
-    }
-    let total = sector_row("合计", t);
-    Ok(finish(
-        "项目",
-        "援疆项目开工、完工与投资完成情况（按类别）",
-        &[
-            "项目类别",
-            "项目（个）",
-            "已开工（个）",
-            "开工率（%）",
-            "完工率（%，不含跨年度项目）",
-            "计划投资（万元）",
-            "已拨付（万元）",
-            "投资完成率（%）",
-        ],
-        rows,
-        total,
-        &[5, 6],
-    ))
-}
-
-fn sector_row(name: &str, v: [i64; 6]) -> Vec<Cell> {
+/// One row of [`FULL_COLUMNS`] from (projects, started, single-year, single-year completed,
+/// planned, allocated, disbursed).
+fn full_row(name: &str, v: [i64; 7]) -> Vec<Cell> {
     let e = |x: i64| Exact::int(x as i128);
     vec![
         text(name),
         num(e(v[0]), 0, None),
-        num(e(v[1]), 0, None),
         rate(e(v[1]), e(v[0])),
         rate(e(v[3]), e(v[2])),
         num(fen_to_wan(v[4]), 2, None),
         num(fen_to_wan(v[5]), 2, None),
+        num(fen_to_wan(v[6]), 2, None),
         rate(e(v[5]), e(v[4])),
+        rate(e(v[6]), e(v[5])),
+        rate(e(v[6]), e(v[4])),
     ]
+}
+
+/// A periodic table by `by` (batch or sector) with [`FULL_COLUMNS`].
+async fn full_table(
+    c: &Ctx<'_>,
+    by: &str,
+    head: &str,
+    sheet: &str,
+    title: &str,
+    name: impl Fn(&str) -> String,
+) -> Result<Table> {
+    let started = || Filter::any("status", &["started", "completed", "accepted"]);
+    let done = || Filter::any("status", &["completed", "accepted"]);
+    let single = || Filter::eq("multi_year", 0);
+    let all = c.by("projects", Measure::Count, vec![], by).await?;
+    let st = c.by("projects", Measure::Count, vec![started()], by).await?;
+    let one = c.by("projects", Measure::Count, vec![single()], by).await?;
+    let dn = c.by("projects", Measure::Count, vec![single(), done()], by).await?;
+    let [p, a, d] = c.funds_by(by).await?;
+    let get = |m: &HashMap<String, i64>, k: &str| m.get(k).copied().unwrap_or(0);
+    let mut rows = Vec::new();
+    let mut t = [0i64; 7];
+    for k in sorted_keys([&all, &p, &a, &d]) {
+        let v = [get(&all, &k), get(&st, &k), get(&one, &k), get(&dn, &k), get(&p, &k), get(&a, &k), get(&d, &k)];
+        for (i, x) in v.iter().enumerate() {
+            t[i] += x;
+        }
+        rows.push(full_row(&if k.is_empty() { "未填".to_string() } else { name(&k) }, v));
+    }
+    let mut columns = vec![head];
+    columns.extend(FULL_COLUMNS);
+    Ok(finish(sheet, title, &columns, rows, full_row("合计", t), &[4, 5, 6]))
+}
+
+async fn funds_by_batch(c: &Ctx<'_>) -> Result<Table> {
+    full_table(c, "batch", "批次", "批次", "援疆项目与资金（按批次）", |k| format!("第{k}批")).await
+}
+
+async fn projects_by_sector(c: &Ctx<'_>) -> Result<Table> {
+    let name = |k: &str| domain::projects::SECTORS.iter().find(|(c, _)| *c == k).map_or(k, |(_, n)| n).to_string();
+    full_table(c, "sector", "项目类别", "项目", "援疆项目开工、完工与资金情况（按类别）", name).await
 }
 
 /// Funds by place, with the two shares superiors ask for: funds to county level and below, and
 /// funds to livelihood projects (each expected to be at least 80%).
 async fn funds_by_place(c: &Ctx<'_>) -> Result<Table> {
     let planned = Measure::Sum("planned_fen".into());
+    let disbursed = Measure::Sum("disbursed_fen".into());
     let by_region = c.by("project_funding", planned.clone(), vec![], "region").await?;
+    let paid_region = c.by("project_funding", disbursed.clone(), vec![], "region").await?;
     let livelihood = c.by("project_funding", planned, vec![], "livelihood").await?;
+    let paid_livelihood = c.by("project_funding", disbursed, vec![], "livelihood").await?;
     let total: i64 = by_region.values().sum();
+    let paid: i64 = paid_region.values().sum();
+    let e = |x: i64| Exact::int(x as i128);
+    let row = |name: String, code: String, p: i64, d: i64| {
+        vec![
+            text(name),
+            text(code),
+            num(fen_to_wan(p), 2, None),
+            num(fen_to_wan(d), 2, None),
+            rate(e(d), e(p)),
+            rate(e(p), e(total)),
+        ]
+    };
     let mut keys: Vec<&String> = by_region.keys().collect();
     keys.sort();
     let mut rows = Vec::new();
-    let mut county = 0;
+    let (mut county, mut county_paid) = (0, 0);
     for k in keys {
-        let v = by_region[k];
+        let (v, dv) = (by_region[k], paid_region.get(k).copied().unwrap_or(0));
         let region = REGIONS.iter().find(|r| r.code == k.as_str());
         if region.is_none_or(|r| !matches!(r.level, Level::Province | Level::Prefecture)) {
             county += v;
+            county_paid += dv;
         }
-        rows.push(vec![
-            text(region.map_or_else(|| k.clone(), |r| r.name.to_string())),
-            text(k.clone()),
-            num(fen_to_wan(v), 2, None),
-            rate(Exact::int(v as i128), Exact::int(total as i128)),
-        ]);
+        rows.push(row(region.map_or_else(|| k.clone(), |r| r.name.to_string()), k.clone(), v, dv));
     }
-    let e = |x: i64| Exact::int(x as i128);
-    let live = livelihood.get("1").copied().unwrap_or(0);
-    let totals = vec![text("合计"), text(""), num(fen_to_wan(total), 2, None), rate(e(total), e(total))];
     let mut t = finish(
         "地区",
         "援疆资金投向（按地区）",
-        &["地区", "区划代码", "计划投资（万元）", "占比（%）"],
+        &["地区", "区划代码", "计划投资（万元）", "已拨付（万元）", "资金拨付率（%）", "占比（%）"],
         rows,
-        totals,
-        &[2],
+        row("合计".into(), String::new(), total, paid),
+        &[2, 3],
     );
-    t.rows.push(vec![text("其中：县及县以下"), text(""), num(fen_to_wan(county), 2, None), rate(e(county), e(total))]);
-    t.rows.push(vec![text("其中：民生项目"), text(""), num(fen_to_wan(live), 2, None), rate(e(live), e(total))]);
+    let live = livelihood.get("1").copied().unwrap_or(0);
+    let live_paid = paid_livelihood.get("1").copied().unwrap_or(0);
+    t.rows.push(row("其中：县及县以下".into(), String::new(), county, county_paid));
+    t.rows.push(row("其中：民生项目".into(), String::new(), live, live_paid));
     Ok(t)
 }
 
