@@ -245,6 +245,22 @@ async fn demo_story(db: &TestDb) {
         }
         let sources = wb.worksheet_range("数据来源").expect("the provenance sheet");
         assert_eq!(sources.rows().count(), report.figures.len() + 1, "one row per figure under the header");
+        // The workbook states every figure of figures.tsv too, conforming (key, …, value shown, …).
+        let text = |c: &Data| match c {
+            Data::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        let header: Vec<String> = sources.rows().next().expect("a header").iter().map(text).collect();
+        let shown_col = header.iter().position(|h| h.contains("数值")).expect("a value column");
+        for (key, expect) in seed_rows() {
+            let row = sources
+                .rows()
+                .find(|r| r.iter().any(|c| text(c) == key))
+                .unwrap_or_else(|| panic!("{key} in the workbook"));
+            let shown = text(&row[shown_col]);
+            let v: f64 = shown.split_whitespace().next().and_then(|n| n.parse().ok()).unwrap_or(f64::NAN);
+            assert!(conforms(&parse_expect(&expect), v), "{key}: the workbook states {shown}, figures.tsv {expect}");
+        }
     }
 
     // A figure opens to the records it came from, and they add up to its value.
