@@ -210,17 +210,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let (from, to) = parse_period(&period)?;
             let store = open(g).await?;
             let sc = resolve_scope(&store, scope.as_deref()).await?;
-            let req = Request {
-                template,
-                version: None,
-                from,
-                to,
-                place: sc.place,
-                org: sc.org,
-                line: sc.line,
-                scope_label: sc.label,
-                by: "命令行".into(),
-            };
+            let req = Request::new(template, from, to, sc, "命令行".into());
             let (id, r) = generate(&store, &Actor::system(), &req).await?;
             let bytes = write(&r, output)?;
             std::fs::write(&out, &bytes).with_context(|| format!("无法写入 {}", out.display()))?;

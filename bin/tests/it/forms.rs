@@ -1,20 +1,8 @@
 //! Create, edit and delete through the web forms, for the record types beyond projects and
 //! activities: as the demo's front command, and as a reporter kept to its own subtree.
 
-use crate::http::{urlencode, Browser, Response};
+use crate::http::{signed_in, urlencode, Browser, Response};
 use crate::support::{serve_demo, Backend, TestDb};
-use std::collections::BTreeMap;
-
-/// Sign in and make the forced password change.
-fn signed_in(port: u16, accounts: &BTreeMap<String, String>, name: &str, new: &str) -> Browser {
-    let mut b = Browser::new(port);
-    assert_eq!(b.login(name, &accounts[name]).status, 303);
-    let csrf = b.get("/password").hidden("csrf");
-    let old = &accounts[name];
-    let r = b.post("/password", &[("csrf", &csrf), ("old_password", old), ("new_password", new), ("confirm", new)]);
-    assert_eq!(r.status, 303, "{name}");
-    b
-}
 
 /// Post a form with the page's CSRF token; `fields` as (name, value).
 fn submit(b: &mut Browser, csrf: &str, path: &str, fields: &[(&str, &str)]) -> Response {

@@ -117,3 +117,14 @@ impl Browser {
         self.post("/login", &[("csrf", &csrf), ("name", name), ("password", password), ("next", "/")])
     }
 }
+
+/// Sign in with a demo account's printed password and make the forced password change to `new`.
+pub fn signed_in(port: u16, accounts: &std::collections::BTreeMap<String, String>, name: &str, new: &str) -> Browser {
+    let mut b = Browser::new(port);
+    assert_eq!(b.login(name, &accounts[name]).status, 303);
+    let csrf = b.get("/password").hidden("csrf");
+    let old = &accounts[name];
+    let r = b.post("/password", &[("csrf", &csrf), ("old_password", old), ("new_password", new), ("confirm", new)]);
+    assert_eq!(r.status, 303, "{name}");
+    b
+}

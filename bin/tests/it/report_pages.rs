@@ -2,19 +2,8 @@
 //! every figure linked to its records, download it; edit the template (a bad line is refused with
 //! its number, a save is a new version); who may do what.
 
-use crate::http::{Browser, Response};
+use crate::http::{signed_in, Browser, Response};
 use crate::support::{serve_demo, Backend, TestDb};
-use std::collections::BTreeMap;
-
-fn signed_in(port: u16, accounts: &BTreeMap<String, String>, name: &str, new: &str) -> Browser {
-    let mut b = Browser::new(port);
-    assert_eq!(b.login(name, &accounts[name]).status, 303);
-    let csrf = b.get("/password").hidden("csrf");
-    let old = &accounts[name];
-    let r = b.post("/password", &[("csrf", &csrf), ("old_password", old), ("new_password", new), ("confirm", new)]);
-    assert_eq!(r.status, 303, "{name}");
-    b
-}
 
 fn generate(b: &mut Browser, from: &str, to: &str, scope: &str) -> Response {
     let csrf = b.get("/reports/summary").hidden("csrf");

@@ -8,6 +8,18 @@ use crate::{Date, Invalid};
 use serde::{Deserialize, Serialize};
 use std::cmp::Ordering;
 
+/// The lines of work a figure belongs to (`FigureDef::line`), in the order of the summary
+/// article: (code, heading). The home page groups its cards and reports their per-line tables by it.
+pub const FIGURE_LINES: &[(&str, &str)] = &[
+    ("overview", "总体情况"),
+    ("education", "教育援疆"),
+    ("medical", "医疗援疆"),
+    ("industry", "产业援疆"),
+    ("employment", "就业援疆"),
+    ("investment", "招商引资"),
+    ("exchange", "交往交流交融"),
+];
+
 /// A figure definition.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FigureDef {

@@ -1,32 +1,9 @@
 //! The figure pages' bodies, escaped by construction (every dynamic string passes through [`esc`]).
 
 use crate::layout::beijing;
+use domain::figures::FIGURE_LINES as LINES;
 use services::figures::{Board, FigureValue};
-
-pub fn esc(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => o.push_str("&amp;"),
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
-            '"' => o.push_str("&quot;"),
-            '\'' => o.push_str("&#39;"),
-            _ => o.push(c),
-        }
-    }
-    o
-}
-
-const LINES: &[(&str, &str)] = &[
-    ("overview", "总体情况"),
-    ("education", "教育援疆"),
-    ("medical", "医疗援疆"),
-    ("industry", "产业援疆"),
-    ("employment", "就业援疆"),
-    ("investment", "招商引资"),
-    ("exchange", "交往交流交融"),
-];
+use services::reports::html::esc;
 
 pub fn home(board: &Board) -> String {
     let figures = &board.values;

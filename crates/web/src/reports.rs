@@ -122,17 +122,7 @@ pub async fn generate_post(
     let (from, to) = parse_period(&format!("{}..{}", get(&pairs, "from"), get(&pairs, "to")))?;
     let scope = get(&pairs, "scope");
     let sc = resolve_scope(&s.store, Some(scope.as_str())).await?;
-    let req = Request {
-        template: key,
-        version: None,
-        from,
-        to,
-        place: sc.place,
-        org: sc.org,
-        line: sc.line,
-        scope_label: sc.label,
-        by: ctx.user.name.clone(),
-    };
+    let req = Request::new(key, from, to, sc, ctx.user.name.clone());
     let (id, _) = generate(&s.store, &ctx.user.actor(None), &req).await?;
     Ok(Redirect::to(&format!("/reports/generated/{id}")).into_response())
 }
@@ -295,16 +285,7 @@ pub async fn edit_post(
 async fn preview(s: &AppState, ctx: &Ctx, key: &str, name: &str, body: &str) -> Result<Rendered, AppError> {
     let to = layout::today();
     let from = domain::Date::ymd(to.year() - 1, 1, 1).unwrap_or(to);
-    let req = Request {
-        template: key.to_string(),
-        version: None,
-        from,
-        to,
-        place: None,
-        org: None,
-        line: None,
-        scope_label: "全部".into(),
-        by: ctx.user.name.clone(),
-    };
+    let whole = services::reports::ResolvedScope { label: "全部".into(), ..Default::default() };
+    let req = Request::new(key.to_string(), from, to, whole, ctx.user.name.clone());
     Ok(services::reports::evaluate::evaluate_text(&s.store, &req, name, body).await?)
 }

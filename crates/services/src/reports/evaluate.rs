@@ -28,6 +28,21 @@ pub struct Request {
 }
 
 impl Request {
+    /// The current version of `template` for a period and a resolved scope.
+    pub fn new(template: String, from: Date, to: Date, scope: super::ResolvedScope, by: String) -> Request {
+        Request {
+            template,
+            version: None,
+            from,
+            to,
+            place: scope.place,
+            org: scope.org,
+            line: scope.line,
+            scope_label: scope.label,
+            by,
+        }
+    }
+
     fn scope(&self) -> Scope {
         Scope {
             from: Some(self.from),
@@ -454,22 +469,11 @@ async fn indicators(c: &Ctx<'_>, store: &Store) -> Result<Table> {
     })
 }
 
-/// The lines of work figures belong to, in the order of the summary: (code, sheet name).
-const LINES: &[(&str, &str)] = &[
-    ("overview", "总体情况"),
-    ("education", "教育援疆"),
-    ("medical", "医疗援疆"),
-    ("industry", "产业援疆"),
-    ("employment", "就业援疆"),
-    ("investment", "招商引资"),
-    ("exchange", "交往交流交融"),
-];
-
 /// One table per line of work of the figures the report states, each its own sheet: name,
 /// value (unrounded in the spreadsheet), unit.
 fn by_line(defs: &[FigureDef], values: &HashMap<String, FigureValue>) -> Vec<Table> {
     let mut out = Vec::new();
-    for (line, sheet) in LINES {
+    for (line, sheet) in domain::figures::FIGURE_LINES {
         let mut rows = Vec::new();
         for d in defs.iter().filter(|d| d.line == *line) {
             let Some(v) = values.get(&d.key) else { continue };

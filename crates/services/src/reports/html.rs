@@ -4,7 +4,8 @@
 
 use super::model::{Block, Cell, Rendered, Run};
 
-fn esc(s: &str) -> String {
+/// Escape text for HTML (the application's string-built pages use it too).
+pub fn esc(s: &str) -> String {
     let mut o = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
