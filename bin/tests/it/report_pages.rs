@@ -63,6 +63,9 @@ async fn reports_are_generated_previewed_downloaded_and_edited() {
         rest[start..].chars().take_while(|c| c.is_ascii_digit() || *c == '.').collect()
     };
     let dash = m.get("/?period=b11");
+    // Its indicator series: the county hospital's revenue against its 2025 target, each point a link.
+    assert!(dash.body.contains("医疗总收入（亿元）· 阿克陶县人民医院") && dash.body.contains("目标 2025：1.70"));
+    assert!(dash.body.contains("/figures/drill?indicator=hospital_revenue&amp;org=AKT-HOSP&amp;period=2024"));
     let report_total = {
         let at = page.body.find("<tr class=\"total\">").expect("the funds table's totals");
         number_after(&page.body[at..], "合计")

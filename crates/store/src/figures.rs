@@ -522,15 +522,6 @@ impl Store {
         Ok(rows.into_iter().map(|(k, v)| (k.unwrap_or_default(), v)).collect())
     }
 
-    /// An organization's code, by its id.
-    pub async fn org_code(&self, id: i64) -> Result<String> {
-        sqlx::query_scalar("SELECT code FROM organizations WHERE id = $1")
-            .bind(id)
-            .fetch_optional(self.pool())
-            .await?
-            .ok_or(StoreError::NotFound { what: "单位", id: id.to_string() })
-    }
-
     /// The projects a scope selects, with what their schedule is judged by.
     pub async fn project_plans(
         &self,

@@ -739,39 +739,24 @@ async fn activities(ctx: &Ctx, engine: &Engine<'_>, sc: &Scope) -> Result<Markup
 /// Each indicator over its periods, for the chosen organization (or the root of the side that
 /// reports it), against its baseline and target where one is set.
 async fn indicators(s: &AppState, ctx: &Ctx, engine: &Engine<'_>, sc: &Scope) -> Result<Markup, AppError> {
-    let actor = ctx.user.actor(None);
-    let all = || ListQuery { filters: vec![], q: None, sort: None, desc: false, page: 1, per_page: 500 };
-    let (Some(defs_t), Some(targets_t), Some(orgs_t)) =
-        (by_table("indicator_defs"), by_table("indicator_targets"), by_table("organizations"))
-    else {
-        return Ok(html! {});
-    };
-    let defs = s.store.records(&actor, defs_t, &all()).await?.rows;
-    // Each target with the code of its organization.
-    let mut targets = Vec::new();
-    for t in s.store.records(&actor, targets_t, &all()).await?.rows {
-        let org = s.store.org_code(col(&t, "org_id").parse().unwrap_or(0)).await?;
-        targets.push((org, t));
-    }
-    let mut roots = s.store.records(&actor, orgs_t, &ListQuery { filters: vec![], ..all() }).await?.rows;
-    roots.retain(|r| r.get("parent_id").is_none_or(Value::is_null));
-    let name_of = |code: &str| roots.iter().find(|r| col(r, "code") == code).map(|r| col(r, "name"));
+    // The same lists the report's indicator table reads: definitions, targets by organization
+    // code, and the top organizations.
+    let defs = s.store.indicator_list().await?;
+    let targets = s.store.indicator_targets().await?;
+    let roots = s.store.root_orgs().await?;
+    let name_of = |code: &str| roots.iter().find(|r| r.0 == code).map(|r| r.1.clone());
     let mut charts = Vec::new();
-    for d in &defs {
-        let code = col(d, "code");
-        let name = col(d, "name");
-        let unit = col(d, "unit");
-        let scale = 10f64.powi(col(d, "scale").parse::<i32>().unwrap_or(0));
+    for (code, name, unit, scale) in &defs {
+        let (code, name, unit) = (code.clone(), name.clone(), unit.clone());
+        let scale = 10f64.powi((*scale).clamp(0, 12) as i32);
         // The organizations to show: the chosen one; else where a target is set; else each root.
         let mut orgs: Vec<(String, String)> = Vec::new();
         if !sc.org.is_empty() {
             orgs.push((sc.org.clone(), String::new()));
         } else {
-            for (org, t) in targets.iter().filter(|(_, t)| col(t, "indicator_code") == code) {
-                orgs.push((org.clone(), col(t, "org_id__show")));
-            }
+            orgs.extend(targets.iter().filter(|t| t.0 == code).map(|t| (t.1.clone(), t.2.clone())));
             if orgs.is_empty() {
-                orgs.extend(roots.iter().map(|r| (col(r, "code"), col(r, "name"))));
+                orgs.extend(roots.iter().cloned());
             }
         }
         for (org, org_name) in orgs {
@@ -781,7 +766,7 @@ async fn indicators(s: &AppState, ctx: &Ctx, engine: &Engine<'_>, sc: &Scope) ->
             if series.is_empty() {
                 continue;
             }
-            let target = targets.iter().find(|(o, t)| o == &org && col(t, "indicator_code") == code).map(|(_, t)| t);
+            let target = targets.iter().find(|t| t.0 == code && t.1 == org);
             let max = series.iter().map(|(_, v)| v.rounded_f64(6).abs()).fold(0.0, f64::max);
             let (div, shown_unit) = match unit.as_str() {
                 "元" if max >= 1e8 => (1e8, "亿元".to_string()),
@@ -803,19 +788,10 @@ async fn indicators(s: &AppState, ctx: &Ctx, engine: &Engine<'_>, sc: &Scope) ->
                     href: indicator_href(&code, &org, p, &format!("{name} · {org_label} · {p}")),
                 })
                 .collect();
-            let refv = |k: &str| col_num(target, k) / scale / div;
-            let baseline = target.map(|t| {
-                (
-                    format!("{} {}：{:.2}", ctx.t("基线", "Baseline"), col(t, "baseline_period"), refv("baseline")),
-                    refv("baseline"),
-                )
-            });
-            let goal = target.map(|t| {
-                (
-                    format!("{} {}：{:.2}", ctx.t("目标", "Target"), col(t, "target_period"), refv("target")),
-                    refv("target"),
-                )
-            });
+            let refv = |raw: i64| raw as f64 / scale / div;
+            let baseline =
+                target.map(|t| (format!("{} {}：{:.2}", ctx.t("基线", "Baseline"), t.3, refv(t.4)), refv(t.4)));
+            let goal = target.map(|t| (format!("{} {}：{:.2}", ctx.t("目标", "Target"), t.5, refv(t.6)), refv(t.6)));
             let svg = line_chart(&title, &points, baseline, goal);
             charts.push(html! {
                 div.chart {
@@ -832,10 +808,6 @@ async fn indicators(s: &AppState, ctx: &Ctx, engine: &Engine<'_>, sc: &Scope) ->
             section.panel.wide { @for c in charts { (c) } }
         }
     })
-}
-
-fn col_num(row: Option<&Map<String, Value>>, k: &str) -> f64 {
-    row.map(|r| col(r, k)).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0)
 }
 
 /// The projects' schedule lights: how many of each, and the red and amber ones by name.
