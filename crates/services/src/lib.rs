@@ -4,6 +4,7 @@
 pub mod demo;
 mod error;
 pub mod figures;
+pub mod records;
 pub mod reports;
 
 pub use error::{Result, ServiceError};

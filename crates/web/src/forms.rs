@@ -13,13 +13,12 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use domain::catalog::{by_slug, is_program_config, Field, FieldKind, RecordType};
-use domain::forms::{changeable, parse, required_fields, secret_fields, Parsed, EDITABLE, HISTORY_ONLY_WHY};
-use domain::ids::Id;
+use domain::forms::{changeable, parse, required_fields, secret_fields, EDITABLE, HISTORY_ONLY_WHY};
 use domain::regions::{Level, REGIONS};
-use domain::{Entity, Invalid, Invalids};
+use domain::{Invalid, Invalids};
 use maud::{html, Markup};
 use serde_json::{Map, Value};
-use store::{StoreError, Tx};
+use store::StoreError;
 
 /// The fields a form shows: everything but derived state (a project's current status, kept by
 /// its status history) and the mark of a built-in type.
@@ -294,39 +293,7 @@ async fn save(
         Err(e) => return Ok(Outcome::Refused(e, None)),
     };
     let mut tx = s.store.write(&ctx.user.actor(None)).await?;
-    let r = match parsed {
-        Parsed::Project(p) => put(&mut tx, &p, id).await,
-        Parsed::Funding(p) => put(&mut tx, &p, id).await,
-        Parsed::Output(p) => put(&mut tx, &p, id).await,
-        Parsed::StatusEvent(p) => match id {
-            None => tx.add_status(&p).await.map(|i| i.get()),
-            Some(_) => Err(StoreError::Forbidden(HISTORY_ONLY_WHY.into())),
-        },
-        Parsed::Person(p, blank) => match id {
-            None => tx.insert(&p).await.map(|i| i.get()),
-            Some(id) => tx.update_keeping(Id::issued(id), &p, &blank).await.map(|_| id),
-        },
-        Parsed::Pairing(p) => put(&mut tx, &p, id).await,
-        Parsed::Activity(p) => put(&mut tx, &p, id).await,
-        Parsed::Procedure(p) => put(&mut tx, &p, id).await,
-        Parsed::Org(p) => match id {
-            None => tx.insert_org(&p).await.map(|i| i.get()),
-            Some(id) => tx.update_org(Id::issued(id), &p).await.map(|_| id),
-        },
-        Parsed::IndicatorValue(p) => put(&mut tx, &p, id).await,
-        Parsed::IndicatorTarget(p) => put(&mut tx, &p, id).await,
-        Parsed::IndicatorDef(p) => put(&mut tx, &p, id).await,
-        Parsed::Achievement(p) => put(&mut tx, &p, id).await,
-        Parsed::Donation(p) => put(&mut tx, &p, id).await,
-        Parsed::Centre(p) => put(&mut tx, &p, id).await,
-        Parsed::EmploymentRecord(p) => put(&mut tx, &p, id).await,
-        Parsed::InvestmentEvent(p) => put(&mut tx, &p, id).await,
-        Parsed::InvestmentProject(p) => put(&mut tx, &p, id).await,
-        Parsed::Batch(p) => put(&mut tx, &p, id).await,
-        Parsed::PairingType(p) => put(&mut tx, &p, id).await,
-        Parsed::ActivityType(p) => put(&mut tx, &p, id).await,
-        Parsed::Brand(p) => put(&mut tx, &p, id).await,
-    };
+    let r = services::records::save(&mut tx, parsed, id).await;
     match r {
         Ok(id) => {
             tx.commit().await?;
@@ -336,14 +303,6 @@ async fn save(
         Err(StoreError::Conflict(m)) => Ok(Outcome::Refused(Invalids::default(), Some(m))),
         Err(StoreError::Forbidden(m)) => Ok(Outcome::Refused(Invalids::default(), Some(m))),
         Err(e) => Err(e.into()),
-    }
-}
-
-/// Insert `e`, or replace record `id` with it.
-async fn put<E: Entity>(tx: &mut Tx<'_>, e: &E, id: Option<i64>) -> Result<i64, StoreError> {
-    match id {
-        None => tx.insert(e).await.map(|i| i.get()),
-        Some(id) => tx.update(Id::<E::Kind>::issued(id), e).await.map(|_| id),
     }
 }
 
