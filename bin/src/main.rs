@@ -66,6 +66,29 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Import a spreadsheet (XLSX, or CSV in UTF-8 or GBK) of one record type: all rows or none.
+    Import {
+        file: PathBuf,
+        /// The record type: its slug (projects, activities, people…) or Chinese name.
+        #[arg(long = "type")]
+        kind: String,
+        /// Check every row against the rules and the database; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Rows whose code (or ID) exists update that record; blank cells keep stored values.
+        #[arg(long)]
+        update: bool,
+        /// On errors, also write the error report (XLSX) here.
+        #[arg(long)]
+        error_report: Option<PathBuf>,
+    },
+    /// Write the import template (XLSX) of a record type.
+    Template {
+        #[arg(long = "type")]
+        kind: String,
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Manage users.
     User {
         #[command(subcommand)]
@@ -222,6 +245,39 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 bytes.len(),
                 out.display()
             );
+        }
+        Command::Import { file, kind, dry_run, update, error_report } => {
+            use services::exchange::{import, sheet};
+            let t = import::record_type(&kind)?;
+            let bytes = std::fs::read(&file).with_context(|| format!("无法读取 {}", file.display()))?;
+            let sheet = sheet::read(&bytes, t.zh)?;
+            let store = open(g).await?;
+            let outcome =
+                import::import(&store, &Actor::system(), t, &sheet, import::Options { update, dry_run }).await?;
+            if !outcome.ignored_columns.is_empty() {
+                eprintln!("提示：以下列不是{}的字段，已忽略：{}", t.zh, outcome.ignored_columns.join("、"));
+            }
+            if outcome.errors.is_empty() {
+                println!("{}", outcome.summary());
+            } else {
+                eprintln!("{}（未写入任何数据）：", outcome.summary());
+                for e in &outcome.errors {
+                    eprintln!("  {}", e.line());
+                }
+                if let Some(path) = error_report {
+                    let report = import::error_report(&sheet, &outcome)?;
+                    std::fs::write(&path, report).with_context(|| format!("无法写入 {}", path.display()))?;
+                    eprintln!("错误报告已写入 {}", path.display());
+                }
+                bail!("{}", outcome.summary());
+            }
+        }
+        Command::Template { kind, out } => {
+            let t = services::exchange::import::record_type(&kind)?;
+            let store = open(g).await?;
+            let bytes = services::exchange::template::template(&store, t).await?;
+            std::fs::write(&out, &bytes).with_context(|| format!("无法写入 {}", out.display()))?;
+            println!("已写入{}导入模板：{}", t.zh, out.display());
         }
         Command::User { command: UserCommand::Add { name, role, org } } => {
             let role = Role::parse(&role).map_err(StoreError::from)?;

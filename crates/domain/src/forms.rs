@@ -343,6 +343,15 @@ pub fn changeable(table: &str) -> bool {
     EDITABLE.contains(&table) && !HISTORY_ONLY.contains(&table)
 }
 
+/// The fields a form (and a spreadsheet template) asks for: everything but derived state (a
+/// project's current status, kept by its status history) and the mark of a built-in type.
+pub fn form_fields(t: &RecordType) -> Vec<&'static crate::catalog::Field> {
+    t.fields
+        .iter()
+        .filter(|f| !(t.table == "projects" && matches!(f.name, "status" | "status_date")) && f.name != "builtin")
+        .collect()
+}
+
 /// The personal identifiers (`Secret` fields) of `t`.
 pub fn secret_fields(t: &RecordType) -> Vec<&'static str> {
     t.fields.iter().filter(|f| matches!(f.kind, FieldKind::Secret)).map(|f| f.name).collect()

@@ -13,6 +13,9 @@ pub enum ServiceError {
     /// A report could not be written out.
     #[error("报告输出失败：{0}")]
     Output(String),
+    /// A spreadsheet that cannot be read at all (not a row's error: those are reported by row).
+    #[error("文件无法读取：{0}")]
+    Unreadable(String),
 }
 
 pub type Result<T> = std::result::Result<T, ServiceError>;

@@ -10,6 +10,7 @@ pub mod crypto;
 pub mod dialect;
 mod error;
 pub mod figures;
+pub mod lookup;
 mod migrate;
 pub mod orgs;
 pub mod people;

@@ -118,6 +118,12 @@ impl<'s> Tx<'s> {
         Ok(())
     }
 
+    /// Undo the whole transaction (a dry run, or an import that found errors).
+    pub async fn rollback(self) -> Result<()> {
+        self.tx.rollback().await?;
+        Ok(())
+    }
+
     /// Refuse to go on after a failed step.
     pub(crate) fn live(&self) -> Result<()> {
         if self.failed {
@@ -137,6 +143,31 @@ impl<'s> Tx<'s> {
 
     pub fn actor(&self) -> &Actor {
         &self.actor
+    }
+
+    /// Mark a point this transaction can go back to ([`rollback_to`](Self::rollback_to)): an
+    /// import that checks every row against the store (to report every refusal, not only the
+    /// first) tries each row after a savepoint.
+    pub async fn savepoint(&mut self) -> Result<()> {
+        self.live()?;
+        sqlx::query("SAVEPOINT cp_row").execute(&mut *self.tx).await?;
+        Ok(())
+    }
+
+    /// Undo everything since the last [`savepoint`](Self::savepoint), a failed step included:
+    /// the transaction can go on.
+    pub async fn rollback_to(&mut self) -> Result<()> {
+        sqlx::query("ROLLBACK TO SAVEPOINT cp_row").execute(&mut *self.tx).await?;
+        self.known.clear();
+        self.failed = false;
+        Ok(())
+    }
+
+    /// Keep what was done since the last savepoint.
+    pub async fn release(&mut self) -> Result<()> {
+        self.live()?;
+        sqlx::query("RELEASE SAVEPOINT cp_row").execute(&mut *self.tx).await?;
+        Ok(())
     }
 
     fn expand(&self, cols: Vec<(&'static str, Val)>) -> Result<Expanded> {

@@ -13,21 +13,12 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use domain::catalog::{by_slug, is_program_config, Field, FieldKind, RecordType};
-use domain::forms::{changeable, parse, required_fields, secret_fields, EDITABLE, HISTORY_ONLY_WHY};
+use domain::forms::{changeable, form_fields, parse, required_fields, secret_fields, EDITABLE, HISTORY_ONLY_WHY};
 use domain::regions::{Level, REGIONS};
 use domain::{Invalid, Invalids};
 use maud::{html, Markup};
 use serde_json::{Map, Value};
 use store::StoreError;
-
-/// The fields a form shows: everything but derived state (a project's current status, kept by
-/// its status history) and the mark of a built-in type.
-fn form_fields(t: &RecordType) -> Vec<&'static Field> {
-    t.fields
-        .iter()
-        .filter(|f| !(t.table == "projects" && matches!(f.name, "status" | "status_date")) && f.name != "builtin")
-        .collect()
-}
 
 /// What a user may do with the records of a type through forms.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -68,7 +59,7 @@ pub(crate) fn may_write(ctx: &Ctx, t: &RecordType, change: Change) -> Result<(),
     Ok(())
 }
 
-fn editable(slug: &str, ctx: &Ctx, change: Change) -> Result<&'static RecordType, AppError> {
+pub(crate) fn editable(slug: &str, ctx: &Ctx, change: Change) -> Result<&'static RecordType, AppError> {
     crate::reads_business(ctx)?;
     let t = by_slug(slug).ok_or_else(|| AppError::NotFound(ctx.t("没有这类记录", "No such record type").into()))?;
     may_write(ctx, t, change).map_err(AppError::Forbidden)?;

@@ -12,6 +12,7 @@ mod figures;
 mod forms;
 mod html;
 mod i18n;
+mod import;
 mod layout;
 mod records;
 mod reports;
@@ -54,6 +55,14 @@ pub fn router(store: Store) -> Router {
         .route("/records", get(records::index))
         .route("/records/{slug}", get(records::list))
         .route("/records/{slug}/new", get(forms::new_form).post(forms::create))
+        .route("/records/{slug}/template.xlsx", get(import::template_xlsx))
+        .route(
+            "/records/{slug}/import",
+            get(import::import_form)
+                .post(import::upload)
+                .layer(axum::extract::DefaultBodyLimit::max(import::MAX_UPLOAD)),
+        )
+        .route("/imports/{token}/errors.xlsx", get(import::report))
         .route("/records/{slug}/{id}", get(records::detail))
         .route("/records/{slug}/{id}/edit", get(forms::edit_form).post(forms::update))
         .route("/records/{slug}/{id}/delete", post(forms::delete))

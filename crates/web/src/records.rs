@@ -279,6 +279,7 @@ pub async fn list(
             span.count { (ctx.t("共 ", "")) strong.total { (listed.total) } (ctx.t(" 条", " records")) }
             @if can_create(&ctx, t) {
                 a.button href={ "/records/" (t.slug) "/new" } { (ctx.t("新建", "New")) }
+                a.button href={ "/records/" (t.slug) "/import" } { (ctx.t("导入", "Import")) }
             }
         }
         form.filters method="get" action={ "/records/" (t.slug) } {

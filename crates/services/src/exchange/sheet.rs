@@ -1,0 +1,227 @@
+//! Reading a spreadsheet as people save it: XLSX (the first data sheet), or CSV in UTF-8 (with
+//! or without a byte-order mark) or in GBK/GB18030, which is what Excel in China writes.
+//! Rows keep their Excel row numbers (the header is row 1), so every message can name them.
+
+use crate::error::{Result, ServiceError};
+use calamine::{Data, Reader};
+use chrono::NaiveDate;
+use std::io::Cursor;
+
+/// One cell as read, before it is interpreted for a field.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    Empty,
+    Text(String),
+    Number(f64),
+    Date(NaiveDate),
+    Bool(bool),
+}
+
+impl Cell {
+    pub fn is_blank(&self) -> bool {
+        match self {
+            Cell::Empty => true,
+            Cell::Text(t) => t.trim().is_empty(),
+            _ => false,
+        }
+    }
+
+    /// The cell as a person reads it (numbers without a trailing `.0`).
+    pub fn display(&self) -> String {
+        match self {
+            Cell::Empty => String::new(),
+            Cell::Text(t) => t.clone(),
+            Cell::Number(n) => number_text(*n),
+            Cell::Date(d) => d.format("%Y-%m-%d").to_string(),
+            Cell::Bool(b) => if *b { "是" } else { "否" }.to_string(),
+        }
+    }
+}
+
+/// A number as text: whole numbers without decimals, others in their shortest exact form.
+pub fn number_text(n: f64) -> String {
+    if n.fract() == 0.0 && n.abs() < 1e15 {
+        format!("{}", n as i64)
+    } else {
+        format!("{n}")
+    }
+}
+
+/// The file's format, from its first bytes (never from its name, which may lie).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Xlsx,
+    Csv,
+}
+
+pub fn sniff(bytes: &[u8]) -> Format {
+    if bytes.starts_with(b"PK\x03\x04") {
+        Format::Xlsx
+    } else {
+        Format::Csv
+    }
+}
+
+/// A sheet: its header and its data rows, each with its Excel row number.
+#[derive(Debug, Clone, Default)]
+pub struct Sheet {
+    pub header: Vec<String>,
+    pub rows: Vec<(u32, Vec<Cell>)>,
+    /// The encoding a CSV was read in (for the message), or "xlsx".
+    pub encoding: &'static str,
+}
+
+/// Sheets a template carries besides the data: never the data.
+pub const AUX_SHEETS: &[&str] = &["填写说明", "代码表", "错误清单"];
+
+pub fn read(bytes: &[u8], preferred_sheet: &str) -> Result<Sheet> {
+    match sniff(bytes) {
+        Format::Xlsx => read_xlsx(bytes, preferred_sheet),
+        Format::Csv => read_csv(bytes),
+    }
+}
+
+fn unreadable(what: impl std::fmt::Display) -> ServiceError {
+    ServiceError::Unreadable(what.to_string())
+}
+
+pub fn read_xlsx(bytes: &[u8], preferred_sheet: &str) -> Result<Sheet> {
+    let mut book = calamine::open_workbook_auto_from_rs(Cursor::new(bytes))
+        .map_err(|e| unreadable(format!("不是有效的 Excel 文件（{e}）")))?;
+    let visible: Vec<String> = book
+        .sheets_metadata()
+        .iter()
+        .filter(|s| s.visible == calamine::SheetVisible::Visible)
+        .map(|s| s.name.clone())
+        .collect();
+    let name = visible
+        .iter()
+        .find(|n| n.as_str() == preferred_sheet)
+        .or_else(|| visible.iter().find(|n| !AUX_SHEETS.contains(&n.as_str())))
+        .cloned()
+        .ok_or_else(|| unreadable("工作簿中没有数据工作表"))?;
+    let range = book.worksheet_range(&name).map_err(|e| unreadable(format!("工作表“{name}”无法读取（{e}）")))?;
+    let (top, _) = range.start().unwrap_or((0, 0));
+    let (_, left) = range.start().unwrap_or((0, 0));
+    let mut rows = Vec::new();
+    for (i, r) in range.rows().enumerate() {
+        // Columns left of the range's start are empty: keep positions as Excel shows them.
+        let mut cells = vec![Cell::Empty; left as usize];
+        cells.extend(r.iter().map(cell_of));
+        rows.push((top + i as u32 + 1, cells));
+    }
+    Ok(split_header(rows, "xlsx"))
+}
+
+fn cell_of(d: &Data) -> Cell {
+    match d {
+        Data::Empty | Data::Error(_) => Cell::Empty,
+        Data::String(s) => Cell::Text(s.clone()),
+        Data::Int(i) => Cell::Number(*i as f64),
+        Data::Float(f) => Cell::Number(*f),
+        Data::Bool(b) => Cell::Bool(*b),
+        Data::DateTime(dt) => match excel_serial_date(dt.as_f64()) {
+            Some(d) => Cell::Date(d),
+            None => Cell::Number(dt.as_f64()),
+        },
+        Data::DateTimeIso(s) | Data::DurationIso(s) => {
+            match NaiveDate::parse_from_str(s.get(..10).unwrap_or(s), "%Y-%m-%d") {
+                Ok(d) => Cell::Date(d),
+                Err(_) => Cell::Text(s.clone()),
+            }
+        }
+    }
+}
+
+/// An Excel date serial (days since 1899-12-30, the 1900 system) as a date.
+pub fn excel_serial_date(serial: f64) -> Option<NaiveDate> {
+    if !(1.0..2_958_466.0).contains(&serial) {
+        return None;
+    }
+    NaiveDate::from_ymd_opt(1899, 12, 30)?.checked_add_days(chrono::Days::new(serial.floor() as u64))
+}
+
+/// Decode CSV bytes: a UTF-8 byte-order mark, else valid UTF-8, else GB18030 (a superset of GBK).
+pub fn decode(bytes: &[u8]) -> Result<(String, &'static str)> {
+    if let Some(rest) = bytes.strip_prefix(b"\xEF\xBB\xBF") {
+        return String::from_utf8(rest.to_vec())
+            .map(|s| (s, "UTF-8"))
+            .map_err(|_| unreadable("文件声明为 UTF-8 但含有无效字节"));
+    }
+    if bytes.starts_with(b"\xFF\xFE") || bytes.starts_with(b"\xFE\xFF") {
+        let enc = if bytes[0] == 0xFF { encoding_rs::UTF_16LE } else { encoding_rs::UTF_16BE };
+        let (text, _, bad) = enc.decode(bytes);
+        if bad {
+            return Err(unreadable("UTF-16 文本含有无效字节"));
+        }
+        return Ok((text.into_owned(), "UTF-16"));
+    }
+    match std::str::from_utf8(bytes) {
+        Ok(s) => Ok((s.to_string(), "UTF-8")),
+        Err(_) => {
+            let (text, bad) = encoding_rs::GB18030.decode_without_bom_handling(bytes);
+            if bad {
+                Err(unreadable("文件编码无法识别：既不是 UTF-8，也不是 GBK/GB18030"))
+            } else {
+                Ok((text.into_owned(), "GB18030"))
+            }
+        }
+    }
+}
+
+pub fn read_csv(bytes: &[u8]) -> Result<Sheet> {
+    let (text, encoding) = decode(bytes)?;
+    let first = text.lines().next().unwrap_or("");
+    let delimiter = if first.contains('\t') && !first.contains(',') { b'\t' } else { b',' };
+    let mut reader =
+        csv::ReaderBuilder::new().has_headers(false).flexible(true).delimiter(delimiter).from_reader(text.as_bytes());
+    let mut rows = Vec::new();
+    for (i, rec) in reader.records().enumerate() {
+        let rec = rec.map_err(|e| unreadable(format!("第 {} 行不是有效的 CSV（{e}）", i + 1)))?;
+        let line = rec.position().map(|p| p.line() as u32).unwrap_or(i as u32 + 1);
+        let cells = rec.iter().map(|s| if s.is_empty() { Cell::Empty } else { Cell::Text(s.to_string()) }).collect();
+        rows.push((line, cells));
+    }
+    Ok(split_header(rows, encoding))
+}
+
+/// The first non-blank row is the header; blank rows are dropped.
+fn split_header(rows: Vec<(u32, Vec<Cell>)>, encoding: &'static str) -> Sheet {
+    let mut it = rows.into_iter().filter(|(_, cells)| cells.iter().any(|c| !c.is_blank()));
+    let header =
+        it.next().map(|(_, cells)| cells.iter().map(|c| c.display().trim().to_string()).collect()).unwrap_or_default();
+    Sheet { header, rows: it.collect(), encoding }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn excel_serials_are_dates() {
+        assert_eq!(excel_serial_date(45474.0), NaiveDate::from_ymd_opt(2024, 7, 1));
+        assert_eq!(excel_serial_date(61.0), NaiveDate::from_ymd_opt(1900, 3, 1));
+        assert_eq!(excel_serial_date(-3.0), None);
+    }
+
+    #[test]
+    fn csv_in_gbk_and_utf8_with_bom_read_the_same() {
+        let text = "项目名称,建设地点\n阿克陶县人民医院,阿克陶县\n";
+        let (gbk, _, _) = encoding_rs::GBK.encode(text);
+        let a = read_csv(&gbk).unwrap();
+        let mut bom = b"\xEF\xBB\xBF".to_vec();
+        bom.extend_from_slice(text.as_bytes());
+        let b = read_csv(&bom).unwrap();
+        assert_eq!(a.encoding, "GB18030");
+        assert_eq!(b.encoding, "UTF-8");
+        assert_eq!(a.header, b.header);
+        assert_eq!(a.rows, b.rows);
+        assert_eq!(a.rows[0].0, 2, "the first data row is Excel row 2");
+    }
+
+    #[test]
+    fn numbers_read_as_people_wrote_them() {
+        assert_eq!(number_text(12.0), "12");
+        assert_eq!(number_text(35109.43), "35109.43");
+    }
+}
