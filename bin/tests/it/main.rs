@@ -4,6 +4,7 @@
 mod browser;
 mod cli;
 mod conformance;
+mod exchange_import;
 mod forms;
 mod http;
 mod report_pages;

@@ -1,0 +1,231 @@
+//! Spreadsheets in: templates, the all-or-nothing import with its error report, GBK CSV, and
+//! the round trip through an export with `--update`.
+
+use crate::support::{cli, TestDb};
+use domain::audit::Actor;
+use domain::catalog::by_slug;
+use rust_xlsxwriter::{Format, Workbook};
+use services::exchange::{import, sheet, template};
+use sqlx::Row;
+
+/// The header row of the template of `slug`, as the template writes it.
+async fn template_header(db: &TestDb, slug: &str) -> Vec<String> {
+    let store = db.store().await;
+    let bytes = template::template(&store, by_slug(slug).unwrap()).await.unwrap();
+    let sh = sheet::read_xlsx(&bytes, by_slug(slug).unwrap().zh).unwrap();
+    // The template's row 2 is its example, which the import skips.
+    assert!(sh.rows[0].1[0].display().starts_with("示例"), "row 2 is the example");
+    sh.header
+}
+
+/// One activity row for the template's columns: varied on purpose (places by code, by name and
+/// by parent/name; counts with thousands separators; rare characters in names).
+fn activity_row(i: usize) -> Vec<String> {
+    let place = ["653022", "阿克陶县", "阿克陶县/玉麦乡", "653022205"][i % 4];
+    let participants = if i % 10 == 0 { "1,200".to_string() } else { (5 + i % 300).to_string() };
+    let title =
+        if i % 97 == 0 { format!("古丽米热·阿布都 讲座 𠀀 {i}") } else { format!("义诊进村 {i}") };
+    let month = 1 + i % 12;
+    let day = 1 + i % 28;
+    vec![
+        title,
+        if i % 2 == 0 { "义诊".into() } else { "training".into() },
+        String::new(),
+        if i % 2 == 0 { "医疗".into() } else { "教育".into() },
+        format!("2025-{month:02}-{day:02}"),
+        String::new(),
+        place.into(),
+        if i % 3 == 0 { "JX-H01".into() } else { "江西省人民医院".into() },
+        String::new(),
+        String::new(),
+        participants,
+        (10 + i % 50).to_string(),
+    ]
+}
+
+const HEADER: [&str; 12] = [
+    "*活动名称",
+    "*活动类型",
+    "活动品牌",
+    "*工作条线",
+    "*日期",
+    "结束日期",
+    "*地点",
+    "组织单位",
+    "所属项目",
+    "所属结对",
+    "*参与人次",
+    "*受益人次",
+];
+
+/// An XLSX of `rows` under `header`: dates as real Excel dates, counts as numbers where they
+/// are plain numbers (the way a person's sheet has them).
+fn xlsx(header: &[String], rows: &[Vec<String>]) -> Vec<u8> {
+    let mut book = Workbook::new();
+    let ws = book.add_worksheet();
+    let date = Format::new().set_num_format("yyyy-mm-dd");
+    for (c, h) in header.iter().enumerate() {
+        ws.write_string(0, c as u16, h).unwrap();
+    }
+    for (r, row) in rows.iter().enumerate() {
+        for (c, v) in row.iter().enumerate() {
+            let (r, c) = (r as u32 + 1, c as u16);
+            if let Ok(d) = chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d") {
+                let dt = rust_xlsxwriter::ExcelDateTime::parse_from_str(&d.to_string()).unwrap();
+                ws.write_datetime_with_format(r, c, &dt, &date).unwrap();
+            } else if let Ok(n) = v.parse::<f64>() {
+                ws.write_number(r, c, n).unwrap();
+            } else if !v.is_empty() {
+                ws.write_string(r, c, v).unwrap();
+            }
+        }
+    }
+    book.save_to_buffer().unwrap()
+}
+
+fn csv_gbk(header: &[String], rows: &[Vec<String>]) -> Vec<u8> {
+    let mut text = String::new();
+    let line = |cells: &[String]| {
+        cells.iter().map(|c| if c.contains(',') { format!("\"{c}\"") } else { c.clone() }).collect::<Vec<_>>().join(",")
+    };
+    text.push_str(&line(header));
+    text.push_str("\r\n");
+    for r in rows {
+        text.push_str(&line(r));
+        text.push_str("\r\n");
+    }
+    let (bytes, _, unmappable) = encoding_rs::GB18030.encode(&text);
+    assert!(!unmappable, "GB18030 maps every character");
+    bytes.into_owned()
+}
+
+/// A plain connection pool to the test database, for reading what was written.
+async fn pool(db: &TestDb) -> sqlx::AnyPool {
+    sqlx::any::install_default_drivers();
+    sqlx::AnyPool::connect(&db.url).await.expect("open the test database")
+}
+
+async fn count(db: &TestDb, sql: &str) -> i64 {
+    sqlx::query(sql).fetch_one(&pool(db).await).await.unwrap().try_get::<i64, _>(0).unwrap()
+}
+
+/// The activities after id `after`, without their ids, in order.
+async fn activities_after(db: &TestDb, after: i64) -> Vec<String> {
+    let rows = sqlx::query(
+        "SELECT title, type_code, line, date, region_code, organizer_org_id, participants, beneficiaries \
+         FROM activities WHERE id > $1 ORDER BY id",
+    )
+    .bind(after)
+    .fetch_all(&pool(&db).await)
+    .await
+    .unwrap();
+    rows.iter()
+        .map(|r| {
+            format!(
+                "{}|{}|{}|{}|{}|{:?}|{}|{}",
+                r.get::<String, _>(0),
+                r.get::<String, _>(1),
+                r.get::<String, _>(2),
+                r.get::<String, _>(3),
+                r.get::<String, _>(4),
+                r.get::<Option<i64>, _>(5),
+                r.get::<i64, _>(6),
+                r.get::<i64, _>(7)
+            )
+        })
+        .collect()
+}
+
+/// 10,000 activities with one bad row in the middle: nothing is written and that row is named
+/// with its reason; fixed, every row goes in (with its audit entry); the same rows as a GBK CSV
+/// import the same records.
+async fn ten_thousand_rows_all_or_nothing(db: &TestDb) {
+    let store = db.store().await;
+    services::demo::load(&store).await.unwrap();
+    let header = template_header(db, "activities").await;
+    assert_eq!(header, HEADER.map(String::from).to_vec(), "the template's columns");
+    let mut rows: Vec<Vec<String>> = (0..10_000).map(activity_row).collect();
+    rows[5_000][6] = "不存在乡".into(); // Excel row 5002
+    let dir = db.dir.path();
+    std::fs::write(dir.join("bad.xlsx"), xlsx(&header, &rows)).unwrap();
+    let before = count(db, "SELECT COUNT(*) FROM activities").await;
+    let audit_before = count(db, "SELECT COUNT(*) FROM audit_log").await;
+
+    let out =
+        cli(db).args(["import", "bad.xlsx", "--type", "activities", "--error-report", "errors.xlsx"]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "a file with a bad row is refused");
+    assert!(err.contains("导入失败：共 1 条数据有误"), "{err}");
+    assert!(err.contains("第 5002 行【*地点】找不到地名“不存在乡”"), "{err}");
+    assert_eq!(err.matches("第 ").count(), 1, "only that row is named: {err}");
+    assert_eq!(count(db, "SELECT COUNT(*) FROM activities").await, before, "nothing was written");
+    assert_eq!(count(db, "SELECT COUNT(*) FROM audit_log").await, audit_before, "nothing was audited");
+
+    // The error report: the rows where they were, the reason beside the bad one.
+    let report = sheet::read_xlsx(&std::fs::read(dir.join("errors.xlsx")).unwrap(), "导入数据").unwrap();
+    assert_eq!(report.header.last().map(String::as_str), Some("错误原因"));
+    let bad = report.rows.iter().find(|(n, _)| *n == 5002).expect("row 5002 in the report");
+    assert_eq!(bad.1[6].display(), "不存在乡");
+    assert!(bad.1.last().unwrap().display().contains("找不到地名"), "{:?}", bad.1);
+    assert_eq!(report.rows.len(), 10_000, "every original row is in the report");
+
+    // Fixed: all 10,000 rows go in, each audited.
+    rows[5_000][6] = "653022".into();
+    std::fs::write(dir.join("good.xlsx"), xlsx(&header, &rows)).unwrap();
+    let out = cli(db).args(["import", "good.xlsx", "--type", "activities"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("新增 10000 条"));
+    assert_eq!(count(db, "SELECT COUNT(*) FROM activities").await, before + 10_000);
+    assert_eq!(count(db, "SELECT COUNT(*) FROM audit_log").await, audit_before + 10_000);
+    let last_demo = count(db, "SELECT COALESCE(MAX(id), 0) FROM activities").await - 10_000;
+    let from_xlsx = activities_after(db, last_demo).await;
+    assert!(from_xlsx.iter().any(|r| r.starts_with("古丽米热·阿布都 讲座 𠀀 0|")), "rare characters kept");
+    assert!(from_xlsx.iter().any(|r| r.contains("|653022200|")), "阿克陶县/玉麦乡 is 653022200");
+
+    // The same rows as GBK CSV: the same records.
+    std::fs::write(dir.join("same.csv"), csv_gbk(&header, &rows)).unwrap();
+    let out = cli(db).args(["import", "same.csv", "--type", "activities"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let from_csv = activities_after(db, last_demo + 10_000).await;
+    assert_eq!(from_csv.len(), 10_000);
+    assert!(from_csv == from_xlsx, "the GBK CSV imports the same records as the XLSX");
+}
+crate::both!(ten_thousand_rows_all_or_nothing);
+
+/// Funding in 元 and in 万元 columns, numbers written as text with separators, and the
+/// refusals a person needs: an unknown project, a negative amount, an ambiguous header-less file.
+#[tokio::test]
+async fn units_and_references_are_read_or_reported() {
+    let db = TestDb::new(crate::support::Backend::Sqlite).await;
+    let store = db.store().await;
+    services::demo::load(&store).await.unwrap();
+    let t = by_slug("funding").unwrap();
+    let csv = "项目,年度,资金来源,计划投资（元）,已下达（万元）,*已拨付\n\
+               JXKZ-01-0001,2025,省本级援疆资金,\"1,234,567.89\",100.5,0\n\
+               JXKZ-99-9999,2025,省本级援疆资金,1,1,1\n\
+               JXKZ-01-0001,2025,省本级援疆资金,-5,1,1\n";
+    let sh = sheet::read_csv(csv.as_bytes()).unwrap();
+    let out = import::import(&store, &Actor::system(), t, &sh, import::Options::default()).await.unwrap();
+    let lines: Vec<String> = out.errors.iter().map(|e| e.line()).collect();
+    assert_eq!(out.bad_rows(), 2, "{lines:?}");
+    assert!(lines.iter().any(|l| l.starts_with("第 3 行【项目】找不到项目“JXKZ-99-9999”")), "{lines:?}");
+    assert!(lines.iter().any(|l| l.starts_with("第 4 行【计划投资（元）】") && l.contains("不得为负数")), "{lines:?}");
+
+    let csv = "项目,年度,资金来源,计划投资（元）,已下达（万元）,*已拨付\n\
+               JXKZ-01-0001,2030,省本级援疆资金,\"1,234,567.89\",100.5,0\n";
+    let sh = sheet::read_csv(csv.as_bytes()).unwrap();
+    let out = import::import(&store, &Actor::system(), t, &sh, import::Options::default()).await.unwrap();
+    assert!(out.errors.is_empty(), "{:?}", out.errors);
+    assert!(out.written);
+    let row = sqlx::query("SELECT planned_fen, allocated_fen FROM project_funding WHERE year = 2030")
+        .fetch_one(&pool(&db).await)
+        .await
+        .unwrap();
+    assert_eq!(row.get::<i64, _>(0), 123_456_789, "1,234,567.89 元 is 123456789 分");
+    assert_eq!(row.get::<i64, _>(1), 100_500_000, "100.5 万元 is 100500000 分");
+
+    let sh = sheet::read_csv("甲,乙\n1,2\n".as_bytes()).unwrap();
+    let out = import::import(&store, &Actor::system(), t, &sh, import::Options::default()).await.unwrap();
+    assert!(out.errors[0].message.contains("表头没有一列"), "{:?}", out.errors);
+    assert!(sheet::read(b"PK\x03\x04garbage", "x").is_err(), "a broken XLSX is refused with a message");
+}
