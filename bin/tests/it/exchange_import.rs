@@ -229,3 +229,93 @@ async fn units_and_references_are_read_or_reported() {
     assert!(out.errors[0].message.contains("表头没有一列"), "{:?}", out.errors);
     assert!(sheet::read(b"PK\x03\x04garbage", "x").is_err(), "a broken XLSX is refused with a message");
 }
+
+/// POST a multipart form with one file, as a browser's upload does; returns (status, body).
+fn upload(b: &crate::http::Browser, path: &str, fields: &[(&str, &str)], file: &[u8]) -> (u16, String) {
+    use std::io::{Read, Write};
+    let boundary = "----counterpart-test-boundary";
+    let mut body = Vec::new();
+    for (k, v) in fields {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{k}\"\r\n\r\n{v}\r\n").as_bytes(),
+        );
+    }
+    body.extend_from_slice(
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"活动.csv\"\r\nContent-Type: text/csv\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    body.extend_from_slice(file);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let cookie = b.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ");
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", b.port)).unwrap();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nCookie: {cookie}\r\n\
+         Content-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    s.write_all(head.as_bytes()).unwrap();
+    s.write_all(&body).unwrap();
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf).unwrap();
+    let text = String::from_utf8_lossy(&buf).to_string();
+    let status = text.split_whitespace().nth(1).unwrap().parse().unwrap();
+    (status, text.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default())
+}
+
+/// The upload page: a file with errors is refused with the count, the rows and the report; the
+/// template downloads; fixed, the file goes in; a reporter cannot import into another unit.
+#[tokio::test]
+async fn web_import_reports_errors_and_imports() {
+    let db = TestDb::new(crate::support::Backend::Sqlite).await;
+    let (_server, port, accounts) = crate::support::serve_demo(&db);
+    let mut m = crate::http::signed_in(port, &accounts, "demo.manager", "Akto#Pamir2025");
+    let list = m.get("/records/activities");
+    assert!(list.body.contains("href=\"/records/activities/import\""), "the list offers the import");
+    let page = m.get("/records/activities/import");
+    assert_eq!(page.status, 200);
+    let csrf = page.hidden("csrf");
+    let template = m.get("/records/activities/template.xlsx");
+    assert_eq!(template.status, 200);
+    assert!(template.header("content-type").unwrap().contains("spreadsheetml"));
+
+    let head = HEADER.join(",");
+    let bad = format!("{head}\n义诊进村,义诊,,医疗,2025-03-05,,阿克陶县,,,,12,30\n讲座,讲座/大讲堂,,教育,2025-02-30,,阿克陶县,,,,x,30\n");
+    let (status, body) = upload(&m, "/records/activities/import", &[("csrf", &csrf)], bad.as_bytes());
+    assert_eq!(status, 422, "{body}");
+    assert!(body.contains("导入失败：共 1 条数据有误"), "{body}");
+    assert!(body.contains("<td>3</td>"), "the Excel row of the bad line");
+    let link = body.split("href=\"/imports/").nth(1).and_then(|s| s.split('"').next()).expect("a report link");
+    let report = m.get(&format!("/imports/{link}"));
+    assert_eq!(report.status, 200);
+    assert!(report.header("content-type").unwrap().contains("spreadsheetml"));
+    // Another user cannot fetch it.
+    let mut v = crate::http::signed_in(port, &accounts, "demo.viewer", "View#Akto2025");
+    assert_eq!(v.get(&format!("/imports/{link}")).status, 404);
+
+    let good = bad.replace("2025-02-30", "2025-02-28").replace(",x,", ",7,");
+    let (status, body) =
+        upload(&m, "/records/activities/import", &[("csrf", &csrf), ("dry_run", "1")], good.as_bytes());
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("检查通过（未写入）"), "{body}");
+    let before = m.get("/records/activities").total();
+    let (status, body) = upload(&m, "/records/activities/import", &[("csrf", &csrf)], good.as_bytes());
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("导入成功：共 2 行，新增 2 条"), "{body}");
+    assert_eq!(m.get("/records/activities").total(), before + 2);
+
+    // Without the session's token the upload is refused.
+    let (status, _) = upload(&m, "/records/activities/import", &[("csrf", "forged")], good.as_bytes());
+    assert_eq!(status, 403);
+
+    // A reporter (AKT-HOSP) may not import activities organized by another unit.
+    let mut r = crate::http::signed_in(port, &accounts, "demo.reporter", "Rep#Akto2025");
+    let csrf = r.get("/records/activities/import").hidden("csrf");
+    let other = format!("{head}\n义诊进村,义诊,,医疗,2025-03-05,,阿克陶县,江西省人民医院,,,12,30\n");
+    let (status, body) = upload(&r, "/records/activities/import", &[("csrf", &csrf)], other.as_bytes());
+    assert_eq!(status, 422, "{body}");
+    assert!(body.contains("导入失败：共 1 条数据有误"), "{body}");
+    assert!(body.contains("填报员只能填报本单位及下级单位的记录"), "the scope is the reason: {body}");
+    assert_eq!(m.get("/records/activities").total(), before + 2, "nothing of the reporter's file was written");
+}
