@@ -29,6 +29,8 @@ pub struct Tx<'s> {
     known: std::collections::HashSet<String>,
     /// Set by the first failed step; a failed transaction cannot be committed.
     failed: bool,
+    /// Updates that wrote back exactly what was stored (no audit entry: nothing changed).
+    unchanged: usize,
 }
 
 /// Columns as bound, and the record as the audit shows it (secrets masked).
@@ -95,7 +97,7 @@ impl Store {
     /// to any role; business records go through [`Store::write`].
     pub(crate) async fn begin_audited(&self, actor: &Actor) -> Result<Tx<'_>> {
         let tx = self.pool().begin_with(self.backend().begin_write()).await?;
-        Ok(Tx { tx, store: self, actor: actor.clone(), known: Default::default(), failed: false })
+        Ok(Tx { tx, store: self, actor: actor.clone(), known: Default::default(), failed: false, unchanged: 0 })
     }
 
     /// Insert one record in its own transaction.
@@ -143,6 +145,11 @@ impl<'s> Tx<'s> {
 
     pub fn actor(&self) -> &Actor {
         &self.actor
+    }
+
+    /// How many updates in this transaction changed nothing.
+    pub fn unchanged(&self) -> usize {
+        self.unchanged
     }
 
     /// Mark a point this transaction can go back to ([`rollback_to`](Self::rollback_to)): an
@@ -317,6 +324,11 @@ impl<'s> Tx<'s> {
         }
         q.bind(id).execute(&mut *self.tx).await.map_err(|e| explain(e, E::LABEL))?;
         let after = self.row_json(E::TABLE, id).await?;
+        // Writing back what was there changes nothing, and the log says only what changed.
+        if after.as_ref() == Some(&before) {
+            self.unchanged += 1;
+            return Ok(());
+        }
         self.audit("update", E::TABLE, Some(id), Some(Value::Object(before)), after.map(Value::Object)).await
     }
 

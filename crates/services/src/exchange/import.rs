@@ -63,6 +63,8 @@ pub struct Outcome {
     pub rows: usize,
     pub created: usize,
     pub updated: usize,
+    /// Update rows that said what was already stored.
+    pub unchanged: usize,
     pub errors: Vec<RowError>,
     /// Columns of the file that are not fields of the type (shown, so a typo is noticed).
     pub ignored_columns: Vec<String>,
@@ -80,9 +82,15 @@ impl Outcome {
         if !self.errors.is_empty() {
             format!("导入失败：共 {} 条数据有误", self.bad_rows())
         } else if self.written {
-            format!("导入成功：共 {} 行，新增 {} 条，更新 {} 条", self.rows, self.created, self.updated)
+            format!(
+                "导入成功：共 {} 行，新增 {} 条，更新 {} 条，无变化 {} 条",
+                self.rows, self.created, self.updated, self.unchanged
+            )
         } else {
-            format!("检查通过（未写入）：共 {} 行，可新增 {} 条，可更新 {} 条", self.rows, self.created, self.updated)
+            format!(
+                "检查通过（未写入）：共 {} 行，可新增 {} 条，可更新 {} 条，无变化 {} 条",
+                self.rows, self.created, self.updated, self.unchanged
+            )
         }
     }
 }
@@ -539,14 +547,15 @@ pub async fn import(
     }
     // Write (or, with errors found, only check against the store): one transaction.
     let careful = !out.errors.is_empty();
-    let (store_errors, created, updated) = match write(store, actor, t, program, &plan, careful, opts.dry_run).await? {
-        Written::Done { created, updated } => (Vec::new(), created, updated),
-        Written::Refused => match write(store, actor, t, program, &plan, true, true).await? {
-            Written::Checked(errs) => (errs, 0, 0),
-            _ => (Vec::new(), 0, 0),
-        },
-        Written::Checked(errs) => (errs, 0, 0),
-    };
+    let (store_errors, created, updated, unchanged) =
+        match write(store, actor, t, program, &plan, careful, opts.dry_run).await? {
+            Written::Done { created, updated, unchanged } => (Vec::new(), created, updated, unchanged),
+            Written::Refused => match write(store, actor, t, program, &plan, true, true).await? {
+                Written::Checked(errs) => (errs, 0, 0, 0),
+                _ => (Vec::new(), 0, 0, 0),
+            },
+            Written::Checked(errs) => (errs, 0, 0, 0),
+        };
     let store_errors: Vec<RowError> =
         store_errors.into_iter().flat_map(|(row, e)| store_error(row, &col_of, &sheet.header, t, e)).collect();
     out.errors.extend(store_errors);
@@ -554,6 +563,7 @@ pub async fn import(
     if out.errors.is_empty() {
         out.created = created;
         out.updated = updated;
+        out.unchanged = unchanged;
         out.written = !opts.dry_run;
     }
     Ok(out)
@@ -563,6 +573,7 @@ enum Written {
     Done {
         created: usize,
         updated: usize,
+        unchanged: usize,
     },
     /// A row was refused on the fast path: check again, row by row.
     Refused,
@@ -581,7 +592,7 @@ async fn write(
 ) -> Result<Written> {
     let mut tx = store.write(actor).await?;
     let mut refused = Vec::new();
-    let (mut created, mut updated) = (0, 0);
+    let (mut created, mut updated, mut unchanged) = (0, 0, 0);
     for p in plan {
         let parsed = match parse(t, program, p.values.clone()) {
             Ok(parsed) => parsed,
@@ -593,10 +604,15 @@ async fn write(
         if careful {
             tx.savepoint().await?;
         }
+        let unchanged_before = tx.unchanged();
         match save(&mut tx, parsed, p.id).await {
             Ok(_) => {
                 if p.id.is_some() {
-                    updated += 1;
+                    if tx.unchanged() == unchanged_before {
+                        updated += 1;
+                    } else {
+                        unchanged += 1;
+                    }
                 } else {
                     created += 1;
                 }
@@ -629,7 +645,7 @@ async fn write(
     } else {
         tx.commit().await?;
     }
-    Ok(Written::Done { created, updated })
+    Ok(Written::Done { created, updated, unchanged })
 }
 
 fn cell_error(row: u32, col_of: &HashMap<&str, usize>, header: &[String], t: &RecordType, e: Invalid) -> RowError {
