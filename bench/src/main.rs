@@ -13,9 +13,16 @@ use std::time::Instant;
 use store::{Crypto, DbUrl, Store};
 
 const KEY: &str = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
-const HEADER: &str = "*活动名称,*活动类型,活动品牌,*工作条线,*日期,结束日期,*地点,组织单位,所属项目,所属结对,*参与人次,*受益人次";
-const TYPES: [(&str, &str); 6] =
-    [("义诊", "医疗"), ("培训", "教育"), ("讲座/大讲堂", "教育"), ("志愿服务", "党政"), ("营地/冬夏令营", "教育"), ("义诊", "医疗")];
+const HEADER: &str =
+    "*活动名称,*活动类型,活动品牌,*工作条线,*日期,结束日期,*地点,组织单位,所属项目,所属结对,*参与人次,*受益人次";
+const TYPES: [(&str, &str); 6] = [
+    ("义诊", "医疗"),
+    ("培训", "教育"),
+    ("讲座/大讲堂", "教育"),
+    ("志愿服务", "党政"),
+    ("营地/冬夏令营", "教育"),
+    ("义诊", "医疗"),
+];
 const PLACES: [&str; 5] = ["653022", "阿克陶县", "653022200", "653001", "653024"];
 
 /// Deterministic rows in the template's columns.
@@ -126,7 +133,8 @@ async fn fresh(backend: &str) -> anyhow::Result<Db> {
     if backend == "sqlite" {
         return Ok(Db { url: format!("sqlite://{}", dir.path().join("bench.db").display()), _dir: dir, pg: None });
     }
-    let admin = std::env::var("COUNTERPART_BENCH_PG").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let admin =
+        std::env::var("COUNTERPART_BENCH_PG").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
     let name = format!("cp_bench_{}", std::process::id());
     sqlx::any::install_default_drivers();
     let pool = sqlx::AnyPool::connect(&admin).await.context("PostgreSQL for the benchmark")?;
@@ -184,7 +192,11 @@ async fn import_bench(n: usize) -> anyhow::Result<Vec<Measured>> {
 fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
         .unwrap_or_default();
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
     format!("{cpu}, {cores} cores")
@@ -202,7 +214,10 @@ async fn main() -> anyhow::Result<()> {
     let out = arg("--out").unwrap_or_else(|| "bench/results/import.json".into());
     let measured = import_bench(n).await?;
     println!("Import of {n} activity rows (validation, one transaction, one audit entry per row) — {}", machine());
-    println!("{:<10} {:<6} {:>9} {:>10} {:>10} {:>12} {:>14}", "backend", "format", "rows", "read s", "write s", "rows/s", "peak RSS MiB*");
+    println!(
+        "{:<10} {:<6} {:>9} {:>10} {:>10} {:>12} {:>14}",
+        "backend", "format", "rows", "read s", "write s", "rows/s", "peak RSS MiB*"
+    );
     let mut json = Vec::new();
     for m in &measured {
         let total = m.read_s + m.import_s;

@@ -22,20 +22,23 @@ async fn template_header(db: &TestDb, slug: &str) -> Vec<String> {
 /// by parent/name; counts with thousands separators; rare characters in names).
 fn activity_row(i: usize) -> Vec<String> {
     let place = ["653022", "阿克陶县", "阿克陶县/玉麦乡", "653022205"][i % 4];
-    let participants = if i % 10 == 0 { "1,200".to_string() } else { (5 + i % 300).to_string() };
-    let title =
-        if i % 97 == 0 { format!("古丽米热·阿布都 讲座 𠀀 {i}") } else { format!("义诊进村 {i}") };
+    let participants = if i.is_multiple_of(10) { "1,200".to_string() } else { (5 + i % 300).to_string() };
+    let title = if i.is_multiple_of(97) {
+        format!("古丽米热·阿布都 讲座 𠀀 {i}")
+    } else {
+        format!("义诊进村 {i}")
+    };
     let month = 1 + i % 12;
     let day = 1 + i % 28;
     vec![
         title,
-        if i % 2 == 0 { "义诊".into() } else { "training".into() },
+        if i.is_multiple_of(2) { "义诊".into() } else { "training".into() },
         String::new(),
-        if i % 2 == 0 { "医疗".into() } else { "教育".into() },
+        if i.is_multiple_of(2) { "医疗".into() } else { "教育".into() },
         format!("2025-{month:02}-{day:02}"),
         String::new(),
         place.into(),
-        if i % 3 == 0 { "JX-H01".into() } else { "江西省人民医院".into() },
+        if i.is_multiple_of(3) { "JX-H01".into() } else { "江西省人民医院".into() },
         String::new(),
         String::new(),
         participants,
@@ -116,7 +119,7 @@ async fn activities_after(db: &TestDb, after: i64) -> Vec<String> {
          FROM activities WHERE id > $1 ORDER BY id",
     )
     .bind(after)
-    .fetch_all(&pool(&db).await)
+    .fetch_all(&pool(db).await)
     .await
     .unwrap();
     rows.iter()
