@@ -20,6 +20,7 @@ pub mod reports;
 mod row;
 pub mod sessions;
 mod sql;
+pub mod tokens;
 pub mod users;
 mod write;
 
