@@ -94,6 +94,26 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Personal API tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create an API token for a user and print it (shown only this once).
+    Create {
+        /// The user's name.
+        user: String,
+        /// What the token is for.
+        #[arg(long)]
+        name: String,
+        /// Days until it expires (1–365).
+        #[arg(long, default_value_t = 30)]
+        days: i64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -292,6 +312,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let id = tx.add_user(&name, role, org.as_deref(), password).await?;
             tx.commit().await?;
             println!("已创建用户“{name}”（编号 {id}，角色 {}）；首次登录须修改密码。", role.label());
+        }
+        Command::Token { command: TokenCommand::Create { user, name, days } } => {
+            let store = open(g).await?;
+            let Some(id) = store.user_named(&user).await? else { bail!("用户“{user}”不存在") };
+            let t = store.create_token(&Actor::system(), id, &name, days).await?;
+            eprintln!(
+                "已为用户“{user}”创建 API 令牌“{name}”（编号 {}，到期 {}）；令牌只显示这一次：",
+                t.id, t.expires_at
+            );
+            println!("{}", t.token);
         }
         Command::Serve { addr, demo } => {
             let store = open(g).await?;

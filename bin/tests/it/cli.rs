@@ -84,12 +84,13 @@ async fn serve_demo_signs_in_and_shows_the_headline_figures() {
     let css = b.get("/assets/app.css");
     assert!(css.status == 200 && css.body.contains("--brand"));
 
-    // Signed out: every page sends to the login form, the API included.
-    for path in ["/", "/figures/med.cataract_surgeries", "/api/v1/figures"] {
+    // Signed out: every page sends to the login form; the API answers 401.
+    for path in ["/", "/figures/med.cataract_surgeries"] {
         let r = b.get(path);
         assert_eq!(r.status, 303, "{path}");
         assert!(r.header("location").unwrap().starts_with("/login?next="), "{path}");
     }
+    assert_eq!(b.get("/api/v1/figures").status, 401);
     // A login post without the form's token is refused.
     let r = b.post("/login", &[("csrf", "forged"), ("name", "demo.manager"), ("password", &accounts["demo.manager"])]);
     assert_eq!(r.status, 403);

@@ -58,24 +58,37 @@ impl Browser {
     }
 
     pub fn try_request(&mut self, method: &str, path: &str, form: Option<&[(&str, &str)]>) -> Option<Response> {
+        let body = form.map(|f| {
+            let encoded =
+                f.iter().map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v))).collect::<Vec<_>>().join("&");
+            ("application/x-www-form-urlencoded", encoded)
+        });
+        self.send(method, path, &[], body.as_ref().map(|(t, b)| (*t, b.as_str())))
+    }
+
+    /// A request with extra headers and a body of the given content type (the API's JSON).
+    pub fn send(
+        &mut self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<(&str, &str)>,
+    ) -> Option<Response> {
         let mut s = std::net::TcpStream::connect(("127.0.0.1", self.port)).ok()?;
         s.set_read_timeout(Some(Duration::from_secs(60))).ok()?;
-        let body = form
-            .map(|f| f.iter().map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v))).collect::<Vec<_>>().join("&"))
-            .unwrap_or_default();
         let cookie = self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ");
         let mut req = format!("{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n");
         if !cookie.is_empty() {
             req.push_str(&format!("Cookie: {cookie}\r\n"));
         }
-        if form.is_some() {
-            req.push_str(&format!(
-                "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n",
-                body.len()
-            ));
+        for (k, v) in headers {
+            req.push_str(&format!("{k}: {v}\r\n"));
+        }
+        if let Some((content_type, b)) = body {
+            req.push_str(&format!("Content-Type: {content_type}\r\nContent-Length: {}\r\n", b.len()));
         }
         req.push_str("\r\n");
-        req.push_str(&body);
+        req.push_str(body.map(|(_, b)| b).unwrap_or_default());
         s.write_all(req.as_bytes()).ok()?;
         let mut buf = Vec::new();
         s.read_to_end(&mut buf).ok()?;

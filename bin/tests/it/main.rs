@@ -1,6 +1,7 @@
 //! The one integration-test binary: the store conformance suite (every test on SQLite and on
 //! PostgreSQL), the demo story against figures.tsv, and the command line and HTTP server.
 
+mod api;
 mod browser;
 mod cli;
 mod conformance;

@@ -21,6 +21,9 @@ use crate::values::{count_field, required_text};
 use crate::{Date, Invalid, Invalids};
 use std::collections::HashMap;
 
+/// The largest count, raw indicator value or amount (in 分) a record may hold, either way.
+pub const MAX_NUMBER: i64 = 1_000_000_000_000_000;
+
 /// Submitted values by field name, with the record type they are for.
 pub struct FormValues<'a> {
     pub t: &'a RecordType,
@@ -137,7 +140,7 @@ impl<'a> FormValues<'a> {
             return None;
         }
         match v.replace(',', "").parse::<i64>() {
-            Ok(n) => self.take(count_field(name, label, n)),
+            Ok(n) => self.bounded(name, n).and_then(|n| self.take(count_field(name, label, n))),
             Err(_) => {
                 self.errors.push(Invalid::new(name, label, "须为整数", format!("{label}“{v}”不是整数")));
                 None
@@ -168,7 +171,19 @@ impl<'a> FormValues<'a> {
         let parsed =
             if self.raw(&format!("{name}__unit")) == "yuan" { Fen::parse_yuan(&v) } else { Fen::parse_wan(&v) };
         let fen = self.take(parsed.map_err(|e| e.at(name, label)))?;
-        self.take(fen.non_negative(name, label))
+        let fen = self.take(fen.non_negative(name, label))?;
+        self.bounded(name, fen.0).map(Fen)
+    }
+
+    /// A number no larger than [`MAX_NUMBER`] either way, so that sums over many records stay
+    /// within the 64-bit integers the figures are computed in.
+    fn bounded(&mut self, name: &str, n: i64) -> Option<i64> {
+        if n.unsigned_abs() <= MAX_NUMBER as u64 {
+            return Some(n);
+        }
+        let label = self.label(name);
+        self.errors.push(Invalid::new(name, label, "绝对值不超过 10^15", format!("{label} {n} 超出合理范围")));
+        None
     }
 
     /// An end may not come before its start (checked even while other fields are wrong, so
@@ -211,7 +226,7 @@ impl<'a> FormValues<'a> {
             return None;
         }
         match v.replace(',', "").parse::<i64>() {
-            Ok(n) => Some(n),
+            Ok(n) => self.bounded(name, n),
             Err(_) => {
                 self.errors.push(Invalid::new(name, label, "须为整数", format!("{label}“{v}”不是整数")));
                 None
@@ -1121,5 +1136,14 @@ mod tests {
             vec!["number", "end_date"]
         );
         assert!(matches!(accepted("batches", &[("number", "12"), ("start_date", "2026-04-20")]), Parsed::Batch(_)));
+    }
+
+    #[test]
+    fn numbers_are_bounded_so_that_sums_stay_exact() {
+        let t = by_slug("procedures").unwrap();
+        let f = |cases: &str| pairs(&[("activity_id", "1"), ("kind", "cataract"), ("cases", cases)]);
+        assert!(parse(t, ProgramId::issued(1), f("1000000000000000")).is_ok());
+        let Err(e) = parse(t, ProgramId::issued(1), f("1000000000000001")) else { panic!("refused") };
+        assert_eq!((e.0[0].field.as_str(), e.0[0].rule.as_str()), ("cases", "绝对值不超过 10^15"));
     }
 }

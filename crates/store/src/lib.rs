@@ -21,6 +21,7 @@ pub mod reports;
 mod row;
 pub mod sessions;
 mod sql;
+pub mod tokens;
 pub mod users;
 mod write;
 

@@ -13,6 +13,7 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (2, include_str!("../migrations/0002_sessions.sql")),
     (3, include_str!("../migrations/0003_activity_line.sql")),
     (4, include_str!("../migrations/0004_reports.sql")),
+    (5, include_str!("../migrations/0005_api_tokens.sql")),
 ];
 
 /// Split a script on `;` at line ends (the migrations contain no semicolons inside strings).

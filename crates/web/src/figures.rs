@@ -2,6 +2,7 @@
 //! computed from, a dashboard drill-down (a figure made on the fly, see `dashboard::Drill`), and
 //! the same as JSON. Each record behind a value links to its own page.
 
+use crate::api::{ApiCtx, ApiError};
 use crate::auth::Ctx;
 use crate::dashboard::{indicator_def, Drill};
 use crate::layout::{self, beijing};
@@ -181,18 +182,20 @@ pub async fn drill(State(s): State<AppState>, ctx: Ctx, RawQuery(raw): RawQuery)
     Ok(layout::page(&ctx, title, figure_body(&ctx, &def, &value, &prov, crumbs)))
 }
 
-pub async fn json(State(s): State<AppState>, ctx: Ctx) -> Result<Json<Board>, AppError> {
-    reads_business(&ctx)?;
+/// `/api/v1/figures`: every figure (the API's authentication and JSON errors).
+pub async fn json(State(s): State<AppState>, api: ApiCtx) -> Result<Json<Board>, ApiError> {
+    reads_business(&api.ctx)?;
     Ok(Json(Engine::new(&s.store).all().await?))
 }
 
+/// `/api/v1/figures/{key}/records`: the records behind a figure that the reader may open.
 pub async fn records_json(
     State(s): State<AppState>,
-    ctx: Ctx,
+    api: ApiCtx,
     Path(key): Path<String>,
-) -> Result<Json<Provenance>, AppError> {
-    reads_business(&ctx)?;
+) -> Result<Json<Provenance>, ApiError> {
+    reads_business(&api.ctx)?;
     let engine = Engine::new(&s.store);
     let def = engine.definition(&key).await?;
-    Ok(Json(visible(&s, &ctx, engine.provenance(&def, 10_000).await?).await?.0))
+    Ok(Json(visible(&s, &api.ctx, engine.provenance(&def, 10_000).await?).await?.0))
 }

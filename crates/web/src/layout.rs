@@ -35,6 +35,7 @@ const NAV: &[NavItem] = &[
     ("/reports", "报告", "Reports", reads_business),
     ("/audit", "审计日志", "Audit log", |r| r == Role::Auditor),
     ("/admin", "系统管理", "Administration", |r| matches!(r, Role::SysAdmin | Role::SecAdmin)),
+    ("/tokens", "API 令牌", "API tokens", |_| true),
 ];
 
 fn reads_business(r: Role) -> bool {

@@ -4,6 +4,7 @@
 //! on this router.
 
 mod admin;
+mod api;
 mod audit;
 mod auth;
 mod dashboard;
@@ -14,8 +15,10 @@ mod html;
 mod i18n;
 mod import;
 mod layout;
+mod openapi;
 mod records;
 mod reports;
+mod tokens;
 
 pub use error::AppError;
 
@@ -23,7 +26,7 @@ use auth::Ctx;
 use axum::extract::{RawQuery, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use axum::{Json, Router};
 use domain::users::Role;
 use maud::Markup;
@@ -77,6 +80,13 @@ pub fn router(store: Store) -> Router {
         .route("/reports/{key}/edit", get(reports::edit_form).post(reports::edit_post))
         .route("/api/v1/figures", get(figures::json))
         .route("/api/v1/figures/{key}/records", get(figures::records_json))
+        .route("/api/v1/records/{slug}", get(api::list).post(api::create))
+        .route("/api/v1/records/{slug}/{id}", get(api::get_one).put(api::replace).patch(api::patch).delete(api::remove))
+        .route("/api/v1/openapi.json", get(openapi::json))
+        .route("/api/v1/docs", get(openapi::page))
+        .route("/api/{*rest}", any(api::not_found))
+        .route("/tokens", get(tokens::index).post(tokens::create))
+        .route("/tokens/{id}/revoke", post(tokens::revoke))
         .route("/assets/app.css", get(css))
         .route("/assets/icon.svg", get(icon))
         .layer(axum::middleware::from_fn_with_state(state.clone(), error::with_navigation))

@@ -1,0 +1,518 @@
+//! The JSON API under `/api/v1`: every catalogued record type listed, read, created, replaced,
+//! changed in part and deleted, through the same parser (`domain::forms`), the same write path
+//! (`services::records::save`), the same scoped store reads and the same role rules
+//! (`forms::may_write`) as the pages; so the same validation, scope and audit. A script
+//! authenticates with a personal token (`Authorization: Bearer cpt_…`, see `store::tokens`);
+//! a browser's session cookie works too, but then a state-changing request must carry the
+//! session's anti-forgery token in `X-CSRF-Token`. Every error is JSON:
+//! `{"error": {"message", "errors": [{"field", "label", "rule", "message"}]}}`.
+//!
+//! Values in bodies and answers: text, dates (`YYYY-MM-DD`), periods, codes and region codes as
+//! strings; counts and record ids as integers; flags as booleans; money as integer 分 (fen), in
+//! answers and in requests alike; personal identifiers are written in clear and read back only
+//! masked. The OpenAPI document (`openapi`) is generated from the same catalogue.
+
+use crate::auth::{cookie, Ctx, SESSION_COOKIE};
+use crate::error::AppError;
+use crate::forms::{may_write, Change};
+use crate::i18n::Lang;
+use crate::AppState;
+use axum::body::Bytes;
+use axum::extract::{FromRequestParts, Path, RawQuery, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use domain::catalog::{by_slug, FieldKind, RecordType};
+use domain::forms::{parse, secret_fields};
+use domain::{Invalid, Invalids};
+use serde_json::{json, Map, Value};
+use services::ServiceError;
+use store::records::ListQuery;
+use store::StoreError;
+
+/// The page size of a list unless `per_page` says otherwise, and the most it may say.
+pub const PER_PAGE: i64 = 50;
+pub const MAX_PER_PAGE: i64 = 500;
+/// The highest page number a list accepts.
+pub const MAX_PAGE: i64 = 1_000_000;
+
+/// An API refusal or failure, answered as JSON with its HTTP status.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub message: String,
+    pub errors: Vec<Invalid>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
+        ApiError { status, message: message.into(), errors: Vec::new() }
+    }
+    fn unauthorized(message: &str) -> ApiError {
+        ApiError::new(StatusCode::UNAUTHORIZED, message)
+    }
+    /// Refused values: every one named with its field and rule.
+    pub fn invalid(status: StatusCode, e: Invalids) -> ApiError {
+        let message = if e.0.len() == 1 {
+            format!("数据校验未通过：{}", e.0[0])
+        } else {
+            format!("数据校验未通过：共 {} 处错误", e.0.len())
+        };
+        ApiError { status, message, errors: e.0 }
+    }
+    fn not_found(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, message)
+    }
+    fn bad_request(e: Invalid) -> ApiError {
+        ApiError::invalid(StatusCode::BAD_REQUEST, Invalids(vec![e]))
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = json!({ "error": { "message": self.message, "errors": self.errors } });
+        let mut r = (self.status, Json(body)).into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"counterpart\""));
+        }
+        r
+    }
+}
+
+impl From<ServiceError> for ApiError {
+    fn from(e: ServiceError) -> Self {
+        let status = match &e {
+            ServiceError::UnknownFigure(_) | ServiceError::Store(StoreError::NotFound { .. }) => StatusCode::NOT_FOUND,
+            ServiceError::Store(StoreError::Invalid(inv)) => {
+                return ApiError::invalid(StatusCode::UNPROCESSABLE_ENTITY, inv.clone())
+            }
+            ServiceError::Definition { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ServiceError::Store(StoreError::Forbidden(_)) => StatusCode::FORBIDDEN,
+            ServiceError::Store(StoreError::Conflict(_)) | ServiceError::NotEmpty => StatusCode::CONFLICT,
+            _ => {
+                tracing::error!(error = %e, "API request failed");
+                return ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "系统内部错误，请稍后重试或联系管理员");
+            }
+        };
+        ApiError::new(status, e.to_string())
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        ServiceError::Store(e).into()
+    }
+}
+
+impl From<AppError> for ApiError {
+    fn from(e: AppError) -> Self {
+        match e {
+            AppError::Service(e) => e.into(),
+            AppError::Csrf => ApiError::new(StatusCode::FORBIDDEN, AppError::Csrf.to_string()),
+            AppError::NotFound(m) => ApiError::not_found(m),
+            AppError::Forbidden(m) => ApiError::new(StatusCode::FORBIDDEN, m),
+        }
+    }
+}
+
+/// The caller of an API request: a bearer token's user, or a signed-in browser session (whose
+/// state-changing requests have shown the session's CSRF token already).
+pub struct ApiCtx {
+    pub ctx: Ctx,
+    /// Who and where, for the audit log: `API 令牌 cpt_1a2b3c4d` or `API 会话`, and the address.
+    pub source: String,
+}
+
+impl ApiCtx {
+    fn actor(&self) -> domain::audit::Actor {
+        self.ctx.user.actor(Some(self.source.clone()))
+    }
+}
+
+/// Does this method change anything?
+fn changes(m: &Method) -> bool {
+    !matches!(*m, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+impl FromRequestParts<AppState> for ApiCtx {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let path = parts.uri.path().to_string();
+        let addr = crate::auth::Source::from_request_parts(parts, state).await.ok().and_then(|s| s.0);
+        let at = addr.map(|a| format!("（{a}）")).unwrap_or_default();
+        if let Some(h) = parts.headers.get(header::AUTHORIZATION) {
+            let bad = || ApiError::unauthorized("API 令牌无效、已过期或已撤销（Authorization: Bearer cpt_…）");
+            let h = h.to_str().map_err(|_| bad())?;
+            let (scheme, token) = h.trim().split_once(' ').ok_or_else(bad)?;
+            if !scheme.eq_ignore_ascii_case("bearer") {
+                return Err(bad());
+            }
+            let token = token.trim();
+            let user = state.store.token_user(token).await?.ok_or_else(bad)?;
+            let shown: String = token.chars().take(12).collect();
+            let lang = Lang::parse(&user.lang);
+            return Ok(ApiCtx {
+                ctx: Ctx { user, token: String::new(), lang, path },
+                source: format!("API 令牌 {shown}{at}"),
+            });
+        }
+        let none = || ApiError::unauthorized("未认证：请使用个人 API 令牌（Authorization: Bearer cpt_…），或先登录");
+        let token = cookie(&parts.headers, SESSION_COOKIE).ok_or_else(none)?;
+        let user = state.store.session(&token).await?.ok_or_else(none)?;
+        if user.must_change_password {
+            return Err(ApiError::new(StatusCode::FORBIDDEN, "首次登录须先修改密码（/password）"));
+        }
+        let lang = Lang::parse(&user.lang);
+        let ctx = Ctx { user, token, lang, path };
+        if changes(&parts.method) {
+            let sent = parts.headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).unwrap_or_default();
+            ctx.check_csrf(sent).map_err(|_| {
+                ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "以登录会话调用 API 修改数据时，须在 X-CSRF-Token 请求头中提供本会话的防伪令牌；脚本请使用 API 令牌",
+                )
+            })?;
+        }
+        Ok(ApiCtx { ctx, source: format!("API 会话{at}") })
+    }
+}
+
+/// Any path under `/api/` that is not an endpoint.
+pub async fn not_found() -> ApiError {
+    ApiError::not_found("没有这个 API 接口；接口说明见 /api/v1/openapi.json")
+}
+
+fn record_type(slug: &str) -> Result<&'static RecordType, ApiError> {
+    by_slug(slug).ok_or_else(|| ApiError::not_found(format!("没有这类记录：{slug}")))
+}
+
+/// The record types a reader may read: the business roles.
+fn readable(api: &ApiCtx, slug: &str) -> Result<&'static RecordType, ApiError> {
+    crate::reads_business(&api.ctx)?;
+    record_type(slug)
+}
+
+fn writable(api: &ApiCtx, slug: &str, change: Change) -> Result<&'static RecordType, ApiError> {
+    let t = readable(api, slug)?;
+    may_write(&api.ctx, t, change).map_err(|m| ApiError::new(StatusCode::FORBIDDEN, m))?;
+    Ok(t)
+}
+
+/// Fields the API shows but does not write: a project's current status (kept by its status
+/// history) and the mark of a built-in type.
+pub fn read_only(t: &RecordType, name: &str) -> bool {
+    (t.table == "projects" && matches!(name, "status" | "status_date")) || name == "builtin"
+}
+
+/// Does a reference-like field carry a shown name (`labels` in a record)?
+pub fn labelled(kind: FieldKind) -> bool {
+    matches!(kind, FieldKind::Ref { .. } | FieldKind::CodeRef { .. } | FieldKind::Region)
+}
+
+/// A stored row as the API shows it: `id`, every field of the catalogue (flags as booleans,
+/// money in 分, personal identifiers masked), and `labels`: the names references show.
+pub fn record_json(t: &RecordType, row: &Map<String, Value>) -> Value {
+    let mut m = Map::new();
+    m.insert("id".into(), row.get("id").cloned().unwrap_or(Value::Null));
+    let mut labels = Map::new();
+    for f in t.fields {
+        let v = row.get(f.name).cloned().unwrap_or(Value::Null);
+        let v = match f.kind {
+            FieldKind::Flag => v.as_i64().map(|i| Value::Bool(i != 0)).unwrap_or(Value::Null),
+            _ => v,
+        };
+        m.insert(f.name.into(), v);
+        if labelled(f.kind) {
+            labels.insert(f.name.into(), row.get(&format!("{}__show", f.name)).cloned().unwrap_or(Value::Null));
+        }
+    }
+    if !labels.is_empty() {
+        m.insert("labels".into(), Value::Object(labels));
+    }
+    Value::Object(m)
+}
+
+/// Text a database can keep: no control characters but tab and line breaks (PostgreSQL refuses
+/// NUL outright).
+fn clean(s: &str) -> bool {
+    !s.chars().any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+}
+
+fn control_chars(field: &str, label: &str) -> Invalid {
+    Invalid::new(field, label, "不得含控制字符", format!("{label}含有控制字符"))
+}
+
+/// A JSON body as the text values a form gives (see the module's rules for each kind). Unknown
+/// fields are refused; `id`, `labels` and read-only fields are ignored, so that a record read
+/// can be sent back. A personal identifier given as null or "" is cleared; one equal to its
+/// stored mask (`masks`) is kept.
+pub fn body_values(
+    t: &RecordType,
+    body: &Map<String, Value>,
+    masks: &Map<String, Value>,
+) -> Result<Vec<(String, String)>, Invalids> {
+    let mut out = Vec::new();
+    let mut errs = Invalids::default();
+    for (k, v) in body {
+        if k == "id" || k == "labels" || read_only(t, k) {
+            continue;
+        }
+        let Some(f) = t.field(k) else {
+            let shown: String = k.chars().filter(|c| !c.is_control()).take(60).collect();
+            errs.push(Invalid::new(
+                shown.clone(),
+                shown.clone(),
+                "须为该记录类型的字段",
+                format!("{}没有字段“{shown}”", t.zh),
+            ));
+            continue;
+        };
+        let (name, label) = (f.name, f.zh);
+        let kind_error = |rule: &str| Invalid::new(name, label, rule, format!("{label}的值类型不符：{rule}"));
+        match (f.kind, v) {
+            (FieldKind::Secret, Value::Null) => {
+                out.push((name.into(), String::new()));
+                out.push((format!("{name}__clear"), "1".into()));
+            }
+            (FieldKind::Secret, Value::String(s)) if s.trim().is_empty() => {
+                out.push((name.into(), String::new()));
+                out.push((format!("{name}__clear"), "1".into()));
+            }
+            (FieldKind::Secret, Value::String(s)) if masks.get(name).and_then(Value::as_str) == Some(s.as_str()) => {}
+            (_, Value::Null) => out.push((name.into(), String::new())),
+            (FieldKind::Money, v) => {
+                let fen = match v {
+                    Value::Number(n) => n.as_i64(),
+                    Value::String(s) if !s.trim().is_empty() && s.trim().bytes().all(|b| b.is_ascii_digit()) => {
+                        s.trim().parse::<i64>().ok()
+                    }
+                    _ => None,
+                };
+                match fen {
+                    Some(fen) => {
+                        let sign = if fen < 0 { "-" } else { "" };
+                        let a = fen.unsigned_abs();
+                        out.push((name.into(), format!("{sign}{}.{:02}", a / 100, a % 100)));
+                        out.push((format!("{name}__unit"), "yuan".into()));
+                    }
+                    None => errs.push(kind_error("金额以分为单位，须为整数")),
+                }
+            }
+            (FieldKind::Flag, v) => match v {
+                Value::Bool(b) => out.push((name.into(), if *b { "1" } else { "0" }.into())),
+                Value::Number(n) if n.as_i64() == Some(0) || n.as_i64() == Some(1) => {
+                    out.push((name.into(), n.to_string()))
+                }
+                _ => errs.push(kind_error("须为 true 或 false")),
+            },
+            (_, Value::String(s)) if !clean(s) => errs.push(control_chars(name, label)),
+            (_, Value::String(s)) => out.push((name.into(), s.clone())),
+            (_, Value::Number(n)) => out.push((name.into(), n.to_string())),
+            (_, _) => errs.push(kind_error("须为字符串或数字")),
+        }
+    }
+    errs.finish(|| out)
+}
+
+/// The request body as a JSON object.
+fn object(body: &Bytes) -> Result<Map<String, Value>, ApiError> {
+    let bad = |m: String| ApiError::bad_request(Invalid::new("body", "请求体", "须为 JSON 对象（字段名 → 值）", m));
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(m)) => Ok(m),
+        Ok(_) => Err(bad("请求体不是 JSON 对象".into())),
+        Err(e) => Err(bad(format!("请求体不是有效的 JSON：{e}"))),
+    }
+}
+
+fn parse_bool(s: &str) -> Option<bool> {
+    match s.trim() {
+        "1" | "true" => Some(true),
+        "0" | "false" => Some(false),
+        _ => None,
+    }
+}
+
+/// A list's query: the catalogue's filter fields, `q`, `sort`, `desc`, `page`, `per_page`.
+/// Anything else is refused, naming the parameter.
+pub fn list_query(t: &RecordType, pairs: Vec<(String, String)>) -> Result<ListQuery, ApiError> {
+    let mut q = ListQuery { page: 1, per_page: PER_PAGE, ..Default::default() };
+    let bad =
+        |field: &str, rule: &str, message: String| ApiError::bad_request(Invalid::new(field, field, rule, message));
+    for (k, v) in pairs {
+        if !clean(&k) || !clean(&v) {
+            return Err(ApiError::bad_request(control_chars("query", "查询参数")));
+        }
+        let int = |lo: i64, hi: i64| {
+            v.trim().parse::<i64>().ok().filter(|n| (lo..=hi).contains(n)).ok_or_else(|| {
+                bad(&k, &format!("{lo}–{hi} 之间的整数"), format!("参数 {k}=“{v}”不是 {lo}–{hi} 之间的整数"))
+            })
+        };
+        match k.as_str() {
+            "page" => q.page = int(1, MAX_PAGE)?,
+            "per_page" => q.per_page = int(1, MAX_PER_PAGE)?,
+            "q" => q.q = Some(v),
+            "desc" => {
+                q.desc = parse_bool(&v)
+                    .ok_or_else(|| bad("desc", "true 或 false", format!("desc=“{v}”不是 true 或 false")))?
+            }
+            "sort" => match t.field(&v) {
+                Some(f) if !matches!(f.kind, FieldKind::Secret) => q.sort = Some(v),
+                _ => return Err(bad("sort", "须为该记录类型的字段", format!("{}不能按“{v}”排序", t.zh))),
+            },
+            _ => match t.field(&k).filter(|f| f.filter) {
+                Some(f) if matches!(f.kind, FieldKind::Flag) => {
+                    let b = parse_bool(&v)
+                        .ok_or_else(|| bad(&k, "true 或 false", format!("{k}=“{v}”不是 true 或 false")))?;
+                    q.filters.push((k, if b { "1" } else { "0" }.into()));
+                }
+                Some(_) => q.filters.push((k, v)),
+                None => {
+                    let shown: String = k.chars().take(60).collect();
+                    return Err(bad(
+                        &shown,
+                        "须为 q、sort、desc、page、per_page 或该记录类型的筛选字段",
+                        format!("{}没有查询参数“{shown}”", t.zh),
+                    ));
+                }
+            },
+        }
+    }
+    Ok(q)
+}
+
+/// List records: `{ total, page, per_page, items }`.
+pub async fn list(
+    State(s): State<AppState>,
+    api: ApiCtx,
+    Path(slug): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    let t = readable(&api, &slug)?;
+    let q = list_query(t, crate::records::pairs(raw.as_deref()))?;
+    let listed = match s.store.records(&api.actor(), t, &q).await {
+        Ok(l) => l,
+        // A filter value that does not fit its field is a bad request, not a bad record.
+        Err(StoreError::Invalid(e)) => return Err(ApiError::invalid(StatusCode::BAD_REQUEST, e)),
+        Err(e) => return Err(e.into()),
+    };
+    let items: Vec<Value> = listed.rows.iter().map(|r| record_json(t, r)).collect();
+    Ok(Json(json!({ "total": listed.total, "page": listed.page, "per_page": listed.per_page, "items": items })))
+}
+
+/// Record `id` of `t` as `api` may see it; otherwise 404 (and the attempt is logged).
+async fn existing(s: &AppState, api: &ApiCtx, t: &RecordType, id: &str) -> Result<(i64, Map<String, Value>), ApiError> {
+    let nf = || ApiError::not_found(format!("{}记录不存在，或不在您的权限范围内", t.zh));
+    let id: i64 = id.trim().parse().ok().filter(|i| *i > 0).ok_or_else(nf)?;
+    let actor = api.actor();
+    match s.store.record(&actor, t, id).await? {
+        Some(row) => Ok((id, row)),
+        None => {
+            s.store.log_denied(&actor, t.table, id).await?;
+            Err(nf())
+        }
+    }
+}
+
+pub async fn get_one(
+    State(s): State<AppState>,
+    api: ApiCtx,
+    Path((slug, id)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    let t = readable(&api, &slug)?;
+    let (_, row) = existing(&s, &api, t, &id).await?;
+    Ok(Json(record_json(t, &row)))
+}
+
+/// Parse `values` as a record of `t` and save it (new, or over record `id`) through the one write
+/// path; answer with the record as stored.
+async fn save(
+    s: &AppState,
+    api: &ApiCtx,
+    t: &'static RecordType,
+    id: Option<i64>,
+    values: Vec<(String, String)>,
+) -> Result<(i64, Value), ApiError> {
+    let program = s.store.default_program().await?;
+    let parsed = parse(t, program, values).map_err(|e| ApiError::invalid(StatusCode::UNPROCESSABLE_ENTITY, e))?;
+    let actor = api.actor();
+    let mut tx = s.store.write(&actor).await?;
+    let id = services::records::save(&mut tx, parsed, id).await?;
+    tx.commit().await?;
+    let shown = match s.store.record(&actor, t, id).await? {
+        Some(row) => record_json(t, &row),
+        None => json!({ "id": id }),
+    };
+    Ok((id, shown))
+}
+
+pub async fn create(
+    State(s): State<AppState>,
+    api: ApiCtx,
+    Path(slug): Path<String>,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let t = writable(&api, &slug, Change::Create)?;
+    let values = body_values(t, &object(&body)?, &Map::new())
+        .map_err(|e| ApiError::invalid(StatusCode::UNPROCESSABLE_ENTITY, e))?;
+    let (id, shown) = save(&s, &api, t, None, values).await?;
+    let mut r = (StatusCode::CREATED, Json(shown)).into_response();
+    if let Ok(loc) = HeaderValue::from_str(&format!("/api/v1/records/{}/{id}", t.slug)) {
+        r.headers_mut().insert(header::LOCATION, loc);
+    }
+    Ok(r)
+}
+
+/// PUT (`partial` false: the body is the whole record; fields left out are emptied, personal
+/// identifiers left out are kept) and PATCH (`partial`: the given fields over the stored ones).
+async fn change(
+    s: AppState,
+    api: ApiCtx,
+    slug: String,
+    id: String,
+    body: Bytes,
+    partial: bool,
+) -> Result<Json<Value>, ApiError> {
+    let t = writable(&api, &slug, Change::Modify)?;
+    let (id, row) = existing(&s, &api, t, &id).await?;
+    let masks: Map<String, Value> =
+        secret_fields(t).into_iter().filter_map(|n| row.get(n).map(|v| (n.to_string(), v.clone()))).collect();
+    let given =
+        body_values(t, &object(&body)?, &masks).map_err(|e| ApiError::invalid(StatusCode::UNPROCESSABLE_ENTITY, e))?;
+    let mut values = if partial { services::records::row_values(t, &row) } else { Vec::new() };
+    values.extend(given);
+    Ok(Json(save(&s, &api, t, Some(id), values).await?.1))
+}
+
+pub async fn replace(
+    State(s): State<AppState>,
+    api: ApiCtx,
+    Path((slug, id)): Path<(String, String)>,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    change(s, api, slug, id, body, false).await
+}
+
+pub async fn patch(
+    State(s): State<AppState>,
+    api: ApiCtx,
+    Path((slug, id)): Path<(String, String)>,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    change(s, api, slug, id, body, true).await
+}
+
+/// Delete a record: 204; 409 naming the records that still depend on it.
+pub async fn remove(
+    State(s): State<AppState>,
+    api: ApiCtx,
+    Path((slug, id)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    let t = writable(&api, &slug, Change::Modify)?;
+    let (id, _) = existing(&s, &api, t, &id).await?;
+    let mut tx = s.store.write(&api.actor()).await?;
+    tx.delete_record(t, id).await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}

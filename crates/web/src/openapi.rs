@@ -1,0 +1,537 @@
+//! The OpenAPI 3.0.3 document of the JSON API (`/api/v1/openapi.json`), generated from the
+//! catalogue (`domain::catalog`): one schema per record type from its fields and their kinds,
+//! enums for the fixed code lists, the required fields read off the form parser, a path per
+//! record type, the figure endpoints, both ways to authenticate and the error shape. The page
+//! `/api/v1/docs` renders that same document as HTML (no script, nothing from outside).
+
+use crate::api::{labelled, read_only, MAX_PAGE, MAX_PER_PAGE, PER_PAGE};
+use crate::layout;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use domain::catalog::{Field, FieldKind, RecordType, RECORD_TYPES};
+use domain::forms::{changeable, required_fields, MAX_NUMBER};
+use maud::{html, Markup};
+use serde_json::{json, Map, Value};
+use std::sync::OnceLock;
+
+/// `indicator-values` → `IndicatorValues`.
+pub fn schema_name(t: &RecordType) -> String {
+    t.slug
+        .split('-')
+        .map(|w| {
+            let mut c = w.chars();
+            c.next().map(|f| f.to_uppercase().chain(c).collect::<String>()).unwrap_or_default()
+        })
+        .collect()
+}
+
+const PERIOD: &str = "^[0-9]{4}(-Q[1-4]|-(0[1-9]|1[0-2]))?$";
+const REGION: &str = "^[0-9]{6}([0-9]{3}([0-9]{3})?)?$";
+
+/// The JSON schema of a field's value, and what it means.
+fn value_schema(f: &Field) -> Value {
+    let what = format!("{}（{}）", f.zh, f.en);
+    match f.kind {
+        FieldKind::Text => json!({ "type": "string", "description": what }),
+        FieldKind::Int => json!({
+            "type": "integer", "format": "int64", "minimum": -MAX_NUMBER, "maximum": MAX_NUMBER,
+            "description": format!("{what}（数量不得为负数）"),
+        }),
+        FieldKind::Date => json!({ "type": "string", "format": "date", "description": format!("{what}，YYYY-MM-DD") }),
+        FieldKind::Money => json!({
+            "type": "integer", "format": "int64", "minimum": 0, "maximum": MAX_NUMBER,
+            "description": format!("{what}，单位：分（整数；1 万元 = 1000000 分）。Money in fen (1/100 yuan), an integer."),
+        }),
+        FieldKind::Flag => json!({ "type": "boolean", "description": what }),
+        FieldKind::Period => json!({
+            "type": "string", "pattern": PERIOD,
+            "description": format!("{what}，统计期：YYYY、YYYY-Qn 或 YYYY-MM"),
+        }),
+        FieldKind::Code(list) => {
+            let codes: Vec<&str> = list.iter().map(|(c, _)| *c).collect();
+            let names: Vec<String> = list.iter().map(|(c, n)| format!("{c} = {n}")).collect();
+            json!({ "type": "string", "enum": codes, "description": format!("{what}：{}", names.join("，")) })
+        }
+        FieldKind::Ref { table, .. } => json!({
+            "type": "integer", "format": "int64", "minimum": 1,
+            "description": format!("{what}：{table} 记录的编号（id）"),
+        }),
+        FieldKind::CodeRef { table } => {
+            json!({ "type": "string", "description": format!("{what}：{table} 的编码（code）") })
+        }
+        FieldKind::Region => json!({
+            "type": "string", "pattern": REGION,
+            "description": format!("{what}：GB/T 2260 行政区划代码（6 位）或统计用区划代码（9 或 12 位）"),
+        }),
+        FieldKind::Secret => json!({
+            "type": "string",
+            "description": format!("{what}：个人信息。写入时为明文（加密保存）；读出时只有掩码。更新时省略则保持不变，null 或空串则清除，原样回传掩码亦保持不变。Personal data: written in clear, read back masked."),
+        }),
+    }
+}
+
+fn nullable(mut v: Value) -> Value {
+    if let Value::Object(m) = &mut v {
+        m.insert("nullable".into(), Value::Bool(true));
+    }
+    v
+}
+
+/// The fields of `t` a request may write.
+fn writable_fields(t: &RecordType) -> impl Iterator<Item = &'static Field> + '_ {
+    t.fields.iter().filter(move |f| !read_only(t, f.name))
+}
+
+/// A record as answered.
+fn record_schema(t: &RecordType) -> Value {
+    let mut props = Map::new();
+    props.insert("id".into(), json!({ "type": "integer", "format": "int64", "description": "记录编号" }));
+    let mut labels = Map::new();
+    for f in t.fields {
+        props.insert(f.name.into(), nullable(value_schema(f)));
+        if labelled(f.kind) {
+            labels.insert(f.name.into(), json!({ "type": "string", "nullable": true }));
+        }
+    }
+    if !labels.is_empty() {
+        props.insert(
+            "labels".into(),
+            json!({ "type": "object", "properties": labels, "description": "引用字段所显示的名称（单位名称、地区名称等）" }),
+        );
+    }
+    json!({ "type": "object", "title": t.zh, "description": format!("{}（{}）", t.zh, t.en), "properties": props, "required": ["id"] })
+}
+
+/// A record as written: whole (`required` listed) or in part.
+fn input_schema(t: &RecordType, whole: bool) -> Value {
+    let required = required_fields(t);
+    let mut props = Map::new();
+    for f in writable_fields(t) {
+        let s = value_schema(f);
+        let must = required.iter().any(|r| r == f.name);
+        props.insert(f.name.into(), if must { s } else { nullable(s) });
+    }
+    let mut s = json!({
+        "type": "object",
+        "properties": props,
+        "additionalProperties": false,
+        "description": if whole {
+            format!("{}：整条记录。省略的字段视为空（个人信息除外）。", t.zh)
+        } else {
+            format!("{}：只含要修改的字段，其余保持不变。", t.zh)
+        },
+    });
+    let req: Vec<&String> = required.iter().filter(|r| t.field(r).is_some_and(|f| !read_only(t, f.name))).collect();
+    if whole && !req.is_empty() {
+        s["required"] = json!(req);
+    }
+    s
+}
+
+fn page_schema(t: &RecordType) -> Value {
+    json!({
+        "type": "object",
+        "required": ["total", "page", "per_page", "items"],
+        "properties": {
+            "total": { "type": "integer", "description": "符合条件的记录总数" },
+            "page": { "type": "integer" },
+            "per_page": { "type": "integer" },
+            "items": { "type": "array", "items": { "$ref": format!("#/components/schemas/{}", schema_name(t)) } },
+        },
+    })
+}
+
+/// A query parameter's schema for filtering by `f`.
+fn filter_schema(f: &Field) -> Value {
+    match f.kind {
+        FieldKind::Flag => json!({ "type": "boolean" }),
+        FieldKind::Region => json!({ "type": "string", "pattern": REGION }),
+        _ => value_schema(f),
+    }
+}
+
+fn list_parameters(t: &RecordType) -> Vec<Value> {
+    let sortable: Vec<&str> =
+        t.fields.iter().filter(|f| !matches!(f.kind, FieldKind::Secret)).map(|f| f.name).collect();
+    let mut ps = vec![
+        json!({ "name": "q", "in": "query", "required": false, "schema": { "type": "string", "maxLength": 200 },
+            "description": format!("在 {} 中查找的文字", if t.search.is_empty() { "（此类记录不支持文字查找）".to_string() } else { t.search.join("、") }) }),
+        json!({ "name": "sort", "in": "query", "required": false, "schema": { "type": "string", "enum": sortable },
+            "description": "排序字段（默认按编号从新到旧）" }),
+        json!({ "name": "desc", "in": "query", "required": false, "schema": { "type": "boolean" }, "description": "倒序" }),
+        json!({ "name": "page", "in": "query", "required": false,
+            "schema": { "type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1 }, "description": "页码，从 1 开始" }),
+        json!({ "name": "per_page", "in": "query", "required": false,
+            "schema": { "type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE, "default": PER_PAGE }, "description": "每页条数" }),
+    ];
+    for f in t.fields.iter().filter(|f| f.filter) {
+        let how = match f.kind {
+            FieldKind::Region => "（含下级地区）",
+            _ => "",
+        };
+        ps.push(json!({
+            "name": f.name, "in": "query", "required": false, "schema": filter_schema(f),
+            "description": format!("按{}筛选{how}", f.zh),
+        }));
+    }
+    ps
+}
+
+fn errors(codes: &[&str]) -> Map<String, Value> {
+    codes.iter().map(|c| (c.to_string(), json!({ "$ref": format!("#/components/responses/E{c}") }))).collect()
+}
+
+fn json_body(schema: &str) -> Value {
+    json!({ "required": true, "content": { "application/json": { "schema": { "$ref": format!("#/components/schemas/{schema}") } } } })
+}
+
+fn ok(description: &str, schema: &str) -> Value {
+    json!({ "description": description, "content": { "application/json": { "schema": { "$ref": format!("#/components/schemas/{schema}") } } } })
+}
+
+fn operation(
+    id: String,
+    tag: &str,
+    summary: String,
+    params: Vec<Value>,
+    body: Option<Value>,
+    success: (&str, Value),
+    errs: &[&str],
+) -> Value {
+    let mut responses = errors(errs);
+    responses.insert(success.0.into(), success.1);
+    let mut op =
+        json!({ "operationId": id, "tags": [tag], "summary": summary, "parameters": params, "responses": responses });
+    if let Some(b) = body {
+        op["requestBody"] = b;
+    }
+    op
+}
+
+fn id_param(t: &RecordType) -> Value {
+    json!({ "name": "id", "in": "path", "required": true, "schema": { "type": "integer", "format": "int64", "minimum": 1 },
+        "description": format!("{}记录编号", t.zh) })
+}
+
+fn paths() -> Map<String, Value> {
+    let mut paths = Map::new();
+    for t in RECORD_TYPES {
+        let name = schema_name(t);
+        let slug = t.slug.replace('-', "_");
+        let mut coll = Map::new();
+        coll.insert(
+            "get".into(),
+            operation(
+                format!("list_{slug}"),
+                t.zh,
+                format!("列出{}（List {}）", t.zh, t.en),
+                list_parameters(t),
+                None,
+                ("200", ok("一页记录", &format!("{name}Page"))),
+                &["400", "401", "403"],
+            ),
+        );
+        // The id a create answers with opens the record's other operations (OpenAPI links).
+        let mut created = ok("已创建的记录", &name);
+        let verbs: &[&str] = if changeable(t.table) { &["get", "replace", "update", "delete"] } else { &["get"] };
+        let links: Map<String, Value> = verbs
+            .iter()
+            .map(|v| {
+                let link =
+                    json!({ "operationId": format!("{v}_{slug}"), "parameters": { "id": "$response.body#/id" } });
+                (v.to_string(), link)
+            })
+            .collect();
+        created["links"] = Value::Object(links);
+        coll.insert(
+            "post".into(),
+            operation(
+                format!("create_{slug}"),
+                t.zh,
+                format!("新建{}（Create）", t.zh),
+                vec![],
+                Some(json_body(&format!("{name}Input"))),
+                ("201", created),
+                &["400", "401", "403", "409", "422"],
+            ),
+        );
+        paths.insert(format!("/api/v1/records/{}", t.slug), Value::Object(coll));
+        let mut one = Map::new();
+        one.insert(
+            "get".into(),
+            operation(
+                format!("get_{slug}"),
+                t.zh,
+                format!("读取一条{}（Get）", t.zh),
+                vec![id_param(t)],
+                None,
+                ("200", ok("记录", &name)),
+                &["401", "403", "404"],
+            ),
+        );
+        if changeable(t.table) {
+            one.insert(
+                "put".into(),
+                operation(
+                    format!("replace_{slug}"),
+                    t.zh,
+                    format!("整条替换一条{}（Replace）", t.zh),
+                    vec![id_param(t)],
+                    Some(json_body(&format!("{name}Input"))),
+                    ("200", ok("修改后的记录", &name)),
+                    &["400", "401", "403", "404", "409", "422"],
+                ),
+            );
+            one.insert(
+                "patch".into(),
+                operation(
+                    format!("update_{slug}"),
+                    t.zh,
+                    format!("修改一条{}的部分字段（Update in part）", t.zh),
+                    vec![id_param(t)],
+                    Some(json_body(&format!("{name}Patch"))),
+                    ("200", ok("修改后的记录", &name)),
+                    &["400", "401", "403", "404", "409", "422"],
+                ),
+            );
+            one.insert(
+                "delete".into(),
+                operation(
+                    format!("delete_{slug}"),
+                    t.zh,
+                    format!("删除一条{}（Delete）", t.zh),
+                    vec![id_param(t)],
+                    None,
+                    ("204", json!({ "description": "已删除" })),
+                    &["401", "403", "404", "409"],
+                ),
+            );
+        }
+        paths.insert(format!("/api/v1/records/{}/{{id}}", t.slug), Value::Object(one));
+    }
+    paths.insert(
+        "/api/v1/figures".into(),
+        json!({ "get": operation("list_figures".into(), "指标", "全部指标的当前值（All figures）".into(), vec![], None,
+            ("200", ok("已计算的指标，及无法计算的指标与原因", "Board")), &["401", "403"]) }),
+    );
+    paths.insert(
+        "/api/v1/figures/{key}/records".into(),
+        json!({ "get": operation("figure_records".into(), "指标", "一个指标的来源记录（The records behind a figure）".into(),
+            vec![json!({ "name": "key", "in": "path", "required": true, "schema": { "type": "string" }, "description": "指标键，如 personnel.total" })],
+            None, ("200", ok("来源记录（只列出本人权限范围内的记录）", "Provenance")), &["401", "403", "404"]) }),
+    );
+    paths
+}
+
+fn figure_schemas(s: &mut Map<String, Value>) {
+    s.insert(
+        "Exact".into(),
+        json!({ "type": "object", "description": "精确值：分子/分母（十进制字符串）",
+            "properties": { "num": { "type": "string" }, "den": { "type": "string" } } }),
+    );
+    s.insert(
+        "FigureValue".into(),
+        json!({ "type": "object", "properties": {
+            "key": { "type": "string" }, "name": { "type": "string" }, "line": { "type": "string" }, "unit": { "type": "string" },
+            "decimals": { "type": "integer" }, "exact": { "$ref": "#/components/schemas/Exact" },
+            "display": { "type": "string", "description": "四舍五入后的显示值" }, "value": { "type": "number" },
+            "computed_at": { "type": "string", "format": "date-time" } } }),
+    );
+    s.insert(
+        "FailedFigure".into(),
+        json!({ "type": "object", "properties": { "key": { "type": "string" }, "name": { "type": "string" },
+            "line": { "type": "string" }, "message": { "type": "string" } } }),
+    );
+    s.insert(
+        "Board".into(),
+        json!({ "type": "object", "properties": {
+            "values": { "type": "array", "items": { "$ref": "#/components/schemas/FigureValue" } },
+            "failed": { "type": "array", "items": { "$ref": "#/components/schemas/FailedFigure" } } } }),
+    );
+    s.insert(
+        "Provenance".into(),
+        json!({ "type": "object", "required": ["kind"], "description": "kind = records：记录清单；kind = indicator：指标值清单",
+            "properties": {
+                "kind": { "type": "string", "enum": ["records", "indicator"] },
+                "records": { "type": "array", "items": { "type": "object", "properties": {
+                    "table": { "type": "string" }, "id": { "type": "integer" }, "label": { "type": "string" },
+                    "date": { "type": "string", "nullable": true }, "value": { "type": "integer" } } } },
+                "values": { "type": "array", "items": { "type": "object", "properties": {
+                    "id": { "type": "integer" }, "indicator": { "type": "string" }, "org_id": { "type": "integer" },
+                    "org_name": { "type": "string" }, "period": { "type": "string" }, "value": { "type": "integer" } } } } } }),
+    );
+}
+
+fn components() -> Value {
+    let mut s = Map::new();
+    s.insert(
+        "Invalid".into(),
+        json!({ "type": "object", "required": ["field", "label", "rule", "message"], "properties": {
+            "field": { "type": "string", "description": "字段名（与请求体的字段名相同）" },
+            "label": { "type": "string", "description": "字段的中文名称" },
+            "rule": { "type": "string", "description": "违反的规则或标准" },
+            "message": { "type": "string" } } }),
+    );
+    s.insert(
+        "Error".into(),
+        json!({ "type": "object", "required": ["error"], "properties": { "error": { "type": "object",
+            "required": ["message", "errors"], "properties": {
+                "message": { "type": "string" },
+                "errors": { "type": "array", "items": { "$ref": "#/components/schemas/Invalid" } } } } } }),
+    );
+    for t in RECORD_TYPES {
+        let name = schema_name(t);
+        s.insert(name.clone(), record_schema(t));
+        s.insert(format!("{name}Input"), input_schema(t, true));
+        s.insert(format!("{name}Patch"), input_schema(t, false));
+        s.insert(format!("{name}Page"), page_schema(t));
+    }
+    figure_schemas(&mut s);
+    let resp = |d: &str| json!({ "description": d, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } });
+    json!({
+        "schemas": s,
+        "responses": {
+            "E400": resp("请求格式有误（查询参数、JSON），errors 指出参数与规则"),
+            "E401": resp("未认证：缺少、无效、过期或已撤销的令牌"),
+            "E403": resp("角色无权进行此操作，或缺少防伪令牌"),
+            "E404": resp("记录不存在，或不在权限范围内"),
+            "E409": resp("与已有数据冲突（编码重复、仍被其他记录引用）"),
+            "E422": resp("数据校验未通过：errors 逐项列出字段、名称、规则与说明"),
+        },
+        "securitySchemes": {
+            "bearerAuth": { "type": "http", "scheme": "bearer", "bearerFormat": "cpt_<64 位十六进制>",
+                "description": "个人 API 令牌：在“API 令牌”页面（/tokens）创建，只显示一次，有效期 1–365 天，可随时撤销；或 `counterpart token create`。" },
+            "cookieAuth": { "type": "apiKey", "in": "cookie", "name": "cp_session",
+                "description": "浏览器登录会话。以会话修改数据（POST、PUT、PATCH、DELETE）时，须在 X-CSRF-Token 请求头中提供本会话的防伪令牌。" },
+        },
+    })
+}
+
+const DESCRIPTION: &str = "对口支援信息系统的 JSON 接口：每类业务记录的列表（筛选、查找、排序、分页）、读取、新建、整条替换（PUT）、部分修改（PATCH）与删除，校验、权限范围与审计与网页相同；以及全部指标和每个指标的来源记录。\n\n\
+取值规则：文字、日期（YYYY-MM-DD）、统计期、编码、区划代码为字符串；数量与记录编号为整数；是否类字段为布尔值；**金额一律以分为单位的整数**（读写相同，1 万元 = 1000000 分）；身份证号、手机号写入时为明文，读出时只有掩码。引用字段的显示名称在 labels 中。\n\n\
+错误一律为 JSON：{\"error\": {\"message\", \"errors\": [{\"field\", \"label\", \"rule\", \"message\"}]}}；400 请求格式有误，401 未认证，403 无权限，404 不存在或不在权限范围内，409 冲突，422 校验未通过。";
+
+/// The document, built once from the catalogue.
+pub fn document() -> &'static Value {
+    static DOC: OnceLock<Value> = OnceLock::new();
+    DOC.get_or_init(|| {
+        json!({
+            "openapi": "3.0.3",
+            "info": { "title": "Counterpart 对口支援信息系统 API", "version": "1", "description": DESCRIPTION },
+            "security": [ { "bearerAuth": [] }, { "cookieAuth": [] } ],
+            "tags": RECORD_TYPES.iter().map(|t| json!({ "name": t.zh, "description": t.en })).chain([json!({ "name": "指标", "description": "Figures" })]).collect::<Vec<_>>(),
+            "paths": paths(),
+            "components": components(),
+        })
+    })
+}
+
+pub async fn json() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], document().to_string()).into_response()
+}
+
+/// A schema's type as a short text: `string (date)`, `integer ≥ 1`, `enum: a, b`, a reference.
+fn type_text(s: &Value) -> String {
+    if let Some(r) = s.get("$ref").and_then(Value::as_str) {
+        return r.rsplit('/').next().unwrap_or(r).to_string();
+    }
+    if let Some(e) = s.get("enum").and_then(Value::as_array) {
+        let codes: Vec<String> = e.iter().filter_map(Value::as_str).map(str::to_string).collect();
+        return format!("enum: {}", codes.join(", "));
+    }
+    let mut t = s.get("type").and_then(Value::as_str).unwrap_or("object").to_string();
+    if t == "array" {
+        t = format!("array of {}", s.get("items").map(type_text).unwrap_or_default());
+    }
+    if let Some(f) = s.get("format").and_then(Value::as_str) {
+        t.push_str(&format!(" ({f})"));
+    }
+    if let Some(p) = s.get("pattern").and_then(Value::as_str) {
+        t.push_str(&format!(" /{p}/"));
+    }
+    if let Some(m) = s.get("minimum") {
+        t.push_str(&format!(" ≥ {m}"));
+    }
+    if let Some(m) = s.get("maximum") {
+        t.push_str(&format!(" ≤ {m}"));
+    }
+    if s.get("nullable") == Some(&Value::Bool(true)) {
+        t.push_str("，可为 null");
+    }
+    t
+}
+
+fn schema_table(name: &str, s: &Value) -> Markup {
+    let required: Vec<&str> = s
+        .get("required")
+        .and_then(Value::as_array)
+        .map(|r| r.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let props = s.get("properties").and_then(Value::as_object);
+    html! {
+        section id={ "schema-" (name) } {
+            h3 { code { (name) } }
+            @if let Some(d) = s.get("description").and_then(Value::as_str) { p.hint { (d) } }
+            @if let Some(props) = props {
+                table.data {
+                    thead { tr { th { "字段" } th { "类型" } th { "必填" } th { "说明" } } }
+                    tbody {
+                        @for (k, v) in props {
+                            tr {
+                                td { code { (k) } }
+                                td { (type_text(v)) }
+                                td { @if required.contains(&k.as_str()) { "是" } }
+                                td { (v.get("description").and_then(Value::as_str).unwrap_or("")) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// `/api/v1/docs`: the document as a page.
+pub async fn page() -> Markup {
+    let doc = document();
+    let empty = Map::new();
+    let paths = doc["paths"].as_object().unwrap_or(&empty);
+    let schemas = doc["components"]["schemas"].as_object().unwrap_or(&empty);
+    let info = doc["info"]["description"].as_str().unwrap_or("");
+    let body = html! {
+        h1 { "API 接口说明" }
+        p { "机器可读的 OpenAPI 3.0.3 文档：" a href="/api/v1/openapi.json" { code { "/api/v1/openapi.json" } } "（本页由同一文档生成）。" }
+        @for para in info.split("\n\n") { p { (para.replace("**", "")) } }
+        h2 { "认证" }
+        ul {
+            li { "脚本：" code { "Authorization: Bearer cpt_…" } "，个人 API 令牌在 " a href="/tokens" { "API 令牌" } " 页面创建（只显示一次）。" }
+            li { "浏览器会话：登录后的 Cookie；修改数据时须带 " code { "X-CSRF-Token" } " 请求头。" }
+        }
+        h2 { "接口" }
+        table.data {
+            thead { tr { th { "方法" } th { "路径" } th { "说明" } th { "参数" } th { "请求体" } th { "成功" } } }
+            tbody {
+                @for (path, ops) in paths {
+                    @if let Some(ops) = ops.as_object() {
+                        @for (method, op) in ops {
+                            @let params: Vec<String> = op["parameters"].as_array().map(|ps| ps.iter().filter_map(|p| p["name"].as_str().map(str::to_string)).collect()).unwrap_or_default();
+                            @let body = op["requestBody"]["content"]["application/json"]["schema"].get("$ref").and_then(Value::as_str).and_then(|r| r.rsplit('/').next()).unwrap_or("");
+                            @let success = op["responses"].as_object().and_then(|r| r.keys().find(|k| k.starts_with('2')).cloned()).unwrap_or_default();
+                            tr {
+                                td { code { (method.to_uppercase()) } }
+                                td { code { (path) } }
+                                td { (op["summary"].as_str().unwrap_or("")) }
+                                td { (params.join(", ")) }
+                                td { @if !body.is_empty() { a href={ "#schema-" (body) } { (body) } } }
+                                td { (success) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        h2 { "数据结构" }
+        @for (name, s) in schemas { (schema_table(name, s)) }
+    };
+    layout::bare(crate::i18n::Lang::Zh, "API 接口说明", body)
+}
