@@ -4,6 +4,7 @@
 mod browser;
 mod cli;
 mod conformance;
+mod exchange_export;
 mod forms;
 mod http;
 mod report_pages;

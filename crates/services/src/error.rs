@@ -13,6 +13,9 @@ pub enum ServiceError {
     /// A report could not be written out.
     #[error("报告输出失败：{0}")]
     Output(String),
+    /// An export or import could not be done (a bad format, a file that cannot be written).
+    #[error("数据交换失败：{0}")]
+    Exchange(String),
 }
 
 pub type Result<T> = std::result::Result<T, ServiceError>;

@@ -3,6 +3,7 @@
 
 pub mod demo;
 mod error;
+pub mod exchange;
 pub mod figures;
 pub mod records;
 pub mod reports;

@@ -8,6 +8,7 @@ mod audit;
 mod auth;
 mod dashboard;
 mod error;
+mod export;
 mod figures;
 mod forms;
 mod html;
@@ -54,6 +55,8 @@ pub fn router(store: Store) -> Router {
         .route("/records", get(records::index))
         .route("/records/{slug}", get(records::list))
         .route("/records/{slug}/new", get(forms::new_form).post(forms::create))
+        .route("/records/{slug}/export.csv", get(export::csv).post(export::csv_clear))
+        .route("/records/{slug}/export.xlsx", get(export::xlsx).post(export::xlsx_clear))
         .route("/records/{slug}/{id}", get(records::detail))
         .route("/records/{slug}/{id}/edit", get(forms::edit_form).post(forms::update))
         .route("/records/{slug}/{id}/delete", post(forms::delete))
