@@ -89,6 +89,24 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Export a list (a record type, with filters) to XLSX or CSV, or the program's projects as
+    /// an IATI 2.03 activity file.
+    Export {
+        /// The record type (projects, funding, people, activities…); not needed for iati.
+        #[arg(long = "type")]
+        kind: Option<String>,
+        /// xlsx, csv or iati.
+        #[arg(long)]
+        format: String,
+        #[arg(long)]
+        out: PathBuf,
+        /// FIELD=VALUE, a filter of the list (repeatable): --filter sector=education.
+        #[arg(long = "filter")]
+        filters: Vec<String>,
+        /// Personal identifiers in clear (the export is audited); masked without it.
+        #[arg(long)]
+        unmasked: bool,
+    },
     /// Manage users.
     User {
         #[command(subcommand)]
@@ -298,6 +316,35 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let bytes = services::exchange::template::template(&store, t).await?;
             std::fs::write(&out, &bytes).with_context(|| format!("无法写入 {}", out.display()))?;
             println!("已写入{}导入模板：{}", t.zh, out.display());
+        }
+        Command::Export { kind, format, out, filters, unmasked } => {
+            use services::exchange::{export, iati};
+            let store = open(g).await?;
+            let file = || std::fs::File::create(&out).with_context(|| format!("无法写入 {}", out.display()));
+            if format.trim().eq_ignore_ascii_case("iati") {
+                let today = domain::Date::from_naive((chrono::Utc::now() + chrono::Duration::hours(8)).date_naive());
+                let mut w = std::io::BufWriter::new(file()?);
+                let s = iati::write(&store, &Actor::system(), today, &mut w).await?;
+                println!(
+                    "已导出 IATI {} 文件：{} 个项目，报告单位 {}，写入 {}",
+                    iati::VERSION,
+                    s.activities,
+                    s.reporting_org,
+                    out.display()
+                );
+            } else {
+                let fmt = export::Format::parse(&format)?;
+                let t =
+                    export::record_type(kind.as_deref().context("导出列表须指定 --type（记录类型，如 projects）")?)?;
+                let q = store::records::ListQuery { filters: export::filters(&filters)?, ..Default::default() };
+                let reveal = if unmasked { domain::people::Reveal::Clear } else { domain::people::Reveal::Masked };
+                let e = export::Export::open(&store, &Actor::system(), t, &q, reveal).await?;
+                let rows = match fmt {
+                    export::Format::Csv => e.write_csv(&mut std::io::BufWriter::new(file()?)).await?,
+                    export::Format::Xlsx => e.write_xlsx(&out).await?,
+                };
+                println!("已导出{} {rows} 条，写入 {}", t.zh, out.display());
+            }
         }
         Command::User { command: UserCommand::Add { name, role, org } } => {
             let role = Role::parse(&role).map_err(StoreError::from)?;

@@ -322,3 +322,123 @@ async fn web_import_reports_errors_and_imports() {
     assert!(body.contains("填报员只能填报本单位及下级单位的记录"), "the scope is the reason: {body}");
     assert_eq!(m.get("/records/activities").total(), before + 2, "nothing of the reporter's file was written");
 }
+/// Every column of every project, by id.
+async fn projects(db: &TestDb) -> std::collections::BTreeMap<i64, Vec<(String, String)>> {
+    let rows = sqlx::query(
+        "SELECT id, code, name, sector, status, status_date, region_code, org_id, batch_id, planned_start, \
+         planned_end, multi_year, livelihood FROM projects",
+    )
+    .fetch_all(&pool(db).await)
+    .await
+    .unwrap();
+    let names = [
+        "code",
+        "name",
+        "sector",
+        "status",
+        "status_date",
+        "region_code",
+        "org_id",
+        "batch_id",
+        "planned_start",
+        "planned_end",
+        "multi_year",
+        "livelihood",
+    ];
+    rows.iter()
+        .map(|r| {
+            let cols = names
+                .iter()
+                .enumerate()
+                .map(|(i, n)| {
+                    let v = r
+                        .try_get::<Option<String>, _>(i + 1)
+                        .ok()
+                        .flatten()
+                        .or_else(|| r.try_get::<Option<i64>, _>(i + 1).ok().flatten().map(|n| n.to_string()))
+                        .unwrap_or_default();
+                    (n.to_string(), v)
+                })
+                .collect();
+            (r.get::<i64, _>(0), cols)
+        })
+        .collect()
+}
+
+/// The round trip: export the projects to XLSX, change three cells and blank two others (the file
+/// edited by code, as a spreadsheet program would save it), import with `--update`: exactly those
+/// three fields of that one project change, and only that change is audited.
+async fn export_edit_update_round_trip(db: &TestDb) {
+    let store = db.store().await;
+    services::demo::load(&store).await.unwrap();
+    let dir = db.dir.path();
+    let out =
+        cli(db).args(["export", "--type", "projects", "--format", "xlsx", "--out", "projects.xlsx"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let exported = sheet::read_xlsx(&std::fs::read(dir.join("projects.xlsx")).unwrap(), "项目").unwrap();
+    let col = |label: &str| {
+        exported
+            .header
+            .iter()
+            .position(|h| h.trim_start_matches('*').starts_with(label))
+            .unwrap_or_else(|| panic!("no column {label} in {:?}", exported.header))
+    };
+    let (code, name, end, livelihood, org, batch) =
+        (col("项目编号"), col("项目名称"), col("计划完工"), col("民生项目"), col("实施单位"), col("批次"));
+    let target = exported.rows.iter().position(|(_, r)| r[code].display() == "JXKZ-01-0001").expect("the project row");
+    let was_livelihood = exported.rows[target].1[livelihood].display();
+
+    let mut book = Workbook::new();
+    let ws = book.add_worksheet();
+    for (c, h) in exported.header.iter().enumerate() {
+        ws.write_string(0, c as u16, h).unwrap();
+    }
+    for (i, (_, cells)) in exported.rows.iter().enumerate() {
+        for (c, cell) in cells.iter().enumerate() {
+            let (r, c16) = (i as u32 + 1, c as u16);
+            let mut cell = cell.clone();
+            if i == target {
+                if c == name {
+                    cell = sheet::Cell::Text("阿克陶县第二中学教学楼（改）".into());
+                } else if c == end {
+                    cell = sheet::Cell::Text("2027-12-31".into());
+                } else if c == livelihood {
+                    cell = sheet::Cell::Text(if was_livelihood == "是" { "否" } else { "是" }.into());
+                } else if c == org || c == batch {
+                    cell = sheet::Cell::Empty;
+                }
+            }
+            match cell {
+                sheet::Cell::Empty => {}
+                sheet::Cell::Number(n) => drop(ws.write_number(r, c16, n).unwrap()),
+                sheet::Cell::Bool(b) => drop(ws.write_boolean(r, c16, b).unwrap()),
+                other => drop(ws.write_string(r, c16, other.display()).unwrap()),
+            }
+        }
+    }
+    std::fs::write(dir.join("edited.xlsx"), book.save_to_buffer().unwrap()).unwrap();
+
+    let before = projects(db).await;
+    let audit_before = count(db, "SELECT COUNT(*) FROM audit_log").await;
+    let out = cli(db).args(["import", "edited.xlsx", "--type", "projects", "--update"]).output().unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(said.contains("新增 0 条，更新 1 条"), "{said}");
+    let after = projects(db).await;
+    assert_eq!(before.len(), after.len());
+    let mut changed = Vec::new();
+    for (id, cols) in &before {
+        for ((n, v), (_, w)) in cols.iter().zip(&after[id]) {
+            if v != w {
+                changed.push(format!("{n}: {v} → {w}"));
+            }
+        }
+    }
+    changed.sort();
+    assert_eq!(changed.len(), 3, "exactly three fields changed: {changed:?}");
+    assert!(changed[0].starts_with("livelihood: "), "{changed:?}");
+    assert!(changed[1].starts_with("name: ") && changed[1].ends_with("→ 阿克陶县第二中学教学楼（改）"), "{changed:?}");
+    assert!(changed[2].starts_with("planned_end: ") && changed[2].ends_with("→ 2027-12-31"), "{changed:?}");
+    assert_eq!(count(db, "SELECT COUNT(*) FROM audit_log").await, audit_before + 1, "one change, one audit entry");
+}
+crate::both!(export_edit_update_round_trip);

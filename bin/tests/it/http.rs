@@ -38,6 +38,34 @@ impl Response {
     }
 }
 
+/// A response whose body is bytes.
+pub struct Download {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Download {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+}
+
+/// A body in the chunked transfer coding, decoded.
+fn dechunk(mut raw: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    loop {
+        let end = raw.windows(2).position(|w| w == b"\r\n")?;
+        let size = usize::from_str_radix(std::str::from_utf8(&raw[..end]).ok()?.split(';').next()?.trim(), 16).ok()?;
+        raw = &raw[end + 2..];
+        if size == 0 {
+            return Some(out);
+        }
+        out.extend_from_slice(raw.get(..size)?);
+        raw = raw.get(size + 2..)?;
+    }
+}
+
 pub struct Browser {
     pub port: u16,
     pub cookies: BTreeMap<String, String>,
@@ -52,18 +80,18 @@ pub fn urlencode(s: &str) -> String {
         .collect()
 }
 
+fn encode_form(f: &[(&str, &str)]) -> String {
+    f.iter().map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v))).collect::<Vec<_>>().join("&")
+}
+
 impl Browser {
     pub fn new(port: u16) -> Browser {
         Browser { port, cookies: BTreeMap::new() }
     }
 
     pub fn try_request(&mut self, method: &str, path: &str, form: Option<&[(&str, &str)]>) -> Option<Response> {
-        let body = form.map(|f| {
-            let encoded =
-                f.iter().map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v))).collect::<Vec<_>>().join("&");
-            ("application/x-www-form-urlencoded", encoded)
-        });
-        self.send(method, path, &[], body.as_ref().map(|(t, b)| (*t, b.as_str())))
+        let body = form.map(encode_form);
+        self.send(method, path, &[], body.as_ref().map(|b| ("application/x-www-form-urlencoded", b.as_str())))
     }
 
     /// A request with extra headers and a body of the given content type (the API's JSON).
@@ -74,6 +102,25 @@ impl Browser {
         headers: &[(&str, &str)],
         body: Option<(&str, &str)>,
     ) -> Option<Response> {
+        let d = self.exchange(method, path, headers, body.map(|(t, b)| (t, b.as_bytes())))?;
+        Some(Response { status: d.status, headers: d.headers, body: String::from_utf8_lossy(&d.body).to_string() })
+    }
+
+    /// A request whose body is kept as bytes (a file download), the chunked transfer coding of a
+    /// streamed body decoded.
+    pub fn try_download(&mut self, method: &str, path: &str, form: Option<&[(&str, &str)]>) -> Option<Download> {
+        let body = form.map(encode_form);
+        self.exchange(method, path, &[], body.as_ref().map(|b| ("application/x-www-form-urlencoded", b.as_bytes())))
+    }
+
+    /// One request and its whole response, cookies kept.
+    fn exchange(
+        &mut self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<(&str, &[u8])>,
+    ) -> Option<Download> {
         let mut s = std::net::TcpStream::connect(("127.0.0.1", self.port)).ok()?;
         s.set_read_timeout(Some(Duration::from_secs(60))).ok()?;
         let cookie = self.cookies.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ");
@@ -88,12 +135,14 @@ impl Browser {
             req.push_str(&format!("Content-Type: {content_type}\r\nContent-Length: {}\r\n", b.len()));
         }
         req.push_str("\r\n");
-        req.push_str(body.map(|(_, b)| b).unwrap_or_default());
-        s.write_all(req.as_bytes()).ok()?;
+        let mut bytes = req.into_bytes();
+        bytes.extend_from_slice(body.map(|(_, b)| b).unwrap_or_default());
+        s.write_all(&bytes).ok()?;
         let mut buf = Vec::new();
         s.read_to_end(&mut buf).ok()?;
-        let text = String::from_utf8_lossy(&buf).to_string();
-        let (head, body) = text.split_once("\r\n\r\n")?;
+        let split = buf.windows(4).position(|w| w == b"\r\n\r\n")?;
+        let head = String::from_utf8_lossy(&buf[..split]).to_string();
+        let raw = &buf[split + 4..];
         let mut lines = head.lines();
         let status = lines.next()?.split_whitespace().nth(1)?.parse().ok()?;
         let headers: Vec<(String, String)> = lines
@@ -111,7 +160,16 @@ impl Browser {
                 }
             }
         }
-        Some(Response { status, headers, body: body.to_string() })
+        let chunked = headers
+            .iter()
+            .any(|(k, v)| k.eq_ignore_ascii_case("transfer-encoding") && v.eq_ignore_ascii_case("chunked"));
+        let body = if chunked { dechunk(raw)? } else { raw.to_vec() };
+        Some(Download { status, headers, body })
+    }
+
+    /// GET a file.
+    pub fn download(&mut self, path: &str) -> Download {
+        self.try_download("GET", path, None).unwrap_or_else(|| panic!("GET {path}"))
     }
 
     pub fn get(&mut self, path: &str) -> Response {

@@ -16,6 +16,9 @@ pub enum ServiceError {
     /// A spreadsheet that cannot be read at all (not a row's error: those are reported by row).
     #[error("文件无法读取：{0}")]
     Unreadable(String),
+    /// An export or import could not be done (a bad format, a file that cannot be written).
+    #[error("数据交换失败：{0}")]
+    Exchange(String),
 }
 
 pub type Result<T> = std::result::Result<T, ServiceError>;

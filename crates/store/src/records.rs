@@ -13,6 +13,7 @@ use crate::sql::{bind_all, bind_all_as, Sql, P};
 use crate::Store;
 use domain::audit::{Actor, AuditEntry};
 use domain::catalog::{Field, FieldKind, RecordType};
+use domain::people::Reveal;
 use domain::regions::RegionCode;
 use domain::users::Role;
 use serde_json::{Map, Value};
@@ -40,7 +41,8 @@ pub struct Listed {
     pub total: i64,
     pub page: i64,
     pub per_page: i64,
-    /// Each row: its columns, and for a reference `FIELD__show`, the name it shows.
+    /// Each row: its columns, and for a reference `FIELD__show`, the name it shows (and
+    /// `FIELD__code`, the code of a referenced organization or project).
     pub rows: Vec<Map<String, Value>>,
 }
 
@@ -58,6 +60,11 @@ fn select(t: &RecordType) -> (String, String) {
             FieldKind::Ref { table, show } => {
                 joins.push_str(&format!(" LEFT JOIN {table} {j} ON {j}.id = t.{}", f.name));
                 cols.push(format!("CAST({j}.{show} AS TEXT) AS {}__show", f.name));
+                // A record with a code (an organization, a project) is also given by its code,
+                // which an export carries for re-import.
+                if domain::catalog::by_table(table).is_some_and(|rt| rt.field("code").is_some()) {
+                    cols.push(format!("{j}.code AS {}__code", f.name));
+                }
             }
             FieldKind::CodeRef { table } => {
                 joins.push_str(&format!(" LEFT JOIN {table} {j} ON {j}.code = t.{}", f.name));
@@ -78,6 +85,93 @@ fn ref_table(t: &RecordType, col: &str) -> Option<&'static str> {
     match t.field(col)?.kind {
         FieldKind::Ref { table, .. } => Some(table),
         _ => None,
+    }
+}
+
+/// ` WHERE a AND b`, or nothing.
+fn where_clause(conds: &[String]) -> String {
+    if conds.is_empty() {
+        String::new()
+    } else {
+        format!(" WHERE {}", conds.join(" AND "))
+    }
+}
+
+/// The field a list is sorted by (none: newest first by id). Personal identifiers are not
+/// sortable (their stored form is ciphertext).
+fn sort_field(t: &RecordType, q: &ListQuery) -> Option<&'static Field> {
+    q.sort
+        .as_deref()
+        .and_then(|s| t.fields.iter().find(|f| f.name == s))
+        .filter(|f| !matches!(f.kind, FieldKind::Secret))
+}
+
+fn order_by(sort: Option<&Field>, desc: bool) -> String {
+    match sort {
+        Some(f) => {
+            // Empty values last on both backends (they order NULLs differently).
+            let dir = if desc { "DESC" } else { "ASC" };
+            format!("(t.{n} IS NULL), t.{n} {dir}, t.id {dir}", n = f.name)
+        }
+        None => "t.id DESC".to_string(),
+    }
+}
+
+/// Is the column of `f` an integer (compared with an integer parameter)?
+fn integer_column(f: &Field) -> bool {
+    matches!(f.kind, FieldKind::Int | FieldKind::Money | FieldKind::Flag | FieldKind::Ref { .. })
+}
+
+/// The sort value of a row, as the parameter it is compared with (None: empty).
+fn key_of(f: &Field, row: &Map<String, Value>) -> Option<P> {
+    match row.get(f.name)? {
+        Value::Null => None,
+        Value::Number(n) if integer_column(f) => n.as_i64().map(P::I),
+        Value::String(s) if !integer_column(f) => Some(P::T(s.clone())),
+        Value::Number(n) => Some(P::T(n.to_string())),
+        Value::String(s) => s.parse().ok().map(P::I),
+        other => Some(P::T(other.to_string())),
+    }
+}
+
+/// The rows after (`last`, `id`) in the order of [`order_by`]: the keyset condition of a chunk.
+fn after_condition(sort: Option<&Field>, desc: bool, last: Option<P>, id: i64, sql: &mut Sql) -> String {
+    let op = if desc { "<" } else { ">" };
+    let Some(f) = sort else {
+        return format!("t.id < {}", sql.param(P::I(id)));
+    };
+    let n = f.name;
+    match last {
+        Some(v) => {
+            let pv = sql.param(v);
+            let pi = sql.param(P::I(id));
+            format!("((t.{n} IS NOT NULL AND (t.{n} {op} {pv} OR (t.{n} = {pv} AND t.id {op} {pi}))) OR t.{n} IS NULL)")
+        }
+        None => format!("(t.{n} IS NULL AND t.id {op} {})", sql.param(P::I(id))),
+    }
+}
+
+/// An export being read: a list's query and where the last chunk ended (see
+/// [`Store::export_chunks`]).
+#[derive(Debug)]
+pub struct Chunks {
+    t: &'static RecordType,
+    scope: Option<String>,
+    q: ListQuery,
+    sort: Option<&'static Field>,
+    /// Personal identifiers in clear (allowed and audited when the export began).
+    clear: bool,
+    after: Option<(Option<P>, i64)>,
+    done: bool,
+}
+
+impl Chunks {
+    pub fn record_type(&self) -> &'static RecordType {
+        self.t
+    }
+    /// Are personal identifiers read in clear?
+    pub fn clear(&self) -> bool {
+        self.clear
     }
 }
 
@@ -155,14 +249,13 @@ impl Store {
         })
     }
 
-    /// One page of records of type `t` that `actor` may see.
-    pub async fn records(&self, actor: &Actor, t: &RecordType, q: &ListQuery) -> Result<Listed> {
-        let scope = self.scope(actor).await?;
-        let (cols, joins) = select(t);
-        let mut sql = Sql::default();
+    /// The conditions of a list of `t`: the reader's scope, the filters (each a field the
+    /// catalogue marks as a filter, its value checked), and the text search. Pages and exports
+    /// are built from this one function, so an export holds exactly the records its list shows.
+    fn list_conditions(t: &RecordType, scope: Option<&str>, q: &ListQuery, sql: &mut Sql) -> Result<Vec<String>> {
         let mut conds = Vec::new();
-        if let Some(path) = &scope {
-            conds.extend(Self::scope_condition(t, path, &mut sql));
+        if let Some(path) = scope {
+            conds.extend(Self::scope_condition(t, path, sql));
         }
         for (name, value) in &q.filters {
             if value.trim().is_empty() {
@@ -172,7 +265,7 @@ impl Store {
                 .field(name)
                 .filter(|f| f.filter)
                 .ok_or_else(|| bad(name, name, format!("{}不能按“{name}”筛选", t.zh)))?;
-            conds.push(Self::filter_condition(f, value, &mut sql)?);
+            conds.push(Self::filter_condition(f, value, sql)?);
         }
         if let Some(words) = q.q.as_deref().map(str::trim).filter(|w| !w.is_empty()) {
             if !t.search.is_empty() {
@@ -182,20 +275,22 @@ impl Store {
                 conds.push(format!("({})", any.join(" OR ")));
             }
         }
-        let filter = if conds.is_empty() { String::new() } else { format!(" WHERE {}", conds.join(" AND ")) };
+        Ok(conds)
+    }
+
+    /// One page of records of type `t` that `actor` may see.
+    pub async fn records(&self, actor: &Actor, t: &RecordType, q: &ListQuery) -> Result<Listed> {
+        let scope = self.scope(actor).await?;
+        let (cols, joins) = select(t);
+        let mut sql = Sql::default();
+        let conds = Self::list_conditions(t, scope.as_deref(), q, &mut sql)?;
+        let filter = where_clause(&conds);
         let count_sql = format!("SELECT COUNT(*) FROM {} t{filter}", t.table);
         let total: i64 = bind_all(sqlx::query(&count_sql), &sql.params)
             .fetch_one(self.pool())
             .await
             .and_then(|r| sqlx::Row::try_get(&r, 0))?;
-        let order = match q.sort.as_deref().and_then(|s| t.field(s)) {
-            Some(f) if !matches!(f.kind, FieldKind::Secret) => {
-                // Empty values last on both backends (they order NULLs differently).
-                let dir = if q.desc { "DESC" } else { "ASC" };
-                format!("(t.{n} IS NULL), t.{n} {dir}, t.id {dir}", n = f.name)
-            }
-            _ => "t.id DESC".to_string(),
-        };
+        let order = order_by(sort_field(t, q), q.desc);
         let per_page = q.per_page.clamp(1, 500);
         let page = q.page.max(1);
         let lim = sql.param(P::I(per_page));
@@ -203,6 +298,79 @@ impl Store {
         sql.text = format!("SELECT {cols} FROM {} t{joins}{filter} ORDER BY {order} LIMIT {lim} OFFSET {off}", t.table);
         let rows = bind_all(sqlx::query(&sql.text), &sql.params).fetch_all(self.pool()).await?;
         Ok(Listed { total, page, per_page, rows: rows.iter().map(to_json).collect() })
+    }
+
+    /// A list of `t` as `actor` sees it with `q`'s filters, search and sort, to be read in
+    /// chunks ([`Store::chunk`]) so that any number of records is exported in bounded memory.
+    /// With `reveal`, personal identifiers are read in clear: only a role that may see them
+    /// gets that, and the export is audited (`export_personal`, with the filters) before any
+    /// row is read. Bad filters are refused here, before anything is written or read.
+    pub async fn export_chunks(
+        &self,
+        actor: &Actor,
+        t: &'static RecordType,
+        q: &ListQuery,
+        reveal: Reveal,
+    ) -> Result<Chunks> {
+        let scope = self.scope(actor).await?;
+        Self::list_conditions(t, scope.as_deref(), q, &mut Sql::default())?;
+        let secrets = t.fields.iter().any(|f| matches!(f.kind, FieldKind::Secret));
+        let clear = reveal == Reveal::Clear && secrets;
+        if clear {
+            if !actor.role.may_see_personal() {
+                return Err(StoreError::Forbidden(format!("角色“{}”不能导出完整个人信息", actor.role.label())));
+            }
+            let what = serde_json::json!({ "filters": q.filters, "q": q.q, "sort": q.sort, "desc": q.desc });
+            let mut tx = self.begin_audited(actor).await?;
+            tx.audit("export_personal", t.table, None, None, Some(what)).await?;
+            tx.commit().await?;
+        }
+        Ok(Chunks { t, scope, q: q.clone(), sort: sort_field(t, q), clear, after: None, done: false })
+    }
+
+    /// The next at most `n` records of an export (empty when it is exhausted). Each chunk is
+    /// one query that starts after the last record of the previous one (by the sort value and
+    /// id, never by an offset), so a chunk costs the same at the end of a long list as at its
+    /// start.
+    pub async fn chunk(&self, c: &mut Chunks, n: i64) -> Result<Vec<Map<String, Value>>> {
+        if c.done {
+            return Ok(Vec::new());
+        }
+        let (cols, joins) = select(c.t);
+        let mut sql = Sql::default();
+        let mut conds = Self::list_conditions(c.t, c.scope.as_deref(), &c.q, &mut sql)?;
+        if let Some((last, id)) = &c.after {
+            conds.push(after_condition(c.sort, c.q.desc, last.clone(), *id, &mut sql));
+        }
+        let filter = where_clause(&conds);
+        let order = order_by(c.sort, c.q.desc);
+        let lim = sql.param(P::I(n.max(1)));
+        sql.text = format!("SELECT {cols} FROM {} t{joins}{filter} ORDER BY {order} LIMIT {lim}", c.t.table);
+        let rows = bind_all(sqlx::query(&sql.text), &sql.params).fetch_all(self.pool()).await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let mut m = to_json(row);
+            if c.clear {
+                for f in c.t.fields.iter().filter(|f| matches!(f.kind, FieldKind::Secret)) {
+                    let enc: Option<String> = sqlx::Row::try_get(row, format!("{}_enc", f.name).as_str())?;
+                    if let Some(enc) = enc {
+                        m.insert(f.name.into(), Value::from(self.crypto().decrypt(&enc)?));
+                    }
+                }
+            }
+            out.push(m);
+        }
+        match out.last() {
+            Some(last) if out.len() as i64 >= n.max(1) => {
+                let id = last
+                    .get("id")
+                    .and_then(Value::as_i64)
+                    .ok_or_else(|| StoreError::Integrity(format!("{} 的记录缺少编号", c.t.table)))?;
+                c.after = Some((c.sort.and_then(|f| key_of(f, last)), id));
+            }
+            _ => c.done = true,
+        }
+        Ok(out)
     }
 
     /// Of the records `ids` of type `t`, those `actor` may open (all of them for an unscoped

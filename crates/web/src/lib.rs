@@ -9,6 +9,7 @@ mod audit;
 mod auth;
 mod dashboard;
 mod error;
+mod export;
 mod figures;
 mod forms;
 mod html;
@@ -66,6 +67,8 @@ pub fn router(store: Store) -> Router {
                 .layer(axum::extract::DefaultBodyLimit::max(import::MAX_UPLOAD)),
         )
         .route("/imports/{token}/errors.xlsx", get(import::report))
+        .route("/records/{slug}/export.csv", get(export::csv).post(export::csv_clear))
+        .route("/records/{slug}/export.xlsx", get(export::xlsx).post(export::xlsx_clear))
         .route("/records/{slug}/{id}", get(records::detail))
         .route("/records/{slug}/{id}/edit", get(forms::edit_form).post(forms::update))
         .route("/records/{slug}/{id}/delete", post(forms::delete))

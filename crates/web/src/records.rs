@@ -151,7 +151,7 @@ fn with(params: &[(String, String)], extra: &[(&str, &str)]) -> String {
     query_string(&all)
 }
 
-fn query_string(params: &[(String, String)]) -> String {
+pub(crate) fn query_string(params: &[(String, String)]) -> String {
     params
         .iter()
         .filter(|(_, v)| !v.is_empty())
@@ -230,6 +230,24 @@ pub(crate) async fn ref_options(s: &AppState, ctx: &Ctx, table: &str) -> Result<
         .collect())
 }
 
+/// The list a request asks for: the filters `t` offers, the search, the sort and the page. The
+/// list page and its exports read the same query.
+pub(crate) fn list_query(t: &RecordType, params: &[(String, String)]) -> ListQuery {
+    let get = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).unwrap_or_default();
+    ListQuery {
+        filters: params
+            .iter()
+            .filter(|(k, v)| !v.is_empty() && t.field(k).is_some_and(|f| f.filter))
+            .cloned()
+            .collect(),
+        q: Some(get("q")).filter(|w| !w.trim().is_empty()),
+        sort: Some(get("sort")).filter(|w| !w.is_empty()),
+        desc: get("desc") == "1",
+        page: get("page").parse().unwrap_or(1),
+        per_page: PER_PAGE,
+    }
+}
+
 /// A list of records of one type.
 pub async fn list(
     State(s): State<AppState>,
@@ -241,16 +259,7 @@ pub async fn list(
     let t = by_slug(&slug).ok_or_else(|| AppError::NotFound(ctx.t("没有这类记录", "No such record type").into()))?;
     let params = pairs(raw.as_deref());
     let get = |k: &str| params.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()).unwrap_or_default();
-    let filters: Vec<(String, String)> =
-        params.iter().filter(|(k, v)| !v.is_empty() && t.field(k).is_some_and(|f| f.filter)).cloned().collect();
-    let q = ListQuery {
-        filters: filters.clone(),
-        q: Some(get("q")).filter(|w| !w.trim().is_empty()),
-        sort: Some(get("sort")).filter(|w| !w.is_empty()),
-        desc: get("desc") == "1",
-        page: get("page").parse().unwrap_or(1),
-        per_page: PER_PAGE,
-    };
+    let q = list_query(t, &params);
     let listed = match s.store.records(&ctx.user.actor(None), t, &q).await {
         Ok(l) => l,
         Err(store::StoreError::Invalid(inv)) => {
@@ -281,6 +290,7 @@ pub async fn list(
                 a.button href={ "/records/" (t.slug) "/new" } { (ctx.t("新建", "New")) }
                 a.button href={ "/records/" (t.slug) "/import" } { (ctx.t("导入", "Import")) }
             }
+            (crate::export::links(&ctx, t, &params))
         }
         form.filters method="get" action={ "/records/" (t.slug) } {
             @if !t.search.is_empty() {
