@@ -334,8 +334,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 );
             } else {
                 let fmt = export::Format::parse(&format)?;
-                let t =
-                    export::record_type(kind.as_deref().context("导出列表须指定 --type（记录类型，如 projects）")?)?;
+                let t = services::exchange::import::record_type(
+                    kind.as_deref().context("导出列表须指定 --type（记录类型，如 projects）")?,
+                )?;
                 let q = store::records::ListQuery { filters: export::filters(&filters)?, ..Default::default() };
                 let reveal = if unmasked { domain::people::Reveal::Clear } else { domain::people::Reveal::Masked };
                 let e = export::Export::open(&store, &Actor::system(), t, &q, reveal).await?;

@@ -388,35 +388,45 @@ async fn export_edit_update_round_trip(db: &TestDb) {
     let target = exported.rows.iter().position(|(_, r)| r[code].display() == "JXKZ-01-0001").expect("the project row");
     let was_livelihood = exported.rows[target].1[livelihood].display();
 
-    let mut book = Workbook::new();
-    let ws = book.add_worksheet();
-    for (c, h) in exported.header.iter().enumerate() {
-        ws.write_string(0, c as u16, h).unwrap();
-    }
-    for (i, (_, cells)) in exported.rows.iter().enumerate() {
-        for (c, cell) in cells.iter().enumerate() {
-            let (r, c16) = (i as u32 + 1, c as u16);
-            let mut cell = cell.clone();
-            if i == target {
-                if c == name {
-                    cell = sheet::Cell::Text("阿克陶县第二中学教学楼（改）".into());
-                } else if c == end {
-                    cell = sheet::Cell::Text("2027-12-31".into());
-                } else if c == livelihood {
-                    cell = sheet::Cell::Text(if was_livelihood == "是" { "否" } else { "是" }.into());
-                } else if c == org || c == batch {
-                    cell = sheet::Cell::Empty;
+    let org_code = col("实施单位（");
+    // The exported sheet with the target row's cells replaced, saved as a spreadsheet program would.
+    let edited = |edits: &[(usize, sheet::Cell)]| {
+        let mut book = Workbook::new();
+        let ws = book.add_worksheet();
+        for (c, h) in exported.header.iter().enumerate() {
+            ws.write_string(0, c as u16, h).unwrap();
+        }
+        for (i, (_, cells)) in exported.rows.iter().enumerate() {
+            for (c, cell) in cells.iter().enumerate() {
+                let (r, c16) = (i as u32 + 1, c as u16);
+                let cell = match edits.iter().find(|(col, _)| i == target && *col == c) {
+                    Some((_, new)) => new.clone(),
+                    None => cell.clone(),
+                };
+                match cell {
+                    sheet::Cell::Empty => {}
+                    sheet::Cell::Number(n) => drop(ws.write_number(r, c16, n).unwrap()),
+                    sheet::Cell::Bool(b) => drop(ws.write_boolean(r, c16, b).unwrap()),
+                    other => drop(ws.write_string(r, c16, other.display()).unwrap()),
                 }
             }
-            match cell {
-                sheet::Cell::Empty => {}
-                sheet::Cell::Number(n) => drop(ws.write_number(r, c16, n).unwrap()),
-                sheet::Cell::Bool(b) => drop(ws.write_boolean(r, c16, b).unwrap()),
-                other => drop(ws.write_string(r, c16, other.display()).unwrap()),
-            }
         }
-    }
-    std::fs::write(dir.join("edited.xlsx"), book.save_to_buffer().unwrap()).unwrap();
+        book.save_to_buffer().unwrap()
+    };
+    let text = |s: &str| sheet::Cell::Text(s.into());
+    let flipped = if was_livelihood == "是" { "否" } else { "是" };
+    std::fs::write(
+        dir.join("edited.xlsx"),
+        edited(&[
+            (name, text("阿克陶县第二中学教学楼（改）")),
+            (end, text("2027-12-31")),
+            (livelihood, text(flipped)),
+            (org, sheet::Cell::Empty),
+            (org_code, sheet::Cell::Empty),
+            (batch, sheet::Cell::Empty),
+        ]),
+    )
+    .unwrap();
 
     let before = projects(db).await;
     let audit_before = count(db, "SELECT COUNT(*) FROM audit_log").await;
@@ -440,5 +450,18 @@ async fn export_edit_update_round_trip(db: &TestDb) {
     assert!(changed[1].starts_with("name: ") && changed[1].ends_with("→ 阿克陶县第二中学教学楼（改）"), "{changed:?}");
     assert!(changed[2].starts_with("planned_end: ") && changed[2].ends_with("→ 2027-12-31"), "{changed:?}");
     assert_eq!(count(db, "SELECT COUNT(*) FROM audit_log").await, audit_before + 1, "one change, one audit entry");
+
+    // A name changed in one column while its code column still names the old organization is
+    // refused, not silently overruled by the other column.
+    let other = if exported.rows[target].1[org_code].display() == "JX-H05" {
+        "江西省人民医院"
+    } else {
+        "江西省儿童医院"
+    };
+    std::fs::write(dir.join("conflict.xlsx"), edited(&[(org, text(other))])).unwrap();
+    let out = cli(db).args(["import", "conflict.xlsx", "--type", "projects", "--update"]).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("指向不同的记录"), "{err}");
 }
 crate::both!(export_edit_update_round_trip);

@@ -102,6 +102,11 @@ pub fn required_text(field: &str, label: &str, s: &str, max_chars: usize) -> Res
             format!("{label}过长（{} 个字符）", t.chars().count()),
         ));
     }
+    // Control characters (a NUL above all, which PostgreSQL refuses in text) are never data;
+    // line breaks and tabs inside a note are.
+    if t.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
+        return Err(Invalid::new(field, label, "不得含有控制字符", format!("{label}含有不可见的控制字符")));
+    }
     Ok(t.to_string())
 }
 
@@ -238,6 +243,13 @@ impl Reference {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn text_refuses_control_characters_and_keeps_rare_ones() {
+        assert!(required_text("name", "姓名", "阿\u{0}布", 50).is_err());
+        assert_eq!(required_text("name", "姓名", " 古丽米热·阿布都 𠀀 ", 50).unwrap(), "古丽米热·阿布都 𠀀");
+        assert!(required_text("note", "备注", "第一行\n第二行", 50).is_ok());
+    }
 
     #[test]
     fn dates_are_iso_and_real() {

@@ -121,14 +121,6 @@ fn code_header(f: &Field) -> Option<String> {
     }
 }
 
-/// The record type at `slug`, for the command line.
-pub fn record_type(slug: &str) -> Result<&'static RecordType> {
-    domain::catalog::by_slug(slug).ok_or_else(|| {
-        let all: Vec<&str> = domain::catalog::RECORD_TYPES.iter().map(|t| t.slug).collect();
-        ServiceError::Exchange(format!("没有“{slug}”这类记录，可选：{}", all.join("、")))
-    })
-}
-
 /// `FIELD=VALUE` arguments as a list's filters (the store checks the fields and values).
 pub fn filters(args: &[String]) -> Result<Vec<(String, String)>> {
     args.iter()

@@ -109,13 +109,10 @@ enum Column {
     Ignored,
 }
 
-/// The header of a field in templates and exports: `*` for required, the unit in brackets.
+/// The header of a field in templates: the export's header (the unit in brackets), `*` when
+/// the field is required.
 pub fn header_of(f: &Field, required: bool) -> String {
-    let star = if required { "*" } else { "" };
-    match f.kind {
-        FieldKind::Money => format!("{star}{}（万元）", f.zh),
-        _ => format!("{star}{}", f.zh),
-    }
+    format!("{}{}", if required { "*" } else { "" }, super::export::header(f))
 }
 
 /// The header cell the parent-place column has.
@@ -130,7 +127,7 @@ fn column_of(t: &RecordType, header: &str) -> Column {
         }
         _ => (h, ""),
     };
-    if matches!(base, "ID" | "id" | "记录ID" | "记录编号") {
+    if matches!(base, "编号" | "ID" | "id" | "记录ID" | "记录编号") {
         return Column::Id;
     }
     if matches!(base, PARENT_REGION | "上级地区") {
@@ -506,6 +503,7 @@ pub async fn import(
             }
         }
         let mut values: Vec<(String, String)> = id.as_ref().map(|(_, v)| v.clone()).unwrap_or_default();
+        let mut set_by: HashMap<&str, (usize, String)> = HashMap::new();
         for (i, c) in columns.iter().enumerate() {
             let Column::Field { field, yuan } = c else { continue };
             let raw = cell(i);
@@ -513,6 +511,19 @@ pub async fn import(
                 continue; // An update's blank cell keeps the stored value.
             }
             let text = if raw.is_blank() { Ok(String::new()) } else { resolver.value(field, &raw, parent.as_ref()) };
+            // A field shown in two columns (a name and its code, as exports have them) must
+            // say the same in both: an edit of one column alone is not silently overruled.
+            let text = match (text, set_by.get(field.name)) {
+                (Ok(v), Some((j, w))) if !v.is_empty() && !w.is_empty() && v != *w => Err(invalid(
+                    field,
+                    "同一字段的两列须一致",
+                    format!("“{}”与“{}”指向不同的记录，请两列一致，或只保留一列", header_at(*j), header_at(i)),
+                )),
+                (text, _) => text,
+            };
+            if let Ok(v) = &text {
+                set_by.entry(field.name).or_insert((i, v.clone()));
+            }
             match text {
                 Ok(v) => {
                     values.retain(|(k, _)| k != field.name && *k != format!("{}__unit", field.name));
