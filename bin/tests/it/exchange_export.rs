@@ -209,7 +209,7 @@ async fn cli_exports_the_demo_projects_to_csv_and_xlsx() {
         (vec!["--type", "projects", "--format", "csv", "--filter", "bogus=1"], "不能按“bogus”筛选"),
         (vec!["--type", "projects", "--format", "csv", "--filter", "sector"], "字段=值"),
         (vec!["--type", "projects", "--format", "pdf"], "xlsx、csv"),
-        (vec!["--type", "nothing", "--format", "csv"], "没有“nothing”这类记录"),
+        (vec!["--type", "nothing", "--format", "csv"], "没有“nothing”这一记录类型"),
         (vec!["--format", "csv"], "--type"),
     ] {
         let out = cli(&db).arg("export").args(&args).args(["--out", "bad.out"]).output().unwrap();

@@ -35,6 +35,7 @@
 
 use crate::exchange::export::CHUNK;
 use crate::figures::Engine;
+use crate::reports::docx::esc;
 use crate::{Result, ServiceError};
 use domain::audit::Actor;
 use domain::catalog::{by_slug, code_label};
@@ -147,24 +148,6 @@ fn text(row: &Map<String, Value>, k: &str) -> String {
 
 fn int(row: &Map<String, Value>, k: &str) -> Option<i64> {
     row.get(k).and_then(|v| v.as_i64().or_else(|| v.as_str().and_then(|s| s.parse().ok())))
-}
-
-/// XML text and attribute values escaped.
-fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            // Characters XML 1.0 does not allow.
-            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => {}
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 /// An amount in 分 as 元 with two decimals.

@@ -693,7 +693,7 @@ fn store_error(
 pub fn record_type(name: &str) -> std::result::Result<&'static RecordType, ServiceError> {
     domain::catalog::RECORD_TYPES.iter().find(|t| t.slug == name || t.table == name || t.zh == name).ok_or_else(|| {
         let all: Vec<&str> = domain::catalog::RECORD_TYPES.iter().map(|t| t.slug).collect();
-        ServiceError::Unreadable(format!("没有“{name}”这一记录类型；可用：{}", all.join(", ")))
+        ServiceError::Exchange(format!("没有“{name}”这一记录类型；可用：{}", all.join(", ")))
     })
 }
 

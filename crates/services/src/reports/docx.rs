@@ -113,8 +113,8 @@ pub fn docx(r: &Rendered) -> Result<Vec<u8>, DocxError> {
 }
 
 /// XML text or attribute value: the five specials escaped, characters XML 1.0 forbids (C0
-/// controls) dropped, since Word refuses a part that contains them.
-fn esc(s: &str) -> String {
+/// controls) dropped, since Word refuses a part that contains them. (The IATI file uses it too.)
+pub(crate) fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
