@@ -313,7 +313,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Template { kind, out } => {
             let t = services::exchange::import::record_type(&kind)?;
             let store = open(g).await?;
-            let bytes = services::exchange::template::template(&store, t).await?;
+            let bytes = services::exchange::template::template(&store, &Actor::system(), t).await?;
             std::fs::write(&out, &bytes).with_context(|| format!("无法写入 {}", out.display()))?;
             println!("已写入{}导入模板：{}", t.zh, out.display());
         }

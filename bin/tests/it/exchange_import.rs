@@ -11,7 +11,7 @@ use sqlx::Row;
 /// The header row of the template of `slug`, as the template writes it.
 async fn template_header(db: &TestDb, slug: &str) -> Vec<String> {
     let store = db.store().await;
-    let bytes = template::template(&store, by_slug(slug).unwrap()).await.unwrap();
+    let bytes = template::template(&store, &Actor::system(), by_slug(slug).unwrap()).await.unwrap();
     let sh = sheet::read_xlsx(&bytes, by_slug(slug).unwrap().zh).unwrap();
     // The template's row 2 is its example, which the import skips.
     assert!(sh.rows[0].1[0].display().starts_with("示例"), "row 2 is the example");
@@ -203,7 +203,7 @@ async fn units_and_references_are_read_or_reported() {
     let store = db.store().await;
     services::demo::load(&store).await.unwrap();
     let t = by_slug("funding").unwrap();
-    let csv = "项目,年度,资金来源,计划投资（元）,已下达（万元）,*已拨付\n\
+    let csv = "项目,年度,资金来源,计划投资（元）,已下达（万元）,*已拨付（万元）\n\
                JXKZ-01-0001,2025,省本级援疆资金,\"1,234,567.89\",100.5,0\n\
                JXKZ-99-9999,2025,省本级援疆资金,1,1,1\n\
                JXKZ-01-0001,2025,省本级援疆资金,-5,1,1\n";
@@ -214,7 +214,7 @@ async fn units_and_references_are_read_or_reported() {
     assert!(lines.iter().any(|l| l.starts_with("第 3 行【项目】找不到项目“JXKZ-99-9999”")), "{lines:?}");
     assert!(lines.iter().any(|l| l.starts_with("第 4 行【计划投资（元）】") && l.contains("不得为负数")), "{lines:?}");
 
-    let csv = "项目,年度,资金来源,计划投资（元）,已下达（万元）,*已拨付\n\
+    let csv = "项目,年度,资金来源,计划投资（元）,已下达（万元）,*已拨付（万元）\n\
                JXKZ-01-0001,2030,省本级援疆资金,\"1,234,567.89\",100.5,0\n";
     let sh = sheet::read_csv(csv.as_bytes()).unwrap();
     let out = import::import(&store, &Actor::system(), t, &sh, import::Options::default()).await.unwrap();
@@ -226,6 +226,29 @@ async fn units_and_references_are_read_or_reported() {
         .unwrap();
     assert_eq!(row.get::<i64, _>(0), 123_456_789, "1,234,567.89 元 is 123456789 分");
     assert_eq!(row.get::<i64, _>(1), 100_500_000, "100.5 万元 is 100500000 分");
+
+    // A money column that does not say its unit is refused, never guessed.
+    let sh = sheet::read_csv(
+        "项目,年度,资金来源,计划投资,已下达（万元）,已拨付（万元）\nJXKZ-01-0001,2031,省本级援疆资金,1,1,1\n"
+            .as_bytes(),
+    )
+    .unwrap();
+    let out = import::import(&store, &Actor::system(), t, &sh, import::Options::default()).await.unwrap();
+    assert!(out.errors[0].message.contains("须在括号中注明单位"), "{:?}", out.errors);
+    // An export's apostrophe before a leading minus is taken off; 12-digit codes are places.
+    let activities = by_slug("activities").unwrap();
+    let csv = format!("{}\n'-讲座,义诊,,医疗,2025-03-05,,653022100001,,,,1,1\n", HEADER.join(","));
+    let out = import::import(
+        &store,
+        &Actor::system(),
+        activities,
+        &sheet::read_csv(csv.as_bytes()).unwrap(),
+        import::Options { dry_run: true, update: false },
+    )
+    .await
+    .unwrap();
+    let lines: Vec<String> = out.errors.iter().map(|e| e.line()).collect();
+    assert!(lines.iter().all(|l| !l.contains("活动名称")), "{lines:?}");
 
     let sh = sheet::read_csv("甲,乙\n1,2\n".as_bytes()).unwrap();
     let out = import::import(&store, &Actor::system(), t, &sh, import::Options::default()).await.unwrap();
@@ -319,7 +342,7 @@ async fn web_import_reports_errors_and_imports() {
     let (status, body) = upload(&r, "/records/activities/import", &[("csrf", &csrf)], other.as_bytes());
     assert_eq!(status, 422, "{body}");
     assert!(body.contains("导入失败：共 1 条数据有误"), "{body}");
-    assert!(body.contains("填报员只能填报本单位及下级单位的记录"), "the scope is the reason: {body}");
+    assert!(body.contains("找不到组织单位“江西省人民医院”"), "outside its scope, the unit is not there: {body}");
     assert_eq!(m.get("/records/activities").total(), before + 2, "nothing of the reporter's file was written");
 }
 /// Every column of every project, by id.
@@ -465,3 +488,55 @@ async fn export_edit_update_round_trip(db: &TestDb) {
     assert!(err.contains("指向不同的记录"), "{err}");
 }
 crate::both!(export_edit_update_round_trip);
+
+/// A reporter's template and lookups hold only what the reporter may see: the funding template's
+/// project list is the reporter's own projects, and another unit's project is "not found".
+#[tokio::test]
+async fn reporters_templates_and_lookups_keep_to_their_scope() {
+    let db = TestDb::new(crate::support::Backend::Sqlite).await;
+    let store = db.store().await;
+    services::demo::load(&store).await.unwrap();
+    let pool = pool(&db).await;
+    let org: i64 =
+        sqlx::query("SELECT id FROM organizations WHERE code = 'AKT-HOSP'").fetch_one(&pool).await.unwrap().get(0);
+    let reporter = Actor {
+        user_id: None,
+        name: "reporter".into(),
+        role: domain::users::Role::Reporter,
+        org_id: Some(domain::ids::Id::issued(org)),
+        source: None,
+    };
+    let t = by_slug("funding").unwrap();
+    let bytes = template::template(&store, &reporter, t).await.unwrap();
+    let mut book: calamine::Xlsx<_> = calamine::Xlsx::new(std::io::Cursor::new(bytes)).unwrap();
+    use calamine::Reader;
+    let codes = book.worksheet_range("代码表").unwrap();
+    let col = codes.rows().next().unwrap().iter().position(|c| *c == "项目").expect("a project list");
+    let listed: Vec<String> = codes.rows().skip(1).map(|r| r[col].to_string()).filter(|s| !s.is_empty()).collect();
+    let own: Vec<String> = sqlx::query("SELECT p.name FROM projects p JOIN organizations o ON o.id = p.org_id WHERE o.path LIKE (SELECT path FROM organizations WHERE id = $1) || '%'")
+        .bind(org)
+        .fetch_all(&pool)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get::<String, _>(0))
+        .collect();
+    let all: i64 = sqlx::query("SELECT COUNT(*) FROM projects").fetch_one(&pool).await.unwrap().get(0);
+    assert!(listed.len() < all as usize, "not every project of the program");
+    assert!(listed.iter().all(|p| own.contains(p)), "only the reporter's own projects: {listed:?}");
+
+    let other: String = sqlx::query("SELECT p.code FROM projects p JOIN organizations o ON o.id = p.org_id WHERE o.path NOT LIKE (SELECT path FROM organizations WHERE id = $1) || '%' ORDER BY p.id LIMIT 1")
+        .bind(org)
+        .fetch_one(&pool)
+        .await
+        .unwrap()
+        .get(0);
+    let csv = format!(
+        "项目,年度,资金来源,计划投资（万元）,已下达（万元）,已拨付（万元）\n{other},2030,省本级援疆资金,1,1,1\n"
+    );
+    let out =
+        import::import(&store, &reporter, t, &sheet::read_csv(csv.as_bytes()).unwrap(), import::Options::default())
+            .await
+            .unwrap();
+    assert!(out.errors.iter().any(|e| e.message == format!("找不到项目“{other}”")), "{:?}", out.errors);
+}

@@ -3,8 +3,10 @@
 //! its lists show. One read per referenced table per import, never one per row.
 
 use crate::error::{Result, StoreError};
+use crate::sql::{bind_all, Sql, P};
 use crate::Store;
-use domain::catalog::RECORD_TYPES;
+use domain::audit::Actor;
+use domain::catalog::{by_table, RECORD_TYPES};
 use sqlx::Row;
 
 /// One record that a cell may name.
@@ -30,19 +32,31 @@ fn shown_column(table: &str) -> Option<&'static str> {
 }
 
 impl Store {
-    /// Every record of `table` (a table some catalogued field references) with the columns a
-    /// spreadsheet cell may name it by.
-    pub async fn named_records(&self, table: &str) -> Result<Vec<Named>> {
+    /// The records of `table` (a table some catalogued field references) that `actor` may see,
+    /// with the columns a spreadsheet cell may name them by: a reporter finds only the records
+    /// of its own subtree, as its forms offer them.
+    pub async fn named_records(&self, actor: &Actor, table: &str) -> Result<Vec<Named>> {
         let show = shown_column(table).ok_or_else(|| StoreError::Forbidden(format!("表 {table} 不能按名称查找")))?;
+        let t = by_table(table).ok_or_else(|| StoreError::Forbidden(format!("表 {table} 不在目录中")))?;
         let has_code = matches!(table, "organizations" | "projects");
-        let sql = format!(
-            "SELECT id, {code} AS code, CAST({show} AS TEXT) AS name, {credit} AS credit_code, {parent} AS parent_id \
-             FROM {table} ORDER BY id",
-            code = if has_code { "code" } else { "NULL" },
-            credit = if table == "organizations" { "credit_code" } else { "NULL" },
-            parent = if table == "organizations" { "parent_id" } else { "CAST(NULL AS BIGINT)" },
+        let mut sql = Sql::default();
+        // An organization is within a reporter's scope through its own path.
+        let scope = match self.scope(actor).await? {
+            None => None,
+            Some(path) if table == "organizations" => {
+                Some(format!("t.path LIKE {}", sql.param(P::T(format!("{path}%")))))
+            }
+            Some(path) => Self::scope_condition(t, &path, &mut sql),
+        };
+        sql.text = format!(
+            "SELECT t.id, {code} AS code, CAST(t.{show} AS TEXT) AS name, {credit} AS credit_code, {parent} AS parent_id \
+             FROM {table} t{cond} ORDER BY t.id",
+            code = if has_code { "t.code" } else { "NULL" },
+            credit = if table == "organizations" { "t.credit_code" } else { "NULL" },
+            parent = if table == "organizations" { "t.parent_id" } else { "CAST(NULL AS BIGINT)" },
+            cond = scope.map(|c| format!(" WHERE {c}")).unwrap_or_default(),
         );
-        let rows = sqlx::query(&sql).fetch_all(self.pool()).await?;
+        let rows = bind_all(sqlx::query(&sql.text), &sql.params).fetch_all(self.pool()).await?;
         rows.iter()
             .map(|r| {
                 Ok(Named {

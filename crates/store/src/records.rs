@@ -178,7 +178,7 @@ impl Chunks {
 impl Store {
     /// The organization path that scopes `actor`, or `None` for the whole program. Refuses the
     /// administrator roles, which see no business records.
-    async fn scope(&self, actor: &Actor) -> Result<Option<String>> {
+    pub(crate) async fn scope(&self, actor: &Actor) -> Result<Option<String>> {
         match actor.role {
             Role::Manager | Role::Viewer => Ok(None),
             Role::Reporter => {
@@ -199,7 +199,7 @@ impl Store {
     }
 
     /// The condition that keeps a scoped reader inside its subtree.
-    fn scope_condition(t: &RecordType, path: &str, sql: &mut Sql) -> Option<String> {
+    pub(crate) fn scope_condition(t: &RecordType, path: &str, sql: &mut Sql) -> Option<String> {
         if t.owners.is_empty() {
             return None;
         }

@@ -165,6 +165,9 @@ impl<'s> Tx<'s> {
     /// the transaction can go on.
     pub async fn rollback_to(&mut self) -> Result<()> {
         sqlx::query("ROLLBACK TO SAVEPOINT cp_row").execute(&mut *self.tx).await?;
+        // Rolled back to, a savepoint still stands: release it, or thousands of refused rows
+        // would nest thousands of them.
+        sqlx::query("RELEASE SAVEPOINT cp_row").execute(&mut *self.tx).await?;
         self.known.clear();
         self.failed = false;
         Ok(())

@@ -18,10 +18,11 @@ use std::time::{Duration, Instant};
 /// The largest file an upload may carry; a larger one is refused before it is read.
 pub const MAX_UPLOAD: usize = 64 * 1024 * 1024;
 
-/// Error reports waiting to be downloaded: (token, user, made, bytes). A few, for an hour.
+/// Error reports waiting to be downloaded: (token, user, made, bytes). For an hour, the newest
+/// one per user, within a total size.
 type Kept = (String, i64, Instant, Vec<u8>);
 static REPORTS: Mutex<Vec<Kept>> = Mutex::new(Vec::new());
-const KEEP: usize = 16;
+const KEEP_BYTES: usize = 256 * 1024 * 1024;
 const KEEP_FOR: Duration = Duration::from_secs(3600);
 
 fn keep_report(user: i64, bytes: Vec<u8>) -> String {
@@ -30,8 +31,8 @@ fn keep_report(user: i64, bytes: Vec<u8>) -> String {
     rand::rngs::OsRng.fill_bytes(&mut b);
     let token: String = b.iter().map(|x| format!("{x:02x}")).collect();
     if let Ok(mut r) = REPORTS.lock() {
-        r.retain(|(_, _, at, _)| at.elapsed() < KEEP_FOR);
-        if r.len() >= KEEP {
+        r.retain(|(_, u, at, _)| at.elapsed() < KEEP_FOR && *u != user);
+        while !r.is_empty() && r.iter().map(|k| k.3.len()).sum::<usize>() + bytes.len() > KEEP_BYTES {
             r.remove(0);
         }
         r.push((token.clone(), user, Instant::now(), bytes));
@@ -55,10 +56,11 @@ fn xlsx(name: &str, bytes: Vec<u8>) -> Response {
 pub async fn template_xlsx(
     State(s): State<AppState>,
     ctx: Ctx,
+    Source(source): Source,
     Path(slug): Path<String>,
 ) -> Result<Response, AppError> {
     let t = editable(&slug, &ctx, Change::Create)?;
-    let bytes = template::template(&s.store, t).await?;
+    let bytes = template::template(&s.store, &ctx.user.actor(source), t).await?;
     Ok(xlsx(&format!("{}导入模板.xlsx", t.zh), bytes))
 }
 
@@ -137,9 +139,12 @@ pub async fn upload(
             ctx.t("请选择要导入的文件", "Choose a file to import"),
         ));
     };
-    let sheet = match sheet::read(&bytes, t.zh) {
-        Ok(sh) => sh,
-        Err(e) => return Ok(refused(&ctx, t, StatusCode::UNPROCESSABLE_ENTITY, &e.to_string())),
+    // Reading a large workbook is CPU work: off the request threads.
+    let zh = t.zh;
+    let sheet = match tokio::task::spawn_blocking(move || sheet::read(&bytes, zh)).await {
+        Ok(Ok(sh)) => sh,
+        Ok(Err(e)) => return Ok(refused(&ctx, t, StatusCode::UNPROCESSABLE_ENTITY, &e.to_string())),
+        Err(_) => return Err(AppError::Service(services::ServiceError::Output("文件读取中断".into()))),
     };
     let actor = ctx.user.actor(source);
     let outcome = import::import(&s.store, &actor, t, &sheet, import::Options { update, dry_run }).await?;
@@ -152,24 +157,28 @@ pub async fn upload(
         };
         return Ok(page(&ctx, t, body).into_response());
     }
-    let report = import::error_report(&sheet, &outcome)?;
+    let shown: Vec<_> = outcome.errors.iter().take(SHOWN).cloned().collect();
+    let (summary, count) = (outcome.summary(), outcome.errors.len());
+    let report = tokio::task::spawn_blocking(move || import::error_report(&sheet, &outcome))
+        .await
+        .map_err(|_| AppError::Service(services::ServiceError::Output("错误报告生成中断".into())))??;
     let token = keep_report(ctx.user.user_id.get(), report);
     let body = html! {
         div.error role="alert" {
-            strong { (outcome.summary()) }
+            strong { (summary) }
             (ctx.t("，未写入任何数据。", "; nothing was written."))
             " " a href={ "/imports/" (token) "/errors.xlsx" } { (ctx.t("下载错误报告（XLSX）", "Download the error report (XLSX)")) }
         }
         table.errors {
             thead { tr { th { (ctx.t("行号", "Row")) } th { (ctx.t("列", "Column")) } th { (ctx.t("错误原因", "Reason")) } th { (ctx.t("规则", "Rule")) } } }
             tbody {
-                @for e in outcome.errors.iter().take(SHOWN) {
+                @for e in &shown {
                     tr { td { (e.row) } td { (e.header) } td { (e.message) } td { (e.rule) } }
                 }
             }
         }
-        @if outcome.errors.len() > SHOWN {
-            p.hint { (format!("另有 {} 条错误见错误报告。", outcome.errors.len() - SHOWN)) }
+        @if count > SHOWN {
+            p.hint { (format!("另有 {} 条错误见错误报告。", count - SHOWN)) }
         }
     };
     Ok((StatusCode::UNPROCESSABLE_ENTITY, page(&ctx, t, body)).into_response())

@@ -100,8 +100,11 @@ impl Outcome {
 enum Column {
     Field {
         field: &'static Field,
+        /// A money column in 元 (else 万元).
         yuan: bool,
     },
+    /// A money column whose header does not say 元 or 万元: refused, never guessed.
+    NoUnit(&'static Field),
     /// The record's ID (as exported), for `update` of types without a code.
     Id,
     /// The parent place under which place names in the row are looked up.
@@ -114,6 +117,9 @@ enum Column {
 pub fn header_of(f: &Field, required: bool) -> String {
     format!("{}{}", if required { "*" } else { "" }, super::export::header(f))
 }
+
+/// How the template's example row begins; such a row is never imported.
+pub const EXAMPLE: &str = "示例：";
 
 /// The header cell the parent-place column has.
 pub const PARENT_REGION: &str = "上级区划";
@@ -134,6 +140,9 @@ fn column_of(t: &RecordType, header: &str) -> Column {
         return Column::ParentRegion;
     }
     match form_fields(t).into_iter().find(|f| f.zh == base || f.name == base || f.en.eq_ignore_ascii_case(base)) {
+        Some(field) if matches!(field.kind, FieldKind::Money) && !matches!(unit, "元" | "万元") => {
+            Column::NoUnit(field)
+        }
         Some(field) => Column::Field { field, yuan: unit == "元" },
         None => Column::Ignored,
     }
@@ -179,7 +188,7 @@ impl Index {
             return Ok(self.rows[i].id);
         }
         // A batch by its number: "11", "第11批", "第 11 批".
-        let bare = v.trim_start_matches('第').trim_end_matches('批').trim();
+        let bare = if table == "batches" { v.trim_start_matches('第').trim_end_matches('批').trim() } else { v };
         let names: &[usize] = self.by_name.get(v).or_else(|| self.by_name.get(bare)).map(Vec::as_slice).unwrap_or(&[]);
         match names {
             [one] => return Ok(self.rows[*one].id),
@@ -241,12 +250,12 @@ struct Resolver {
 }
 
 impl Resolver {
-    async fn load(store: &Store, fields: &[&'static Field]) -> Result<Resolver> {
+    async fn load(store: &Store, actor: &Actor, fields: &[&'static Field]) -> Result<Resolver> {
         let mut r = Resolver { refs: HashMap::new(), codes: HashMap::new() };
         for f in fields {
             match f.kind {
                 FieldKind::Ref { table, .. } if !r.refs.contains_key(table) => {
-                    r.refs.insert(table, Index::new(store.named_records(table).await?));
+                    r.refs.insert(table, Index::new(store.named_records(actor, table).await?));
                 }
                 FieldKind::CodeRef { table } if !r.codes.contains_key(table) => {
                     r.codes.insert(table, store.code_names(table).await?);
@@ -267,7 +276,11 @@ fn numeric_text(s: &str) -> String {
     s.trim().chars().filter(|c| !matches!(c, ',' | '，' | ' ' | '\u{a0}')).collect()
 }
 
+/// A plausible date serial (1954 … 2119) as a date.
 fn serial_text(n: f64) -> Option<String> {
+    if !(20_000.0..80_000.0).contains(&n) {
+        return None;
+    }
     super::sheet::excel_serial_date(n).map(|d| d.format("%Y-%m-%d").to_string())
 }
 
@@ -289,7 +302,27 @@ impl Resolver {
     /// The text a form would carry for this cell, or why the cell cannot be one.
     fn value(&self, f: &Field, cell: &Cell, parent: Option<&RegionCode>) -> std::result::Result<String, Invalid> {
         let text = cell.display();
-        let t = text.trim();
+        let mut t = text.trim();
+        if let Cell::Error(e) = cell {
+            return Err(invalid(f, "单元格不得为公式错误", format!("{}是公式错误值 {e}，请改为数值或文字", f.zh)));
+        }
+        // The apostrophe an export puts before = + - @ (so no spreadsheet runs it as a formula).
+        if let Some(rest) = t.strip_prefix('\'') {
+            if rest.starts_with(['=', '+', '-', '@']) {
+                t = rest;
+            }
+        }
+        // Excel keeps 15 significant digits of a number: an 18-digit identity number or a long
+        // code typed as a number has already lost digits.
+        if let Cell::Number(n) = cell {
+            if n.abs() >= 1e15 && matches!(f.kind, FieldKind::Secret | FieldKind::Text | FieldKind::Code(_)) {
+                return Err(invalid(
+                    f,
+                    "长数字须为文本格式",
+                    format!("{}是超过 15 位的数字，Excel 已丢失末尾数字；请将该列设为文本格式后重新填写", f.zh),
+                ));
+            }
+        }
         Ok(match f.kind {
             FieldKind::Int => match cell {
                 Cell::Number(n) if n.fract() != 0.0 => {
@@ -307,12 +340,11 @@ impl Resolver {
             },
             FieldKind::Date => match cell {
                 Cell::Date(d) => d.format("%Y-%m-%d").to_string(),
-                Cell::Number(n) if (20_000.0..80_000.0).contains(n) => serial_text(*n).unwrap_or_else(|| t.to_string()),
+                Cell::Number(n) => serial_text(*n).unwrap_or_else(|| t.to_string()),
                 // A serial that went through a CSV as text.
-                Cell::Text(_) if t.len() == 5 && t.chars().all(|c| c.is_ascii_digit()) => match t.parse::<f64>() {
-                    Ok(n) if (20_000.0..80_000.0).contains(&n) => serial_text(n).unwrap_or_else(|| t.to_string()),
-                    _ => t.to_string(),
-                },
+                Cell::Text(_) if t.len() == 5 && t.chars().all(|c| c.is_ascii_digit()) => {
+                    t.parse::<f64>().ok().and_then(serial_text).unwrap_or_else(|| t.to_string())
+                }
                 _ => date_text(t).ok_or_else(|| {
                     invalid(
                         f,
@@ -332,8 +364,8 @@ impl Resolver {
             },
             FieldKind::Region => {
                 let leading: String = t.chars().take_while(char::is_ascii_digit).collect();
-                if leading.len() == 6 || leading.len() == 9 {
-                    leading
+                if leading.len() >= 6 {
+                    RegionCode::parse(&leading).map_err(|e| invalid(f, e.rule, e.message))?.as_str().to_string()
                 } else {
                     let (parent_name, name) = match t.rsplit_once(['/', '／']) {
                         Some((p, n)) => (Some(p.trim()), n.trim()),
@@ -372,6 +404,30 @@ impl Resolver {
         })
     }
 }
+
+impl Resolver {
+    /// Is `text` a name of the record `value` (a resolved id or place code) of field `f`?
+    fn names(&self, f: &Field, value: &str, text: &str) -> bool {
+        let text = text.trim();
+        match f.kind {
+            FieldKind::Ref { table, .. } => self.refs.get(table).is_some_and(|index| {
+                value
+                    .parse::<i64>()
+                    .ok()
+                    .and_then(|id| index.by_id.get(&id))
+                    .is_some_and(|i| index.rows[*i].name == text)
+            }),
+            FieldKind::Region => RegionCode::parse(value)
+                .ok()
+                .and_then(|code| RegionTable::builtin().get(&code).copied())
+                .is_some_and(|r| r.name == text || r.aliases.contains(&text)),
+            _ => false,
+        }
+    }
+}
+
+/// A cell of a field, and what it resolved to: (column, cell, value or refusal).
+type Resolved = (usize, Cell, std::result::Result<String, Invalid>);
 
 /// A row ready to be written: its Excel number, its values, the record it updates.
 struct Planned {
@@ -413,6 +469,20 @@ pub async fn import(
         });
         return Ok(out);
     }
+    for (i, c) in columns.iter().enumerate() {
+        if let Column::NoUnit(f) = c {
+            out.errors.push(RowError {
+                row: 1,
+                column: Some(i),
+                header: sheet.header[i].clone(),
+                rule: "金额列须注明单位".into(),
+                message: format!("金额列“{}”须在括号中注明单位：{}（万元）或{}（元）", sheet.header[i], f.zh, f.zh),
+            });
+        }
+    }
+    if !out.errors.is_empty() {
+        return Ok(out);
+    }
     let col_of: HashMap<&str, usize> = columns
         .iter()
         .enumerate()
@@ -436,13 +506,13 @@ pub async fn import(
             return Ok(out);
         }
     }
-    let resolver = Resolver::load(store, &present).await?;
+    let resolver = Resolver::load(store, actor, &present).await?;
     let key = if opts.update { key_field(t) } else { None };
     let program = store.default_program().await?;
     let header_at = |i: usize| sheet.header.get(i).cloned().unwrap_or_default();
     let mut plan = Vec::new();
     for (row, cells) in &sheet.rows {
-        if cells.iter().find(|c| !c.is_blank()).is_some_and(|c| c.display().trim_start().starts_with("示例")) {
+        if cells.iter().find(|c| !c.is_blank()).is_some_and(|c| c.display().trim_start().starts_with(EXAMPLE)) {
             continue;
         }
         out.rows += 1;
@@ -475,70 +545,135 @@ pub async fn import(
             }
             _ => None,
         };
-        // Which record the row updates.
+        // Which record the row updates: by its code (or a batch's number), or by its ID.
         let mut id = None;
         if opts.update {
-            let by_id = columns.iter().position(|c| matches!(c, Column::Id)).map(cell).filter(|c| !c.is_blank());
+            let id_col = columns.iter().position(|c| matches!(c, Column::Id));
+            let by_id = id_col.map(cell).filter(|c| !c.is_blank());
             let by_key = key.and_then(|k| col_of.get(k)).map(|i| cell(*i)).filter(|c| !c.is_blank());
-            let found = match (by_key, by_id) {
-                (Some(k), _) => {
-                    let k = k.display().trim().trim_start_matches('第').trim_end_matches('批').trim().to_string();
-                    let column = if t.table == "batches" { "number" } else { "code" };
-                    store.id_of_code(t.table, column, &k).await?
+            let by_id = match by_id.map(|c| c.display().trim().parse::<i64>()) {
+                Some(Ok(n)) => Some(n),
+                Some(Err(_)) => {
+                    errs.push(RowError {
+                        row: *row,
+                        column: id_col,
+                        header: id_col.map(header_at).unwrap_or_default(),
+                        rule: "ID 须为整数".into(),
+                        message: "ID 须为导出文件中的记录编号（整数）".into(),
+                    });
+                    None
                 }
-                (None, Some(i)) => i.display().trim().parse::<i64>().ok(),
-                (None, None) => None,
+                None => None,
+            };
+            let by_key = match by_key {
+                Some(k) => {
+                    let k = k.display();
+                    let k = if t.table == "batches" {
+                        k.trim().trim_start_matches('第').trim_end_matches('批').trim()
+                    } else {
+                        k.trim()
+                    };
+                    let column = if t.table == "batches" { "number" } else { "code" };
+                    Some(store.id_of_code(t.table, column, k).await?)
+                }
+                None => None,
+            };
+            let found = match (by_key, by_id) {
+                // A code that names another record than the ID does: a changed code would
+                // otherwise make a second record.
+                (Some(Some(a)), Some(b)) if a != b => {
+                    errs.push(RowError {
+                        row: *row,
+                        column: id_col,
+                        header: id_col.map(header_at).unwrap_or_default(),
+                        rule: "编码与 ID 须指同一记录".into(),
+                        message: "编码与 ID 指向不同的记录；如要修改编码，请只保留 ID 列".into(),
+                    });
+                    None
+                }
+                (Some(Some(a)), _) => Some(a),
+                (Some(None), Some(b)) => Some(b),
+                (Some(None), None) => None,
+                (None, b) => b,
             };
             if let Some(found) = found {
                 match store.record(actor, t, found).await? {
                     Some(stored) => id = Some((found, row_values(t, &stored))),
-                    None => errs.push(RowError {
-                        row: *row,
-                        column: None,
-                        header: String::new(),
-                        rule: "只能更新权限范围内的记录".into(),
-                        message: format!("记录 {found} 不存在，或不在您的权限范围内"),
-                    }),
+                    None => {
+                        store.log_denied(actor, t.table, found).await?;
+                        errs.push(RowError {
+                            row: *row,
+                            column: None,
+                            header: String::new(),
+                            rule: "只能更新权限范围内的记录".into(),
+                            message: "要更新的记录不存在，或不在您的权限范围内".into(),
+                        });
+                    }
                 }
             }
         }
         let mut values: Vec<(String, String)> = id.as_ref().map(|(_, v)| v.clone()).unwrap_or_default();
-        let mut set_by: HashMap<&str, (usize, String)> = HashMap::new();
+        // Each field's cells (a field may have two columns: a name and its code, as exports
+        // have them), resolved; then reconciled field by field.
+        let mut by_field: Vec<(&'static Field, bool, Vec<Resolved>)> = Vec::new();
         for (i, c) in columns.iter().enumerate() {
             let Column::Field { field, yuan } = c else { continue };
             let raw = cell(i);
-            if raw.is_blank() && id.is_some() {
-                continue; // An update's blank cell keeps the stored value.
+            if raw.is_blank() {
+                continue;
             }
-            let text = if raw.is_blank() { Ok(String::new()) } else { resolver.value(field, &raw, parent.as_ref()) };
-            // A field shown in two columns (a name and its code, as exports have them) must
-            // say the same in both: an edit of one column alone is not silently overruled.
-            let text = match (text, set_by.get(field.name)) {
-                (Ok(v), Some((j, w))) if !v.is_empty() && !w.is_empty() && v != *w => Err(invalid(
-                    field,
-                    "同一字段的两列须一致",
-                    format!("“{}”与“{}”指向不同的记录，请两列一致，或只保留一列", header_at(*j), header_at(i)),
-                )),
-                (text, _) => text,
-            };
-            if let Ok(v) = &text {
-                set_by.entry(field.name).or_insert((i, v.clone()));
+            // An exported personal identifier is its mask: on an update it means "keep".
+            if id.is_some() && matches!(field.kind, FieldKind::Secret) && raw.display().contains('*') {
+                continue;
             }
-            match text {
-                Ok(v) => {
-                    values.retain(|(k, _)| k != field.name && *k != format!("{}__unit", field.name));
-                    values.push((field.name.to_string(), v));
-                    if matches!(field.kind, FieldKind::Money) {
-                        values.push((format!("{}__unit", field.name), if *yuan { "yuan" } else { "wan" }.into()));
-                    }
+            let text = resolver.value(field, &raw, parent.as_ref());
+            match by_field.iter_mut().find(|(f, _, _)| f.name == field.name) {
+                Some((_, _, cells)) => cells.push((i, raw, text)),
+                None => by_field.push((field, *yuan, vec![(i, raw, text)])),
+            }
+        }
+        for (field, yuan, cells) in &by_field {
+            let mut ok: Vec<(usize, String)> = Vec::new();
+            let mut failed = Vec::new();
+            for (i, raw, text) in cells {
+                match text {
+                    Ok(v) => ok.push((*i, v.clone())),
+                    Err(e) => failed.push((*i, raw, e)),
                 }
-                Err(e) => errs.push(RowError {
+            }
+            if let Some((first, v)) = ok.first() {
+                if let Some((j, _)) = ok.iter().find(|(_, w)| w != v) {
+                    errs.push(RowError {
+                        row: *row,
+                        column: Some(*j),
+                        header: header_at(*j),
+                        rule: "同一字段的两列须一致".into(),
+                        message: format!(
+                            "“{}”与“{}”指向不同的记录，请两列一致，或只保留一列",
+                            header_at(*first),
+                            header_at(*j)
+                        ),
+                    });
+                    continue;
+                }
+                // A name that many records share is fine beside a code naming one of them.
+                failed.retain(|(_, raw, _)| !resolver.names(field, v, &raw.display()));
+            }
+            for (i, _, e) in failed {
+                errs.push(RowError {
                     row: *row,
                     column: Some(i),
                     header: header_at(i),
-                    rule: e.rule,
-                    message: e.message,
-                }),
+                    rule: e.rule.clone(),
+                    message: e.message.clone(),
+                });
+            }
+            if let Some((_, v)) = ok.first() {
+                values.retain(|(k, _)| k != field.name && *k != format!("{}__unit", field.name));
+                values.push((field.name.to_string(), v.clone()));
+                if matches!(field.kind, FieldKind::Money) {
+                    values.push((format!("{}__unit", field.name), if *yuan { "yuan" } else { "wan" }.into()));
+                }
             }
         }
         // The parser's refusals too, but not a second one for a cell already refused.
@@ -562,8 +697,18 @@ pub async fn import(
         match write(store, actor, t, program, &plan, careful, opts.dry_run).await? {
             Written::Done { created, updated, unchanged } => (Vec::new(), created, updated, unchanged),
             Written::Refused => match write(store, actor, t, program, &plan, true, true).await? {
-                Written::Checked(errs) => (errs, 0, 0, 0),
-                _ => (Vec::new(), 0, 0, 0),
+                Written::Checked(errs) if !errs.is_empty() => (errs, 0, 0, 0),
+                // Refused once, then every row passed: the data changed meanwhile.
+                _ => {
+                    out.errors.push(RowError {
+                        row: 1,
+                        column: None,
+                        header: String::new(),
+                        rule: "导入期间数据发生变化".into(),
+                        message: "导入期间其他用户修改了相关数据，未写入任何数据，请重新导入".into(),
+                    });
+                    (Vec::new(), 0, 0, 0)
+                }
             },
             Written::Checked(errs) => (errs, 0, 0, 0),
         };
@@ -712,7 +857,9 @@ pub fn error_report(sheet: &Sheet, outcome: &Outcome) -> Result<Vec<u8>> {
     }
     let ws = book.add_worksheet();
     ws.set_name("导入数据").map_err(out)?;
-    let why_col = sheet.header.len() as u16;
+    // After the widest row, so no cell of the file is overwritten by the reasons.
+    let widest = sheet.rows.iter().map(|(_, cells)| cells.len()).max().unwrap_or(0).max(sheet.header.len());
+    let why_col = u16::try_from(widest).map_err(|_| ServiceError::Output("列数过多".into()))?;
     for (i, h) in sheet.header.iter().enumerate() {
         ws.write_string_with_format(0, i as u16, h, &bold).map_err(out)?;
         ws.set_column_width(i as u16, 16).map_err(out)?;

@@ -15,6 +15,8 @@ pub enum Cell {
     Number(f64),
     Date(NaiveDate),
     Bool(bool),
+    /// A formula's error value (#N/A, #REF!…): never data, always reported.
+    Error(String),
 }
 
 impl Cell {
@@ -34,6 +36,7 @@ impl Cell {
             Cell::Number(n) => number_text(*n),
             Cell::Date(d) => d.format("%Y-%m-%d").to_string(),
             Cell::Bool(b) => if *b { "是" } else { "否" }.to_string(),
+            Cell::Error(e) => e.clone(),
         }
     }
 }
@@ -85,9 +88,14 @@ fn unreadable(what: impl std::fmt::Display) -> ServiceError {
     ServiceError::Unreadable(what.to_string())
 }
 
+/// Cells a sheet may hold before it is refused (a 1,000,000-row sheet of 20 columns fits).
+pub const MAX_CELLS: usize = 25_000_000;
+/// Columns beyond this are refused: no record type has nearly as many fields.
+pub const MAX_COLUMNS: u32 = 256;
+
 pub fn read_xlsx(bytes: &[u8], preferred_sheet: &str) -> Result<Sheet> {
-    let mut book = calamine::open_workbook_auto_from_rs(Cursor::new(bytes))
-        .map_err(|e| unreadable(format!("不是有效的 Excel 文件（{e}）")))?;
+    let mut book: calamine::Xlsx<_> =
+        calamine::Xlsx::new(Cursor::new(bytes)).map_err(|e| unreadable(format!("不是有效的 Excel 文件（{e}）")))?;
     let visible: Vec<String> = book
         .sheets_metadata()
         .iter()
@@ -100,29 +108,47 @@ pub fn read_xlsx(bytes: &[u8], preferred_sheet: &str) -> Result<Sheet> {
         .or_else(|| visible.iter().find(|n| !AUX_SHEETS.contains(&n.as_str())))
         .cloned()
         .ok_or_else(|| unreadable("工作簿中没有数据工作表"))?;
-    let range = book.worksheet_range(&name).map_err(|e| unreadable(format!("工作表“{name}”无法读取（{e}）")))?;
-    let (top, _) = range.start().unwrap_or((0, 0));
-    let (_, left) = range.start().unwrap_or((0, 0));
-    let mut rows = Vec::new();
-    for (i, r) in range.rows().enumerate() {
-        // Columns left of the range's start are empty: keep positions as Excel shows them.
-        let mut cells = vec![Cell::Empty; left as usize];
-        cells.extend(r.iter().map(cell_of));
-        rows.push((top + i as u32 + 1, cells));
+    // Cell by cell, never as one dense grid: a sheet that names cell XFD1048576 must not make
+    // the server allocate every cell up to it.
+    let mut reader =
+        book.worksheet_cells_reader(&name).map_err(|e| unreadable(format!("工作表“{name}”无法读取（{e}）")))?;
+    let mut rows: std::collections::BTreeMap<u32, Vec<Cell>> = std::collections::BTreeMap::new();
+    let mut cells = 0usize;
+    while let Some(c) = reader.next_cell().map_err(|e| unreadable(format!("工作表“{name}”无法读取（{e}）")))?
+    {
+        let (r, col) = c.get_position();
+        let value = cell_of(&Data::from(c.get_value().clone()));
+        if value.is_blank() {
+            continue;
+        }
+        if col >= MAX_COLUMNS {
+            return Err(unreadable(format!("第 {} 行有第 {} 列的数据，超出 {MAX_COLUMNS} 列", r + 1, col + 1)));
+        }
+        cells += 1;
+        if cells > MAX_CELLS {
+            return Err(unreadable(format!("单元格超过 {MAX_CELLS} 个，请分成几个文件导入")));
+        }
+        let row = rows.entry(r + 1).or_default();
+        if row.len() <= col as usize {
+            row.resize(col as usize + 1, Cell::Empty);
+        }
+        row[col as usize] = value;
     }
-    Ok(split_header(rows, "xlsx"))
+    Ok(split_header(rows.into_iter().collect(), "xlsx"))
 }
 
 fn cell_of(d: &Data) -> Cell {
     match d {
-        Data::Empty | Data::Error(_) => Cell::Empty,
+        Data::Empty => Cell::Empty,
+        Data::Error(e) => Cell::Error(format!("{e}")),
         Data::String(s) => Cell::Text(s.clone()),
         Data::Int(i) => Cell::Number(*i as f64),
         Data::Float(f) => Cell::Number(*f),
         Data::Bool(b) => Cell::Bool(*b),
-        Data::DateTime(dt) => match excel_serial_date(dt.as_f64()) {
-            Some(d) => Cell::Date(d),
-            None => Cell::Number(dt.as_f64()),
+        // The workbook's own date system (1900 or 1904) is applied by calamine.
+        Data::DateTime(dt) => match dt.as_datetime() {
+            Some(d) if dt.is_datetime() => Cell::Date(d.date()),
+            _ => Cell::Number(dt.as_f64()),
         },
         Data::DateTimeIso(s) | Data::DurationIso(s) => {
             match NaiveDate::parse_from_str(s.get(..10).unwrap_or(s), "%Y-%m-%d") {
@@ -178,7 +204,8 @@ pub fn read_csv(bytes: &[u8]) -> Result<Sheet> {
     let mut rows = Vec::new();
     for (i, rec) in reader.records().enumerate() {
         let rec = rec.map_err(|e| unreadable(format!("第 {} 行不是有效的 CSV（{e}）", i + 1)))?;
-        let line = rec.position().map(|p| p.line() as u32).unwrap_or(i as u32 + 1);
+        // Excel numbers a CSV's records, not its lines (a quoted cell may hold a line break).
+        let line = i as u32 + 1;
         let cells = rec.iter().map(|s| if s.is_empty() { Cell::Empty } else { Cell::Text(s.to_string()) }).collect();
         rows.push((line, cells));
     }

@@ -3,8 +3,9 @@
 //! and a 填写说明 sheet. Built from the catalogue and the form parser's own rules, so the
 //! template, the form and the import never disagree.
 
-use super::import::{header_of, key_field, PARENT_REGION};
+use super::import::{header_of, key_field, EXAMPLE, PARENT_REGION};
 use crate::error::{Result, ServiceError};
+use domain::audit::Actor;
 use domain::catalog::{Field, FieldKind, RecordType};
 use domain::forms::{form_fields, required_fields};
 use domain::regions::REGIONS;
@@ -21,23 +22,27 @@ fn out(e: rust_xlsxwriter::XlsxError) -> ServiceError {
 }
 
 /// The choices a dropdown offers for a field, as the import reads them back.
-async fn choices(store: &Store, f: &Field) -> Result<Vec<String>> {
+async fn choices(store: &Store, actor: &Actor, f: &Field) -> Result<Vec<String>> {
     Ok(match f.kind {
         FieldKind::Code(list) => list.iter().map(|(_, zh)| zh.to_string()).collect(),
         FieldKind::Flag => vec!["是".into(), "否".into()],
         FieldKind::Region => REGIONS.iter().map(|r| format!("{} {}", r.code, r.name)).collect(),
         FieldKind::CodeRef { table } => store.code_names(table).await?.into_iter().map(|(_, name)| name).collect(),
         FieldKind::Ref { table, .. } => {
-            let rows = store.named_records(table).await?;
+            let rows = store.named_records(actor, table).await?;
+            let mut count: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+            for r in &rows {
+                *count.entry(r.name.as_str()).or_default() += 1;
+            }
+            let mut seen = std::collections::HashSet::new();
             let mut names: Vec<String> = Vec::new();
             for r in &rows {
-                let same = rows.iter().filter(|o| o.name == r.name).count();
-                let name = match (&r.code, same) {
-                    // A name others share is offered with its code, which the import finds first.
-                    (Some(code), n) if n > 1 => code.clone(),
+                let name = match &r.code {
+                    // A name others share is offered as its code, which the import finds first.
+                    Some(code) if count[r.name.as_str()] > 1 => code.clone(),
                     _ => r.name.clone(),
                 };
-                if !names.contains(&name) {
+                if seen.insert(name.clone()) {
                     names.push(name);
                 }
             }
@@ -48,7 +53,7 @@ async fn choices(store: &Store, f: &Field) -> Result<Vec<String>> {
 }
 
 /// An example value for a field.
-async fn example(store: &Store, f: &Field) -> Result<String> {
+async fn example(store: &Store, actor: &Actor, f: &Field) -> Result<String> {
     Ok(match f.kind {
         FieldKind::Text => match f.name {
             "code" => "XM-2025-001".into(),
@@ -62,7 +67,7 @@ async fn example(store: &Store, f: &Field) -> Result<String> {
         FieldKind::Period => "2025-06".into(),
         FieldKind::Region => "653022 阿克陶县".into(),
         FieldKind::Secret => String::new(),
-        _ => choices(store, f).await?.into_iter().next().unwrap_or_default(),
+        _ => choices(store, actor, f).await?.into_iter().next().unwrap_or_default(),
     })
 }
 
@@ -93,7 +98,8 @@ fn rule(f: &Field) -> String {
 }
 
 /// The template for `t`.
-pub async fn template(store: &Store, t: &RecordType) -> Result<Vec<u8>> {
+/// The template of `t` for `actor`: its dropdowns list only what `actor` may see.
+pub async fn template(store: &Store, actor: &Actor, t: &RecordType) -> Result<Vec<u8>> {
     let fields = form_fields(t);
     let required = required_fields(t);
     let mut book = Workbook::new();
@@ -109,7 +115,7 @@ pub async fn template(store: &Store, t: &RecordType) -> Result<Vec<u8>> {
     let mut list_col = 0u16;
     let mut list_cols = Vec::new();
     for (i, f) in fields.iter().enumerate() {
-        let c = choices(store, f).await?;
+        let c = choices(store, actor, f).await?;
         if c.is_empty() || c.len() > MAX_LIST {
             continue;
         }
@@ -131,8 +137,8 @@ pub async fn template(store: &Store, t: &RecordType) -> Result<Vec<u8>> {
         let fmt = if is_required { &head_required } else { &head };
         data.write_string_with_format(0, col, header_of(f, is_required), fmt).map_err(out)?;
         data.set_column_width(col, 18).map_err(out)?;
-        let ex = example(store, f).await?;
-        let ex = if i == 0 { format!("示例：{ex}") } else { ex };
+        let ex = example(store, actor, f).await?;
+        let ex = if i == 0 { format!("{EXAMPLE}{ex}") } else { ex };
         data.write_string_with_format(1, col, ex, &sample).map_err(out)?;
         if matches!(f.kind, FieldKind::Text | FieldKind::Secret | FieldKind::Period) {
             // Codes and identifiers stay text (Excel would drop leading zeros or round).
