@@ -5,7 +5,7 @@
 
 use crate::both;
 use crate::http::{signed_in, urlencode, Browser, Response};
-use crate::support::{serve_demo, Backend, TestDb};
+use crate::support::{serve, serve_demo, Backend, TestDb};
 use domain::audit::Actor;
 use domain::catalog::{by_slug, RECORD_TYPES};
 use domain::orgs::{NewOrg, Side};
@@ -59,6 +59,20 @@ async fn tokens_are_hashed_expire_and_are_revoked(db: &TestDb) {
         assert!(store.token_user(bad).await.unwrap().is_none(), "{bad}");
     }
 
+    // A user who must change their password (a new account, or one an administrator reset) is
+    // refused by the API with a token as with a session: 403 as JSON, until the password changes.
+    assert!(user.must_change_password);
+    let (server, port) = serve(db);
+    let r = call(port, &made.token, "GET", "/api/v1/records/projects", None);
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert!(body(&r)["error"]["message"].as_str().unwrap().contains("修改密码"), "{}", r.body);
+    store.change_password(&user, "Pamir@2024", "Pamir@2025x").await.unwrap();
+    let now = store.token_user(&made.token).await.unwrap().expect("live token");
+    assert!(!now.must_change_password);
+    let r = call(port, &made.token, "GET", "/api/v1/records/projects", None);
+    assert_eq!(r.status, 200, "{}", r.body);
+    drop(server);
+
     // Only a hash and the first characters are stored.
     use sqlx::Connection;
     sqlx::any::install_default_drivers();
@@ -93,6 +107,36 @@ async fn tokens_are_hashed_expire_and_are_revoked(db: &TestDb) {
     assert!(store.token_user_at(&made.token, t0 + Duration::days(1)).await.unwrap().is_none());
     assert!(store.tokens(&me, u).await.unwrap()[0].revoked_at.is_some());
     assert!(matches!(store.revoke_token(&me, u, made.id + 100).await, Err(StoreError::NotFound { .. })));
+
+    // An administrator changing the user's role, or lifting a lockout, revokes every live token
+    // of that user (and no one else's), each revocation audited.
+    let sec = Actor { user_id: None, name: "sec.admin".into(), role: Role::SecAdmin, org_id: None, source: None };
+    let sysadm = Actor { user_id: None, name: "sys.admin".into(), role: Role::SysAdmin, org_id: None, source: None };
+    let a = store.create_token(&me, u, "脚本甲", 30).await.unwrap();
+    let b = store.create_token(&me, u, "脚本乙", 30).await.unwrap();
+    let theirs = store.create_token(&them, other, "别人的脚本", 30).await.unwrap();
+    store.set_role(&sec, u, Role::Viewer).await.unwrap();
+    for t in [&a, &b] {
+        assert!(store.token_user(&t.token).await.unwrap().is_none(), "revoked by the role change");
+    }
+    let c = store.create_token(&me, u, "脚本丙", 30).await.unwrap();
+    // (The user is still locked out from above; the token would work once the lockout ends.)
+    let later = t0 + Duration::minutes(11);
+    assert!(store.token_user_at(&c.token, later).await.unwrap().is_some_and(|s| s.role == Role::Viewer));
+    store.unlock_user(&sysadm, u).await.unwrap();
+    assert!(store.token_user(&c.token).await.unwrap().is_none(), "revoked by the unlock");
+    assert!(store.token_user_at(&c.token, later).await.unwrap().is_none());
+    assert!(store.tokens(&me, u).await.unwrap().iter().all(|t| t.revoked_at.is_some()));
+    assert!(store.token_user(&theirs.token).await.unwrap().is_some(), "another user's token is untouched");
+    let log = store.audit_recent(100).await.unwrap();
+    for (t, by) in [(&a, "sec.admin"), (&b, "sec.admin"), (&c, "sys.admin")] {
+        let e = log
+            .iter()
+            .find(|e| e.object_type == "api_tokens" && e.object_id == Some(t.id) && e.action == "revoke")
+            .unwrap_or_else(|| panic!("token {} revoked in the log", t.id));
+        assert_eq!(e.actor, by);
+        assert!(e.after.as_ref().is_some_and(|v| v["revoked_at"].is_string()));
+    }
 
     // Creating and revoking are audited, without the token.
     let log = store.audit_recent(100).await.unwrap();

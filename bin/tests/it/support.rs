@@ -130,14 +130,25 @@ impl Drop for Server {
 
 /// Start `serve --demo` on a free port; returns the server, its port and the printed accounts.
 pub fn serve_demo(db: &TestDb) -> (Server, u16, BTreeMap<String, String>) {
+    let (server, port, accounts) = start(db, true);
+    assert_eq!(accounts.len(), 6, "serve --demo prints one account per role");
+    (server, port, accounts)
+}
+
+/// Start `serve` on a free port over the database as it is; returns the server and its port.
+pub fn serve(db: &TestDb) -> (Server, u16) {
+    let (server, port, _) = start(db, false);
+    (server, port)
+}
+
+fn start(db: &TestDb, demo: bool) -> (Server, u16, BTreeMap<String, String>) {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let addr = format!("127.0.0.1:{port}");
-    let mut child = cli(db)
-        .args(["serve", "--demo", "--addr", &addr])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut args = vec!["serve", "--addr", &addr];
+    if demo {
+        args.push("--demo");
+    }
+    let mut child = cli(db).args(&args).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
     let out = child.stdout.take().unwrap();
     let server = Server(child);
     let mut accounts = BTreeMap::new();
@@ -151,7 +162,6 @@ pub fn serve_demo(db: &TestDb) -> (Server, u16, BTreeMap<String, String>) {
             break;
         }
     }
-    assert_eq!(accounts.len(), 6, "serve --demo prints one account per role");
     let start = Instant::now();
     while Browser::new(port).try_request("GET", "/healthz", None).is_none() {
         assert!(start.elapsed() < Duration::from_secs(60), "server did not come up");

@@ -358,13 +358,16 @@ pub fn changeable(table: &str) -> bool {
     EDITABLE.contains(&table) && !HISTORY_ONLY.contains(&table)
 }
 
-/// The fields a form (and a spreadsheet template) asks for: everything but derived state (a
-/// project's current status, kept by its status history) and the mark of a built-in type.
+/// Is `field` of `t` derived state that is shown but never written by a form, a spreadsheet or
+/// the API: a project's current status (kept by its status history) and the mark of a built-in
+/// type?
+pub fn derived(t: &RecordType, field: &str) -> bool {
+    (t.table == "projects" && matches!(field, "status" | "status_date")) || field == "builtin"
+}
+
+/// The fields a form (and a spreadsheet template) asks for: every field but the [`derived`] ones.
 pub fn form_fields(t: &RecordType) -> Vec<&'static crate::catalog::Field> {
-    t.fields
-        .iter()
-        .filter(|f| !(t.table == "projects" && matches!(f.name, "status" | "status_date")) && f.name != "builtin")
-        .collect()
+    t.fields.iter().filter(|f| !derived(t, f.name)).collect()
 }
 
 /// The personal identifiers (`Secret` fields) of `t`.
@@ -826,6 +829,22 @@ mod tests {
 
     fn pairs(v: &[(&str, &str)]) -> Vec<(String, String)> {
         v.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn derived_fields_are_left_out_of_forms() {
+        let projects = by_slug("projects").unwrap();
+        assert!(derived(projects, "status") && derived(projects, "status_date"));
+        assert!(!derived(projects, "name") && !derived(projects, "code"));
+        let names: Vec<&str> = form_fields(projects).iter().map(|f| f.name).collect();
+        assert!(!names.contains(&"status") && !names.contains(&"status_date") && names.contains(&"name"));
+        for t in crate::catalog::RECORD_TYPES {
+            assert!(derived(t, "builtin"), "{}", t.slug);
+            assert!(form_fields(t).iter().all(|f| !derived(t, f.name)), "{}", t.slug);
+            if t.table != "projects" {
+                assert!(!derived(t, "status"), "{}", t.slug);
+            }
+        }
     }
 
     #[test]

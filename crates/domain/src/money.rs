@@ -42,6 +42,13 @@ impl Fen {
             Ok(self)
         }
     }
+    /// The exact amount in 元 as text, "1234.56", "-0.05": what a form, a spreadsheet cell or
+    /// an IATI value takes. Never rounded.
+    pub fn yuan_exact(self) -> String {
+        let sign = if self.0 < 0 { "-" } else { "" };
+        let a = self.0.unsigned_abs();
+        format!("{sign}{}.{:02}", a / 100, a % 100)
+    }
     /// "35109.43" (万元, two decimals, half-up).
     pub fn wan_display(self) -> String {
         round_half_up(self.0 as i128, FEN_PER_WAN as i128, 2)
@@ -140,6 +147,20 @@ mod tests {
         assert_eq!(round_half_up(-5, 1000, 2), "-0.01");
         assert_eq!(round_half_up(-5429, 100, 1), "-54.3");
         assert_eq!(round_half_up(4, 1000, 2), "0.00");
+    }
+
+    #[test]
+    fn yuan_exact_is_exact_with_its_sign() {
+        assert_eq!(Fen(123_456).yuan_exact(), "1234.56");
+        assert_eq!(Fen(-123_456).yuan_exact(), "-1234.56");
+        assert_eq!(Fen(5).yuan_exact(), "0.05");
+        assert_eq!(Fen(-5).yuan_exact(), "-0.05");
+        assert_eq!(Fen(0).yuan_exact(), "0.00");
+        assert_eq!(Fen(100).yuan_exact(), "1.00");
+        assert_eq!(Fen(i64::MIN).yuan_exact(), "-92233720368547758.08");
+        for f in [0, 5, -5, 99, -100, 123_456, -987_654_321] {
+            assert_eq!(Fen::parse_yuan(&Fen(f).yuan_exact()).unwrap(), Fen(f), "round trip {f}");
+        }
     }
 
     #[test]

@@ -88,6 +88,13 @@ pub fn check_span(end_field: &str, end_label: &str, start: Option<Date>, end: Op
     }
 }
 
+/// Does `s` hold a control character other than a tab or a line break? Such characters (a NUL
+/// above all, which PostgreSQL refuses in text) are never data; line breaks and tabs inside a
+/// note are.
+pub fn has_control(s: &str) -> bool {
+    s.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+}
+
 /// A required, trimmed, non-empty text of bounded length.
 pub fn required_text(field: &str, label: &str, s: &str, max_chars: usize) -> Result<String, Invalid> {
     let t = s.trim();
@@ -102,9 +109,7 @@ pub fn required_text(field: &str, label: &str, s: &str, max_chars: usize) -> Res
             format!("{label}过长（{} 个字符）", t.chars().count()),
         ));
     }
-    // Control characters (a NUL above all, which PostgreSQL refuses in text) are never data;
-    // line breaks and tabs inside a note are.
-    if t.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
+    if has_control(t) {
         return Err(Invalid::new(field, label, "不得含有控制字符", format!("{label}含有不可见的控制字符")));
     }
     Ok(t.to_string())
@@ -243,6 +248,16 @@ impl Reference {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn control_characters_but_tabs_and_line_breaks() {
+        for s in ["\u{0}", "a\u{7}b", "\u{1b}[0m", "x\u{7f}", "\u{85}"] {
+            assert!(has_control(s), "{s:?}");
+        }
+        for s in ["", "第一行\n第二行", "a\tb", "a\r\nb", "古丽米热·阿布都 𠀀"] {
+            assert!(!has_control(s), "{s:?}");
+        }
+    }
 
     #[test]
     fn text_refuses_control_characters_and_keeps_rare_ones() {

@@ -5,6 +5,7 @@
 use domain::catalog::{FieldKind, RecordType};
 use domain::forms::{Parsed, HISTORY_ONLY_WHY};
 use domain::ids::Id;
+use domain::money::Fen;
 use domain::Entity;
 use serde_json::{Map, Value};
 use store::{StoreError, Tx};
@@ -74,9 +75,8 @@ pub fn row_values(t: &RecordType, row: &Map<String, Value>) -> Vec<(String, Stri
         match (f.kind, row.get(f.name)) {
             (FieldKind::Secret, _) => {}
             (FieldKind::Money, Some(v)) if v.as_i64().is_some() => {
-                let fen = v.as_i64().unwrap_or(0);
-                let sign = if fen < 0 { "-" } else { "" };
-                out.push((f.name.into(), format!("{sign}{}.{:02}", fen.abs() / 100, fen.abs() % 100)));
+                let fen = Fen(v.as_i64().unwrap_or(0));
+                out.push((f.name.into(), fen.yuan_exact()));
                 out.push((format!("{}__unit", f.name), "yuan".into()));
             }
             (_, v) => out.push((f.name.into(), text_of(v))),

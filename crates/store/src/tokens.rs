@@ -62,14 +62,14 @@ fn parse_ts(s: &str) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(s).ok().map(|t| t.with_timezone(&Utc))
 }
 
-/// A token's name: 1–60 characters, no control characters.
+/// A token's name: 1–60 characters on one line, no control characters.
 fn check_name(name: &str) -> std::result::Result<String, Invalid> {
     let t = name.trim();
     let n = t.chars().count();
     if n == 0 {
         return Err(Invalid::new("name", "令牌名称", "必填", "令牌名称不能为空"));
     }
-    if n > 60 || t.chars().any(char::is_control) {
+    if n > 60 || domain::values::has_control(t) || t.contains(['\n', '\r', '\t']) {
         return Err(Invalid::new("name", "令牌名称", "1–60 个字符，不含控制字符", "令牌名称不符合规则"));
     }
     Ok(t.to_string())
@@ -93,7 +93,7 @@ fn may_manage(actor: &Actor, user: UserId) -> Result<()> {
 }
 
 type TokenRow = (i64, String, String, String, String, Option<String>, Option<String>);
-type AuthRow = (i64, String, String, Option<i64>, String, i64, Option<String>, i64, String, Option<String>);
+type AuthRow = (i64, String, String, Option<i64>, String, i64, Option<String>, i64, i64, String, Option<String>);
 
 impl Store {
     /// The id of the user called `name`.
@@ -214,7 +214,8 @@ impl Store {
 
     /// The user a bearer token acts as, noting its use; `None` when the token is unknown,
     /// revoked or expired, or its user is disabled or locked out. The user has no CSRF token:
-    /// a bearer request is not a browser's.
+    /// a bearer request is not a browser's. A user who must change their password is returned
+    /// with `must_change_password` set, and the API refuses them as it refuses such a session.
     pub async fn token_user(&self, token: &str) -> Result<Option<SessionUser>> {
         self.token_user_at(token, Utc::now()).await
     }
@@ -228,13 +229,15 @@ impl Store {
             return Ok(None);
         }
         let row: Option<AuthRow> = sqlx::query_as(
-            "SELECT u.id, u.name, u.role, u.org_id, u.lang, u.disabled, u.locked_until, t.id, t.expires_at, \
-                 t.revoked_at FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1",
+            "SELECT u.id, u.name, u.role, u.org_id, u.lang, u.disabled, u.locked_until, u.must_change_password, \
+                 t.id, t.expires_at, t.revoked_at FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1",
         )
         .bind(self.crypto().lookup_hash(token))
         .fetch_optional(self.pool())
         .await?;
-        let Some((uid, name, role, org, lang, disabled, locked, tid, expires, revoked)) = row else { return Ok(None) };
+        let Some((uid, name, role, org, lang, disabled, locked, must, tid, expires, revoked)) = row else {
+            return Ok(None);
+        };
         let expired = parse_ts(&expires).is_none_or(|e| e <= at);
         let locked = locked.as_deref().and_then(parse_ts).is_some_and(|u| u > at);
         if revoked.is_some() || expired || disabled != 0 || locked {
@@ -253,7 +256,29 @@ impl Store {
             org_id: org.map(OrgId::issued),
             lang,
             csrf: String::new(),
-            must_change_password: false,
+            must_change_password: must != 0,
         }))
     }
+}
+
+/// Revoke every live token of `user` inside `tx` (an administrator changed the user's role or
+/// lifted a lockout: the user's tokens are issued anew), each revocation audited.
+pub(crate) async fn revoke_all(tx: &mut crate::write::Tx<'_>, user: UserId) -> Result<()> {
+    let live: Vec<(i64, String, String)> =
+        sqlx::query_as("SELECT id, name, prefix FROM api_tokens WHERE user_id = $1 AND revoked_at IS NULL ORDER BY id")
+            .bind(user.get())
+            .fetch_all(&mut *tx.tx)
+            .await?;
+    let at = ts(Utc::now());
+    for (id, name, prefix) in live {
+        sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+            .bind(at.clone())
+            .bind(id)
+            .execute(&mut *tx.tx)
+            .await?;
+        let before = json!({ "name": name, "prefix": prefix, "revoked_at": null });
+        let after = json!({ "name": name, "prefix": prefix, "revoked_at": at });
+        tx.audit("revoke", "api_tokens", Some(id), Some(before), Some(after)).await?;
+    }
+    Ok(())
 }

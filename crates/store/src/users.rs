@@ -173,7 +173,8 @@ impl crate::Store {
     }
 
     /// Give a user another role (安全管理员). One role per account, so no account ever holds two
-    /// of the three administrator roles; nobody changes their own role.
+    /// of the three administrator roles; nobody changes their own role. The user's sessions end
+    /// and their API tokens are revoked.
     pub async fn set_role(&self, actor: &domain::audit::Actor, user: UserId, role: Role) -> Result<()> {
         Self::admin_only(actor, &[Role::SecAdmin], "分配角色")?;
         if actor.user_id == Some(user) {
@@ -204,6 +205,7 @@ impl crate::Store {
             .bind(user.get())
             .execute(&mut *tx.tx)
             .await?;
+        crate::tokens::revoke_all(&mut tx, user).await?;
         tx.audit(
             "update",
             "users",
@@ -215,7 +217,8 @@ impl crate::Store {
         tx.commit().await
     }
 
-    /// Lift a lockout (系统管理员).
+    /// Lift a lockout (系统管理员). The user's API tokens are revoked: whoever caused the lockout
+    /// may hold one.
     pub async fn unlock_user(&self, actor: &domain::audit::Actor, user: UserId) -> Result<()> {
         Self::admin_only(actor, &[Role::SysAdmin], "解除锁定")?;
         let mut tx = self.begin_audited(actor).await?;
@@ -223,6 +226,7 @@ impl crate::Store {
             .bind(user.get())
             .execute(&mut *tx.tx)
             .await?;
+        crate::tokens::revoke_all(&mut tx, user).await?;
         tx.audit("unlock", "users", Some(user.get()), None, None).await?;
         tx.commit().await
     }

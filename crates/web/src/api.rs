@@ -24,7 +24,9 @@ use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use domain::catalog::{by_slug, FieldKind, RecordType};
-use domain::forms::{parse, secret_fields};
+use domain::forms::{derived, parse, secret_fields};
+use domain::money::Fen;
+use domain::values::has_control;
 use domain::{Invalid, Invalids};
 use serde_json::{json, Map, Value};
 use services::ServiceError;
@@ -135,6 +137,11 @@ fn changes(m: &Method) -> bool {
     !matches!(*m, Method::GET | Method::HEAD | Method::OPTIONS)
 }
 
+/// The refusal of a user who must change their password first, by session or by token.
+fn must_change_password() -> ApiError {
+    ApiError::new(StatusCode::FORBIDDEN, "首次登录须先修改密码（/password）")
+}
+
 impl FromRequestParts<AppState> for ApiCtx {
     type Rejection = ApiError;
 
@@ -151,6 +158,9 @@ impl FromRequestParts<AppState> for ApiCtx {
             }
             let token = token.trim();
             let user = state.store.token_user(token).await?.ok_or_else(bad)?;
+            if user.must_change_password {
+                return Err(must_change_password());
+            }
             let shown: String = token.chars().take(12).collect();
             let lang = Lang::parse(&user.lang);
             return Ok(ApiCtx {
@@ -162,7 +172,7 @@ impl FromRequestParts<AppState> for ApiCtx {
         let token = cookie(&parts.headers, SESSION_COOKIE).ok_or_else(none)?;
         let user = state.store.session(&token).await?.ok_or_else(none)?;
         if user.must_change_password {
-            return Err(ApiError::new(StatusCode::FORBIDDEN, "首次登录须先修改密码（/password）"));
+            return Err(must_change_password());
         }
         let lang = Lang::parse(&user.lang);
         let ctx = Ctx { user, token, lang, path };
@@ -200,12 +210,6 @@ fn writable(api: &ApiCtx, slug: &str, change: Change) -> Result<&'static RecordT
     Ok(t)
 }
 
-/// Fields the API shows but does not write: a project's current status (kept by its status
-/// history) and the mark of a built-in type.
-pub fn read_only(t: &RecordType, name: &str) -> bool {
-    (t.table == "projects" && matches!(name, "status" | "status_date")) || name == "builtin"
-}
-
 /// Does a reference-like field carry a shown name (`labels` in a record)?
 pub fn labelled(kind: FieldKind) -> bool {
     matches!(kind, FieldKind::Ref { .. } | FieldKind::CodeRef { .. } | FieldKind::Region)
@@ -234,18 +238,12 @@ pub fn record_json(t: &RecordType, row: &Map<String, Value>) -> Value {
     Value::Object(m)
 }
 
-/// Text a database can keep: no control characters but tab and line breaks (PostgreSQL refuses
-/// NUL outright).
-fn clean(s: &str) -> bool {
-    !s.chars().any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
-}
-
 fn control_chars(field: &str, label: &str) -> Invalid {
     Invalid::new(field, label, "不得含控制字符", format!("{label}含有控制字符"))
 }
 
 /// A JSON body as the text values a form gives (see the module's rules for each kind). Unknown
-/// fields are refused; `id`, `labels` and read-only fields are ignored, so that a record read
+/// fields are refused; `id`, `labels` and derived fields ([`derived`]) are ignored, so that a record read
 /// can be sent back. A personal identifier given as null or "" is cleared; one equal to its
 /// stored mask (`masks`) is kept.
 pub fn body_values(
@@ -256,7 +254,7 @@ pub fn body_values(
     let mut out = Vec::new();
     let mut errs = Invalids::default();
     for (k, v) in body {
-        if k == "id" || k == "labels" || read_only(t, k) {
+        if k == "id" || k == "labels" || derived(t, k) {
             continue;
         }
         let Some(f) = t.field(k) else {
@@ -292,9 +290,7 @@ pub fn body_values(
                 };
                 match fen {
                     Some(fen) => {
-                        let sign = if fen < 0 { "-" } else { "" };
-                        let a = fen.unsigned_abs();
-                        out.push((name.into(), format!("{sign}{}.{:02}", a / 100, a % 100)));
+                        out.push((name.into(), Fen(fen).yuan_exact()));
                         out.push((format!("{name}__unit"), "yuan".into()));
                     }
                     None => errs.push(kind_error("金额以分为单位，须为整数")),
@@ -307,7 +303,7 @@ pub fn body_values(
                 }
                 _ => errs.push(kind_error("须为 true 或 false")),
             },
-            (_, Value::String(s)) if !clean(s) => errs.push(control_chars(name, label)),
+            (_, Value::String(s)) if has_control(s) => errs.push(control_chars(name, label)),
             (_, Value::String(s)) => out.push((name.into(), s.clone())),
             (_, Value::Number(n)) => out.push((name.into(), n.to_string())),
             (_, _) => errs.push(kind_error("须为字符串或数字")),
@@ -341,7 +337,7 @@ pub fn list_query(t: &RecordType, pairs: Vec<(String, String)>) -> Result<ListQu
     let bad =
         |field: &str, rule: &str, message: String| ApiError::bad_request(Invalid::new(field, field, rule, message));
     for (k, v) in pairs {
-        if !clean(&k) || !clean(&v) {
+        if has_control(&k) || has_control(&v) {
             return Err(ApiError::bad_request(control_chars("query", "查询参数")));
         }
         let int = |lo: i64, hi: i64| {

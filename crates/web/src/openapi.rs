@@ -4,12 +4,12 @@
 //! record type, the figure endpoints, both ways to authenticate and the error shape. The page
 //! `/api/v1/docs` renders that same document as HTML (no script, nothing from outside).
 
-use crate::api::{labelled, read_only, MAX_PAGE, MAX_PER_PAGE, PER_PAGE};
+use crate::api::{labelled, MAX_PAGE, MAX_PER_PAGE, PER_PAGE};
 use crate::layout;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use domain::catalog::{Field, FieldKind, RecordType, RECORD_TYPES};
-use domain::forms::{changeable, required_fields, MAX_NUMBER};
+use domain::forms::{changeable, derived, required_fields, MAX_NUMBER};
 use maud::{html, Markup};
 use serde_json::{json, Map, Value};
 use std::sync::OnceLock;
@@ -79,7 +79,7 @@ fn nullable(mut v: Value) -> Value {
 
 /// The fields of `t` a request may write.
 fn writable_fields(t: &RecordType) -> impl Iterator<Item = &'static Field> + '_ {
-    t.fields.iter().filter(move |f| !read_only(t, f.name))
+    t.fields.iter().filter(move |f| !derived(t, f.name))
 }
 
 /// A record as answered.
@@ -121,7 +121,7 @@ fn input_schema(t: &RecordType, whole: bool) -> Value {
             format!("{}：只含要修改的字段，其余保持不变。", t.zh)
         },
     });
-    let req: Vec<&String> = required.iter().filter(|r| t.field(r).is_some_and(|f| !read_only(t, f.name))).collect();
+    let req: Vec<&String> = required.iter().filter(|r| t.field(r).is_some_and(|f| !derived(t, f.name))).collect();
     if whole && !req.is_empty() {
         s["required"] = json!(req);
     }

@@ -41,6 +41,7 @@ use domain::audit::Actor;
 use domain::catalog::{by_slug, code_label};
 use domain::figures::{Across, Exact, FigureDef, Spec};
 use domain::indicators::Period;
+use domain::money::Fen;
 use domain::people::Reveal;
 use domain::projects::{FUNDING_SOURCES, SECTORS};
 use domain::regions::{Level, RegionCode, RegionTable};
@@ -148,12 +149,6 @@ fn text(row: &Map<String, Value>, k: &str) -> String {
 
 fn int(row: &Map<String, Value>, k: &str) -> Option<i64> {
     row.get(k).and_then(|v| v.as_i64().or_else(|| v.as_str().and_then(|s| s.parse().ok())))
-}
-
-/// An amount in 分 as 元 with two decimals.
-fn yuan(fen: i64) -> String {
-    let sign = if fen < 0 { "-" } else { "" };
-    format!("{sign}{}.{:02}", fen.unsigned_abs() / 100, fen.unsigned_abs() % 100)
 }
 
 fn narrative(s: &str) -> String {
@@ -470,7 +465,7 @@ pub async fn write<W: Write>(store: &Store, actor: &Actor, today: Date, out: &mu
                 x,
                 "<budget type=\"1\" status=\"2\"><period-start iso-date=\"{year}-01-01\"/>\
                  <period-end iso-date=\"{year}-12-31\"/><value value-date=\"{year}-01-01\">{}</value></budget>",
-                yuan(*fen)
+                Fen(*fen).yuan_exact()
             );
         }
         for l in lines {
@@ -488,7 +483,7 @@ pub async fn write<W: Write>(store: &Store, actor: &Actor, today: Date, out: &mu
                     x,
                     "<transaction><transaction-type code=\"{kind}\"/><transaction-date iso-date=\"{date}\"/>\
                      <value value-date=\"{date}\">{}</value><description>{}</description>{}",
-                    yuan(fen),
+                    Fen(fen).yuan_exact(),
                     narrative(&format!("{year}年度{source}{what}")),
                     org_el("provider-org", reporting, None)
                 );
@@ -538,7 +533,6 @@ mod tests {
         assert_eq!(p("2024"), ("2024-01-01".into(), "2024-12-31".into()));
         assert_eq!(p("2024-Q1"), ("2024-01-01".into(), "2024-03-31".into()));
         assert_eq!(p("2024-02"), ("2024-02-01".into(), "2024-02-29".into()));
-        assert_eq!(yuan(123_456), "1234.56");
         assert_eq!(esc("a<b & \"c\""), "a&lt;b &amp; &quot;c&quot;");
         let (name, feature, scope) = place("653022", "阿克陶县");
         assert_eq!((name.as_str(), feature, scope), ("新疆维吾尔自治区克孜勒苏柯尔克孜自治州阿克陶县", "ADM3", "8"));
