@@ -199,16 +199,8 @@ impl Store {
         if revoked.is_some() {
             return Ok(());
         }
-        let at = ts(Utc::now());
         let mut tx = self.begin_audited(actor).await?;
-        sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
-            .bind(at.clone())
-            .bind(id)
-            .execute(&mut *tx.tx)
-            .await?;
-        let before = json!({ "name": name, "prefix": prefix, "revoked_at": null });
-        let after = json!({ "name": name, "prefix": prefix, "revoked_at": at });
-        tx.audit("revoke", "api_tokens", Some(id), Some(before), Some(after)).await?;
+        revoke_one(&mut tx, id, &name, &prefix, &ts(Utc::now())).await?;
         tx.commit().await
     }
 
@@ -271,14 +263,19 @@ pub(crate) async fn revoke_all(tx: &mut crate::write::Tx<'_>, user: UserId) -> R
             .await?;
     let at = ts(Utc::now());
     for (id, name, prefix) in live {
-        sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
-            .bind(at.clone())
-            .bind(id)
-            .execute(&mut *tx.tx)
-            .await?;
-        let before = json!({ "name": name, "prefix": prefix, "revoked_at": null });
-        let after = json!({ "name": name, "prefix": prefix, "revoked_at": at });
-        tx.audit("revoke", "api_tokens", Some(id), Some(before), Some(after)).await?;
+        revoke_one(tx, id, &name, &prefix, &at).await?;
     }
     Ok(())
+}
+
+/// Revoke one token at `at`, with its audit entry, inside `tx`.
+async fn revoke_one(tx: &mut crate::write::Tx<'_>, id: i64, name: &str, prefix: &str, at: &str) -> Result<()> {
+    sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+        .bind(at.to_string())
+        .bind(id)
+        .execute(&mut *tx.tx)
+        .await?;
+    let before = json!({ "name": name, "prefix": prefix, "revoked_at": null });
+    let after = json!({ "name": name, "prefix": prefix, "revoked_at": at });
+    tx.audit("revoke", "api_tokens", Some(id), Some(before), Some(after)).await
 }
