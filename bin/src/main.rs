@@ -303,7 +303,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     eprintln!("  {}", e.line());
                 }
                 if let Some(path) = error_report {
-                    let report = import::error_report(&sheet, &outcome)?;
+                    let report = import::error_report(t, &sheet, &outcome)?;
                     std::fs::write(&path, report).with_context(|| format!("无法写入 {}", path.display()))?;
                     eprintln!("错误报告已写入 {}", path.display());
                 }

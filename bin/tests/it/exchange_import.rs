@@ -250,6 +250,19 @@ async fn units_and_references_are_read_or_reported() {
     let lines: Vec<String> = out.errors.iter().map(|e| e.line()).collect();
     assert!(lines.iter().all(|l| !l.contains("活动名称")), "{lines:?}");
 
+    // The error report masks the identifiers that are right and shows the one that is wrong.
+    let people = by_slug("people").unwrap();
+    let sh = sheet::read_csv(
+        "*姓名,*人员类别,身份证号,手机号码\n古丽米热·阿布都,当地人员,11010519491231002X,12345\n".as_bytes(),
+    )
+    .unwrap();
+    let out = import::import(&store, &Actor::system(), people, &sh, import::Options::default()).await.unwrap();
+    assert_eq!(out.bad_rows(), 1, "{:?}", out.errors);
+    let report = sheet::read_xlsx(&import::error_report(people, &sh, &out).unwrap(), "导入数据").unwrap();
+    let row = &report.rows[0].1;
+    assert_eq!(row[2].display(), "110***********002X", "a right identifier is masked");
+    assert_eq!(row[3].display(), "12345", "the wrong phone is shown as it was");
+
     let sh = sheet::read_csv("甲,乙\n1,2\n".as_bytes()).unwrap();
     let out = import::import(&store, &Actor::system(), t, &sh, import::Options::default()).await.unwrap();
     assert!(out.errors[0].message.contains("表头没有一列"), "{:?}", out.errors);

@@ -117,7 +117,8 @@ impl fmt::Debug for Phone {
     }
 }
 
-fn mask(s: &str, head: usize, tail: usize) -> String {
+/// `s` with all but its first `head` and last `tail` characters starred.
+pub fn mask(s: &str, head: usize, tail: usize) -> String {
     let n = s.chars().count();
     if n <= head + tail {
         return "*".repeat(n);

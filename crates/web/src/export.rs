@@ -5,7 +5,7 @@
 //! that may see them can ask for them in clear with a form (POST, with the anti-forgery token),
 //! and the store audits that export.
 
-use crate::auth::{CsrfForm, Ctx};
+use crate::auth::{CsrfForm, Ctx, Source};
 use crate::records::{encode, list_query, pairs, query_string};
 use crate::{AppError, AppState};
 use axum::body::Body;
@@ -43,19 +43,21 @@ pub(crate) fn links(ctx: &Ctx, t: &RecordType, params: &[(String, String)]) -> M
 pub async fn csv(
     State(s): State<AppState>,
     ctx: Ctx,
+    Source(source): Source,
     Path(slug): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, AppError> {
-    export(&s, &ctx, &slug, raw.as_deref(), Format::Csv, Reveal::Masked).await
+    export(&s, &ctx, source, &slug, raw.as_deref(), Format::Csv, Reveal::Masked).await
 }
 
 pub async fn xlsx(
     State(s): State<AppState>,
     ctx: Ctx,
+    Source(source): Source,
     Path(slug): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, AppError> {
-    export(&s, &ctx, &slug, raw.as_deref(), Format::Xlsx, Reveal::Masked).await
+    export(&s, &ctx, source, &slug, raw.as_deref(), Format::Xlsx, Reveal::Masked).await
 }
 
 /// The same export with personal identifiers in clear (refused by the store for a role that may
@@ -63,28 +65,31 @@ pub async fn xlsx(
 pub async fn csv_clear(
     State(s): State<AppState>,
     ctx: Ctx,
+    Source(source): Source,
     Path(slug): Path<String>,
     RawQuery(raw): RawQuery,
     axum::Form(f): axum::Form<CsrfForm>,
 ) -> Result<Response, AppError> {
     ctx.check_csrf(&f.csrf)?;
-    export(&s, &ctx, &slug, raw.as_deref(), Format::Csv, Reveal::Clear).await
+    export(&s, &ctx, source, &slug, raw.as_deref(), Format::Csv, Reveal::Clear).await
 }
 
 pub async fn xlsx_clear(
     State(s): State<AppState>,
     ctx: Ctx,
+    Source(source): Source,
     Path(slug): Path<String>,
     RawQuery(raw): RawQuery,
     axum::Form(f): axum::Form<CsrfForm>,
 ) -> Result<Response, AppError> {
     ctx.check_csrf(&f.csrf)?;
-    export(&s, &ctx, &slug, raw.as_deref(), Format::Xlsx, Reveal::Clear).await
+    export(&s, &ctx, source, &slug, raw.as_deref(), Format::Xlsx, Reveal::Clear).await
 }
 
 async fn export(
     s: &AppState,
     ctx: &Ctx,
+    source: Option<String>,
     slug: &str,
     raw: Option<&str>,
     format: Format,
@@ -93,7 +98,7 @@ async fn export(
     crate::reads_business(ctx)?;
     let t = by_slug(slug).ok_or_else(|| AppError::NotFound(ctx.t("没有这类记录", "No such record type").into()))?;
     let q = list_query(t, &pairs(raw));
-    let e = Export::open(&s.store, &ctx.user.actor(None), t, &q, reveal).await?;
+    let e = Export::open(&s.store, &ctx.user.actor(source), t, &q, reveal).await?;
     let disposition = format!(
         "attachment; filename=\"{}.{}\"; filename*=UTF-8''{}",
         t.slug,

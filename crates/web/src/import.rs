@@ -159,7 +159,7 @@ pub async fn upload(
     }
     let shown: Vec<_> = outcome.errors.iter().take(SHOWN).cloned().collect();
     let (summary, count) = (outcome.summary(), outcome.errors.len());
-    let report = tokio::task::spawn_blocking(move || import::error_report(&sheet, &outcome))
+    let report = tokio::task::spawn_blocking(move || import::error_report(t, &sheet, &outcome))
         .await
         .map_err(|_| AppError::Service(services::ServiceError::Output("错误报告生成中断".into())))??;
     let token = keep_report(ctx.user.user_id.get(), report);

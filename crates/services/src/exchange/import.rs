@@ -844,7 +844,13 @@ pub fn record_type(name: &str) -> std::result::Result<&'static RecordType, Servi
 
 /// The error report: the original rows where they were (so Excel row numbers match the
 /// messages), a 错误原因 column, each bad cell filled red; and a sheet listing every error.
-pub fn error_report(sheet: &Sheet, outcome: &Outcome) -> Result<Vec<u8>> {
+/// Personal identifiers are masked but in the cells that are wrong (which the user must see).
+pub fn error_report(t: &RecordType, sheet: &Sheet, outcome: &Outcome) -> Result<Vec<u8>> {
+    let secret: Vec<bool> = sheet
+        .header
+        .iter()
+        .map(|h| matches!(column_of(t, h), Column::Field { field, .. } if matches!(field.kind, FieldKind::Secret)))
+        .collect();
     use rust_xlsxwriter::{Color, Format, Workbook};
     let out = |e: rust_xlsxwriter::XlsxError| ServiceError::Output(e.to_string());
     let mut book = Workbook::new();
@@ -876,6 +882,11 @@ pub fn error_report(sheet: &Sheet, outcome: &Outcome) -> Result<Vec<u8>> {
         for (i, c) in cells.iter().enumerate() {
             let marked = errs.is_some_and(|es| es.iter().any(|e| e.column == Some(i)));
             let text = c.display();
+            let text = if secret.get(i).copied().unwrap_or(false) && !marked {
+                domain::people::mask(text.trim(), 3, 4)
+            } else {
+                text
+            };
             // Written as text, so nothing the file said can run as a formula.
             if marked {
                 ws.write_string_with_format(r, i as u16, &text, &bad).map_err(out)?;
