@@ -106,6 +106,16 @@ impl Template {
     }
 }
 
+/// `k`, when it is one of the kinds of `list` (a table or a chart); else the refusal at `line`.
+fn known(list: &[(&str, &str)], k: &str, line: usize, rule: &str, what: &str) -> Result<String, Invalid> {
+    let k = k.trim();
+    if list.iter().any(|(c, _)| *c == k) {
+        return Ok(k.to_string());
+    }
+    let all: Vec<&str> = list.iter().map(|(c, _)| *c).collect();
+    Err(at(line, rule, format!("没有{what}“{k}”（可用：{}）", all.join("、"))))
+}
+
 fn at(line: usize, rule: &str, message: String) -> Invalid {
     Invalid::new("body", "模板", rule, format!("第 {line} 行：{message}"))
 }
@@ -184,27 +194,11 @@ pub fn parse(body: &str) -> Result<Template, Invalids> {
             } else if let Some(s) = line.strip_prefix("@ ") {
                 t.issuer = s.trim().to_string();
             } else if let Some(k) = line.strip_prefix("[table ").and_then(|k| k.strip_suffix(']')) {
-                let k = k.trim();
-                if !TABLES.iter().any(|(c, _)| *c == k) {
-                    let known: Vec<&str> = TABLES.iter().map(|(c, _)| *c).collect();
-                    return Err(at(
-                        n,
-                        "表格须为已定义的统计表",
-                        format!("没有统计表“{k}”（可用：{}）", known.join("、")),
-                    ));
-                }
-                t.blocks.push(TemplateBlock::Table { table: k.to_string() });
+                let k = known(TABLES, k, n, "表格须为已定义的统计表", "统计表")?;
+                t.blocks.push(TemplateBlock::Table { table: k });
             } else if let Some(k) = line.strip_prefix("[chart ").and_then(|k| k.strip_suffix(']')) {
-                let k = k.trim();
-                if !CHARTS.iter().any(|(c, _)| *c == k) {
-                    let known: Vec<&str> = CHARTS.iter().map(|(c, _)| *c).collect();
-                    return Err(at(
-                        n,
-                        "图表须为已定义的统计图",
-                        format!("没有统计图“{k}”（可用：{}）", known.join("、")),
-                    ));
-                }
-                t.blocks.push(TemplateBlock::Chart { chart: k.to_string() });
+                let k = known(CHARTS, k, n, "图表须为已定义的统计图", "统计图")?;
+                t.blocks.push(TemplateBlock::Chart { chart: k });
             } else {
                 t.blocks.push(TemplateBlock::Paragraph { pieces: pieces(line, n)? });
             }

@@ -156,6 +156,11 @@ pub fn key_field(t: &RecordType) -> Option<&'static str> {
     }
 }
 
+/// A batch as people write its number: "11", "第11批", "第 11 批" → "11".
+fn batch_number(s: &str) -> &str {
+    s.trim().trim_start_matches('第').trim_end_matches('批').trim()
+}
+
 /// Records of a referenced table, found by what a cell may say.
 struct Index {
     rows: Vec<Named>,
@@ -188,7 +193,7 @@ impl Index {
             return Ok(self.rows[i].id);
         }
         // A batch by its number: "11", "第11批", "第 11 批".
-        let bare = if table == "batches" { v.trim_start_matches('第').trim_end_matches('批').trim() } else { v };
+        let bare = if table == "batches" { batch_number(v) } else { v };
         let names: &[usize] = self.by_name.get(v).or_else(|| self.by_name.get(bare)).map(Vec::as_slice).unwrap_or(&[]);
         match names {
             [one] => return Ok(self.rows[*one].id),
@@ -568,11 +573,7 @@ pub async fn import(
             let by_key = match by_key {
                 Some(k) => {
                     let k = k.display();
-                    let k = if t.table == "batches" {
-                        k.trim().trim_start_matches('第').trim_end_matches('批').trim()
-                    } else {
-                        k.trim()
-                    };
+                    let k = if t.table == "batches" { batch_number(&k) } else { k.trim() };
                     let column = if t.table == "batches" { "number" } else { "code" };
                     Some(store.id_of_code(t.table, column, k).await?)
                 }
