@@ -1160,3 +1160,264 @@ async fn forms_write_every_type_within_the_rules(db: &TestDb) {
     store.close().await;
 }
 both!(forms_write_every_type_within_the_rules);
+
+/// The activity rollups stay exactly equal to a recount of the activities through random
+/// inserts (one by one and in bulk), updates and deletes, transactions rolled back, and rows
+/// rolled back to a savepoint; and every aggregate the engine answers from them equals the same
+/// aggregate counted from the activities.
+async fn rollups_equal_a_recount_after_random_writes(db: &TestDb) {
+    use domain::activities::NewActivity;
+    use domain::figures::{Filter, Measure, Span};
+    use domain::ids::Id;
+    let store = db.store().await;
+    let b = base(&store).await;
+    let a = Actor::system();
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = move |n: u64| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x % n
+    };
+    let types =
+        [("free_clinic", "medical"), ("remote_class", "education"), ("training", "employment"), ("camp", "culture")];
+    let places = ["653022", "653022202", "653001", "653024", "653023"];
+    let orgs = [None, Some(b.donor), Some(b.host)];
+    let random = |next: &mut dyn FnMut(u64) -> u64| {
+        let (t, line) = types[next(types.len() as u64) as usize];
+        let date = Date::ymd(2019 + next(8) as i32, 1 + next(12) as u32, 1 + next(28) as u32).unwrap();
+        let participants = 5 + next(296) as i64;
+        NewActivity {
+            program_id: b.program,
+            type_code: t.into(),
+            brand_code: None,
+            line,
+            title: format!("活动{}", next(1_000_000)),
+            date,
+            end_date: None,
+            region: rc(places[next(places.len() as u64) as usize]),
+            organizer_org_id: orgs[next(3) as usize],
+            project_id: None,
+            pairing_id: None,
+            participants,
+            beneficiaries: participants * (1 + next(4) as i64) + next(51) as i64,
+        }
+    };
+    let mut live: Vec<Id<kind::Activity>> = Vec::new();
+    for round in 0..40 {
+        let mut tx = store.write(&a).await.unwrap();
+        let (mut added, mut removed) = (Vec::new(), Vec::new());
+        for _ in 0..(1 + next(12)) {
+            match next(10) {
+                0..=3 => added.push(tx.insert(&random(&mut next)).await.unwrap()),
+                4 => {
+                    let many: Vec<NewActivity> = (0..1 + next(30)).map(|_| random(&mut next)).collect();
+                    added.extend(tx.insert_many(&many).await.unwrap());
+                }
+                5..=7 if !live.is_empty() => {
+                    let id = live[next(live.len() as u64) as usize];
+                    tx.update(id, &random(&mut next)).await.unwrap();
+                }
+                8 if !live.is_empty() => {
+                    let id = live.swap_remove(next(live.len() as u64) as usize);
+                    tx.delete(id).await.unwrap();
+                    removed.push(id);
+                }
+                _ => {
+                    // Work undone to a savepoint leaves no trace in the rollups either.
+                    tx.savepoint().await.unwrap();
+                    tx.insert(&random(&mut next)).await.unwrap();
+                    if let Some(id) = live.first() {
+                        tx.update(*id, &random(&mut next)).await.unwrap();
+                    }
+                    tx.rollback_to().await.unwrap();
+                }
+            }
+        }
+        if round % 7 == 3 {
+            // A transaction rolled back: its deletes are undone too.
+            tx.rollback().await.unwrap();
+            live.extend(removed);
+        } else {
+            tx.commit().await.unwrap();
+            live.extend(added);
+        }
+        let diff = store.rollup_differences().await.unwrap();
+        assert!(diff.is_empty(), "round {round}: {diff:#?}");
+    }
+    assert!(live.len() > 50, "the test wrote too little to prove anything: {}", live.len());
+
+    // The engine's answers from the rollups are the answers counted from the rows.
+    let scan = store.scanning();
+    let span = |f: &str, t: &str| Some(Span { from: Some(d(f)), to: Some(d(t)) });
+    type Case = (Measure, Vec<Filter>, Option<Span>, &'static str, &'static str);
+    let cases: Vec<Case> = vec![
+        (Measure::Sum("beneficiaries".into()), vec![], span("2022-01-01", "2022-12-31"), "type", "y"),
+        (Measure::Sum("beneficiaries".into()), vec![], None, "type", "y"),
+        (Measure::Count, vec![Filter::under("region", "653022")], span("2020-01-01", "2024-12-31"), "line", "y"),
+        (
+            Measure::Sum("participants".into()),
+            vec![Filter::eq("type", "camp")],
+            span("2021-03-01", "2021-08-31"),
+            "month",
+            "m",
+        ),
+        (Measure::Count, vec![Filter::under("organizer", "R1")], None, "type", "o"),
+        (Measure::Count, vec![Filter::empty("organizer")], span("2023-01-01", "2023-12-31"), "year", "o"),
+        (Measure::Sum("participants".into()), vec![], None, "organizer", "o"),
+        (Measure::Count, vec![Filter::not_under("region", "653022")], None, "region", "y"),
+    ];
+    for (m, filters, sp, by, grain) in cases {
+        assert_eq!(
+            store.rollup_grain("activities", &m, &filters, sp.as_ref(), Some(by)),
+            Some(grain),
+            "{m:?} {filters:?} by {by}"
+        );
+        let got = store.measure_by(Some(b.program.get()), "activities", &m, &filters, sp.as_ref(), by).await.unwrap();
+        let want = scan.measure_by(Some(b.program.get()), "activities", &m, &filters, sp.as_ref(), by).await.unwrap();
+        assert!(!want.is_empty(), "{m:?} {filters:?} by {by}: nothing to compare");
+        assert_eq!(got, want, "{m:?} {filters:?} by {by}");
+        let total = store.measure(Some(b.program.get()), "activities", &m, &filters, sp.as_ref()).await.unwrap();
+        assert_eq!(total, want.iter().map(|(_, v)| v).sum::<i64>());
+    }
+    // What the rollups do not keep is counted from the rows: a span within a month, a brand.
+    let odd = span("2022-01-05", "2022-12-31");
+    assert_eq!(store.rollup_grain("activities", &Measure::Count, &[], odd.as_ref(), None), None);
+    assert_eq!(store.rollup_grain("activities", &Measure::Count, &[Filter::eq("brand", "x")], None, None), None);
+    assert_eq!(
+        store.measure(None, "activities", &Measure::Count, &[], odd.as_ref()).await.unwrap(),
+        scan.measure(None, "activities", &Measure::Count, &[], odd.as_ref()).await.unwrap()
+    );
+}
+both!(rollups_equal_a_recount_after_random_writes);
+
+/// The funding rollup stays equal to a recount of the funding lines and their projects through
+/// random writes of lines (one by one and in bulk), projects moved to another sector or place,
+/// status steps, transactions rolled back and savepoints; the engine's funding figures from it
+/// equal the same figures counted from the lines.
+async fn funding_rollup_equals_a_recount_after_random_writes(db: &TestDb) {
+    use domain::figures::{Filter, Measure};
+    use domain::ids::Id;
+    use domain::projects::STATUSES;
+    let store = db.store().await;
+    let b = base(&store).await;
+    let a = Actor::system();
+    let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+    let mut next = move |n: u64| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x % n
+    };
+    let sectors = ["education", "medical", "industry"];
+    let places = ["653022", "653022202", "653001", "653024"];
+    let sources = ["province", "city", "social", "local"];
+    let project = |i: usize, next: &mut dyn FnMut(u64) -> u64| NewProject {
+        program_id: b.program,
+        batch_id: Some(b.batch),
+        code: format!("R-{i}"),
+        name: format!("项目{i}"),
+        sector: sectors[next(3) as usize],
+        region: rc(places[next(4) as usize]),
+        org_id: Some(b.host),
+        planned_start: None,
+        planned_end: None,
+        multi_year: false,
+        livelihood: next(2) == 0,
+    };
+    let mut tx = store.write(&a).await.unwrap();
+    let mut projects = Vec::new();
+    for i in 0..6 {
+        projects.push((tx.insert(&project(i, &mut next)).await.unwrap(), 0usize));
+    }
+    tx.commit().await.unwrap();
+    let line = |projects: &[(Id<kind::Project>, usize)], next: &mut dyn FnMut(u64) -> u64| {
+        let planned = 1_000_000 * (1 + next(500) as i64);
+        NewFunding {
+            project_id: projects[next(projects.len() as u64) as usize].0,
+            year: 2020 + next(7) as i64,
+            source: sources[next(4) as usize],
+            planned: Fen(planned),
+            allocated: Fen(planned / (1 + next(3) as i64)),
+            disbursed: Fen(planned / (2 + next(3) as i64)),
+        }
+    };
+    let mut live: Vec<Id<kind::Funding>> = Vec::new();
+    for round in 0..40 {
+        let rolled_back = round % 7 == 3;
+        let mut tx = store.write(&a).await.unwrap();
+        let (mut added, mut removed) = (Vec::new(), Vec::new());
+        for _ in 0..(1 + next(10)) {
+            match next(12) {
+                0..=2 => added.push(tx.insert(&line(&projects, &mut next)).await.unwrap()),
+                3 => {
+                    let many: Vec<NewFunding> = (0..1 + next(20)).map(|_| line(&projects, &mut next)).collect();
+                    added.extend(tx.insert_many(&many).await.unwrap());
+                }
+                4 | 5 if !live.is_empty() => {
+                    let id = live[next(live.len() as u64) as usize];
+                    tx.update(id, &line(&projects, &mut next)).await.unwrap();
+                }
+                6 if !live.is_empty() => {
+                    let id = live.swap_remove(next(live.len() as u64) as usize);
+                    tx.delete(id).await.unwrap();
+                    removed.push(id);
+                }
+                7 | 8 => {
+                    // A project moves to another sector or place: its lines move with it.
+                    let i = next(projects.len() as u64) as usize;
+                    tx.update(projects[i].0, &project(i, &mut next)).await.unwrap();
+                }
+                9 if !rolled_back => {
+                    let i = next(projects.len() as u64) as usize;
+                    let (p, steps) = projects[i];
+                    if steps < STATUSES.len() {
+                        let date = Date::ymd(2024, 1 + steps as u32, 1).unwrap();
+                        tx.add_status(&NewStatusEvent { project_id: p, status: STATUSES[steps].0, date })
+                            .await
+                            .unwrap();
+                        projects[i].1 += 1;
+                    }
+                }
+                _ => {
+                    tx.savepoint().await.unwrap();
+                    tx.insert(&line(&projects, &mut next)).await.unwrap();
+                    let i = next(projects.len() as u64) as usize;
+                    tx.update(projects[i].0, &project(i, &mut next)).await.unwrap();
+                    tx.rollback_to().await.unwrap();
+                }
+            }
+        }
+        if rolled_back {
+            tx.rollback().await.unwrap();
+            live.extend(removed);
+        } else {
+            tx.commit().await.unwrap();
+            live.extend(added);
+        }
+        let diff = store.rollup_differences().await.unwrap();
+        assert!(diff.is_empty(), "round {round}: {diff:#?}");
+    }
+    assert!(live.len() > 30, "the test wrote too little to prove anything: {}", live.len());
+    assert!(projects.iter().any(|p| p.1 > 1), "no project changed status");
+
+    let scan = store.scanning();
+    let sum = |f: &str| Measure::Sum(f.into());
+    let cases: Vec<(Measure, Vec<Filter>, &str)> = vec![
+        (sum("planned_fen"), vec![], "status"),
+        (sum("allocated_fen"), vec![Filter::eq("sector", "education")], "year"),
+        (sum("disbursed_fen"), vec![Filter::under("region", "653022")], "sector"),
+        (Measure::Count, vec![Filter::ge("year", 2022)], "source"),
+        (sum("planned_fen"), vec![Filter::any("status", &["started", "completed"])], "region"),
+    ];
+    for (m, filters, by) in cases {
+        assert_eq!(store.rollup_grain("project_funding", &m, &filters, None, Some(by)), Some("f"), "{m:?} by {by}");
+        let got = store.measure_by(Some(b.program.get()), "project_funding", &m, &filters, None, by).await.unwrap();
+        let want = scan.measure_by(Some(b.program.get()), "project_funding", &m, &filters, None, by).await.unwrap();
+        assert!(!want.is_empty(), "{m:?} {filters:?} by {by}: nothing to compare");
+        assert_eq!(got, want, "{m:?} {filters:?} by {by}");
+    }
+    let batch = [Filter::eq("batch", 11)];
+    assert_eq!(store.rollup_grain("project_funding", &Measure::Count, &batch, None, None), None);
+}
+both!(funding_rollup_equals_a_recount_after_random_writes);

@@ -47,6 +47,50 @@ pub async fn save(tx: &mut Tx<'_>, parsed: Parsed, id: Option<i64>) -> Result<i6
     }
 }
 
+/// Insert new records in bulk (`Tx::insert_many`: the same checks and audit entries, a few
+/// hundred rows to a statement) when they are all of one type that has no write path of its own;
+/// otherwise one by one through [`save`]. Returns their ids in order.
+pub async fn insert_all(tx: &mut Tx<'_>, parsed: Vec<Parsed>) -> Result<Vec<i64>, StoreError> {
+    macro_rules! bulk {
+        ($($v:ident),*) => {
+            match parsed.first() {
+                $(Some(Parsed::$v(_)) if parsed.iter().all(|p| matches!(p, Parsed::$v(_))) => {
+                    let es: Vec<_> =
+                        parsed.into_iter().filter_map(|p| if let Parsed::$v(e) = p { Some(e) } else { None }).collect();
+                    return Ok(tx.insert_many(&es).await?.into_iter().map(|i| i.get()).collect());
+                })*
+                _ => {}
+            }
+        };
+    }
+    bulk!(
+        Project,
+        Funding,
+        Output,
+        Pairing,
+        Activity,
+        Procedure,
+        IndicatorValue,
+        IndicatorTarget,
+        IndicatorDef,
+        Achievement,
+        Donation,
+        Centre,
+        EmploymentRecord,
+        InvestmentEvent,
+        InvestmentProject,
+        Batch,
+        PairingType,
+        ActivityType,
+        Brand
+    );
+    let mut ids = Vec::with_capacity(parsed.len());
+    for p in parsed {
+        ids.push(save(tx, p, None).await?);
+    }
+    Ok(ids)
+}
+
 /// Insert `e`, or replace record `id` with it.
 async fn put<E: Entity>(tx: &mut Tx<'_>, e: &E, id: Option<i64>) -> Result<i64, StoreError> {
     match id {

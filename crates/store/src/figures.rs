@@ -283,6 +283,95 @@ static SOURCES: &[Source] = &[
     },
 ];
 
+/// The activity rollups (see `rollups`) as record sets: the fields each grain keeps, a count as
+/// the sum of `n`. Only the engine's choice in [`Store::plan`] reads them.
+const fn rollup(grain: &'static str, from: &'static str, fields: &'static [Field]) -> Source {
+    Source {
+        name: grain,
+        table: "activity_rollup",
+        from,
+        id: "r.grain",
+        label: "r.grain",
+        date: None,
+        program: "r.program_id",
+        fields,
+        sums: &[("n", "r.n"), ("participants", "r.participants"), ("beneficiaries", "r.beneficiaries")],
+    }
+}
+
+static ROLLUPS: &[Source] = &[
+    rollup(
+        "y",
+        "activity_rollup r",
+        &[
+            f("grain", "r.grain", Text),
+            f("type", "r.type_code", Text),
+            f("line", "NULLIF(r.line, '')", Text),
+            f("region", "r.region_code", Region),
+            f("year", "r.period", Text),
+        ],
+    ),
+    rollup(
+        "m",
+        "activity_rollup r",
+        &[
+            f("grain", "r.grain", Text),
+            f("type", "r.type_code", Text),
+            f("line", "NULLIF(r.line, '')", Text),
+            f("region", "r.region_code", Region),
+            f("month", "r.period", Text),
+            f("year", "substr(r.period, 1, 4)", Text),
+        ],
+    ),
+    rollup(
+        "o",
+        "activity_rollup r LEFT JOIN organizations o ON o.id = r.org_id",
+        &[
+            f("grain", "r.grain", Text),
+            f("type", "r.type_code", Text),
+            f("line", "NULLIF(r.line, '')", Text),
+            f("organizer", "NULLIF(r.org_id, 0)", ORG_O),
+            f("year", "r.period", Text),
+        ],
+    ),
+];
+
+/// The funding rollup: funding lines by their project's status, sector and place, year and source.
+static FUNDING_ROLLUP: Source = Source {
+    name: "f",
+    table: "funding_rollup",
+    from: "funding_rollup r",
+    id: "r.year",
+    label: "r.source",
+    date: None,
+    program: "r.program_id",
+    fields: &[
+        f("year", "r.year", Int),
+        f("source", "r.source", Text),
+        f("sector", "r.sector", Text),
+        f("status", "r.status", Text),
+        f("region", "r.region_code", Region),
+    ],
+    sums: &[
+        ("n", "r.n"),
+        ("planned_fen", "r.planned_fen"),
+        ("allocated_fen", "r.allocated_fen"),
+        ("disbursed_fen", "r.disbursed_fen"),
+    ],
+};
+
+/// A question rewritten for a rollup: the grain's record set, the measure over it, and the
+/// filters with the span turned into periods.
+struct Plan {
+    source: &'static Source,
+    measure: Measure,
+    filters: Vec<Filter>,
+}
+
+fn last_of_month(d: domain::Date) -> bool {
+    d.naive().succ_opt().is_none_or(|n| n.format("%d").to_string() == "01")
+}
+
 /// The names of the record sets a figure may count over.
 pub fn source_names() -> Vec<&'static str> {
     SOURCES.iter().map(|s| s.name).collect()
@@ -476,6 +565,84 @@ impl Store {
         })
     }
 
+    /// Can the rollups answer this aggregate exactly? For activities: a count or a sum of
+    /// participants or beneficiaries, filtered and grouped only by fields a grain keeps, over
+    /// whole years (grains `y`, `o`) or whole months (grain `m`). For funding lines: a count or a
+    /// sum of an amount by year, source, sector, status and place. Anything else is counted from
+    /// the records themselves.
+    fn plan(
+        &self,
+        source: &str,
+        m: &Measure,
+        filters: &[Filter],
+        span: Option<&Span>,
+        by: Option<&str>,
+    ) -> Option<Plan> {
+        if !self.rollups {
+            return None;
+        }
+        let used: Vec<&str> = filters.iter().map(|f| f.field.as_str()).chain(by).collect();
+        let fits = |s: &Source| used.iter().all(|u| *u != "grain" && s.fields.iter().any(|f| f.name == *u));
+        if source == "project_funding" {
+            let measure = match m {
+                Measure::Count => Measure::Sum("n".into()),
+                Measure::Sum(f) if f.ends_with("_fen") => m.clone(),
+                _ => return None,
+            };
+            return (span.is_none() && fits(&FUNDING_ROLLUP)).then(|| Plan {
+                source: &FUNDING_ROLLUP,
+                measure,
+                filters: filters.to_vec(),
+            });
+        }
+        if source != "activities" {
+            return None;
+        }
+        let measure = match m {
+            Measure::Count => Measure::Sum("n".into()),
+            Measure::Sum(f) if f == "participants" || f == "beneficiaries" => m.clone(),
+            _ => return None,
+        };
+        let (from, to) = span.map_or((None, None), |s| (s.from, s.to));
+        let whole_years = from.is_none_or(|d| d.naive().format("%m-%d").to_string() == "01-01")
+            && to.is_none_or(|d| d.naive().format("%m-%d").to_string() == "12-31");
+        let whole_months =
+            from.is_none_or(|d| d.naive().format("%d").to_string() == "01") && to.is_none_or(last_of_month);
+        let (grain, source, fmt) = if whole_years && fits(&ROLLUPS[0]) {
+            ("y", &ROLLUPS[0], "%Y")
+        } else if whole_months && fits(&ROLLUPS[1]) {
+            ("m", &ROLLUPS[1], "%Y-%m")
+        } else if whole_years && fits(&ROLLUPS[2]) {
+            ("o", &ROLLUPS[2], "%Y")
+        } else {
+            return None;
+        };
+        let period = if grain == "m" { "month" } else { "year" };
+        let mut filters = filters.to_vec();
+        filters.push(Filter::eq("grain", grain));
+        if let Some(d) = from {
+            filters.push(Filter::ge(period, d.naive().format(fmt).to_string().as_str()));
+        }
+        if let Some(d) = to {
+            let v = FilterValue::Text(d.naive().format(fmt).to_string());
+            filters.push(Filter { field: period.into(), op: FilterOp::Le, value: v });
+        }
+        Some(Plan { source, measure, filters })
+    }
+
+    /// The rollup that answers this aggregate (activities: grain `y`, `m` or `o`; funding: `f`),
+    /// or `None` when it is counted from the records themselves.
+    pub fn rollup_grain(
+        &self,
+        source: &str,
+        m: &Measure,
+        filters: &[Filter],
+        span: Option<&Span>,
+        by: Option<&str>,
+    ) -> Option<&'static str> {
+        self.plan(source, m, filters, span, by).map(|p| p.source.name)
+    }
+
     /// Evaluate a measure over a record set.
     pub async fn measure(
         &self,
@@ -485,7 +652,11 @@ impl Store {
         filters: &[Filter],
         span: Option<&Span>,
     ) -> Result<i64> {
-        let s = source(source_name)?;
+        let plan = self.plan(source_name, m, filters, span, None);
+        let (s, m, filters, span) = match &plan {
+            Some(p) => (p.source, &p.measure, p.filters.as_slice(), None),
+            None => (source(source_name)?, m, filters, span),
+        };
         let (agg, _) = Self::measure_expr(s, m)?;
         let mut sql = Sql { text: format!("SELECT {agg} FROM {}", s.from), params: Vec::new() };
         self.where_clause(s, m, program_id, filters, span, &mut sql).await?;
@@ -505,7 +676,11 @@ impl Store {
         span: Option<&Span>,
         by: &str,
     ) -> Result<Vec<(String, i64)>> {
-        let s = source(source_name)?;
+        let plan = self.plan(source_name, m, filters, span, Some(by));
+        let (s, m, filters, span) = match &plan {
+            Some(p) => (p.source, &p.measure, p.filters.as_slice(), None),
+            None => (source(source_name)?, m, filters, span),
+        };
         let (agg, _) = Self::measure_expr(s, m)?;
         let fd = field(s, by)?;
         let key = match fd.kind {

@@ -18,6 +18,7 @@ pub mod projects;
 mod read;
 pub mod records;
 pub mod reports;
+mod rollups;
 mod row;
 pub mod sessions;
 mod sql;
@@ -43,6 +44,8 @@ pub struct Store {
     pool: AnyPool,
     backend: Backend,
     crypto: Arc<Crypto>,
+    /// Answer activity aggregates from the rollups (off only to compare with a scan).
+    rollups: bool,
 }
 
 impl Store {
@@ -68,7 +71,7 @@ impl Store {
             .connect(&url.driver_url)
             .await
             .map_err(|e| StoreError::Config(format!("无法连接数据库 {}：{e}", url.shown)))?;
-        Ok(Store { pool, backend, crypto: Arc::new(crypto) })
+        Ok(Store { pool, backend, crypto: Arc::new(crypto), rollups: true })
     }
 
     /// Connect and bring the schema up to date.
@@ -76,6 +79,12 @@ impl Store {
         let s = Store::connect(url, crypto).await?;
         s.migrate().await?;
         Ok(s)
+    }
+
+    /// The same store, with every aggregate computed by scanning the base rows instead of the
+    /// rollups: the reference the rollups are tested and benchmarked against.
+    pub fn scanning(&self) -> Store {
+        Store { rollups: false, ..self.clone() }
     }
 
     pub fn backend(&self) -> Backend {

@@ -31,6 +31,8 @@ pub struct Tx<'s> {
     failed: bool,
     /// Updates that wrote back exactly what was stored (no audit entry: nothing changed).
     unchanged: usize,
+    /// Changes of the activity rollups, written before commit (see [`crate::rollups`]).
+    rollup: crate::rollups::Pending,
 }
 
 /// Columns as bound, and the record as the audit shows it (secrets masked).
@@ -97,7 +99,15 @@ impl Store {
     /// to any role; business records go through [`Store::write`].
     pub(crate) async fn begin_audited(&self, actor: &Actor) -> Result<Tx<'_>> {
         let tx = self.pool().begin_with(self.backend().begin_write()).await?;
-        Ok(Tx { tx, store: self, actor: actor.clone(), known: Default::default(), failed: false, unchanged: 0 })
+        Ok(Tx {
+            tx,
+            store: self,
+            actor: actor.clone(),
+            known: Default::default(),
+            failed: false,
+            unchanged: 0,
+            rollup: Default::default(),
+        })
     }
 
     /// Insert one record in its own transaction.
@@ -111,11 +121,12 @@ impl Store {
 
 impl<'s> Tx<'s> {
     /// Commit, unless a step of this transaction failed (then roll back and say so).
-    pub async fn commit(self) -> Result<()> {
+    pub async fn commit(mut self) -> Result<()> {
         if self.failed {
             self.tx.rollback().await?;
             return Err(StoreError::Aborted);
         }
+        crate::rollups::flush(&mut self.tx, &mut self.rollup).await?;
         self.tx.commit().await?;
         Ok(())
     }
@@ -157,6 +168,9 @@ impl<'s> Tx<'s> {
     /// first) tries each row after a savepoint.
     pub async fn savepoint(&mut self) -> Result<()> {
         self.live()?;
+        // Derived changes so far belong before the savepoint; those after it are undone with it.
+        let r = crate::rollups::flush(&mut self.tx, &mut self.rollup).await;
+        self.note(r)?;
         sqlx::query("SAVEPOINT cp_row").execute(&mut *self.tx).await?;
         Ok(())
     }
@@ -169,6 +183,7 @@ impl<'s> Tx<'s> {
         // would nest thousands of them.
         sqlx::query("RELEASE SAVEPOINT cp_row").execute(&mut *self.tx).await?;
         self.known.clear();
+        self.rollup.clear();
         self.failed = false;
         Ok(())
     }
@@ -282,6 +297,80 @@ impl<'s> Tx<'s> {
         after.insert("id".into(), Value::from(id));
         self.audit("create", E::TABLE, Some(id), None, Some(Value::Object(after))).await?;
         Ok(Id::issued(id))
+    }
+
+    /// Insert many records of one type: each checked, referenced and scoped as by
+    /// [`insert`](Self::insert) and audited with its own entry, but written a few hundred rows to
+    /// a statement (the bulk path of imports and of `counterpart generate`). Returns the ids in
+    /// the order of `es`. The first refusal spends the transaction, as for any step.
+    pub async fn insert_many<E: Entity>(&mut self, es: &[E]) -> Result<Vec<Id<E::Kind>>> {
+        self.live()?;
+        let r = match owned_guard(E::TABLE, false) {
+            Ok(()) => self.insert_many_step(es).await,
+            Err(e) => Err(e),
+        };
+        self.note(r)
+    }
+
+    async fn insert_many_step<E: Entity>(&mut self, es: &[E]) -> Result<Vec<Id<E::Kind>>> {
+        let mut rows = Vec::with_capacity(es.len());
+        for e in es {
+            self.validate(e).await?;
+            self.check_scope(E::TABLE, &plain(&e.columns())).await?;
+            rows.push(self.expand(e.columns())?);
+        }
+        let Some((first, _)) = rows.first() else { return Ok(Vec::new()) };
+        let names: Vec<String> = first.iter().map(|(n, _)| n.clone()).collect();
+        // Both backends take tens of thousands of parameters; stay well below.
+        let per = (20_000 / names.len().max(1)).clamp(1, 500);
+        let mut ids = Vec::with_capacity(rows.len());
+        for chunk in rows.chunks(per) {
+            let mut values = Vec::with_capacity(chunk.len());
+            let mut i = 0;
+            for (cols, _) in chunk {
+                if cols.len() != names.len() {
+                    return Err(StoreError::Integrity(format!("{}的列数不一致，不能成批写入", E::LABEL)));
+                }
+                let ph: Vec<String> = (0..cols.len())
+                    .map(|_| {
+                        i += 1;
+                        format!("${i}")
+                    })
+                    .collect();
+                values.push(format!("({})", ph.join(", ")));
+            }
+            let sql =
+                format!("INSERT INTO {} ({}) VALUES {} RETURNING id", E::TABLE, names.join(", "), values.join(", "));
+            let mut q = sqlx::query_scalar::<Any, i64>(&sql);
+            for (cols, _) in chunk {
+                for (_, b) in cols {
+                    q = match b {
+                        Bound::Int(i) => q.bind(*i),
+                        Bound::Text(t) => q.bind(t.clone()),
+                    };
+                }
+            }
+            let mut got = q.fetch_all(&mut *self.tx).await.map_err(|e| explain(e, E::LABEL))?;
+            // The ids of one statement increase in the order of its VALUES list on both backends
+            // (SQLite takes the next rowid per row; PostgreSQL calls the sequence per row, in
+            // order), whatever order RETURNING lists them in.
+            got.sort_unstable();
+            if got.len() != chunk.len() {
+                return Err(StoreError::Integrity(format!("{}成批写入的行数与返回的编号数不符", E::LABEL)));
+            }
+            let entries = got
+                .iter()
+                .zip(chunk)
+                .map(|(id, (_, shown))| {
+                    let mut after = shown.clone();
+                    after.insert("id".into(), Value::from(*id));
+                    (*id, Value::Object(after))
+                })
+                .collect();
+            self.audit_created(E::TABLE, entries).await?;
+            ids.extend(got.into_iter().map(Id::issued));
+        }
+        Ok(ids)
     }
 
     /// Replace every column of record `id`.
@@ -537,6 +626,96 @@ impl<'s> Tx<'s> {
         self.note(r)
     }
 
+    /// Every change of a row is audited, so the audit step is where derived tables learn of it:
+    /// the rollups (see [`crate::rollups`]).
+    async fn derive(&mut self, action: &str, table: &str, before: Option<&Value>, after: Option<&Value>) -> Result<()> {
+        use crate::rollups::{funding_of, project_key};
+        if !matches!(action, "create" | "update" | "delete") {
+            return Ok(());
+        }
+        match table {
+            "activities" => self.rollup.track(before, after),
+            "project_funding" => {
+                for (row, sign) in [(before, -1), (after, 1)] {
+                    let Some(row) = row else { continue };
+                    let project = row.get("project_id").and_then(Value::as_i64).unwrap_or(0);
+                    let key = match self.rollup.projects.get(&project) {
+                        Some(k) => k.clone(),
+                        None => {
+                            let row = self.row_json("projects", project).await?.map(Value::Object);
+                            let k = project_key(row.as_ref().unwrap_or(&Value::Null));
+                            self.rollup.projects.insert(project, k.clone());
+                            k
+                        }
+                    };
+                    self.rollup.track_funding(&key, &funding_of(row), sign);
+                }
+            }
+            "projects" => {
+                let id = after.or(before).and_then(|r| r.get("id")).and_then(Value::as_i64).unwrap_or(0);
+                let (old, new) = (before.map(project_key), after.map(project_key));
+                if let (Some(old), Some(new)) = (&old, &new) {
+                    if old != new {
+                        // The project's funding lines now count under its new status, sector or place.
+                        let lines: Vec<(i64, String, i64, i64, i64)> = sqlx::query_as(
+                            "SELECT year, source, planned_fen, allocated_fen, disbursed_fen FROM project_funding \
+                             WHERE project_id = $1 ORDER BY id",
+                        )
+                        .bind(id)
+                        .fetch_all(&mut *self.tx)
+                        .await?;
+                        for (year, source, p, a, d) in lines {
+                            let line = (year, source, [1, p, a, d]);
+                            self.rollup.track_funding(old, &line, -1);
+                            self.rollup.track_funding(new, &line, 1);
+                        }
+                    }
+                }
+                // A created row as audited lacks what the database filled in (its status): read
+                // it again when a funding line needs it.
+                match new {
+                    Some(k) if action == "update" => self.rollup.projects.insert(id, k),
+                    _ => self.rollup.projects.remove(&id),
+                };
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Audit entries for rows just created in bulk, `(id, after)`, written a few hundred to a
+    /// statement; the same entries as [`audit`](Self::audit) would write one by one.
+    async fn audit_created(&mut self, table: &str, entries: Vec<(i64, Value)>) -> Result<()> {
+        let at = now();
+        let user = self.actor.user_id.map(|u| u.get());
+        for chunk in entries.chunks(400) {
+            let mut values = Vec::with_capacity(chunk.len());
+            for i in 0..chunk.len() {
+                let b = i * 2;
+                values.push(format!("($1, $2, $3, $4, 'create', $5, ${}, NULL, ${})", b + 6, b + 7));
+            }
+            let sql = format!(
+                "INSERT INTO audit_log (at, actor, actor_id, source, action, object_type, object_id, before_json, after_json) \
+                 VALUES {}",
+                values.join(", ")
+            );
+            let mut q = sqlx::query::<Any>(&sql)
+                .bind(at.clone())
+                .bind(self.actor.name.clone())
+                .bind(user)
+                .bind(self.actor.source.clone())
+                .bind(table.to_string());
+            for (id, after) in chunk {
+                q = q.bind(*id).bind(after.to_string());
+            }
+            for (_, after) in chunk {
+                self.derive("create", table, None, Some(after)).await?;
+            }
+            q.execute(&mut *self.tx).await?;
+        }
+        Ok(())
+    }
+
     async fn audit_step(
         &mut self,
         action: &str,
@@ -545,6 +724,7 @@ impl<'s> Tx<'s> {
         before: Option<Value>,
         after: Option<Value>,
     ) -> Result<()> {
+        self.derive(action, object_type, before.as_ref(), after.as_ref()).await?;
         sqlx::query(
             "INSERT INTO audit_log (at, actor, actor_id, source, action, object_type, object_id, before_json, after_json) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",

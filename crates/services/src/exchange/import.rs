@@ -738,6 +738,32 @@ enum Written {
     Checked(Vec<(u32, StoreError)>),
 }
 
+/// New records written to the store at a time on the fast path.
+const BULK: usize = 1000;
+
+/// Insert the gathered new records in bulk and count them; false when the store refused one
+/// (the transaction is then spent).
+async fn insert_bulk(
+    tx: &mut store::Tx<'_>,
+    rows: &mut Vec<domain::forms::Parsed>,
+    created: &mut usize,
+) -> Result<bool> {
+    if rows.is_empty() {
+        return Ok(true);
+    }
+    let n = rows.len();
+    match crate::records::insert_all(tx, std::mem::take(rows)).await {
+        Ok(_) => {
+            *created += n;
+            Ok(true)
+        }
+        Err(
+            StoreError::Invalid(_) | StoreError::Conflict(_) | StoreError::Forbidden(_) | StoreError::NotFound { .. },
+        ) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
 async fn write(
     store: &Store,
     actor: &Actor,
@@ -750,6 +776,9 @@ async fn write(
     let mut tx = store.write(actor).await?;
     let mut refused = Vec::new();
     let (mut created, mut updated, mut unchanged) = (0, 0, 0);
+    // On the fast path new records go to the store in bulk; the first refusal sends the whole
+    // file to the careful pass, which saves row by row and reports every refusal by its row.
+    let mut new_rows = Vec::new();
     for p in plan {
         let parsed = match parse(t, program, p.values.clone()) {
             Ok(parsed) => parsed,
@@ -758,6 +787,19 @@ async fn write(
                 continue;
             }
         };
+        if !careful && p.id.is_none() {
+            new_rows.push(parsed);
+            if new_rows.len() >= BULK && !insert_bulk(&mut tx, &mut new_rows, &mut created).await? {
+                tx.rollback().await?;
+                return Ok(Written::Refused);
+            }
+            continue;
+        }
+        // An update comes after the new records of the rows above it.
+        if !careful && !insert_bulk(&mut tx, &mut new_rows, &mut created).await? {
+            tx.rollback().await?;
+            return Ok(Written::Refused);
+        }
         if careful {
             tx.savepoint().await?;
         }
@@ -792,6 +834,10 @@ async fn write(
             }
             Err(e) => return Err(e.into()),
         }
+    }
+    if !insert_bulk(&mut tx, &mut new_rows, &mut created).await? {
+        tx.rollback().await?;
+        return Ok(Written::Refused);
     }
     if careful || !refused.is_empty() {
         tx.rollback().await?;
