@@ -8,6 +8,7 @@ mod conformance;
 mod exchange_export;
 mod exchange_import;
 mod forms;
+mod generate;
 mod http;
 mod report_pages;
 mod reports;

@@ -5,6 +5,7 @@ pub mod demo;
 mod error;
 pub mod exchange;
 pub mod figures;
+pub mod generate;
 pub mod records;
 pub mod reports;
 

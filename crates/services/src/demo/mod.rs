@@ -107,7 +107,7 @@ const AKTO_TOWNSHIPS: &[&str] = &[
     "653022206",
     "653022210",
 ];
-const JX_CITIES: &[(&str, &str)] = &[
+pub(crate) const JX_CITIES: &[(&str, &str)] = &[
     ("360100", "南昌"),
     ("360200", "景德镇"),
     ("360300", "萍乡"),
@@ -120,15 +120,15 @@ const JX_CITIES: &[(&str, &str)] = &[
     ("361000", "抚州"),
     ("361100", "上饶"),
 ];
-const SURNAMES: &[&str] = &[
+pub(crate) const SURNAMES: &[&str] = &[
     "王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马", "朱", "胡", "郭", "何", "罗", "高",
     "林", "熊", "邹", "万", "涂", "彭", "曾", "谢", "钟", "喻", "饶",
 ];
-const GIVEN: &[&str] = &[
+pub(crate) const GIVEN: &[&str] = &[
     "建华", "晓东", "志强", "海燕", "文斌", "丽娟", "国庆", "红梅", "伟", "敏", "静", "磊", "洋", "勇", "艳", "杰",
     "娟", "涛", "明", "超", "秀英", "俊", "慧", "鹏", "琳", "斌", "宇", "婷", "浩", "鑫",
 ];
-const LOCAL_NAMES: &[&str] = &[
+pub(crate) const LOCAL_NAMES: &[&str] = &[
     "阿依古丽",
     "买买提",
     "古丽米热",
@@ -361,6 +361,86 @@ fn split(rng: &mut StdRng, total: i64, n: usize) -> Vec<i64> {
     parts
 }
 
+/// The demo's program: Jiangxi (36) aiding Kizilsu (6530) since 1997.
+pub(crate) fn program() -> Result<NewProgram> {
+    Ok(NewProgram {
+        code: "JX-KZ".into(),
+        name: "江西省对口支援新疆克孜勒苏柯尔克孜自治州".into(),
+        donor_region: region("360000")?,
+        recipient_region: region("653000")?,
+        start_date: day("1997-07-01")?,
+    })
+}
+
+/// The program's eleven batches, each ending the day before the next begins.
+pub(crate) fn batch_plan(program_id: ProgramId) -> Result<Vec<NewBatch>> {
+    const STARTS: [&str; 11] = [
+        "1997-07-01",
+        "1999-07-01",
+        "2001-07-01",
+        "2004-07-01",
+        "2007-07-01",
+        "2010-07-01",
+        "2011-12-20",
+        "2014-02-20",
+        "2017-02-20",
+        "2020-04-20",
+        "2023-04-20",
+    ];
+    let mut out = Vec::new();
+    for (i, s) in STARTS.iter().enumerate() {
+        let start_date = day(s)?;
+        let end_date = match STARTS.get(i + 1) {
+            Some(next) => Some(Date::from_naive(day(next)?.naive() - Duration::days(1))),
+            None => None,
+        };
+        out.push(NewBatch { program_id, number: i as i64 + 1, start_date, end_date });
+    }
+    Ok(out)
+}
+
+/// The program's indicator definitions (admission rate, enrollment plan, hospital revenue…).
+pub(crate) fn indicator_defs() -> Vec<NewIndicatorDef> {
+    let defs = [
+        ("undergrad_admitted", "本科上线人数", "人", 0, "sum", None, None, 1),
+        ("exam_takers", "高考参考人数", "人", 0, "sum", None, None, 1),
+        ("admission_rate", "本科上线率", "%", 0, "ratio", Some("undergrad_admitted"), Some("exam_takers"), 100),
+        ("enrollment_plan", "在疆招生计划", "人", 0, "sum", None, None, 1),
+        ("hospital_revenue", "医疗总收入", "元", 2, "sum", None, None, 1),
+        ("referrals_out", "转院人次", "人次", 0, "sum", None, None, 1),
+    ];
+    defs.into_iter()
+        .map(|(code, name, unit, scale, combine, num, den, factor)| NewIndicatorDef {
+            code: code.into(),
+            name: name.into(),
+            unit: unit.into(),
+            scale,
+            combine,
+            numerator: num.map(str::to_string),
+            denominator: den.map(str::to_string),
+            factor,
+            higher_is_better: code != "referrals_out",
+        })
+        .collect()
+}
+
+/// The report templates (the 综述 that states every figure of the seed article) and the figure
+/// definitions; returns how many figures were defined.
+pub(crate) async fn install_reporting(tx: &mut Tx<'_>) -> Result<usize> {
+    tx.insert(&domain::reports::NewTemplateVersion {
+        key: "summary".into(),
+        version: 1,
+        name: "援疆工作综述".into(),
+        body: include_str!("summary.tpl").into(),
+    })
+    .await?;
+    let defs = figures::definitions()?;
+    for def in &defs {
+        tx.insert(def).await?;
+    }
+    Ok(defs.len())
+}
+
 /// Load the demo program into an empty database.
 pub async fn load(store: &Store) -> Result<DemoSummary> {
     if !store.is_empty().await? {
@@ -368,15 +448,7 @@ pub async fn load(store: &Store) -> Result<DemoSummary> {
     }
     let actor = Actor { name: "demo".into(), ..Actor::system() };
     let mut tx = store.write(&actor).await?;
-    let program = tx
-        .insert(&NewProgram {
-            code: "JX-KZ".into(),
-            name: "江西省对口支援新疆克孜勒苏柯尔克孜自治州".into(),
-            donor_region: region("360000")?,
-            recipient_region: region("653000")?,
-            start_date: day("1997-07-01")?,
-        })
-        .await?;
+    let program = tx.insert(&program()?).await?;
     let mut l = Loader {
         tx,
         rng: StdRng::seed_from_u64(20_230_420),
@@ -389,17 +461,7 @@ pub async fn load(store: &Store) -> Result<DemoSummary> {
         under_pairing: None,
     };
     let summary_figures = load_into(&mut l).await?;
-    // The 综述 template that states every figure of the seed article.
-    l.tx.insert(&domain::reports::NewTemplateVersion {
-        key: "summary".into(),
-        version: 1,
-        name: "援疆工作综述".into(),
-        body: include_str!("summary.tpl").into(),
-    })
-    .await?;
-    for def in figures::definitions()? {
-        l.tx.insert(&def).await?;
-    }
+    install_reporting(&mut l.tx).await?;
     let mut accounts = Vec::new();
     for (name, role, org) in ACCOUNTS {
         let password = one_time_password();
@@ -585,30 +647,10 @@ async fn load_into(l: &mut Loader<'_>) -> Result<usize> {
     .await?;
 
     // ---- Batches ------------------------------------------------------------------------------
-    let starts = [
-        "1997-07-01",
-        "1999-07-01",
-        "2001-07-01",
-        "2004-07-01",
-        "2007-07-01",
-        "2010-07-01",
-        "2011-12-20",
-        "2014-02-20",
-        "2017-02-20",
-        "2020-04-20",
-        "2023-04-20",
-    ];
     let mut batches = Vec::new();
-    for (i, s) in starts.iter().enumerate() {
-        let start = day(s)?;
-        let end = match starts.get(i + 1) {
-            Some(next) => Some(Date::from_naive(day(next)?.naive() - Duration::days(1))),
-            None => None,
-        };
-        let id =
-            l.tx.insert(&NewBatch { program_id: l.program, number: i as i64 + 1, start_date: start, end_date: end })
-                .await?;
-        batches.push((id, start, end));
+    for b in batch_plan(l.program)? {
+        let id = l.tx.insert(&b).await?;
+        batches.push((id, b.start_date, b.end_date));
     }
     let b11 = batches[10];
     let since = b11.1;
@@ -1053,27 +1095,8 @@ async fn load_into(l: &mut Loader<'_>) -> Result<usize> {
     }
 
     // ---- Indicators ---------------------------------------------------------------------------
-    let defs = [
-        ("undergrad_admitted", "本科上线人数", "人", 0, "sum", None, None, 1),
-        ("exam_takers", "高考参考人数", "人", 0, "sum", None, None, 1),
-        ("admission_rate", "本科上线率", "%", 0, "ratio", Some("undergrad_admitted"), Some("exam_takers"), 100),
-        ("enrollment_plan", "在疆招生计划", "人", 0, "sum", None, None, 1),
-        ("hospital_revenue", "医疗总收入", "元", 2, "sum", None, None, 1),
-        ("referrals_out", "转院人次", "人次", 0, "sum", None, None, 1),
-    ];
-    for (code, name, unit, scale, combine, num, den, factor) in defs {
-        l.tx.insert(&NewIndicatorDef {
-            code: code.into(),
-            name: name.into(),
-            unit: unit.into(),
-            scale,
-            combine,
-            numerator: num.map(str::to_string),
-            denominator: den.map(str::to_string),
-            factor,
-            higher_is_better: code != "referrals_out",
-        })
-        .await?;
+    for def in indicator_defs() {
+        l.tx.insert(&def).await?;
     }
     let values: Vec<(&str, OrgId, &str, i64)> = vec![
         ("undergrad_admitted", kzjx, "2023", 124),
@@ -1322,7 +1345,7 @@ async fn load_into(l: &mut Loader<'_>) -> Result<usize> {
 }
 
 /// The line of work of a demo activity: by its brand, else by its type.
-fn activity_line(type_code: &str, brand: Option<&str>) -> &'static str {
+pub(crate) fn activity_line(type_code: &str, brand: Option<&str>) -> &'static str {
     match (brand, type_code) {
         (Some("hongdujuan" | "hongdujuan_microlecture" | "long_march_vr" | "guyu_poetry"), _) => "education",
         (Some("jiangxi_red_doctor" | "guangming" | "smile_taotao" | "early_cancer"), _) => "medical",
