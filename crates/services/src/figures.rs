@@ -280,26 +280,50 @@ impl<'a> Engine<'a> {
 
     /// An indicator of an organization subtree in each period that has values, in order.
     pub async fn indicator_series(&self, def: &FigureDef, code: &str, org: &str) -> Result<Vec<(Period, Exact)>> {
+        let mut out: Vec<(Period, Exact)> = self.series(def, code, org, &[]).await?.into_iter().collect();
+        out.sort_by_key(|(p, _)| p.end());
+        Ok(out)
+    }
+
+    /// An indicator of an organization subtree per period (all periods with values, or the
+    /// given ones), each reduced by the database; a ratio is its numerator's series over its
+    /// denominator's, a period whose denominator is missing or 0 left out.
+    async fn series(
+        &self,
+        def: &FigureDef,
+        code: &str,
+        org: &str,
+        periods: &[Period],
+    ) -> Result<std::collections::BTreeMap<Period, Exact>> {
         let d = self.store.indicator_def(code).await?;
-        let base = match (&d.numerator, d.combine.as_str()) {
-            (Some(n), "ratio") => n.clone(),
-            _ => code.to_string(),
-        };
-        let mut periods: Vec<Period> = Vec::new();
-        for r in self.store.indicator_values(&base, org, &[]).await? {
-            if let Ok(p) = Period::parse(&r.period) {
-                if !periods.contains(&p) {
-                    periods.push(p);
+        let mut out = std::collections::BTreeMap::new();
+        if d.combine == "ratio" {
+            let (num, den) = match (&d.numerator, &d.denominator) {
+                (Some(n), Some(dn)) => (n.clone(), dn.clone()),
+                _ => return Err(Self::bad(def, format!("比率指标 {code} 缺少分子或分母"))),
+            };
+            let n = Box::pin(self.series(def, &num, org, periods)).await?;
+            let dv = Box::pin(self.series(def, &den, org, periods)).await?;
+            for (p, nv) in n {
+                if let Some(r) = dv.get(&p).and_then(|dv| nv.checked_div(*dv)) {
+                    out.insert(p, r.mul_int(d.factor as i128));
                 }
             }
+            return Ok(out);
         }
-        periods.sort_by_key(|p| p.end());
-        let mut out = Vec::new();
-        for p in periods {
-            // A period where the ratio's denominator is missing is left out, not an error.
-            if let Ok(v) = self.indicator(def, code, org, &p).await {
-                out.push((p, v));
+        let scale = 10i128.pow(d.scale.clamp(0, 12) as u32);
+        for t in self.store.indicator_totals(code, org, periods).await? {
+            let Ok(p) = Period::parse(&t.period) else { continue };
+            let raw = match d.combine.as_str() {
+                "avg" => Exact::new(t.sum as i128, t.n as i128),
+                "min" => Exact::new(t.min as i128, 1),
+                "max" => Exact::new(t.max as i128, 1),
+                // "sum", and "last" (a stock such as beds: within one period the organizations
+                // add up; across periods a figure takes the latest with `Across::Last`)
+                _ => Exact::new(t.sum as i128, 1),
             }
+            .unwrap_or(Exact::int(0));
+            out.insert(p, raw.checked_div(Exact::int(scale)).unwrap_or(raw));
         }
         Ok(out)
     }
@@ -340,22 +364,10 @@ impl<'a> Engine<'a> {
                 .map(|r| r.mul_int(d.factor as i128))
                 .ok_or_else(|| Self::bad(def, format!("{code} 在 {period} 的分母为 0")));
         }
-        let rows = self.store.indicator_values(code, org, std::slice::from_ref(period)).await?;
-        if rows.is_empty() {
-            return Err(Self::bad(def, format!("指标 {code} 在 {period} 没有填报值")));
-        }
-        let scale = 10i128.pow(d.scale.clamp(0, 12) as u32);
-        let vals: Vec<i128> = rows.iter().map(|r| r.value as i128).collect();
-        let raw = match d.combine.as_str() {
-            "avg" => Exact::new(vals.iter().sum(), vals.len() as i128),
-            "min" => Exact::new(*vals.iter().min().unwrap_or(&0), 1),
-            "max" => Exact::new(*vals.iter().max().unwrap_or(&0), 1),
-            // "sum", and "last" (a stock such as beds: within one period the organizations add up;
-            // across periods a figure takes the latest with `Across::Last`)
-            _ => Exact::new(vals.iter().sum(), 1),
-        }
-        .unwrap_or(Exact::int(0));
-        Ok(raw.checked_div(Exact::int(scale)).unwrap_or(raw))
+        self.series(def, code, org, std::slice::from_ref(period))
+            .await?
+            .remove(period)
+            .ok_or_else(|| Self::bad(def, format!("指标 {code} 在 {period} 没有填报值")))
     }
 
     /// The records behind a figure's value (at most `limit`).

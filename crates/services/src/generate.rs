@@ -280,15 +280,12 @@ fn plus_days(d: Date, n: i64) -> Date {
 
 // ---- The one insert path ----------------------------------------------------------------------
 
-/// Insert records through the store's checked and audited write path, one by one. Every record
+/// Insert records through the store's checked and audited write path, in bulk
+/// (`Tx::insert_many`: each record checked and audited, hundreds to a statement). Every record
 /// the generator writes goes through here (organizations and status steps excepted, which have
-/// their own store paths), so a bulk `Tx::insert_many` can replace this body alone.
+/// their own store paths).
 async fn insert_all<E: Entity>(tx: &mut Tx<'_>, es: &[E]) -> Result<Vec<Id<E::Kind>>> {
-    let mut ids = Vec::with_capacity(es.len());
-    for e in es {
-        ids.push(tx.insert(e).await?);
-    }
-    Ok(ids)
+    Ok(tx.insert_many(es).await?)
 }
 
 /// Transactions of a few thousand records, and the count of what went into them.

@@ -435,6 +435,16 @@ pub struct IndicatorRow {
     pub value: i64,
 }
 
+/// An indicator's values of one period over an organization subtree, reduced by the database.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct IndicatorTotal {
+    pub period: String,
+    pub n: i64,
+    pub sum: i64,
+    pub min: i64,
+    pub max: i64,
+}
+
 /// An indicator definition as stored.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct IndicatorDefRow {
@@ -839,6 +849,30 @@ impl Store {
                 value,
             })
             .collect())
+    }
+
+    /// An indicator over an organization and everything under it, per period (all periods, or
+    /// the given ones): how many values, their sum, least and greatest, counted by the database.
+    pub async fn indicator_totals(&self, code: &str, org_code: &str, periods: &[Period]) -> Result<Vec<IndicatorTotal>> {
+        let path = self.org_path(org_code).await?;
+        let mut sql = Sql {
+            text: "SELECT iv.period, COUNT(*), CAST(SUM(iv.value) AS BIGINT), MIN(iv.value), MAX(iv.value) \
+                   FROM indicator_values iv JOIN organizations o ON o.id = iv.org_id WHERE "
+                .into(),
+            params: Vec::new(),
+        };
+        let p1 = sql.param(P::T(code.to_string()));
+        let p2 = sql.param(P::T(format!("{path}%")));
+        let phs: Vec<String> = periods.iter().map(|p| sql.param(P::T(p.to_string()))).collect();
+        sql.text.push_str(&format!("iv.indicator_code = {p1} AND o.path LIKE {p2}"));
+        if !phs.is_empty() {
+            sql.text.push_str(&format!(" AND iv.period IN ({})", phs.join(", ")));
+        }
+        sql.text.push_str(" GROUP BY iv.period ORDER BY iv.period");
+        let rows = bind_all_as(sqlx::query_as::<Any, (String, i64, i64, i64, i64)>(&sql.text), &sql.params)
+            .fetch_all(self.pool())
+            .await?;
+        Ok(rows.into_iter().map(|(period, n, sum, min, max)| IndicatorTotal { period, n, sum, min, max }).collect())
     }
 
     /// Every figure definition, ordered by key.

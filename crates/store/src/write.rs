@@ -313,12 +313,27 @@ impl<'s> Tx<'s> {
     }
 
     async fn insert_many_step<E: Entity>(&mut self, es: &[E]) -> Result<Vec<Id<E::Kind>>> {
-        let mut rows = Vec::with_capacity(es.len());
+        let mut ids = Vec::with_capacity(es.len());
+        let mut rows: Vec<Expanded> = Vec::new();
         for e in es {
-            self.validate(e).await?;
+            if let Err(err) = self.validate(e).await {
+                // A record may refer to one before it in the same batch (an indicator to its
+                // numerator): write those, then check it again, as one by one would.
+                if rows.is_empty() || !matches!(err, StoreError::Invalid(_)) {
+                    return Err(err);
+                }
+                ids.extend(self.insert_rows::<E>(std::mem::take(&mut rows)).await?);
+                self.validate(e).await?;
+            }
             self.check_scope(E::TABLE, &plain(&e.columns())).await?;
             rows.push(self.expand(e.columns())?);
         }
+        ids.extend(self.insert_rows::<E>(rows).await?);
+        Ok(ids)
+    }
+
+    /// Write checked rows of `E`, a few hundred to a statement, each with its audit entry.
+    async fn insert_rows<E: Entity>(&mut self, rows: Vec<Expanded>) -> Result<Vec<Id<E::Kind>>> {
         let Some((first, _)) = rows.first() else { return Ok(Vec::new()) };
         let names: Vec<String> = first.iter().map(|(n, _)| n.clone()).collect();
         // Both backends take tens of thousands of parameters; stay well below.
