@@ -427,7 +427,7 @@ fn col(row: &Map<String, Value>, k: &str) -> String {
 
 async fn options(s: &AppState, ctx: &Ctx) -> Result<Options, AppError> {
     let actor = ctx.user.actor(None);
-    let all = |per_page| ListQuery { filters: vec![], q: None, sort: None, desc: false, page: 1, per_page };
+    let all = |per_page| ListQuery { page: 1, per_page, ..Default::default() };
     let mut batches = Vec::new();
     if let Some(t) = by_table("batches") {
         for r in s.store.records(&actor, t, &all(200)).await?.rows {
