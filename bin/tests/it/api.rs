@@ -59,6 +59,17 @@ async fn tokens_are_hashed_expire_and_are_revoked(db: &TestDb) {
         assert!(store.token_user(bad).await.unwrap().is_none(), "{bad}");
     }
 
+    // A use is noted, but at most once a minute: a bearer read does not write on every request.
+    let noted = |at| chrono::DateTime::<Utc>::to_rfc3339_opts(&at, chrono::SecondsFormat::Millis, true);
+    let last_used = store.tokens(&me, u).await.unwrap()[0].last_used_at.clone();
+    assert_eq!(last_used, Some(noted(t0 + Duration::days(1))));
+    let soon = t0 + Duration::days(1) + Duration::seconds(59);
+    assert!(store.token_user_at(&made.token, soon).await.unwrap().is_some());
+    assert_eq!(store.tokens(&me, u).await.unwrap()[0].last_used_at, last_used, "not written again within a minute");
+    let later = t0 + Duration::days(1) + Duration::seconds(61);
+    assert!(store.token_user_at(&made.token, later).await.unwrap().is_some());
+    assert_eq!(store.tokens(&me, u).await.unwrap()[0].last_used_at, Some(noted(later)));
+
     // A user who must change their password (a new account, or one an administrator reset) is
     // refused by the API with a token as with a session: 403 as JSON, until the password changes.
     assert!(user.must_change_password);
