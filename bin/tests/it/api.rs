@@ -59,6 +59,17 @@ async fn tokens_are_hashed_expire_and_are_revoked(db: &TestDb) {
         assert!(store.token_user(bad).await.unwrap().is_none(), "{bad}");
     }
 
+    // A use is noted, but at most once a minute: a bearer read does not write on every request.
+    let noted = |at| chrono::DateTime::<Utc>::to_rfc3339_opts(&at, chrono::SecondsFormat::Millis, true);
+    let last_used = store.tokens(&me, u).await.unwrap()[0].last_used_at.clone();
+    assert_eq!(last_used, Some(noted(t0 + Duration::days(1))));
+    let soon = t0 + Duration::days(1) + Duration::seconds(59);
+    assert!(store.token_user_at(&made.token, soon).await.unwrap().is_some());
+    assert_eq!(store.tokens(&me, u).await.unwrap()[0].last_used_at, last_used, "not written again within a minute");
+    let later = t0 + Duration::days(1) + Duration::seconds(61);
+    assert!(store.token_user_at(&made.token, later).await.unwrap().is_some());
+    assert_eq!(store.tokens(&me, u).await.unwrap()[0].last_used_at, Some(noted(later)));
+
     // A user who must change their password (a new account, or one an administrator reset) is
     // refused by the API with a token as with a session: 403 as JSON, until the password changes.
     assert!(user.must_change_password);
@@ -440,3 +451,212 @@ async fn a_token_keeps_its_users_role_and_scope() {
     assert_eq!(call(port, &sysadmin, "GET", "/api/v1/records/projects", None).status, 403);
     assert_eq!(call(port, &sysadmin, "GET", "/api/v1/figures", None).status, 403);
 }
+
+/// The `total` of a list through the API.
+fn listed_total(port: u16, token: &str, query: &str) -> i64 {
+    let r = call(port, token, "GET", &format!("/api/v1/records/{query}"), None);
+    assert_eq!(r.status, 200, "{query}: {}", r.body);
+    body(&r)["total"].as_i64().unwrap_or_else(|| panic!("{query}: {}", r.body))
+}
+
+/// A breakdown through the API, answered 200.
+fn breakdown(port: u16, token: &str, query: &str) -> Value {
+    let r = call(port, token, "GET", &format!("/api/v1/breakdown?{query}"), None);
+    assert_eq!(r.status, 200, "{query}: {}", r.body);
+    body(&r)
+}
+
+/// Breakdowns through the one figure engine agree with the lists counted independently; lists
+/// select by year or dates; a place filter takes the places inside it and nothing next to it.
+async fn breakdowns_and_dates_agree_with_the_lists(db: &TestDb) {
+    let (_server, port, accounts) = serve_demo(db);
+    let token = token_from_page(&mut signed_in(port, &accounts, "demo.manager", "Akto#Pamir2025"), "统计");
+    let all_activities = listed_total(port, &token, "activities?per_page=1");
+
+    // The activities of the busiest year, by type: each part is what the list counts with the
+    // same year and type, the parts add up to the year's list, and each opens to its records.
+    let years = breakdown(port, &token, "source=activities&by=year");
+    assert_eq!(years["total"].as_i64(), Some(all_activities), "{years}");
+    let busiest = years["parts"].as_array().unwrap().iter().max_by_key(|p| p["value"].as_i64()).unwrap().clone();
+    let year = busiest["key"].as_str().unwrap().to_string();
+    let in_year = listed_total(port, &token, &format!("activities?year={year}&per_page=1"));
+    assert_eq!(busiest["value"].as_i64(), Some(in_year));
+    assert!(in_year < all_activities, "the demo's activities span more than {year}");
+    let by_type = breakdown(port, &token, &format!("source=activities&by=type&year={year}"));
+    assert_eq!(
+        (by_type["source"].as_str(), by_type["measure"].as_str(), by_type["by"].as_str()),
+        (Some("activities"), Some("count"), Some("type"))
+    );
+    assert_eq!(by_type["from"].as_str(), Some(format!("{year}-01-01").as_str()));
+    assert_eq!(by_type["to"].as_str(), Some(format!("{year}-12-31").as_str()));
+    let parts = by_type["parts"].as_array().unwrap();
+    assert!(parts.len() >= 3, "{by_type}");
+    let mut sum = 0;
+    for p in parts {
+        let key = p["key"].as_str().unwrap();
+        let value = p["value"].as_i64().unwrap();
+        let counted = listed_total(port, &token, &format!("activities?year={year}&type_code={key}&per_page=1"));
+        assert_eq!(value, counted, "{key}");
+        sum += counted;
+        let href = p["records"].as_str().unwrap();
+        assert!(href.starts_with("/figures/drill?source=activities&measure=count"), "{href}");
+        assert!(
+            href.contains(&format!("f=type%3Aeq%3A{key}")) && href.contains(&format!("from={year}-01-01")),
+            "{href}"
+        );
+    }
+    assert_eq!(sum, in_year);
+    assert_eq!(by_type["total"].as_i64(), Some(in_year));
+    // The same with from/to, and with a place: the figure's filters are the drill-down's.
+    let same = breakdown(port, &token, &format!("source=activities&by=type&from={year}-01-01&to={year}-12-31"));
+    assert_eq!(same["parts"], by_type["parts"]);
+    let akto = breakdown(port, &token, &format!("source=activities&by=type&year={year}&f=region:under:653022"));
+    let akto_listed = listed_total(port, &token, &format!("activities?year={year}&region_code=653022&per_page=1"));
+    assert_eq!(akto["total"].as_i64(), Some(akto_listed));
+
+    // Money is answered in 分, exactly: the funding lines' planned sums by year are the sums of
+    // the lines the list shows.
+    let funds = breakdown(port, &token, "source=project_funding&measure=sum.planned_fen&by=year");
+    for p in funds["parts"].as_array().unwrap() {
+        let y = p["key"].as_str().unwrap();
+        let r = call(port, &token, "GET", &format!("/api/v1/records/funding?year={y}&per_page=500"), None);
+        let lines = body(&r);
+        assert!(lines["total"].as_i64().unwrap() <= 500);
+        let fen: i64 = lines["items"].as_array().unwrap().iter().map(|i| i["planned_fen"].as_i64().unwrap()).sum();
+        assert_eq!(p["value"].as_i64(), Some(fen), "{y}");
+    }
+    assert!(funds["total"].as_i64().unwrap() > 1_000_000, "分, not 万元: {funds}");
+    // A distinct count is counted once over all parts.
+    let orgs = breakdown(port, &token, "source=activities&measure=distinct.organizer&by=type");
+    let whole = breakdown(port, &token, "source=activities&measure=distinct.organizer&by=year");
+    assert_eq!(orgs["total"], whole["total"]);
+    assert!(orgs["total"].as_i64().unwrap() >= 1);
+
+    // Refusals are 400 as JSON, naming the parameter.
+    for (query, field) in [
+        ("by=type", "source"),
+        ("source=nothing&by=type", "source"),
+        ("source=activities", "by"),
+        ("source=activities&by=", "by"),
+        ("source=activities&by=colour", "by"),
+        ("source=activities&by=type&measure=avg", "measure"),
+        ("source=activities&by=type&measure=sum.colour", "measure"),
+        ("source=activities&by=type&measure=distinct.colour", "measure"),
+        ("source=activities&by=type&measure=distinct.type", "measure"),
+        ("source=activities&by=type&f=colour:eq:red", "f"),
+        ("source=activities&by=type&f=type:like:x", "f"),
+        ("source=activities&by=type&f=type", "f"),
+        ("source=activities&by=type&f=region:under:65", "f"),
+        ("source=activities&by=type&f=organizer:under:NO-SUCH-ORG", "f"),
+        ("source=activities&by=type&f=project:eq:x", "f"),
+        ("source=activities&by=type&from=2024-13-01", "from"),
+        ("source=activities&by=type&to=yesterday", "to"),
+        ("source=activities&by=type&from=2024-05-01&to=2024-04-30", "to"),
+        ("source=activities&by=type&year=24", "year"),
+        ("source=activities&by=type&year=2024&from=2024-01-01", "year"),
+        ("source=project_funding&by=source&year=2024", "year"),
+        ("source=activities&by=type&colour=red", "colour"),
+        ("source=activities&source=people&by=type", "source"),
+        ("source=activities&by=type&f=type:eq:%00", "query"),
+    ] {
+        let r = call(port, &token, "GET", &format!("/api/v1/breakdown?{query}"), None);
+        assert_eq!(r.status, 400, "{query}: {}", r.body);
+        assert_eq!(refusals(&r)[0].0, field, "{query}: {}", r.body);
+        let message = body(&r)["error"]["message"].as_str().unwrap().to_string();
+        assert!(field == "query" || message.contains(field), "{query}: {message}");
+    }
+    let anon = Browser::new(port).send("GET", "/api/v1/breakdown?source=activities&by=type", &[], None).unwrap();
+    assert_eq!(anon.status, 401);
+
+    // Lists by year, or from/to, on the type's date field.
+    let page = body(&call(port, &token, "GET", &format!("/api/v1/records/activities?year={year}&per_page=500"), None));
+    let dates: Vec<&str> = page["items"].as_array().unwrap().iter().map(|i| i["date"].as_str().unwrap()).collect();
+    assert!(!dates.is_empty() && dates.iter().all(|d| d.starts_with(&year)), "{dates:?}");
+    let span = format!("from={year}-01-01&to={year}-12-31");
+    assert_eq!(listed_total(port, &token, &format!("activities?{span}&per_page=1")), in_year);
+    let from = format!("{year}-07-01");
+    let later = body(&call(port, &token, "GET", &format!("/api/v1/records/activities?from={from}&per_page=500"), None));
+    let items = later["items"].as_array().unwrap();
+    assert!(items.iter().all(|i| i["date"].as_str().unwrap() >= from.as_str()));
+    let earlier = listed_total(port, &token, &format!("activities?to={year}-06-30&per_page=1"));
+    assert_eq!(later["total"].as_i64().unwrap() + earlier, all_activities, "from and to split the list");
+    // Funding lines have no date: their `year` is their own field.
+    let r = body(&call(port, &token, "GET", "/api/v1/records/funding?year=2024&per_page=500", None));
+    assert!(r["items"].as_array().unwrap().iter().all(|i| i["year"] == 2024), "{r}");
+    for (query, field) in [
+        ("indicator-values?year=2024", "year"),
+        ("indicator-values?from=2024-01-01", "from"),
+        ("funding?to=2024-01-01", "to"),
+        ("activities?year=2024&to=2024-06-30", "year"),
+        ("activities?year=20245", "year"),
+        ("activities?from=2024-02-30", "from"),
+        ("activities?from=2024-02-01&to=2024-01-31", "to"),
+    ] {
+        let r = call(port, &token, "GET", &format!("/api/v1/records/{query}"), None);
+        assert_eq!(r.status, 400, "{query}: {}", r.body);
+        assert_eq!(refusals(&r)[0].0, field, "{query}");
+    }
+
+    // A place filter takes the places inside it (a township under its county) and nothing next to
+    // it: not the neighbouring county, not the next prefecture (653100 follows the range 6530…).
+    let mut ids = Vec::new();
+    for (i, place) in ["653022", "653022202", "653023", "653100"].iter().enumerate() {
+        let new = json!({ "title": format!("边界测试活动{i}"), "type_code": "lecture", "date": "2025-06-01",
+            "region_code": place, "line": "education", "participants": 1, "beneficiaries": 1 });
+        let r = call(port, &token, "POST", "/api/v1/records/activities", Some(&new));
+        assert_eq!(r.status, 201, "{}", r.body);
+        ids.push(body(&r)["id"].as_i64().unwrap());
+    }
+    let found = |region: &str| -> Vec<i64> {
+        let q = format!("/api/v1/records/activities?q={}&region_code={region}&per_page=50", urlencode("边界测试"));
+        let mut got: Vec<i64> = body(&call(port, &token, "GET", &q, None))["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["id"].as_i64().unwrap())
+            .collect();
+        got.sort();
+        got
+    };
+    assert_eq!(found("653022"), vec![ids[0], ids[1]]);
+    assert_eq!(found("653022202"), vec![ids[1]]);
+    assert_eq!(found("653023"), vec![ids[2]]);
+    assert_eq!(found("653000"), vec![ids[0], ids[1], ids[2]]);
+    assert_eq!(found("653100"), vec![ids[3]]);
+    assert_eq!(found("650000"), ids);
+    // The demo's activities in Akto's townships are in Akto's list.
+    let townships = listed_total(port, &token, "activities?region_code=653022202&per_page=1");
+    assert!(townships > 0 && townships < listed_total(port, &token, "activities?region_code=653022&per_page=1"));
+
+    // Sorted by a date that is never empty, page after page: the order of (date, id).
+    let mut paged = Vec::new();
+    for n in 1..=4 {
+        let p = body(&call(
+            port,
+            &token,
+            "GET",
+            &format!("/api/v1/records/activities?sort=date&desc=true&per_page=25&page={n}"),
+            None,
+        ));
+        paged.extend(
+            p["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| (i["date"].as_str().unwrap().to_string(), i["id"].as_i64().unwrap())),
+        );
+    }
+    let mut every = Vec::new();
+    for n in 1.. {
+        let p = body(&call(port, &token, "GET", &format!("/api/v1/records/activities?per_page=500&page={n}"), None));
+        let items = p["items"].as_array().unwrap();
+        every.extend(items.iter().map(|i| (i["date"].as_str().unwrap().to_string(), i["id"].as_i64().unwrap())));
+        if items.len() < 500 {
+            break;
+        }
+    }
+    assert_eq!(every.len() as i64, all_activities + 4);
+    every.sort_by(|a, b| b.cmp(a));
+    assert_eq!(paged[..], every[..100], "the latest dates first, the newest record first within a day");
+}
+both!(breakdowns_and_dates_agree_with_the_lists);

@@ -502,6 +502,8 @@ async fn chunks_follow_the_lists_order_and_scope(db: &TestDb) {
             (Some("end_date"), false),
             (Some("end_date"), true),
             (Some("title"), false),
+            (Some("date"), true),
+            (Some("date"), false),
         ] {
             let q = ListQuery { sort: sort.map(str::to_string), desc, page: 1, per_page: 500, ..Default::default() };
             let listed: Vec<i64> =
@@ -516,6 +518,17 @@ async fn chunks_follow_the_lists_order_and_scope(db: &TestDb) {
                 read.extend(rows.iter().map(|r| r["id"].as_i64().unwrap()));
             }
             assert_eq!(read, listed, "{:?} {sort:?} desc={desc}", actor.role);
+            // A column that is never empty orders by (value, id), whatever the SQL is written as.
+            if let Some(col @ ("participants" | "date")) = sort {
+                let rows = store.records(&actor, t, &q).await.unwrap().rows;
+                let mut expected: Vec<(String, i64)> =
+                    rows.iter().map(|r| (format!("{:>12}", r[col].to_string()), r["id"].as_i64().unwrap())).collect();
+                expected.sort();
+                if desc {
+                    expected.reverse();
+                }
+                assert_eq!(listed, expected.iter().map(|(_, id)| *id).collect::<Vec<_>>(), "{col} desc={desc}");
+            }
             assert_eq!(listed.len(), if actor.role == Role::Reporter { 75 } else { 150 });
         }
     }

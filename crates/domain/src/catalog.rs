@@ -81,6 +81,9 @@ pub struct RecordType {
     pub search: &'static [&'static str],
     /// Where the record hangs (a funding line under its project): (column, table).
     pub parent: Option<(&'static str, &'static str)>,
+    /// The date field a list is selected by with `year`, `from` and `to` (the date the figures
+    /// count the record set by); `None`: the type has no such date.
+    pub date: Option<&'static str>,
 }
 
 impl RecordType {
@@ -131,6 +134,7 @@ pub static RECORD_TYPES: &[RecordType] = &[
         owners: &["org_id"],
         search: &["code", "name"],
         parent: None,
+        date: Some("planned_start"),
     },
     RecordType {
         table: "project_funding",
@@ -149,6 +153,7 @@ pub static RECORD_TYPES: &[RecordType] = &[
         owners: &["project_id.org_id"],
         search: &[],
         parent: Some(("project_id", "projects")),
+        date: None,
     },
     RecordType {
         table: "project_outputs",
@@ -165,6 +170,7 @@ pub static RECORD_TYPES: &[RecordType] = &[
         owners: &["project_id.org_id"],
         search: &["kind"],
         parent: Some(("project_id", "projects")),
+        date: None,
     },
     RecordType {
         table: "project_status_events",
@@ -180,6 +186,7 @@ pub static RECORD_TYPES: &[RecordType] = &[
         owners: &["project_id.org_id"],
         search: &[],
         parent: Some(("project_id", "projects")),
+        date: Some("date"),
     },
     RecordType {
         table: "people",
@@ -206,6 +213,7 @@ pub static RECORD_TYPES: &[RecordType] = &[
         owners: &["home_org_id", "host_org_id"],
         search: &["name", "post"],
         parent: None,
+        date: Some("start_date"),
     },
     RecordType {
         table: "pairings",
@@ -226,6 +234,7 @@ pub static RECORD_TYPES: &[RecordType] = &[
         owners: &["a_org_id", "b_org_id", "a_person_id.host_org_id", "b_person_id.host_org_id"],
         search: &["note"],
         parent: None,
+        date: Some("start_date"),
     },
     RecordType {
         table: "activities",
@@ -250,6 +259,7 @@ pub static RECORD_TYPES: &[RecordType] = &[
         owners: &["organizer_org_id"],
         search: &["title"],
         parent: None,
+        date: Some("date"),
     },
     RecordType {
         table: "activity_procedures",
@@ -265,6 +275,7 @@ pub static RECORD_TYPES: &[RecordType] = &[
         owners: &["activity_id.organizer_org_id"],
         search: &[],
         parent: Some(("activity_id", "activities")),
+        date: None,
     },
     RecordType {
         table: "organizations",
@@ -284,6 +295,7 @@ pub static RECORD_TYPES: &[RecordType] = &[
         owners: &["id"],
         search: &["code", "name"],
         parent: None,
+        date: None,
     },
     RecordType {
         table: "indicator_values",
@@ -300,6 +312,7 @@ pub static RECORD_TYPES: &[RecordType] = &[
         owners: &["org_id"],
         search: &[],
         parent: None,
+        date: None,
     },
     RecordType {
         table: "indicator_targets",
@@ -318,6 +331,7 @@ pub static RECORD_TYPES: &[RecordType] = &[
         owners: &["org_id"],
         search: &[],
         parent: None,
+        date: None,
     },
     RecordType {
         table: "indicator_defs",
@@ -339,6 +353,7 @@ pub static RECORD_TYPES: &[RecordType] = &[
         owners: &[],
         search: &["code", "name"],
         parent: None,
+        date: None,
     },
     RecordType {
         table: "achievements",
@@ -357,6 +372,7 @@ pub static RECORD_TYPES: &[RecordType] = &[
         owners: &["org_id"],
         search: &["title"],
         parent: None,
+        date: Some("date"),
     },
     RecordType {
         table: "donations",
@@ -375,6 +391,7 @@ pub static RECORD_TYPES: &[RecordType] = &[
         owners: &["donor_org_id", "recipient_org_id"],
         search: &["description"],
         parent: None,
+        date: Some("date"),
     },
     RecordType {
         table: "employment_centres",
@@ -391,6 +408,7 @@ pub static RECORD_TYPES: &[RecordType] = &[
         owners: &["org_id"],
         search: &["name"],
         parent: None,
+        date: Some("opened"),
     },
     RecordType {
         table: "employment_records",
@@ -408,6 +426,7 @@ pub static RECORD_TYPES: &[RecordType] = &[
         owners: &["centre_id.org_id"],
         search: &[],
         parent: Some(("centre_id", "employment_centres")),
+        date: None,
     },
     RecordType {
         table: "investment_events",
@@ -425,6 +444,7 @@ pub static RECORD_TYPES: &[RecordType] = &[
         owners: &[],
         search: &["name"],
         parent: None,
+        date: Some("date"),
     },
     RecordType {
         table: "investment_projects",
@@ -444,6 +464,7 @@ pub static RECORD_TYPES: &[RecordType] = &[
         owners: &["enterprise_org_id"],
         search: &["name"],
         parent: None,
+        date: Some("signed_date"),
     },
     RecordType {
         table: "batches",
@@ -459,6 +480,7 @@ pub static RECORD_TYPES: &[RecordType] = &[
         owners: &[],
         search: &[],
         parent: None,
+        date: Some("start_date"),
     },
     RecordType {
         table: "pairing_types",
@@ -475,6 +497,7 @@ pub static RECORD_TYPES: &[RecordType] = &[
         owners: &[],
         search: &["code", "name"],
         parent: None,
+        date: None,
     },
     RecordType {
         table: "activity_types",
@@ -490,6 +513,7 @@ pub static RECORD_TYPES: &[RecordType] = &[
         owners: &[],
         search: &["code", "name"],
         parent: None,
+        date: None,
     },
     RecordType {
         table: "brands",
@@ -505,6 +529,7 @@ pub static RECORD_TYPES: &[RecordType] = &[
         owners: &[],
         search: &["code", "name"],
         parent: None,
+        date: None,
     },
 ];
 
@@ -552,6 +577,9 @@ mod tests {
             }
             if let Some((col, table)) = t.parent {
                 assert!(t.field(col).is_some() && by_table(table).is_some(), "{}: parent", t.table);
+            }
+            if let Some(d) = t.date {
+                assert!(matches!(t.field(d).map(|f| f.kind), Some(Date)), "{}: date {d}", t.table);
             }
         }
         assert_eq!(by_slug("people").map(|t| t.table), Some("people"));

@@ -16,6 +16,7 @@ use domain::catalog::{Field, FieldKind, RecordType};
 use domain::people::Reveal;
 use domain::regions::RegionCode;
 use domain::users::Role;
+use domain::Date;
 use serde_json::{Map, Value};
 use sqlx::Any;
 use std::collections::HashSet;
@@ -30,6 +31,10 @@ pub struct ListQuery {
     /// A field to sort by (default: newest first by id).
     pub sort: Option<String>,
     pub desc: bool,
+    /// Records on or after this date, by the type's date field (`RecordType::date`).
+    pub from: Option<Date>,
+    /// Records on or before this date, by the type's date field.
+    pub to: Option<Date>,
     /// 1-based.
     pub page: i64,
     pub per_page: i64,
@@ -97,6 +102,40 @@ fn where_clause(conds: &[String]) -> String {
     }
 }
 
+/// The columns of catalogued fields that the schema declares `NOT NULL` (see
+/// `migrations/0001_init.sql`; a test checks this list against the migrations). A list sorted by
+/// one of them needs no "empty values last" term, so its `ORDER BY` and its keyset condition can
+/// walk an index on the column.
+const NOT_NULL: &[(&str, &[&str])] = &[
+    ("organizations", &["code", "name", "side", "kind", "region_code"]),
+    ("batches", &["number", "start_date"]),
+    ("people", &["kind", "name"]),
+    ("projects", &["code", "name", "sector", "region_code", "multi_year", "livelihood", "status"]),
+    ("project_status_events", &["project_id", "status", "date"]),
+    ("project_funding", &["project_id", "year", "source", "planned_fen", "allocated_fen", "disbursed_fen"]),
+    ("project_outputs", &["project_id", "kind", "quantity", "unit"]),
+    ("pairing_types", &["code", "name", "party", "builtin"]),
+    ("pairings", &["type_code", "start_date"]),
+    ("activity_types", &["code", "name", "builtin"]),
+    ("brands", &["code", "name", "builtin"]),
+    ("activities", &["type_code", "title", "date", "region_code", "participants", "beneficiaries"]),
+    ("activity_procedures", &["activity_id", "kind", "cases"]),
+    ("indicator_defs", &["code", "name", "unit", "scale", "combine", "factor", "higher_is_better"]),
+    ("indicator_values", &["indicator_code", "org_id", "period", "value"]),
+    ("indicator_targets", &["indicator_code", "org_id", "baseline_period", "baseline", "target_period", "target"]),
+    ("achievements", &["kind", "title", "date"]),
+    ("donations", &["kind", "description", "recipient_org_id", "value_fen", "date"]),
+    ("employment_centres", &["name", "region_code", "opened"]),
+    ("employment_records", &["centre_id", "period", "jobs_offered", "trainees", "placements"]),
+    ("investment_events", &["kind", "name", "date", "region_code", "orders_fen"]),
+    ("investment_projects", &["enterprise_org_id", "name", "signed_date", "region_code", "amount_fen", "jobs"]),
+];
+
+/// Does the schema declare the column of `f` in `t` `NOT NULL`?
+fn not_null(t: &RecordType, f: &Field) -> bool {
+    NOT_NULL.iter().any(|(table, cols)| *table == t.table && cols.contains(&f.name))
+}
+
 /// The field a list is sorted by (none: newest first by id). Personal identifiers are not
 /// sortable (their stored form is ciphertext).
 fn sort_field(t: &RecordType, q: &ListQuery) -> Option<&'static Field> {
@@ -106,13 +145,24 @@ fn sort_field(t: &RecordType, q: &ListQuery) -> Option<&'static Field> {
         .filter(|f| !matches!(f.kind, FieldKind::Secret))
 }
 
-fn order_by(sort: Option<&Field>, desc: bool) -> String {
+/// The sort of a list: the field, and whether its column may be empty.
+#[derive(Debug, Clone, Copy)]
+struct Sort {
+    field: &'static Field,
+    nullable: bool,
+}
+
+fn sort_of(t: &RecordType, q: &ListQuery) -> Option<Sort> {
+    sort_field(t, q).map(|f| Sort { field: f, nullable: !not_null(t, f) })
+}
+
+fn order_by(sort: Option<Sort>, desc: bool) -> String {
+    let dir = if desc { "DESC" } else { "ASC" };
     match sort {
-        Some(f) => {
-            // Empty values last on both backends (they order NULLs differently).
-            let dir = if desc { "DESC" } else { "ASC" };
-            format!("(t.{n} IS NULL), t.{n} {dir}, t.id {dir}", n = f.name)
-        }
+        // Empty values last on both backends (they order NULLs differently).
+        Some(Sort { field, nullable: true }) => format!("(t.{n} IS NULL), t.{n} {dir}, t.id {dir}", n = field.name),
+        // A column that is never empty orders as an index on it walks.
+        Some(Sort { field, nullable: false }) => format!("t.{n} {dir}, t.id {dir}", n = field.name),
         None => "t.id DESC".to_string(),
     }
 }
@@ -135,13 +185,19 @@ fn key_of(f: &Field, row: &Map<String, Value>) -> Option<P> {
 }
 
 /// The rows after (`last`, `id`) in the order of [`order_by`]: the keyset condition of a chunk.
-fn after_condition(sort: Option<&Field>, desc: bool, last: Option<P>, id: i64, sql: &mut Sql) -> String {
+fn after_condition(sort: Option<Sort>, desc: bool, last: Option<P>, id: i64, sql: &mut Sql) -> String {
     let op = if desc { "<" } else { ">" };
-    let Some(f) = sort else {
+    let Some(Sort { field, nullable }) = sort else {
         return format!("t.id < {}", sql.param(P::I(id)));
     };
-    let n = f.name;
+    let n = field.name;
     match last {
+        // Never empty: a row-value comparison, which both backends answer from an index.
+        Some(v) if !nullable => {
+            let pv = sql.param(v);
+            let pi = sql.param(P::I(id));
+            format!("(t.{n}, t.id) {op} ({pv}, {pi})")
+        }
         Some(v) => {
             let pv = sql.param(v);
             let pi = sql.param(P::I(id));
@@ -151,6 +207,34 @@ fn after_condition(sort: Option<&Field>, desc: bool, last: Option<P>, id: i64, s
     }
 }
 
+/// The codes under `prefix` (a digit string) as a range: `col >= prefix AND col < next`, where
+/// `next` is the prefix incremented with carry (653022 → 653023, 6539 → 654). Codes are digits
+/// only, so the range holds exactly the codes that start with the prefix under any collation,
+/// and both backends answer it from an index on the column (a `LIKE 'prefix%'` they do not).
+fn prefix_range(col: &str, prefix: &str, sql: &mut Sql) -> String {
+    if prefix.is_empty() || !prefix.bytes().all(|b| b.is_ascii_digit()) {
+        // Not a code prefix (never so for a parsed region code): the plain pattern.
+        let escaped = prefix.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        return format!("{col} LIKE {} ESCAPE '\\'", sql.param(P::T(format!("{escaped}%"))));
+    }
+    let lo = sql.param(P::T(prefix.to_string()));
+    match next_prefix(prefix) {
+        Some(hi) => format!("{col} >= {lo} AND {col} < {}", sql.param(P::T(hi))),
+        // All nines: every digit string from the prefix on starts with it.
+        None => format!("{col} >= {lo}"),
+    }
+}
+
+/// The digit string after every digit string that starts with `prefix`: the last digit that is
+/// not 9 incremented and the 9s after it dropped; `None` when every digit is 9.
+fn next_prefix(prefix: &str) -> Option<String> {
+    let digits = prefix.as_bytes();
+    let i = digits.iter().rposition(|d| *d != b'9')?;
+    let mut out = digits[..=i].to_vec();
+    out[i] += 1;
+    String::from_utf8(out).ok()
+}
+
 /// An export being read: a list's query and where the last chunk ended (see
 /// [`Store::export_chunks`]).
 #[derive(Debug)]
@@ -158,7 +242,7 @@ pub struct Chunks {
     t: &'static RecordType,
     scope: Option<String>,
     q: ListQuery,
-    sort: Option<&'static Field>,
+    sort: Option<Sort>,
     /// Personal identifiers in clear (allowed and audited when the export began).
     clear: bool,
     after: Option<(Option<P>, i64)>,
@@ -237,7 +321,7 @@ impl Store {
             }
             FieldKind::Region => {
                 let code = RegionCode::parse(v).map_err(StoreError::from)?;
-                format!("t.{} LIKE {}", f.name, sql.param(P::T(format!("{}%", code.subtree_prefix()))))
+                prefix_range(&format!("t.{}", f.name), &code.subtree_prefix(), sql)
             }
             FieldKind::Code(list) => {
                 if !list.iter().any(|(c, _)| *c == v) {
@@ -250,12 +334,25 @@ impl Store {
     }
 
     /// The conditions of a list of `t`: the reader's scope, the filters (each a field the
-    /// catalogue marks as a filter, its value checked), and the text search. Pages and exports
-    /// are built from this one function, so an export holds exactly the records its list shows.
+    /// catalogue marks as a filter, its value checked), the dates (`from`, `to`, on the type's
+    /// date field; refused for a type without one), and the text search. Pages and exports are
+    /// built from this one function, so an export holds exactly the records its list shows.
     fn list_conditions(t: &RecordType, scope: Option<&str>, q: &ListQuery, sql: &mut Sql) -> Result<Vec<String>> {
         let mut conds = Vec::new();
         if let Some(path) = scope {
             conds.extend(Self::scope_condition(t, path, sql));
+        }
+        for (param, date, op) in [("from", q.from, ">="), ("to", q.to, "<=")] {
+            let Some(date) = date else { continue };
+            let col = t.date.ok_or_else(|| {
+                domain::Invalid::new(
+                    param,
+                    param,
+                    "仅限有日期字段的记录类型",
+                    format!("{}没有日期字段，不能按日期（{param}）筛选", t.zh),
+                )
+            })?;
+            conds.push(format!("t.{col} {op} {}", sql.param(P::T(date.to_string()))));
         }
         for (name, value) in &q.filters {
             if value.trim().is_empty() {
@@ -290,7 +387,7 @@ impl Store {
             .fetch_one(self.pool())
             .await
             .and_then(|r| sqlx::Row::try_get(&r, 0))?;
-        let order = order_by(sort_field(t, q), q.desc);
+        let order = order_by(sort_of(t, q), q.desc);
         let per_page = q.per_page.clamp(1, 500);
         let page = q.page.max(1);
         let lim = sql.param(P::I(per_page));
@@ -320,12 +417,15 @@ impl Store {
             if !actor.role.may_see_personal() {
                 return Err(StoreError::Forbidden(format!("角色“{}”不能导出完整个人信息", actor.role.label())));
             }
-            let what = serde_json::json!({ "filters": q.filters, "q": q.q, "sort": q.sort, "desc": q.desc });
+            let what = serde_json::json!({
+                "filters": q.filters, "q": q.q, "sort": q.sort, "desc": q.desc,
+                "from": q.from.map(|d| d.to_string()), "to": q.to.map(|d| d.to_string()),
+            });
             let mut tx = self.begin_audited(actor).await?;
             tx.audit("export_personal", t.table, None, None, Some(what)).await?;
             tx.commit().await?;
         }
-        Ok(Chunks { t, scope, q: q.clone(), sort: sort_field(t, q), clear, after: None, done: false })
+        Ok(Chunks { t, scope, q: q.clone(), sort: sort_of(t, q), clear, after: None, done: false })
     }
 
     /// The next at most `n` records of an export (empty when it is exhausted). Each chunk is
@@ -366,7 +466,7 @@ impl Store {
                     .get("id")
                     .and_then(Value::as_i64)
                     .ok_or_else(|| StoreError::Integrity(format!("{} 的记录缺少编号", c.t.table)))?;
-                c.after = Some((c.sort.and_then(|f| key_of(f, last)), id));
+                c.after = Some((c.sort.and_then(|s| key_of(s.field, last)), id));
             }
             _ => c.done = true,
         }
@@ -443,5 +543,104 @@ impl Store {
     /// The audit history of one record of `t`, oldest first.
     pub async fn history(&self, t: &RecordType, id: i64) -> Result<Vec<AuditEntry>> {
         self.audit_of_table(t.table, id).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_code_prefix_is_a_range() {
+        assert_eq!(next_prefix("653022").as_deref(), Some("653023"));
+        assert_eq!(next_prefix("6539").as_deref(), Some("654"));
+        assert_eq!(next_prefix("6599").as_deref(), Some("66"));
+        assert_eq!(next_prefix("653029"), Some("65303".into()));
+        assert_eq!(next_prefix("99"), None);
+        let mut sql = Sql::default();
+        assert_eq!(prefix_range("t.region_code", "6530", &mut sql), "t.region_code >= $1 AND t.region_code < $2");
+        assert_eq!(sql.params.len(), 2);
+        // Every code that starts with the prefix is in the range, and nothing else.
+        for (prefix, code, inside) in [
+            ("653022", "653022", true),
+            ("653022", "653022202", true),
+            ("653022", "653022999999", true),
+            ("653022", "653023", false),
+            ("653022", "653021999", false),
+            ("6539", "653999", true),
+            ("6539", "654000", false),
+            ("6539", "653899", false),
+            ("99", "999999", true),
+        ] {
+            let hi = next_prefix(prefix);
+            let in_range = code >= prefix && hi.as_deref().is_none_or(|h| code < h);
+            assert_eq!(in_range, inside, "{prefix} {code}");
+            assert_eq!(code.starts_with(prefix), inside, "{prefix} {code}");
+        }
+    }
+
+    /// The columns the schema declares `NOT NULL`, per table, read off the migrations: the
+    /// columns of each `CREATE TABLE` and each `ALTER TABLE … ADD COLUMN`.
+    fn schema_not_null() -> HashSet<(String, String)> {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/migrations");
+        let mut files: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+        files.sort();
+        let mut out = HashSet::new();
+        for file in files {
+            let text = std::fs::read_to_string(&file).unwrap();
+            assert!(!text.to_uppercase().contains("DROP NOT NULL"), "{file:?} relaxes a column: check NOT_NULL");
+            let mut table: Option<String> = None;
+            for line in text.lines().map(|l| l.split("--").next().unwrap_or("").trim()) {
+                if let Some(rest) = line.strip_prefix("CREATE TABLE ") {
+                    let name = rest.split([' ', '(']).next().unwrap_or("").to_string();
+                    out.retain(|(t, _)| *t != name);
+                    table = Some(name);
+                } else if line.starts_with(")") {
+                    table = None;
+                } else if let Some(rest) = line.strip_prefix("ALTER TABLE ") {
+                    let mut w = rest.split_whitespace();
+                    if let (Some(t), Some("ADD"), Some("COLUMN"), Some(c)) = (w.next(), w.next(), w.next(), w.next()) {
+                        if line.contains("NOT NULL") {
+                            out.insert((t.to_string(), c.to_string()));
+                        }
+                    }
+                } else if let Some(t) = &table {
+                    let col = line.split_whitespace().next().unwrap_or("");
+                    if line.contains("NOT NULL") {
+                        out.insert((t.clone(), col.to_string()));
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn the_not_null_columns_are_those_of_the_schema() {
+        let schema = schema_not_null();
+        assert!(schema.contains(&("activities".into(), "date".into())), "the schema is read");
+        for t in domain::catalog::RECORD_TYPES {
+            for f in t.fields {
+                let declared = schema.contains(&(t.table.to_string(), f.name.to_string()));
+                assert_eq!(not_null(t, f), declared, "{}.{}: NOT_NULL disagrees with the migrations", t.table, f.name);
+            }
+        }
+        for (table, cols) in NOT_NULL {
+            let t = domain::catalog::by_table(table).unwrap_or_else(|| panic!("{table} is catalogued"));
+            for c in *cols {
+                assert!(t.field(c).is_some(), "{table}.{c} is a catalogued field");
+            }
+        }
+    }
+
+    #[test]
+    fn a_never_empty_sort_walks_its_index() {
+        let t = domain::catalog::by_table("activities").unwrap();
+        let q = |sort: &str| ListQuery { sort: Some(sort.into()), desc: true, ..Default::default() };
+        assert_eq!(order_by(sort_of(t, &q("date")), true), "t.date DESC, t.id DESC");
+        assert_eq!(order_by(sort_of(t, &q("end_date")), true), "(t.end_date IS NULL), t.end_date DESC, t.id DESC");
+        let mut sql = Sql::default();
+        let after = after_condition(sort_of(t, &q("date")), true, Some(P::T("2024-01-01".into())), 7, &mut sql);
+        assert_eq!(after, "(t.date, t.id) < ($1, $2)");
     }
 }

@@ -93,7 +93,12 @@ fn may_manage(actor: &Actor, user: UserId) -> Result<()> {
 }
 
 type TokenRow = (i64, String, String, String, String, Option<String>, Option<String>);
-type AuthRow = (i64, String, String, Option<i64>, String, i64, Option<String>, i64, i64, String, Option<String>);
+type AuthRow =
+    (i64, String, String, Option<i64>, String, i64, Option<String>, i64, i64, String, Option<String>, Option<String>);
+
+/// How stale a token's `last_used_at` may get before a use writes it again: a bearer request is
+/// a read, and writing on every one would queue all API readers behind SQLite's one writer.
+const LAST_USED_EVERY_SECONDS: i64 = 60;
 
 impl Store {
     /// The id of the user called `name`.
@@ -204,7 +209,8 @@ impl Store {
         tx.commit().await
     }
 
-    /// The user a bearer token acts as, noting its use; `None` when the token is unknown,
+    /// The user a bearer token acts as, noting its use (at most once a minute per token, see
+    /// [`LAST_USED_EVERY_SECONDS`]); `None` when the token is unknown,
     /// revoked or expired, or its user is disabled or locked out. The user has no CSRF token:
     /// a bearer request is not a browser's. A user who must change their password is returned
     /// with `must_change_password` set, and the API refuses them as it refuses such a session.
@@ -222,12 +228,13 @@ impl Store {
         }
         let row: Option<AuthRow> = sqlx::query_as(
             "SELECT u.id, u.name, u.role, u.org_id, u.lang, u.disabled, u.locked_until, u.must_change_password, \
-                 t.id, t.expires_at, t.revoked_at FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1",
+                 t.id, t.expires_at, t.revoked_at, t.last_used_at \
+             FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1",
         )
         .bind(self.crypto().lookup_hash(token))
         .fetch_optional(self.pool())
         .await?;
-        let Some((uid, name, role, org, lang, disabled, locked, must, tid, expires, revoked)) = row else {
+        let Some((uid, name, role, org, lang, disabled, locked, must, tid, expires, revoked, last_used)) = row else {
             return Ok(None);
         };
         let expired = parse_ts(&expires).is_none_or(|e| e <= at);
@@ -236,11 +243,17 @@ impl Store {
             return Ok(None);
         }
         let Ok(role) = Role::parse(&role) else { return Ok(None) };
-        sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
-            .bind(ts(at))
-            .bind(tid)
-            .execute(self.pool())
-            .await?;
+        let stale = last_used
+            .as_deref()
+            .and_then(parse_ts)
+            .is_none_or(|used| used < at - Duration::seconds(LAST_USED_EVERY_SECONDS));
+        if stale {
+            sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2")
+                .bind(ts(at))
+                .bind(tid)
+                .execute(self.pool())
+                .await?;
+        }
         Ok(Some(SessionUser {
             user_id: UserId::issued(uid),
             name,

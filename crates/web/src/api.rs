@@ -13,6 +13,7 @@
 //! masked. The OpenAPI document (`openapi`) is generated from the same catalogue.
 
 use crate::auth::{cookie, Ctx, SESSION_COOKIE};
+use crate::dashboard::Drill;
 use crate::error::AppError;
 use crate::forms::{may_write, Change};
 use crate::i18n::Lang;
@@ -24,11 +25,13 @@ use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use domain::catalog::{by_slug, FieldKind, RecordType};
+use domain::figures::{Exact, Filter, Measure, Span};
 use domain::forms::{derived, parse, secret_fields};
 use domain::money::Fen;
 use domain::values::has_control;
-use domain::{Invalid, Invalids};
+use domain::{Date, Invalid, Invalids};
 use serde_json::{json, Map, Value};
+use services::figures::Engine;
 use services::ServiceError;
 use store::records::ListQuery;
 use store::StoreError;
@@ -330,10 +333,103 @@ fn parse_bool(s: &str) -> Option<bool> {
     }
 }
 
-/// A list's query: the catalogue's filter fields, `q`, `sort`, `desc`, `page`, `per_page`.
-/// Anything else is refused, naming the parameter.
+/// A query parameter refused: 400 naming it and the rule.
+fn bad_param(param: &str, label: &str, rule: &str, message: String) -> ApiError {
+    ApiError::bad_request(Invalid::new(param, label, rule, message))
+}
+
+/// The dates a query selects by: `year=YYYY` (the whole calendar year), or `from` and `to`
+/// (`YYYY-MM-DD`, both included), never both ways at once.
+#[derive(Debug, Default)]
+struct Dates {
+    year: Option<(Date, Date)>,
+    from: Option<Date>,
+    to: Option<Date>,
+}
+
+impl Dates {
+    /// Is `k` one of the date parameters?
+    fn names(k: &str) -> bool {
+        matches!(k, "year" | "from" | "to")
+    }
+
+    /// Take parameter `k` (one of [`Dates::names`]) with value `v`; an empty value is no date.
+    fn set(&mut self, k: &str, v: &str) -> Result<(), ApiError> {
+        let v = v.trim();
+        if v.is_empty() {
+            return Ok(());
+        }
+        match k {
+            "year" => {
+                let y = Some(v)
+                    .filter(|v| v.len() == 4 && v.bytes().all(|b| b.is_ascii_digit()))
+                    .and_then(|v| v.parse::<i32>().ok());
+                let span = y.and_then(|y| Some((Date::ymd(y, 1, 1)?, Date::ymd(y, 12, 31)?)));
+                self.year = Some(span.ok_or_else(|| {
+                    bad_param(
+                        "year",
+                        "年度（year）",
+                        "四位数字年份 YYYY",
+                        format!("year=“{v}”不是四位数字的年份，如 2024"),
+                    )
+                })?);
+            }
+            _ => {
+                let label = if k == "from" { "起始日期（from）" } else { "截止日期（to）" };
+                let d = Date::parse(v).map_err(|e| ApiError::bad_request(e.at(k, label)))?;
+                if k == "from" {
+                    self.from = Some(d);
+                } else {
+                    self.to = Some(d);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The period: (from, to), each end optional. Refuses `year` with `from`/`to`, and a `to`
+    /// before `from`.
+    fn span(&self) -> Result<(Option<Date>, Option<Date>), ApiError> {
+        if let Some((first, last)) = self.year {
+            if self.from.is_some() || self.to.is_some() {
+                return Err(bad_param(
+                    "year",
+                    "年度（year）",
+                    "year 与 from/to 不能同时使用",
+                    "year 已指定整年，不能再给出 from 或 to".into(),
+                ));
+            }
+            return Ok((Some(first), Some(last)));
+        }
+        if let (Some(from), Some(to)) = (self.from, self.to) {
+            if to < from {
+                return Err(bad_param(
+                    "to",
+                    "截止日期（to）",
+                    "to 不得早于 from",
+                    format!("截止日期 to={to} 早于起始日期 from={from}"),
+                ));
+            }
+        }
+        Ok((self.from, self.to))
+    }
+
+    /// The parameter a period came from, to name in a refusal of it.
+    fn param(&self) -> &'static str {
+        match (self.year, self.from) {
+            (Some(_), _) => "year",
+            (None, Some(_)) => "from",
+            (None, None) => "to",
+        }
+    }
+}
+
+/// A list's query: the catalogue's filter fields, `q`, `sort`, `desc`, `page`, `per_page`, and
+/// for a type with a date field (`RecordType::date`) `year` or `from`/`to` (a field of the type's
+/// own called so is its filter first). Anything else is refused, naming the parameter.
 pub fn list_query(t: &RecordType, pairs: Vec<(String, String)>) -> Result<ListQuery, ApiError> {
     let mut q = ListQuery { page: 1, per_page: PER_PAGE, ..Default::default() };
+    let mut dates = Dates::default();
     let bad =
         |field: &str, rule: &str, message: String| ApiError::bad_request(Invalid::new(field, field, rule, message));
     for (k, v) in pairs {
@@ -364,17 +460,26 @@ pub fn list_query(t: &RecordType, pairs: Vec<(String, String)>) -> Result<ListQu
                     q.filters.push((k, if b { "1" } else { "0" }.into()));
                 }
                 Some(_) => q.filters.push((k, v)),
+                None if Dates::names(&k) && t.date.is_some() => dates.set(&k, &v)?,
+                None if Dates::names(&k) => {
+                    return Err(bad(
+                        &k,
+                        "仅限有日期字段的记录类型",
+                        format!("{}没有日期字段，不能按日期筛选（{k}）", t.zh),
+                    ))
+                }
                 None => {
                     let shown: String = k.chars().take(60).collect();
                     return Err(bad(
                         &shown,
-                        "须为 q、sort、desc、page、per_page 或该记录类型的筛选字段",
+                        "须为 q、sort、desc、page、per_page、year、from、to 或该记录类型的筛选字段",
                         format!("{}没有查询参数“{shown}”", t.zh),
                     ));
                 }
             },
         }
     }
+    (q.from, q.to) = dates.span()?;
     Ok(q)
 }
 
@@ -511,4 +616,139 @@ pub async fn remove(
     tx.delete_record(t, id).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// A breakdown's query: the parameters of `/figures/drill` (`source`, `measure`, repeated `f`),
+/// the period (`year`, or `from`/`to`), and `by`, the field to group by (required). Anything else
+/// is refused, naming the parameter.
+fn breakdown_query(pairs: Vec<(String, String)>) -> Result<(Drill, String, Dates), ApiError> {
+    let mut drill = Vec::new();
+    let mut dates = Dates::default();
+    let mut by = None;
+    let mut seen: Vec<String> = Vec::new();
+    for (k, v) in pairs {
+        if has_control(&k) || has_control(&v) {
+            return Err(ApiError::bad_request(control_chars("query", "查询参数")));
+        }
+        if k != "f" && seen.contains(&k) {
+            return Err(bad_param(&k, &k, "只能给出一次", format!("参数 {k} 给出了不止一次")));
+        }
+        seen.push(k.clone());
+        match k.as_str() {
+            "by" => by = Some(v.trim().to_string()),
+            "source" | "measure" | "f" => drill.push((k, v)),
+            _ if Dates::names(&k) => dates.set(&k, &v)?,
+            _ => {
+                let shown: String = k.chars().take(60).collect();
+                return Err(bad_param(
+                    &shown,
+                    &shown,
+                    "须为 source、measure、f、by、year、from 或 to",
+                    format!("分类统计没有查询参数“{shown}”"),
+                ));
+            }
+        }
+    }
+    let by = by
+        .filter(|b| !b.is_empty())
+        .ok_or_else(|| bad_param("by", "分类字段（by）", "必填", "缺少分类字段（by），如 by=type".into()))?;
+    let mut d = Drill::parse(&drill).map_err(ApiError::bad_request)?;
+    let (from, to) = dates.span()?;
+    d.span = (from.is_some() || to.is_some()).then_some(Span { from, to });
+    Ok((d, by, dates))
+}
+
+/// A refusal of the figure engine named by the parameter it came from: the record set
+/// (`source`), the measure, the field to group by, a filter (`f`, also an organization that does
+/// not exist), or the period (a record set without dates).
+fn breakdown_refusal(e: ServiceError, d: &Drill, by: &str, dates: &Dates) -> ApiError {
+    let param = |i: &Invalid| -> (&'static str, &'static str) {
+        let missing = |name: &str| i.message.contains(&format!("没有字段“{name}”"));
+        match i.field.as_str() {
+            "source" => ("source", "数据集（source）"),
+            "measure" => ("measure", "统计方式（measure）"),
+            "span" => match dates.param() {
+                "year" => ("year", "年度（year）"),
+                "from" => ("from", "起始日期（from）"),
+                _ => ("to", "截止日期（to）"),
+            },
+            _ if matches!(&d.measure, Measure::CountDistinct(n) if missing(n)) => ("measure", "统计方式（measure）"),
+            "filters" if missing(by) => ("by", "分类字段（by）"),
+            _ => ("f", "筛选条件（f）"),
+        }
+    };
+    match e {
+        ServiceError::Store(StoreError::Invalid(inv)) => {
+            let named = inv
+                .0
+                .into_iter()
+                .map(|i| {
+                    let (p, label) = param(&i);
+                    i.at(p, label)
+                })
+                .collect();
+            ApiError::invalid(StatusCode::BAD_REQUEST, Invalids(named))
+        }
+        ServiceError::Store(StoreError::NotFound { what, id }) => ApiError::bad_request(Invalid::new(
+            "f",
+            "筛选条件（f）",
+            "须引用已有的记录",
+            format!("筛选条件（f）中的{what}“{id}”不存在"),
+        )),
+        e => e.into(),
+    }
+}
+
+/// A value the engine computed without a divisor, as the integer it is.
+fn integer(v: Exact) -> Result<i64, ApiError> {
+    (v.den == 1).then(|| i64::try_from(v.num).ok()).flatten().ok_or_else(|| {
+        tracing::error!(value = ?v, "a breakdown value is not a 64-bit integer");
+        ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "系统内部错误，请稍后重试或联系管理员")
+    })
+}
+
+/// `GET /api/v1/breakdown`: a record figure made on the fly (as `/figures/drill` reads it)
+/// broken down by one field, through the one figure engine. Values are the raw integers the
+/// store measures: counts, and sums in the field's unit (分 for money). Each part carries the
+/// `/figures/drill` address of its records; the parts are in the order of their keys (numbers by
+/// value), records with no value in the field (key "") last, and add up to `total` (but for a
+/// distinct count, whose total is counted once over all parts).
+pub async fn breakdown(
+    State(s): State<AppState>,
+    api: ApiCtx,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    crate::reads_business(&api.ctx)?;
+    let (d, by, dates) = breakdown_query(crate::records::pairs(raw.as_deref()))?;
+    let engine = Engine::new(&s.store);
+    let def = d.raw_def();
+    let refused = |e| breakdown_refusal(e, &d, &by, &dates);
+    let mut parts = Vec::new();
+    for (key, v) in engine.breakdown(&def, &by).await.map_err(refused)? {
+        parts.push((key, integer(v)?));
+    }
+    parts.sort_by(|(a, _), (b, _)| {
+        (a.is_empty(), a.parse::<i64>().ok(), a).cmp(&(b.is_empty(), b.parse::<i64>().ok(), b))
+    });
+    let total = match d.measure {
+        Measure::CountDistinct(_) => integer(engine.evaluate(&def).await.map_err(refused)?.exact)?,
+        _ => integer(Exact::int(parts.iter().map(|(_, v)| i128::from(*v)).sum()))?,
+    };
+    let parts: Vec<Value> = parts
+        .into_iter()
+        .map(|(key, value)| {
+            let only = if key.is_empty() { Filter::empty(&by) } else { Filter::eq(&by, key.as_str()) };
+            json!({ "key": key, "value": value, "records": d.with(only).href() })
+        })
+        .collect();
+    let (from, to) = d.span.as_ref().map_or((None, None), |s| (s.from, s.to));
+    Ok(Json(json!({
+        "source": d.source,
+        "measure": d.measure_code(),
+        "by": by,
+        "from": from.map(|d| d.to_string()),
+        "to": to.map(|d| d.to_string()),
+        "total": total,
+        "parts": parts,
+    })))
 }

@@ -18,7 +18,7 @@ use domain::indicators::Period;
 use domain::people::{CATEGORIES, LINES};
 use domain::projects::{Schedule, SECTORS, STATUSES};
 use domain::regions::{Level, RegionCode, REGIONS};
-use domain::Date;
+use domain::{Date, Invalid};
 use maud::{html, Markup, PreEscaped};
 use plotters::prelude::*;
 use serde_json::{Map, Value};
@@ -235,7 +235,8 @@ impl Drill {
         Drill { source: source.into(), measure, filters, span, title: String::new() }
     }
 
-    fn with(&self, f: Filter) -> Drill {
+    /// The same figure with one more filter: a part of a breakdown.
+    pub fn with(&self, f: Filter) -> Drill {
         let mut d = self.clone();
         d.filters.push(f);
         d
@@ -248,7 +249,31 @@ impl Drill {
 
     /// Money (a sum of a `*_fen` measure) is shown in 万元; everything else as counted.
     pub fn def(&self) -> FigureDef {
-        let money = matches!(&self.measure, Measure::Sum(f) if f.ends_with("_fen"));
+        self.def_over(if self.money() { 1_000_000 } else { 1 })
+    }
+
+    /// The definition with no display divisor: its values are the store's integers as measured
+    /// (counts, and sums in the field's own unit: 分 for money), what the API answers.
+    pub fn raw_def(&self) -> FigureDef {
+        self.def_over(1)
+    }
+
+    /// A sum of money (a `*_fen` field)?
+    pub fn money(&self) -> bool {
+        matches!(&self.measure, Measure::Sum(f) if f.ends_with("_fen"))
+    }
+
+    /// The measure as written in a query: `count`, `sum.FIELD`, `distinct.FIELD`.
+    pub fn measure_code(&self) -> String {
+        match &self.measure {
+            Measure::Count => "count".to_string(),
+            Measure::Sum(f) => format!("sum.{f}"),
+            Measure::CountDistinct(f) => format!("distinct.{f}"),
+        }
+    }
+
+    fn def_over(&self, divisor: i64) -> FigureDef {
+        let money = self.money();
         FigureDef {
             key: "drill".into(),
             name: self.title.clone(),
@@ -261,18 +286,13 @@ impl Drill {
                 measure: self.measure.clone(),
                 filters: self.filters.clone(),
                 span: self.span.clone(),
-                divisor: if money { 1_000_000 } else { 1 },
+                divisor,
             },
         }
     }
 
     pub fn href(&self) -> String {
-        let measure = match &self.measure {
-            Measure::Count => "count".to_string(),
-            Measure::Sum(f) => format!("sum.{f}"),
-            Measure::CountDistinct(f) => format!("distinct.{f}"),
-        };
-        let mut q = vec![("source", self.source.clone()), ("measure", measure)];
+        let mut q = vec![("source", self.source.clone()), ("measure", self.measure_code())];
         for f in &self.filters {
             let v = match &f.value {
                 FilterValue::Int(i) => i.to_string(),
@@ -294,25 +314,34 @@ impl Drill {
         format!("/figures/drill?{}", qs.join("&"))
     }
 
-    /// Read a drill-down back from its query; a malformed one is refused with the reason.
-    pub fn parse(pairs: &[(String, String)]) -> Result<Drill, String> {
+    /// Read a drill-down back from its query; a malformed one is refused naming the parameter
+    /// (`source`, `measure`, `f`, `from`, `to`) and the rule.
+    pub fn parse(pairs: &[(String, String)]) -> Result<Drill, Invalid> {
         let get = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.trim().to_string()).unwrap_or_default();
         let source = get("source");
         if source.is_empty() {
-            return Err("缺少数据集（source）".into());
+            return Err(Invalid::new("source", "数据集（source）", "必填", "缺少数据集（source）"));
         }
         let m = get("measure");
         let measure = match m.split_once('.') {
             None if m == "count" || m.is_empty() => Measure::Count,
-            Some(("sum", f)) => Measure::Sum(f.into()),
-            Some(("distinct", f)) => Measure::CountDistinct(f.into()),
-            _ => return Err(format!("统计方式“{m}”无效")),
+            Some(("sum", f)) if !f.is_empty() => Measure::Sum(f.into()),
+            Some(("distinct", f)) if !f.is_empty() => Measure::CountDistinct(f.into()),
+            _ => {
+                return Err(Invalid::new(
+                    "measure",
+                    "统计方式（measure）",
+                    "count、sum.字段 或 distinct.字段",
+                    format!("统计方式（measure）“{m}”无效"),
+                ))
+            }
         };
         let mut filters = Vec::new();
         for (_, f) in pairs.iter().filter(|(k, _)| k == "f") {
+            let bad = |rule: &str, message: String| Invalid::new("f", "筛选条件（f）", rule, message);
             let mut parts = f.splitn(3, ':');
             let (Some(field), Some(op), Some(v)) = (parts.next(), parts.next(), parts.next()) else {
-                return Err(format!("筛选条件“{f}”应写作 字段:方式:值"));
+                return Err(bad("字段:方式:值", format!("筛选条件（f）“{f}”应写作 字段:方式:值")));
             };
             let op = match op {
                 "eq" => FilterOp::Eq,
@@ -322,7 +351,12 @@ impl Drill {
                 "ge" => FilterOp::Ge,
                 "le" => FilterOp::Le,
                 "empty" => FilterOp::Empty,
-                _ => return Err(format!("筛选方式“{op}”无效")),
+                _ => {
+                    return Err(bad(
+                        "方式为 eq、in、under、not_under、ge、le 或 empty",
+                        format!("筛选条件（f）“{f}”的筛选方式“{op}”无效"),
+                    ))
+                }
             };
             let value = if op == FilterOp::In {
                 FilterValue::List(v.split(',').map(str::to_string).collect())
@@ -331,15 +365,15 @@ impl Drill {
             };
             filters.push(Filter { field: field.into(), op, value });
         }
-        let date = |k: &str| -> Result<Option<Date>, String> {
+        let date = |k: &str, label: &str| -> Result<Option<Date>, Invalid> {
             let v = get(k);
             if v.is_empty() {
                 Ok(None)
             } else {
-                Date::parse(&v).map(Some).map_err(|e| e.message)
+                Date::parse(&v).map(Some).map_err(|e| e.at(k, label))
             }
         };
-        let (from, to) = (date("from")?, date("to")?);
+        let (from, to) = (date("from", "起始日期（from）")?, date("to", "截止日期（to）")?);
         let span = (from.is_some() || to.is_some()).then_some(Span { from, to });
         Ok(Drill { source, measure, filters, span, title: get("title") })
     }
@@ -427,7 +461,7 @@ fn col(row: &Map<String, Value>, k: &str) -> String {
 
 async fn options(s: &AppState, ctx: &Ctx) -> Result<Options, AppError> {
     let actor = ctx.user.actor(None);
-    let all = |per_page| ListQuery { filters: vec![], q: None, sort: None, desc: false, page: 1, per_page };
+    let all = |per_page| ListQuery { page: 1, per_page, ..Default::default() };
     let mut batches = Vec::new();
     if let Some(t) = by_table("batches") {
         for r in s.store.records(&actor, t, &all(200)).await?.rows {

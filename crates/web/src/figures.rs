@@ -172,7 +172,7 @@ pub async fn drill(State(s): State<AppState>, ctx: Ctx, RawQuery(raw): RawQuery)
         let period = Period::parse(&get("period")).map_err(|e| bad(e.message))?;
         indicator_def(&get("indicator"), &get("org"), &period, &get("title"))
     } else {
-        Drill::parse(&pairs).map_err(bad)?.def()
+        Drill::parse(&pairs).map_err(|e| bad(e.message))?.def()
     };
     let engine = Engine::new(&s.store);
     let value = engine.evaluate(&def).await?;

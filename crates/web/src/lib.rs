@@ -83,6 +83,7 @@ pub fn router(store: Store) -> Router {
         .route("/reports/{key}/edit", get(reports::edit_form).post(reports::edit_post))
         .route("/api/v1/figures", get(figures::json))
         .route("/api/v1/figures/{key}/records", get(figures::records_json))
+        .route("/api/v1/breakdown", get(api::breakdown))
         .route("/api/v1/records/{slug}", get(api::list).post(api::create))
         .route("/api/v1/records/{slug}/{id}", get(api::get_one).put(api::replace).patch(api::patch).delete(api::remove))
         .route("/api/v1/openapi.json", get(openapi::json))

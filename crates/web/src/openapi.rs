@@ -174,7 +174,45 @@ fn list_parameters(t: &RecordType) -> Vec<Value> {
             "description": format!("按{}筛选{how}", f.zh),
         }));
     }
+    if let Some(date) = t.date.and_then(|d| t.field(d)) {
+        let own = |n: &str| t.field(n).is_some_and(|f| f.filter);
+        let (year, from, to) = period_parameters(&format!("按{}（{}）", date.zh, date.name));
+        ps.extend([("year", year), ("from", from), ("to", to)].into_iter().filter(|(n, _)| !own(n)).map(|(_, p)| p));
+    }
     ps
+}
+
+/// The period parameters: `year`, or `from`/`to` (both included), selecting by `what`.
+fn period_parameters(what: &str) -> (Value, Value, Value) {
+    (
+        json!({ "name": "year", "in": "query", "required": false, "schema": { "type": "string", "pattern": "^[0-9]{4}$" },
+            "description": format!("{what}选取一整年（YYYY，即 YYYY-01-01 至 YYYY-12-31）；不能与 from、to 同时使用") }),
+        json!({ "name": "from", "in": "query", "required": false, "schema": { "type": "string", "format": "date" },
+            "description": format!("{what}选取：起始日期（含），YYYY-MM-DD") }),
+        json!({ "name": "to", "in": "query", "required": false, "schema": { "type": "string", "format": "date" },
+            "description": format!("{what}选取：截止日期（含），YYYY-MM-DD，不得早于 from") }),
+    )
+}
+
+/// The parameters of `/api/v1/breakdown`: those of a dashboard drill-down, the period and `by`.
+fn breakdown_parameters() -> Vec<Value> {
+    let (year, from, to) = period_parameters("按数据集的日期");
+    vec![
+        json!({ "name": "source", "in": "query", "required": true,
+            "schema": { "type": "string", "enum": store::figures::source_names() },
+            "description": "数据集（指标口径所用的记录集合），如 activities" }),
+        json!({ "name": "measure", "in": "query", "required": false,
+            "schema": { "type": "string", "pattern": "^(count|sum\\.[a-z_]+|distinct\\.[a-z_]+)$", "default": "count" },
+            "description": "统计方式：count（记录数）、sum.字段（求和，如 sum.beneficiaries；金额字段 *_fen 以分为单位）、distinct.字段（去重计数，仅限单位字段）" }),
+        json!({ "name": "by", "in": "query", "required": true, "schema": { "type": "string", "minLength": 1 },
+            "description": "分类字段：按该字段的取值分组，如 type、month、region、organizer" }),
+        json!({ "name": "f", "in": "query", "required": false, "style": "form", "explode": true,
+            "schema": { "type": "array", "items": { "type": "string", "pattern": "^[a-z_]+:(eq|in|under|not_under|ge|le|empty):.*$" } },
+            "description": "筛选条件，可重复：字段:方式:值，方式为 eq、in（值以逗号分隔）、under / not_under（地区或单位及其下级）、ge、le、empty（未填）；如 f=region:under:653022" }),
+        year,
+        from,
+        to,
+    ]
 }
 
 fn errors(codes: &[&str]) -> Map<String, Value> {
@@ -320,6 +358,12 @@ fn paths() -> Map<String, Value> {
             vec![json!({ "name": "key", "in": "path", "required": true, "schema": { "type": "string" }, "description": "指标键，如 personnel.total" })],
             None, ("200", ok("来源记录（只列出本人权限范围内的记录）", "Provenance")), &["401", "403", "404"]) }),
     );
+    paths.insert(
+        "/api/v1/breakdown".into(),
+        json!({ "get": operation("breakdown".into(), "指标", "分类统计：一个口径按某字段分组（Breakdown of a figure by one field）".into(),
+            breakdown_parameters(), None,
+            ("200", ok("分组结果：每组的值与其来源记录的地址，各组之和为合计", "Breakdown")), &["400", "401", "403"]) }),
+    );
     paths
 }
 
@@ -347,6 +391,23 @@ fn figure_schemas(s: &mut Map<String, Value>) {
         json!({ "type": "object", "properties": {
             "values": { "type": "array", "items": { "$ref": "#/components/schemas/FigureValue" } },
             "failed": { "type": "array", "items": { "$ref": "#/components/schemas/FailedFigure" } } } }),
+    );
+    s.insert(
+        "Breakdown".into(),
+        json!({ "type": "object", "required": ["source", "measure", "by", "from", "to", "total", "parts"],
+            "description": "分类统计结果。value 与 total 为统计所得的原始整数：计数为条数，求和为字段本身的单位——金额（*_fen）一律为分（1 万元 = 1000000 分），不做换算与舍入。Values are raw integers: money sums in fen.",
+            "properties": {
+                "source": { "type": "string" },
+                "measure": { "type": "string", "description": "count、sum.字段 或 distinct.字段" },
+                "by": { "type": "string" },
+                "from": { "type": "string", "format": "date", "nullable": true, "description": "起始日期（year 已换算为 YYYY-01-01）" },
+                "to": { "type": "string", "format": "date", "nullable": true, "description": "截止日期（year 已换算为 YYYY-12-31）" },
+                "total": { "type": "integer", "format": "int64", "description": "合计（计数与求和为各组之和；去重计数为整体去重后的数目）" },
+                "parts": { "type": "array", "description": "按 key 排序（数字按数值），未填该字段的记录（key 为空串）在最后",
+                    "items": { "type": "object", "required": ["key", "value", "records"], "properties": {
+                        "key": { "type": "string", "description": "分组字段的取值（单位为其编码）；空串表示未填" },
+                        "value": { "type": "integer", "format": "int64", "description": "该组的统计值（金额为分）" },
+                        "records": { "type": "string", "description": "该组来源记录的页面地址（/figures/drill?…），与本组的值按同一口径计算" } } } } } }),
     );
     s.insert(
         "Provenance".into(),
@@ -407,7 +468,7 @@ fn components() -> Value {
     })
 }
 
-const DESCRIPTION: &str = "对口支援信息系统的 JSON 接口：每类业务记录的列表（筛选、查找、排序、分页）、读取、新建、整条替换（PUT）、部分修改（PATCH）与删除，校验、权限范围与审计与网页相同；以及全部指标和每个指标的来源记录。\n\n\
+const DESCRIPTION: &str = "对口支援信息系统的 JSON 接口：每类业务记录的列表（筛选、查找、排序、分页）、读取、新建、整条替换（PUT）、部分修改（PATCH）与删除，校验、权限范围与审计与网页相同；以及全部指标、每个指标的来源记录和任意口径的分类统计（/api/v1/breakdown）。有日期的记录类型可按 year 或 from/to 选取。\n\n\
 取值规则：文字、日期（YYYY-MM-DD）、统计期、编码、区划代码为字符串；数量与记录编号为整数；是否类字段为布尔值；**金额一律以分为单位的整数**（读写相同，1 万元 = 1000000 分）；身份证号、手机号写入时为明文，读出时只有掩码。引用字段的显示名称在 labels 中。\n\n\
 错误一律为 JSON：{\"error\": {\"message\", \"errors\": [{\"field\", \"label\", \"rule\", \"message\"}]}}；400 请求格式有误，401 未认证，403 无权限，404 不存在或不在权限范围内，409 冲突，422 校验未通过。";
 

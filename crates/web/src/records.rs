@@ -245,6 +245,7 @@ pub(crate) fn list_query(t: &RecordType, params: &[(String, String)]) -> ListQue
         desc: get("desc") == "1",
         page: get("page").parse().unwrap_or(1),
         per_page: PER_PAGE,
+        ..Default::default()
     }
 }
 
