@@ -503,17 +503,22 @@ impl Store {
             let cond = match flt.op {
                 FilterOp::Under | FilterOp::NotUnder => {
                     // A place or an organization, and everything inside it.
-                    let (column, prefix) = match fd.kind {
-                        Region => (fd.expr, RegionCode::parse(first)?.subtree_prefix()),
-                        Org { path, .. } => (path, self.org_path(first).await?),
+                    // A place subtree is a range of codes, which an index answers.
+                    let cond = match fd.kind {
+                        Region => {
+                            crate::records::prefix_range(fd.expr, &RegionCode::parse(first)?.subtree_prefix(), sql)
+                        }
+                        Org { path, .. } => {
+                            let prefix = self.org_path(first).await?;
+                            format!("{path} LIKE {}", sql.param(P::T(format!("{prefix}%"))))
+                        }
                         _ => {
                             return Err(bad_spec("filters", format!("字段“{}”不是地区或单位，不能按层级筛选", fd.name)))
                         }
                     };
-                    let ph = sql.param(P::T(format!("{prefix}%")));
                     match flt.op {
-                        FilterOp::NotUnder => format!("NOT ({column} LIKE {ph})"),
-                        _ => format!("{column} LIKE {ph}"),
+                        FilterOp::NotUnder => format!("NOT ({cond})"),
+                        _ => cond,
                     }
                 }
                 FilterOp::Empty => format!("{} IS NULL", fd.expr),
@@ -853,7 +858,12 @@ impl Store {
 
     /// An indicator over an organization and everything under it, per period (all periods, or
     /// the given ones): how many values, their sum, least and greatest, counted by the database.
-    pub async fn indicator_totals(&self, code: &str, org_code: &str, periods: &[Period]) -> Result<Vec<IndicatorTotal>> {
+    pub async fn indicator_totals(
+        &self,
+        code: &str,
+        org_code: &str,
+        periods: &[Period],
+    ) -> Result<Vec<IndicatorTotal>> {
         let path = self.org_path(org_code).await?;
         let mut sql = Sql {
             text: "SELECT iv.period, COUNT(*), CAST(SUM(iv.value) AS BIGINT), MIN(iv.value), MAX(iv.value) \

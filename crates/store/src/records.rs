@@ -211,7 +211,7 @@ fn after_condition(sort: Option<Sort>, desc: bool, last: Option<P>, id: i64, sql
 /// `next` is the prefix incremented with carry (653022 → 653023, 6539 → 654). Codes are digits
 /// only, so the range holds exactly the codes that start with the prefix under any collation,
 /// and both backends answer it from an index on the column (a `LIKE 'prefix%'` they do not).
-fn prefix_range(col: &str, prefix: &str, sql: &mut Sql) -> String {
+pub(crate) fn prefix_range(col: &str, prefix: &str, sql: &mut Sql) -> String {
     if prefix.is_empty() || !prefix.bytes().all(|b| b.is_ascii_digit()) {
         // Not a code prefix (never so for a parsed region code): the plain pattern.
         let escaped = prefix.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
