@@ -3,7 +3,7 @@
 //! all call this and nothing else, so a figure never differs between two screens.
 
 use crate::error::{Result, ServiceError};
-use domain::figures::{Across, CompareHow, Exact, FigureDef, Spec};
+use domain::figures::{Across, CompareHow, Exact, FigureDef, Measure, Spec};
 use domain::indicators::Period;
 use serde::Serialize;
 use store::figures::{IndicatorRow, RecordRef};
@@ -326,6 +326,32 @@ impl<'a> Engine<'a> {
             out.insert(p, raw.checked_div(Exact::int(scale)).unwrap_or(raw));
         }
         Ok(out)
+    }
+
+    /// The board of a scope's schedule lights on `today`: the projects that are amber or red,
+    /// red first, and how many are green. Only the projects that may be off schedule are read
+    /// (`Store::project_plans_due`); the green ones are counted.
+    pub async fn schedule_board(
+        &self,
+        today: domain::Date,
+        filters: &[domain::figures::Filter],
+        span: Option<&domain::figures::Span>,
+    ) -> Result<(Vec<Flagged>, usize)> {
+        let all = self.store.measure(self.program_id, "projects", &Measure::Count, filters, span).await?;
+        let mut flagged: Vec<Flagged> = self
+            .store
+            .project_plans_due(self.program_id, filters, span, today)
+            .await?
+            .into_iter()
+            .map(|p| {
+                let (light, zh, en) = domain::projects::schedule(today, &p.status, p.planned_start, p.planned_end);
+                Flagged { project: p, light, reason_zh: zh, reason_en: en }
+            })
+            .collect();
+        flagged.retain(|f| f.light != domain::projects::Schedule::Green);
+        flagged.sort_by_key(|f| f.light);
+        let green = usize::try_from(all).unwrap_or(0).saturating_sub(flagged.len());
+        Ok((flagged, green))
     }
 
     /// The projects of a scope with their light on `today` (红黄绿灯), red first.

@@ -3,14 +3,16 @@
 //! (services::figures) decides what to ask; only this module writes figure SQL.
 
 use crate::error::{Result, StoreError};
-use crate::sql::{bind_all_as, Sql, P};
+use crate::sql::{bind_all_as, prune_left_joins, Sql, P};
 use crate::Store;
+use chrono::Datelike;
 use domain::figures::{FigureDef, Filter, FilterOp, FilterValue, Measure, Span};
 use domain::indicators::Period;
 use domain::regions::RegionCode;
 use domain::Invalid;
 use serde::Serialize;
 use sqlx::{Any, Row};
+use std::collections::BTreeMap;
 
 #[derive(Clone, Copy)]
 enum Kind {
@@ -307,6 +309,7 @@ static ROLLUPS: &[Source] = &[
             f("grain", "r.grain", Text),
             f("type", "r.type_code", Text),
             f("line", "NULLIF(r.line, '')", Text),
+            f("brand", "NULLIF(r.brand_code, '')", Text),
             f("region", "r.region_code", Region),
             f("year", "r.period", Text),
         ],
@@ -318,6 +321,7 @@ static ROLLUPS: &[Source] = &[
             f("grain", "r.grain", Text),
             f("type", "r.type_code", Text),
             f("line", "NULLIF(r.line, '')", Text),
+            f("brand", "NULLIF(r.brand_code, '')", Text),
             f("region", "r.region_code", Region),
             f("month", "r.period", Text),
             f("year", "substr(r.period, 1, 4)", Text),
@@ -330,6 +334,7 @@ static ROLLUPS: &[Source] = &[
             f("grain", "r.grain", Text),
             f("type", "r.type_code", Text),
             f("line", "NULLIF(r.line, '')", Text),
+            f("brand", "NULLIF(r.brand_code, '')", Text),
             f("organizer", "NULLIF(r.org_id, 0)", ORG_O),
             f("year", "r.period", Text),
         ],
@@ -366,6 +371,10 @@ struct Plan {
     source: &'static Source,
     measure: Measure,
     filters: Vec<Filter>,
+}
+
+fn t_str(d: chrono::NaiveDate) -> String {
+    d.format("%Y-%m-%d").to_string()
 }
 
 fn last_of_month(d: domain::Date) -> bool {
@@ -658,8 +667,68 @@ impl Store {
         self.plan(source, m, filters, span, by).map(|p| p.source.name)
     }
 
-    /// Evaluate a measure over a record set.
+    /// A span that the rollups cannot answer as it is, cut into the whole months inside it,
+    /// which they can, and the part months at its ends, which are counted from the records
+    /// (a few days of them, through the date index): `(ends, months)`. `None` when the span
+    /// needs no cutting, has no whole month inside, or the question fits no rollup either way.
+    fn cut_span(
+        &self,
+        source: &str,
+        m: &Measure,
+        filters: &[Filter],
+        span: Option<&Span>,
+        by: Option<&str>,
+    ) -> Option<(Vec<Span>, Span)> {
+        let span = span?;
+        if source != "activities" || self.plan(source, m, filters, Some(span), by).is_some() {
+            return None;
+        }
+        let first_of = |d: chrono::NaiveDate| d.with_day(1);
+        let mut ends = Vec::new();
+        let mut months = Span { from: span.from, to: span.to };
+        if let Some(from) = span.from.filter(|d| d.naive().day() != 1) {
+            let next = first_of(from.naive())?.checked_add_months(chrono::Months::new(1))?;
+            let head_end = next.pred_opt()?;
+            let head_end = span.to.map_or(head_end, |t| t.naive().min(head_end));
+            ends.push(Span { from: Some(from), to: Some(domain::Date::from_naive(head_end)) });
+            months.from = Some(domain::Date::from_naive(next));
+        }
+        if let Some(to) = span.to.filter(|d| !last_of_month(*d)) {
+            let start = first_of(to.naive())?;
+            if months.from.is_none_or(|f| f.naive() <= start) {
+                ends.push(Span { from: Some(domain::Date::from_naive(start)), to: Some(to) });
+                months.to = start.pred_opt().map(domain::Date::from_naive);
+            }
+        }
+        let inside = match (months.from, months.to) {
+            (Some(f), Some(t)) => f <= t,
+            _ => true,
+        };
+        (inside && self.plan(source, m, filters, Some(&months), by).is_some()).then_some((ends, months))
+    }
+
+    /// Evaluate a measure over a record set: from a rollup where one answers it, over the whole
+    /// months of a span and from the records over its part months where that is what it takes,
+    /// and from the records otherwise.
     pub async fn measure(
+        &self,
+        program_id: Option<i64>,
+        source_name: &str,
+        m: &Measure,
+        filters: &[Filter],
+        span: Option<&Span>,
+    ) -> Result<i64> {
+        if let Some((ends, months)) = self.cut_span(source_name, m, filters, span, None) {
+            let mut total = self.measure_once(program_id, source_name, m, filters, Some(&months)).await?;
+            for e in &ends {
+                total += self.measure_once(program_id, source_name, m, filters, Some(e)).await?;
+            }
+            return Ok(total);
+        }
+        self.measure_once(program_id, source_name, m, filters, span).await
+    }
+
+    async fn measure_once(
         &self,
         program_id: Option<i64>,
         source_name: &str,
@@ -675,6 +744,7 @@ impl Store {
         let (agg, _) = Self::measure_expr(s, m)?;
         let mut sql = Sql { text: format!("SELECT {agg} FROM {}", s.from), params: Vec::new() };
         self.where_clause(s, m, program_id, filters, span, &mut sql).await?;
+        sql.text = prune_left_joins(&sql.text);
         let row = bind_all_as(sqlx::query_as::<Any, (i64,)>(&sql.text), &sql.params).fetch_one(self.pool()).await?;
         Ok(row.0)
     }
@@ -683,6 +753,28 @@ impl Store {
     /// for every value that has records, in the value's order. An organization groups by its code.
     #[allow(clippy::too_many_arguments)]
     pub async fn measure_by(
+        &self,
+        program_id: Option<i64>,
+        source_name: &str,
+        m: &Measure,
+        filters: &[Filter],
+        span: Option<&Span>,
+        by: &str,
+    ) -> Result<Vec<(String, i64)>> {
+        if let Some((ends, months)) = self.cut_span(source_name, m, filters, span, Some(by)) {
+            let mut parts: BTreeMap<String, i64> = BTreeMap::new();
+            for s in std::iter::once(&months).chain(&ends) {
+                for (k, v) in self.measure_by_once(program_id, source_name, m, filters, Some(s), by).await? {
+                    *parts.entry(k).or_default() += v;
+                }
+            }
+            return Ok(parts.into_iter().collect());
+        }
+        self.measure_by_once(program_id, source_name, m, filters, span, by).await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn measure_by_once(
         &self,
         program_id: Option<i64>,
         source_name: &str,
@@ -706,6 +798,7 @@ impl Store {
         let mut sql = Sql { text: format!("SELECT {key}, {agg} FROM {}", s.from), params: Vec::new() };
         self.where_clause(s, m, program_id, filters, span, &mut sql).await?;
         sql.text.push_str(&format!(" GROUP BY {key} ORDER BY {key}"));
+        sql.text = prune_left_joins(&sql.text);
         let rows = bind_all_as(sqlx::query_as::<Any, (Option<String>, i64)>(&sql.text), &sql.params)
             .fetch_all(self.pool())
             .await?;
@@ -719,6 +812,31 @@ impl Store {
         filters: &[Filter],
         span: Option<&Span>,
     ) -> Result<Vec<ProjectPlan>> {
+        self.plans(program_id, filters, span, None).await
+    }
+
+    /// The projects a scope selects that may be off schedule on `today` (amber or red by
+    /// `domain::projects::schedule`): not completed, and either not started with its planned
+    /// start come (or, with none, its planned end past), or under way within
+    /// `SCHEDULE_GRACE_DAYS` of its planned end or past it. Every other project is green, so
+    /// the board counts those and reads only these.
+    pub async fn project_plans_due(
+        &self,
+        program_id: Option<i64>,
+        filters: &[Filter],
+        span: Option<&Span>,
+        today: domain::Date,
+    ) -> Result<Vec<ProjectPlan>> {
+        self.plans(program_id, filters, span, Some(today)).await
+    }
+
+    async fn plans(
+        &self,
+        program_id: Option<i64>,
+        filters: &[Filter],
+        span: Option<&Span>,
+        due: Option<domain::Date>,
+    ) -> Result<Vec<ProjectPlan>> {
         let s = source("projects")?;
         let mut sql = Sql {
             text: format!(
@@ -728,8 +846,20 @@ impl Store {
             params: Vec::new(),
         };
         self.where_clause(s, &Measure::Count, program_id, filters, span, &mut sql).await?;
+        if let Some(today) = due {
+            let soon = today.naive() + chrono::Duration::days(domain::projects::SCHEDULE_GRACE_DAYS);
+            let t = sql.param(P::T(today.to_string()));
+            let t2 = sql.param(P::T(t_str(soon)));
+            let join = if sql.text.contains(" WHERE ") { " AND " } else { " WHERE " };
+            sql.text.push_str(&format!(
+                "{join}pr.status NOT IN ('completed', 'accepted') AND ((pr.status = 'approved' AND \
+                 (pr.planned_start <= {t} OR (pr.planned_start IS NULL AND pr.planned_end < {t}))) \
+                 OR (pr.status <> 'approved' AND pr.planned_end <= {t2}))"
+            ));
+        }
         // Projects without a planned start last, on both backends (they order NULLs differently).
         sql.text.push_str(" ORDER BY (pr.planned_start IS NULL), pr.planned_start, pr.id");
+        sql.text = prune_left_joins(&sql.text);
         let rows = bind_all_as(
             sqlx::query_as::<Any, (i64, String, String, String, Option<String>, Option<String>)>(&sql.text),
             &sql.params,
@@ -785,6 +915,7 @@ impl Store {
             Some(e) => sql.text.push_str(&format!(" GROUP BY {e} ORDER BY {e} LIMIT {ph}")),
             None => sql.text.push_str(&format!(" ORDER BY {} LIMIT {ph}", s.id)),
         }
+        sql.text = prune_left_joins(&sql.text);
         let rows = bind_all_as(
             sqlx::query_as::<Any, (i64, Option<String>, Option<String>, Option<i64>)>(&sql.text),
             &sql.params,
@@ -867,14 +998,19 @@ impl Store {
         let path = self.org_path(org_code).await?;
         let mut sql = Sql {
             text: "SELECT iv.period, COUNT(*), CAST(SUM(iv.value) AS BIGINT), MIN(iv.value), MAX(iv.value) \
-                   FROM indicator_values iv JOIN organizations o ON o.id = iv.org_id WHERE "
+                   FROM indicator_values iv WHERE "
                 .into(),
             params: Vec::new(),
         };
         let p1 = sql.param(P::T(code.to_string()));
         let p2 = sql.param(P::T(format!("{path}%")));
         let phs: Vec<String> = periods.iter().map(|p| sql.param(P::T(p.to_string()))).collect();
-        sql.text.push_str(&format!("iv.indicator_code = {p1} AND o.path LIKE {p2}"));
+        // The subtree's organizations first (a few thousand rows at most), then each one's values
+        // through the (indicator, organization, period) key, rather than every value of the
+        // indicator joined to its organization.
+        sql.text.push_str(&format!(
+            "iv.indicator_code = {p1} AND iv.org_id IN (SELECT o.id FROM organizations o WHERE o.path LIKE {p2})"
+        ));
         if !phs.is_empty() {
             sql.text.push_str(&format!(" AND iv.period IN ({})", phs.join(", ")));
         }

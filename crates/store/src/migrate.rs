@@ -15,6 +15,7 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (4, include_str!("../migrations/0004_reports.sql")),
     (5, include_str!("../migrations/0005_api_tokens.sql")),
     (6, include_str!("../migrations/0006_rollups.sql")),
+    (7, include_str!("../migrations/0007_rollup_brand.sql")),
 ];
 
 /// Split a script on `;` at line ends (the migrations contain no semicolons inside strings).

@@ -1,7 +1,7 @@
-//! Rollups: counts and sums of activities by type, line, place, organizer, month and year
+//! Rollups: counts and sums of activities by type, line, brand, place, organizer, month and year
 //! (`activity_rollup`), and of funding lines by status, sector, place, year and source
 //! (`funding_rollup`), kept so that the figure engine answers aggregates over a million records
-//! by reading a few thousand rows (migration 0006).
+//! by reading a few thousand rows (migrations 0006 and 0007).
 //!
 //! A rollup is derived state with one owner: every change of a row is audited through
 //! [`Tx::audit`](crate::Tx::audit), and the audit step hands the row before and after to
@@ -18,20 +18,21 @@ use serde_json::Value;
 use sqlx::{Any, Transaction};
 use std::collections::BTreeMap;
 
-/// Where an activity counts: program, type, line ('' for none), place, organizer (0 for none)
-/// and month (`YYYY-MM`).
+/// Where an activity counts: program, type, line ('' for none), brand ('' for none), place,
+/// organizer (0 for none) and month (`YYYY-MM`).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 struct Key {
     program: i64,
     type_code: String,
     line: String,
+    brand: String,
     region: String,
     org: i64,
     month: String,
 }
 
-/// One row of `activity_rollup`: (grain, program, type, line, place, organizer, period).
-type RowKey = (&'static str, i64, String, String, String, i64, String);
+/// One row of `activity_rollup`: (grain, program, type, line, brand, place, organizer, period).
+type RowKey = (&'static str, i64, String, String, String, String, i64, String);
 
 /// Count, participants, beneficiaries.
 type Amounts = [i64; 3];
@@ -76,6 +77,7 @@ fn key_of(row: &Value) -> Option<(Key, Amounts)> {
             program: int("program_id"),
             type_code: text("type_code"),
             line: text("line"),
+            brand: text("brand_code"),
             region: text("region_code"),
             org: int("organizer_org_id"),
             month,
@@ -118,9 +120,27 @@ impl Pending {
         for (k, a) in std::mem::take(&mut self.activities) {
             let year = k.month[..4].to_string();
             let keys = [
-                ("m", k.program, k.type_code.clone(), k.line.clone(), k.region.clone(), 0, k.month.clone()),
-                ("y", k.program, k.type_code.clone(), k.line.clone(), k.region.clone(), 0, year.clone()),
-                ("o", k.program, k.type_code, k.line, String::new(), k.org, year),
+                (
+                    "m",
+                    k.program,
+                    k.type_code.clone(),
+                    k.line.clone(),
+                    k.brand.clone(),
+                    k.region.clone(),
+                    0,
+                    k.month.clone(),
+                ),
+                (
+                    "y",
+                    k.program,
+                    k.type_code.clone(),
+                    k.line.clone(),
+                    k.brand.clone(),
+                    k.region.clone(),
+                    0,
+                    year.clone(),
+                ),
+                ("o", k.program, k.type_code, k.line, k.brand, String::new(), k.org, year),
             ];
             for rk in keys {
                 let e = out.entry(rk).or_default();
@@ -137,12 +157,12 @@ impl Pending {
 /// Write the pending changes into `activity_rollup`: add each change to its row (creating it),
 /// and remove a row that no longer counts any activity.
 pub(crate) async fn flush(tx: &mut Transaction<'static, Any>, pending: &mut Pending) -> Result<()> {
-    for ((grain, program, type_code, line, region, org, period), [n, p, b]) in pending.rows() {
+    for ((grain, program, type_code, line, brand, region, org, period), [n, p, b]) in pending.rows() {
         sqlx::query(
             "INSERT INTO activity_rollup \
-             (grain, program_id, type_code, line, region_code, org_id, period, n, participants, beneficiaries) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
-             ON CONFLICT (grain, program_id, type_code, line, region_code, org_id, period) DO UPDATE SET \
+             (grain, program_id, type_code, line, brand_code, region_code, org_id, period, n, participants, beneficiaries) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+             ON CONFLICT (grain, program_id, type_code, line, brand_code, region_code, org_id, period) DO UPDATE SET \
              n = activity_rollup.n + excluded.n, \
              participants = activity_rollup.participants + excluded.participants, \
              beneficiaries = activity_rollup.beneficiaries + excluded.beneficiaries",
@@ -151,6 +171,7 @@ pub(crate) async fn flush(tx: &mut Transaction<'static, Any>, pending: &mut Pend
         .bind(program)
         .bind(type_code.clone())
         .bind(line.clone())
+        .bind(brand.clone())
         .bind(region.clone())
         .bind(org)
         .bind(period.clone())
@@ -162,12 +183,13 @@ pub(crate) async fn flush(tx: &mut Transaction<'static, Any>, pending: &mut Pend
         if n < 0 {
             sqlx::query(
                 "DELETE FROM activity_rollup WHERE grain = $1 AND program_id = $2 AND type_code = $3 AND line = $4 \
-                 AND region_code = $5 AND org_id = $6 AND period = $7 AND n = 0",
+                 AND brand_code = $5 AND region_code = $6 AND org_id = $7 AND period = $8 AND n = 0",
             )
             .bind(grain)
             .bind(program)
             .bind(type_code)
             .bind(line)
+            .bind(brand)
             .bind(region)
             .bind(org)
             .bind(period)
@@ -232,19 +254,24 @@ type StoredFunding = (i64, String, String, String, i64, String, i64, i64, i64, i
 
 /// The rollup rows recounted from the activities, in the rollup's own form.
 const RECOUNT: &str = "\
-    SELECT 'm', program_id, type_code, COALESCE(line, ''), region_code, 0, substr(date, 1, 7), \
-           COUNT(*), CAST(SUM(participants) AS BIGINT), CAST(SUM(beneficiaries) AS BIGINT) \
-    FROM activities GROUP BY program_id, type_code, COALESCE(line, ''), region_code, substr(date, 1, 7) \
+    SELECT 'm', program_id, type_code, COALESCE(line, ''), COALESCE(brand_code, ''), region_code, 0, \
+           substr(date, 1, 7), COUNT(*), CAST(SUM(participants) AS BIGINT), CAST(SUM(beneficiaries) AS BIGINT) \
+    FROM activities \
+    GROUP BY program_id, type_code, COALESCE(line, ''), COALESCE(brand_code, ''), region_code, substr(date, 1, 7) \
     UNION ALL \
-    SELECT 'y', program_id, type_code, COALESCE(line, ''), region_code, 0, substr(date, 1, 4), \
-           COUNT(*), CAST(SUM(participants) AS BIGINT), CAST(SUM(beneficiaries) AS BIGINT) \
-    FROM activities GROUP BY program_id, type_code, COALESCE(line, ''), region_code, substr(date, 1, 4) \
+    SELECT 'y', program_id, type_code, COALESCE(line, ''), COALESCE(brand_code, ''), region_code, 0, \
+           substr(date, 1, 4), COUNT(*), CAST(SUM(participants) AS BIGINT), CAST(SUM(beneficiaries) AS BIGINT) \
+    FROM activities \
+    GROUP BY program_id, type_code, COALESCE(line, ''), COALESCE(brand_code, ''), region_code, substr(date, 1, 4) \
     UNION ALL \
-    SELECT 'o', program_id, type_code, COALESCE(line, ''), '', COALESCE(organizer_org_id, 0), substr(date, 1, 4), \
+    SELECT 'o', program_id, type_code, COALESCE(line, ''), COALESCE(brand_code, ''), '', \
+           COALESCE(organizer_org_id, 0), substr(date, 1, 4), \
            COUNT(*), CAST(SUM(participants) AS BIGINT), CAST(SUM(beneficiaries) AS BIGINT) \
-    FROM activities GROUP BY program_id, type_code, COALESCE(line, ''), COALESCE(organizer_org_id, 0), substr(date, 1, 4)";
+    FROM activities \
+    GROUP BY program_id, type_code, COALESCE(line, ''), COALESCE(brand_code, ''), COALESCE(organizer_org_id, 0), \
+             substr(date, 1, 4)";
 
-type Stored = (String, i64, String, String, String, i64, String, i64, i64, i64);
+type Stored = (String, i64, String, String, String, String, i64, String, i64, i64, i64);
 
 impl Store {
     /// Where the rollups differ from a recount of the activities and the funding lines: each
@@ -252,13 +279,13 @@ impl Store {
     pub async fn rollup_differences(&self) -> Result<Vec<String>> {
         let read = |rows: Vec<Stored>| -> BTreeMap<String, (i64, i64, i64)> {
             rows.into_iter()
-                .map(|(g, pr, t, l, r, o, pe, n, p, b)| (format!("{g}|{pr}|{t}|{l}|{r}|{o}|{pe}"), (n, p, b)))
+                .map(|(g, pr, t, l, br, r, o, pe, n, p, b)| (format!("{g}|{pr}|{t}|{l}|{br}|{r}|{o}|{pe}"), (n, p, b)))
                 .collect()
         };
         let mut kept = read(
             sqlx::query_as(
-                "SELECT grain, program_id, type_code, line, region_code, org_id, period, n, participants, beneficiaries \
-                 FROM activity_rollup",
+                "SELECT grain, program_id, type_code, line, brand_code, region_code, org_id, period, n, participants, \
+                 beneficiaries FROM activity_rollup",
             )
             .fetch_all(self.pool())
             .await?,

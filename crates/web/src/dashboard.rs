@@ -770,6 +770,10 @@ async fn activities(ctx: &Ctx, engine: &Engine<'_>, sc: &Scope) -> Result<Markup
     })
 }
 
+/// The organizations with a target whose series the dashboard draws for one indicator; the
+/// others are a link away (a province may set targets for hundreds of units).
+const CHARTS_PER_INDICATOR: usize = 6;
+
 /// Each indicator over its periods, for the chosen organization (or the root of the side that
 /// reports it), against its baseline and target where one is set.
 async fn indicators(s: &AppState, ctx: &Ctx, engine: &Engine<'_>, sc: &Scope) -> Result<Markup, AppError> {
@@ -780,18 +784,30 @@ async fn indicators(s: &AppState, ctx: &Ctx, engine: &Engine<'_>, sc: &Scope) ->
     let roots = s.store.root_orgs().await?;
     let name_of = |code: &str| roots.iter().find(|r| r.0 == code).map(|r| r.1.clone());
     let mut charts = Vec::new();
+    let mut notes = Vec::new();
     for (code, name, unit, scale) in &defs {
         let (code, name, unit) = (code.clone(), name.clone(), unit.clone());
         let scale = 10f64.powi((*scale).clamp(0, 12) as i32);
         // The organizations to show: the chosen one; else where a target is set; else each root.
+        // At most CHARTS_PER_INDICATOR of them (the first in the tree), the rest behind a link.
         let mut orgs: Vec<(String, String)> = Vec::new();
+        let mut more = 0;
         if !sc.org.is_empty() {
             orgs.push((sc.org.clone(), String::new()));
         } else {
-            orgs.extend(targets.iter().filter(|t| t.0 == code).map(|t| (t.1.clone(), t.2.clone())));
+            let with_target: Vec<_> = targets.iter().filter(|t| t.0 == code).collect();
+            more = with_target.len().saturating_sub(CHARTS_PER_INDICATOR);
+            orgs.extend(with_target.iter().take(CHARTS_PER_INDICATOR).map(|t| (t.1.clone(), t.2.clone())));
             if orgs.is_empty() {
                 orgs.extend(roots.iter().cloned());
             }
+        }
+        if more > 0 {
+            notes.push(html! {
+                a href={ "/records/indicator-targets?indicator_code=" (code) } {
+                    (name) (ctx.t("：另有 ", ": ")) (more) (ctx.t(" 个单位设有目标，见基线与目标 ›", " more organizations with a target ›"))
+                }
+            });
         }
         for (org, org_name) in orgs {
             let fig =
@@ -839,7 +855,10 @@ async fn indicators(s: &AppState, ctx: &Ctx, engine: &Engine<'_>, sc: &Scope) ->
     }
     Ok(html! {
         @if !charts.is_empty() {
-            section.panel.wide { @for c in charts { (c) } }
+            section.panel.wide {
+                @for c in charts { (c) }
+                @if !notes.is_empty() { p.meta { @for n in notes { (n) " " } } }
+            }
         }
     })
 }
@@ -847,8 +866,11 @@ async fn indicators(s: &AppState, ctx: &Ctx, engine: &Engine<'_>, sc: &Scope) ->
 /// The projects' schedule lights: how many of each, and the red and amber ones by name.
 async fn schedule(ctx: &Ctx, engine: &Engine<'_>, sc: &Scope) -> Result<Markup, AppError> {
     let (filters, span) = sc.filters("projects");
-    let flagged = engine.schedule(crate::layout::today(), &filters, span.as_ref()).await?;
-    let count = |l: Schedule| flagged.iter().filter(|f| f.light == l).count();
+    let (flagged, green) = engine.schedule_board(crate::layout::today(), &filters, span.as_ref()).await?;
+    let count = |l: Schedule| match l {
+        Schedule::Green => green,
+        _ => flagged.iter().filter(|f| f.light == l).count(),
+    };
     Ok(html! {
         section.panel.schedule {
           div {
@@ -908,7 +930,12 @@ pub async fn schedule_page(s: &AppState, ctx: &Ctx, pairs: &[(String, String)]) 
     };
     let engine = Engine::new(&s.store);
     let (filters, span) = sc.filters("projects");
-    let flagged = engine.schedule(crate::layout::today(), &filters, span.as_ref()).await?;
+    // Red and amber from the board (only the projects that may be off schedule are read);
+    // green is every other project.
+    let flagged = match light {
+        Schedule::Green => engine.schedule(crate::layout::today(), &filters, span.as_ref()).await?,
+        _ => engine.schedule_board(crate::layout::today(), &filters, span.as_ref()).await?.0,
+    };
     let rows: Vec<&Flagged> = flagged.iter().filter(|f| f.light == light).collect();
     let title = format!("{}：{}", ctx.t("项目进度", "Project schedule"), ctx.t(light.zh(), light.en()));
     Ok(crate::layout::page(
