@@ -48,6 +48,10 @@ struct Settings {
     conns: usize,
     import_rows: usize,
     out: PathBuf,
+    /// `--db URL`: measure an existing database (no generation, export or import), e.g. to
+    /// profile one request; `--only a,f` picks the requests.
+    reuse: Option<String>,
+    only: Vec<String>,
 }
 
 impl Settings {
@@ -73,6 +77,12 @@ impl Settings {
             conns: num("--connections", 16)?,
             import_rows: num("--import-rows", 100_000)?,
             out: arg("--out").unwrap_or_else(|| "bench/results/scale.json".into()).into(),
+            reuse: arg("--db"),
+            only: arg("--only")
+                .unwrap_or_else(|| "a,b,c,d,e,f".into())
+                .split(',')
+                .map(|k| k.trim().to_string())
+                .collect(),
         };
         for b in &s.backends {
             if b != "sqlite" && b != "postgres" {
@@ -290,6 +300,7 @@ fn server_binary() -> anyhow::Result<PathBuf> {
     // Build the server as the release profile has it (nothing to do when it is up to date).
     let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .args(["build", "--release", "--locked", "-q", "-p", "counterpart"])
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
         .status()
         .context("cargo build --release -p counterpart")?;
     if !status.success() {
@@ -312,12 +323,18 @@ impl Server {
     async fn start(bin: &Path, db: &Db) -> anyhow::Result<Server> {
         let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
         let addr = format!("127.0.0.1:{port}");
-        let log = std::fs::File::create(db.dir.path().join("serve.log"))?;
+        // BENCH_SERVER_LOG=filter (e.g. `sqlx::query=debug`, every statement with its time)
+        // keeps the server's log in bench/results/serve.log, for a profile by statement.
+        let (filter, path) = match std::env::var("BENCH_SERVER_LOG") {
+            Ok(f) => (format!("warn,{f}"), PathBuf::from("bench/results/serve.log")),
+            Err(_) => ("warn".to_string(), db.dir.path().join("serve.log")),
+        };
+        let log = std::fs::File::create(&path)?;
         let child = Command::new(bin)
             .args(["serve", "--addr", &addr])
             .env("COUNTERPART_DB", &db.url)
             .env("COUNTERPART_KEY", KEY)
-            .env("RUST_LOG", "warn")
+            .env("RUST_LOG", filter)
             .current_dir(db.dir.path())
             .stdout(log.try_clone()?)
             .stderr(log)
@@ -502,6 +519,22 @@ async fn import_into(store: &Store, n: usize) -> anyhow::Result<Vec<Value>> {
 
 async fn one_backend(backend: &str, bin: &Path, s: &Settings) -> anyhow::Result<Value> {
     eprintln!("== {backend}");
+    if let Some(url) = &s.reuse {
+        let db = Db { url: url.clone(), dir: tempfile::tempdir()?, pg: None };
+        let store = Store::open(&DbUrl::parse(url)?, Crypto::from_hex(KEY)?).await?;
+        let auth = sign_in(&store).await?;
+        store.close().await;
+        sqlx::any::install_default_drivers();
+        let pool = sqlx::AnyPool::connect(url).await?;
+        let server = Server::start(bin, &db).await?;
+        let project = first_project(&pool).await?;
+        let keys: Vec<&str> = s.only.iter().map(String::as_str).collect();
+        let m = measure_all(&server, &pool, &auth, project, &keys, s).await?;
+        let (peak, now) = server.rss();
+        server.stop()?;
+        return Ok(json!({ "backend": backend, "db": url, "results": m, "server_peak_rss_mib": peak,
+                          "server_rss_mib_after_load": now }));
+    }
     let db = fresh(backend).await?;
     let r = backend_run(backend, bin, s, &db).await;
     drop_db(db).await?;
@@ -674,7 +707,12 @@ pub async fn run(args: &[String]) -> anyhow::Result<()> {
     let s = Settings::parse(args)?;
     let bin = server_binary()?;
     let mut runs = Vec::new();
-    for b in &s.backends {
+    let backends = match &s.reuse {
+        Some(url) if url.starts_with("sqlite:") => vec!["sqlite".to_string()],
+        Some(_) => vec!["postgres".to_string()],
+        None => s.backends.clone(),
+    };
+    for b in &backends {
         runs.push(one_backend(b, &bin, &s).await?);
     }
     let date = chrono::Utc::now().format("%Y-%m-%d").to_string();

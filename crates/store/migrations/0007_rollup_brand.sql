@@ -37,3 +37,6 @@ CREATE INDEX indicator_values_cover ON indicator_values (indicator_code, org_id,
 CREATE INDEX people_kind ON people (kind, category, batch_id, line);
 CREATE INDEX projects_status ON projects (status);
 CREATE INDEX projects_sector ON projects (sector);
+-- The report's counts of people who arrived in a period, and of projects started in one.
+CREATE INDEX people_kind_start ON people (kind, start_date);
+CREATE INDEX projects_planned_start ON projects (planned_start);
