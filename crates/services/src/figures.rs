@@ -338,18 +338,8 @@ impl<'a> Engine<'a> {
         span: Option<&domain::figures::Span>,
     ) -> Result<(Vec<Flagged>, usize)> {
         let all = self.store.measure(self.program_id, "projects", &Measure::Count, filters, span).await?;
-        let mut flagged: Vec<Flagged> = self
-            .store
-            .project_plans_due(self.program_id, filters, span, today)
-            .await?
-            .into_iter()
-            .map(|p| {
-                let (light, zh, en) = domain::projects::schedule(today, &p.status, p.planned_start, p.planned_end);
-                Flagged { project: p, light, reason_zh: zh, reason_en: en }
-            })
-            .collect();
+        let mut flagged = judged(today, self.store.project_plans_due(self.program_id, filters, span, today).await?);
         flagged.retain(|f| f.light != domain::projects::Schedule::Green);
-        flagged.sort_by_key(|f| f.light);
         let green = usize::try_from(all).unwrap_or(0).saturating_sub(flagged.len());
         Ok((flagged, green))
     }
@@ -361,18 +351,7 @@ impl<'a> Engine<'a> {
         filters: &[domain::figures::Filter],
         span: Option<&domain::figures::Span>,
     ) -> Result<Vec<Flagged>> {
-        let mut out: Vec<Flagged> = self
-            .store
-            .project_plans(self.program_id, filters, span)
-            .await?
-            .into_iter()
-            .map(|p| {
-                let (light, zh, en) = domain::projects::schedule(today, &p.status, p.planned_start, p.planned_end);
-                Flagged { project: p, light, reason_zh: zh, reason_en: en }
-            })
-            .collect();
-        out.sort_by_key(|f| f.light);
-        Ok(out)
+        Ok(judged(today, self.store.project_plans(self.program_id, filters, span).await?))
     }
 
     /// The value of an indicator for an organization subtree in one period.
@@ -423,4 +402,17 @@ impl<'a> Engine<'a> {
             }
         }
     }
+}
+
+/// Projects with their light on `today`, red first.
+fn judged(today: domain::Date, plans: Vec<store::figures::ProjectPlan>) -> Vec<Flagged> {
+    let mut out: Vec<Flagged> = plans
+        .into_iter()
+        .map(|p| {
+            let (light, zh, en) = domain::projects::schedule(today, &p.status, p.planned_start, p.planned_end);
+            Flagged { project: p, light, reason_zh: zh, reason_en: en }
+        })
+        .collect();
+    out.sort_by_key(|f| f.light);
+    out
 }
