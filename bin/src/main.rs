@@ -141,6 +141,49 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// A consistent backup while the server runs: on SQLite a copy of the database file
+    /// (`--format sqlite`, the default there), on either backend the portable archive of every
+    /// record (`--format archive`, the default on PostgreSQL; gzip'd JSON lines with an SM3
+    /// digest). Keep the key file with it: personal data in both is encrypted.
+    Backup {
+        #[arg(long)]
+        out: PathBuf,
+        /// sqlite or archive.
+        #[arg(long)]
+        format: Option<String>,
+    },
+    /// Restore a backup (a SQLite copy or an archive) into the empty database given by --db,
+    /// with the key file of the system it came from.
+    Restore { file: PathBuf },
+    /// The audit log: verify its SM3 hash chain, or apply the retention rule.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+    /// The key of personal data.
+    Key {
+        #[command(subcommand)]
+        command: KeyCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Walk the whole log and report the first entry where the chain breaks (exit status 1).
+    Verify,
+    /// Remove entries older than --keep-days (at least 180), moving the chain's base; audited.
+    Prune {
+        #[arg(long, default_value_t = 365)]
+        keep_days: u32,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeyCommand {
+    /// Encrypt every personal identifier again under a new key, in one transaction; then the
+    /// new key replaces the key file (the old one is kept beside it as KEYFILE.retired-FINGERPRINT).
+    /// Sessions end and API tokens are revoked.
+    Rotate,
 }
 
 #[derive(Subcommand)]
@@ -457,6 +500,118 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 t.id, t.expires_at
             );
             println!("{}", t.token);
+        }
+        Command::Backup { out, format } => {
+            let store = open(g).await?;
+            let format = format.unwrap_or_else(|| match store.backend() {
+                store::Backend::Sqlite => "sqlite".into(),
+                store::Backend::Postgres => "archive".into(),
+            });
+            match format.as_str() {
+                "sqlite" => {
+                    store.backup_sqlite_file(&out).await?;
+                    println!("已备份数据库文件到 {}（与密钥文件一起保存）。", out.display());
+                }
+                "archive" => {
+                    let file = std::fs::OpenOptions::new()
+                        .write(true)
+                        .create_new(true)
+                        .open(&out)
+                        .with_context(|| format!("无法新建 {}（已存在则不会覆盖）", out.display()))?;
+                    let s = store.archive_to(std::io::BufWriter::new(file)).await?;
+                    println!(
+                        "已备份 {} 张表、{} 行（审计链至第 {} 条）到 {}（与密钥文件一起保存）。",
+                        s.tables,
+                        s.rows,
+                        s.audit_head_seq,
+                        out.display()
+                    );
+                }
+                other => bail!("--format 取值须为 sqlite 或 archive，而不是“{other}”"),
+            }
+        }
+        Command::Restore { file } => {
+            let store = open(g).await?;
+            let mut head = [0u8; 16];
+            let n = std::fs::File::open(&file)
+                .and_then(|mut f| f.read(&mut head))
+                .with_context(|| format!("无法读取 {}", file.display()))?;
+            let archive = if &head[..n] == b"SQLite format 3\0" {
+                // A copy of a SQLite database: read it as a store with the same key, archive it
+                // to a temporary file, and restore that.
+                let url = DbUrl::parse(&format!("sqlite://{}", file.display()))?;
+                let src = Store::connect(&url, store.crypto().clone()).await?;
+                let tmp = std::env::temp_dir().join(format!("counterpart-restore-{}.archive", std::process::id()));
+                let f = std::fs::File::create(&tmp).with_context(|| format!("无法写入 {}", tmp.display()))?;
+                src.archive_to(std::io::BufWriter::new(f)).await?;
+                src.close().await;
+                tmp
+            } else {
+                file.clone()
+            };
+            let f = std::fs::File::open(&archive).with_context(|| format!("无法读取 {}", archive.display()))?;
+            let r = store.restore_archive(&Actor::system(), std::io::BufReader::new(f)).await;
+            if archive != file {
+                let _ = std::fs::remove_file(&archive);
+            }
+            let s = r?;
+            println!(
+                "已恢复 {} 张表、{} 行；审计链至第 {} 条，恢复本身已记入审计日志。",
+                s.tables, s.rows, s.audit_head_seq
+            );
+            let v = store.audit_verify().await?;
+            if let Some(b) = v.broken {
+                bail!("恢复后的审计链校验未通过：{}", b.reason);
+            }
+        }
+        Command::Audit { command: AuditCommand::Verify } => {
+            let store = open(g).await?;
+            let r = store.audit_verify().await?;
+            match r.broken {
+                None => println!(
+                    "审计链完整：{} 条（链序号 {}–{}），链头 SM3 {}",
+                    r.entries,
+                    r.base_seq + 1,
+                    r.head_seq,
+                    r.head_hash
+                ),
+                Some(b) => {
+                    eprintln!("审计链已被破坏：{}", b.reason);
+                    store.close().await;
+                    std::process::exit(1);
+                }
+            }
+        }
+        Command::Audit { command: AuditCommand::Prune { keep_days } } => {
+            let store = open(g).await?;
+            let p = store.audit_prune(&Actor::system(), chrono::Utc::now(), keep_days).await?;
+            println!("已移除 {} 条早于 {} 的审计条目；审计链自第 {} 条之后开始。", p.removed, p.cutoff, p.base_seq);
+        }
+        Command::Key { command: KeyCommand::Rotate } => {
+            if std::env::var("COUNTERPART_KEY").is_ok_and(|k| !k.trim().is_empty()) {
+                bail!("密钥来自环境变量 COUNTERPART_KEY 时无法替换密钥文件：请改用 --key-file 再轮换");
+            }
+            let store = open(g).await?;
+            let new_path = g.key_file.with_extension("key.new");
+            let (new, _) = Crypto::from_file(&new_path, true)?;
+            let r = store.rotate_key(&Actor::system(), &new).await?;
+            store.close().await;
+            let retired = g.key_file.with_extension(format!("key.retired-{}", r.old_fingerprint));
+            std::fs::rename(&g.key_file, &retired).with_context(|| {
+                format!("数据库已使用新密钥，但无法移走旧密钥文件；新密钥在 {}", new_path.display())
+            })?;
+            std::fs::rename(&new_path, &g.key_file).with_context(|| {
+                format!("数据库已使用新密钥，请把 {} 改名为 {}", new_path.display(), g.key_file.display())
+            })?;
+            println!(
+                "已用新密钥（指纹 {}）重新加密 {} 个个人信息值；旧密钥（指纹 {}）移至 {}。已结束 {} 个会话、吊销 {} 个 API 令牌。",
+                r.new_fingerprint,
+                r.values,
+                r.old_fingerprint,
+                retired.display(),
+                r.sessions_ended,
+                r.tokens_revoked
+            );
         }
         Command::Serve { addr, demo } => {
             let store = open(g).await?;

@@ -46,7 +46,7 @@ fn activity_row(i: usize) -> Vec<String> {
     ]
 }
 
-const HEADER: [&str; 12] = [
+pub(crate) const HEADER: [&str; 12] = [
     "*活动名称",
     "*活动类型",
     "活动品牌",
@@ -270,7 +270,7 @@ async fn units_and_references_are_read_or_reported() {
 }
 
 /// POST a multipart form with one file, as a browser's upload does; returns (status, body).
-fn upload(b: &crate::http::Browser, path: &str, fields: &[(&str, &str)], file: &[u8]) -> (u16, String) {
+pub(crate) fn upload(b: &crate::http::Browser, path: &str, fields: &[(&str, &str)], file: &[u8]) -> (u16, String) {
     use std::io::{Read, Write};
     let boundary = "----counterpart-test-boundary";
     let mut body = Vec::new();

@@ -14,3 +14,4 @@ mod report_pages;
 mod reports;
 mod story;
 mod support;
+mod trust;

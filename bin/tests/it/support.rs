@@ -121,6 +121,13 @@ pub fn cli(db: &TestDb) -> std::process::Command {
 
 /// A running server, stopped when dropped.
 pub struct Server(std::process::Child);
+impl Server {
+    /// SIGKILL: no shutdown, no flush, the way a power cut or the OOM killer ends a process.
+    pub fn kill(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
 impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.0.kill();

@@ -35,4 +35,25 @@ pub struct AuditEntry {
     pub object_id: Option<i64>,
     pub before: Option<serde_json::Value>,
     pub after: Option<serde_json::Value>,
+    /// The source address of the request, when one brought it.
+    pub source: Option<String>,
+    /// `ok` or `failed` (a refused login, a denied read): see [`outcome_of`].
+    pub outcome: String,
 }
+
+/// Actions that record a refusal rather than a change: their entries say `failed`.
+pub const FAILED_ACTIONS: &[&str] =
+    &["login_failed", "login_locked", "login_throttled", "read_denied", "totp_failed", "recovery_code_failed"];
+
+/// The outcome an entry of `action` records: `failed` for a refusal, `ok` for everything else.
+pub fn outcome_of(action: &str) -> &'static str {
+    if FAILED_ACTIONS.contains(&action) {
+        "failed"
+    } else {
+        "ok"
+    }
+}
+
+/// How long an audit entry is kept at the least (网络安全法 第二十一条: logs kept no less than
+/// six months): a retention run never removes an entry younger than this.
+pub const MIN_RETENTION_DAYS: u32 = 180;

@@ -25,6 +25,35 @@ impl Backend {
             Backend::Postgres => "BEGIN",
         }
     }
+    /// The statement that opens a read transaction seeing one snapshot of the whole database
+    /// (a backup made while the server writes). SQLite in WAL mode keeps a read transaction's
+    /// snapshot from its first read.
+    pub fn begin_snapshot(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "BEGIN",
+            Backend::Postgres => "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+        }
+    }
+    /// A table's columns and their declared types, in order (one parameter: the table).
+    pub fn columns_of(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "SELECT name, type FROM pragma_table_info($1) ORDER BY cid",
+            Backend::Postgres => {
+                "SELECT CAST(column_name AS TEXT), CAST(data_type AS TEXT) FROM information_schema.columns \
+                 WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position"
+            }
+        }
+    }
+    /// After rows were loaded with their ids (a restore), the statement that moves the table's
+    /// id generator past them. SQLite's AUTOINCREMENT follows explicit ids by itself.
+    pub fn reset_identity(self, table: &str) -> Option<String> {
+        match self {
+            Backend::Sqlite => None,
+            Backend::Postgres => Some(format!(
+                "SELECT setval(pg_get_serial_sequence('{table}', 'id'), COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"
+            )),
+        }
+    }
     /// Appended to a SELECT that reads a row a transaction is about to change on the strength of
     /// what it read (a project's status, an organization's path): PostgreSQL locks the row until
     /// commit; SQLite's `BEGIN IMMEDIATE` already serialises writers.

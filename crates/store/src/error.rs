@@ -22,6 +22,11 @@ pub enum StoreError {
     /// The caller's role may not do this.
     #[error("无权限：{0}")]
     Forbidden(String),
+    /// A backup archive that cannot be restored (not an archive, another schema, damaged).
+    #[error("备份文件不可恢复：{0}")]
+    Archive(String),
+    #[error("文件读写失败：{0}")]
+    Io(#[from] std::io::Error),
     #[error("加密失败：{0}")]
     Crypto(String),
     /// An earlier step of this transaction failed; it can only be dropped (nothing is written).

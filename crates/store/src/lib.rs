@@ -6,10 +6,12 @@
 //! record's rules and references, writes it, and appends an audit entry in the same transaction.
 
 pub mod audit;
+pub mod backup;
 pub mod crypto;
 pub mod dialect;
 mod error;
 pub mod figures;
+pub mod keys;
 pub mod lookup;
 mod migrate;
 pub mod orgs;

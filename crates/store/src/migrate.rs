@@ -8,7 +8,7 @@ use domain::pairings::PAIRING_TYPES;
 use domain::regions::{RegionCode, REGIONS};
 use sqlx::Executor;
 
-const MIGRATIONS: &[(u32, &str)] = &[
+pub(crate) const MIGRATIONS: &[(u32, &str)] = &[
     (1, include_str!("../migrations/0001_init.sql")),
     (2, include_str!("../migrations/0002_sessions.sql")),
     (3, include_str!("../migrations/0003_activity_line.sql")),
@@ -16,6 +16,7 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (5, include_str!("../migrations/0005_api_tokens.sql")),
     (6, include_str!("../migrations/0006_rollups.sql")),
     (7, include_str!("../migrations/0007_rollup_brand.sql")),
+    (8, include_str!("../migrations/0008_audit_chain.sql")),
 ];
 
 /// Split a script on `;` at line ends (the migrations contain no semicolons inside strings).
@@ -60,6 +61,9 @@ pub(crate) async fn run(store: &Store) -> Result<Vec<u32>> {
         }
         if *version == 1 {
             seed_reference_data(&mut tx).await?;
+        }
+        if *version == 8 {
+            crate::audit::chain_existing(&mut tx).await?;
         }
         sqlx::query("INSERT INTO schema_migrations (version, applied_at) VALUES ($1, $2)")
             .bind(*version as i64)

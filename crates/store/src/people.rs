@@ -27,17 +27,8 @@ impl Store {
                     m.insert(field.into(), Value::from(self.crypto().decrypt(&enc)?));
                 }
             }
-            let mut tx = self.pool().begin().await?;
-            sqlx::query(
-                "INSERT INTO audit_log (at, actor, actor_id, source, action, object_type, object_id) VALUES ($1, $2, $3, $4, 'view_personal', 'people', $5)",
-            )
-            .bind(crate::write::now())
-            .bind(actor.name.clone())
-            .bind(actor.user_id.map(|u| u.get()))
-            .bind(actor.source.clone())
-            .bind(id.get())
-            .execute(&mut *tx)
-            .await?;
+            let mut tx = self.begin_audited(actor).await?;
+            tx.audit("view_personal", "people", Some(id.get()), None, None).await?;
             tx.commit().await?;
         }
         Ok(Some(m))

@@ -413,18 +413,17 @@ impl Store {
         Self::list_conditions(t, scope.as_deref(), q, &mut Sql::default())?;
         let secrets = t.fields.iter().any(|f| matches!(f.kind, FieldKind::Secret));
         let clear = reveal == Reveal::Clear && secrets;
-        if clear {
-            if !actor.role.may_see_personal() {
-                return Err(StoreError::Forbidden(format!("角色“{}”不能导出完整个人信息", actor.role.label())));
-            }
-            let what = serde_json::json!({
-                "filters": q.filters, "q": q.q, "sort": q.sort, "desc": q.desc,
-                "from": q.from.map(|d| d.to_string()), "to": q.to.map(|d| d.to_string()),
-            });
-            let mut tx = self.begin_audited(actor).await?;
-            tx.audit("export_personal", t.table, None, None, Some(what)).await?;
-            tx.commit().await?;
+        if clear && !actor.role.may_see_personal() {
+            return Err(StoreError::Forbidden(format!("角色“{}”不能导出完整个人信息", actor.role.label())));
         }
+        // Every export is audited, with what it selected; one in clear as `export_personal`.
+        let what = serde_json::json!({
+            "filters": q.filters, "q": q.q, "sort": q.sort, "desc": q.desc,
+            "from": q.from.map(|d| d.to_string()), "to": q.to.map(|d| d.to_string()),
+        });
+        let mut tx = self.begin_audited(actor).await?;
+        tx.audit(if clear { "export_personal" } else { "export" }, t.table, None, None, Some(what)).await?;
+        tx.commit().await?;
         Ok(Chunks { t, scope, q: q.clone(), sort: sort_of(t, q), clear, after: None, done: false })
     }
 

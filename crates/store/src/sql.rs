@@ -10,6 +10,11 @@ use sqlx::Any;
 pub(crate) enum P {
     I(i64),
     T(String),
+    F(f64),
+    /// Typed NULLs: PostgreSQL refuses a text NULL for an integer column.
+    NullInt,
+    NullText,
+    NullReal,
 }
 
 /// Query text and its parameters, in order.
@@ -32,6 +37,10 @@ pub(crate) fn bind_all<'q>(mut q: Query<'q, Any, AnyArguments<'q>>, params: &[P]
         q = match p {
             P::I(i) => q.bind(*i),
             P::T(t) => q.bind(t.clone()),
+            P::F(f) => q.bind(*f),
+            P::NullInt => q.bind(Option::<i64>::None),
+            P::NullText => q.bind(Option::<String>::None),
+            P::NullReal => q.bind(Option::<f64>::None),
         };
     }
     q
@@ -45,6 +54,10 @@ pub(crate) fn bind_all_as<'q, T>(
         q = match p {
             P::I(i) => q.bind(*i),
             P::T(t) => q.bind(t.clone()),
+            P::F(f) => q.bind(*f),
+            P::NullInt => q.bind(Option::<i64>::None),
+            P::NullText => q.bind(Option::<String>::None),
+            P::NullReal => q.bind(Option::<f64>::None),
         };
     }
     q

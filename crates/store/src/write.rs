@@ -33,6 +33,10 @@ pub struct Tx<'s> {
     unchanged: usize,
     /// Changes of the activity rollups, written before commit (see [`crate::rollups`]).
     rollup: crate::rollups::Pending,
+    /// The audit chain's head as this transaction found it, advanced by each entry it appends
+    /// (written back to `audit_chain` before commit; see [`crate::audit`]).
+    chain: (i64, String),
+    chain_moved: bool,
 }
 
 /// Columns as bound, and the record as the audit shows it (secrets masked).
@@ -99,17 +103,34 @@ impl Store {
     /// to any role; business records go through [`Store::write`].
     pub(crate) async fn begin_audited(&self, actor: &Actor) -> Result<Tx<'_>> {
         let tx = self.pool().begin_with(self.backend().begin_write()).await?;
+        Tx::adopt(self, tx, actor).await
+    }
+}
+
+impl<'s> Tx<'s> {
+    /// A `Tx` over a write transaction already open (a restore that loaded rows first).
+    pub(crate) async fn adopt(store: &'s Store, mut tx: Transaction<'static, Any>, actor: &Actor) -> Result<Tx<'s>> {
+        // The chain's head first, before any other row: on PostgreSQL the lock serialises the
+        // appends, and taking it first keeps two writers from waiting on each other.
+        let chain: (i64, String) =
+            sqlx::query_as(&format!("SELECT seq, hash FROM audit_chain WHERE id = 1{}", store.backend().lock_row()))
+                .fetch_one(&mut *tx)
+                .await?;
         Ok(Tx {
             tx,
-            store: self,
+            store,
             actor: actor.clone(),
             known: Default::default(),
             failed: false,
             unchanged: 0,
             rollup: Default::default(),
+            chain,
+            chain_moved: false,
         })
     }
+}
 
+impl Store {
     /// Insert one record in its own transaction.
     pub async fn insert<E: Entity>(&self, actor: &Actor, e: &E) -> Result<Id<E::Kind>> {
         let mut tx = self.write(actor).await?;
@@ -127,6 +148,13 @@ impl<'s> Tx<'s> {
             return Err(StoreError::Aborted);
         }
         crate::rollups::flush(&mut self.tx, &mut self.rollup).await?;
+        if self.chain_moved {
+            sqlx::query("UPDATE audit_chain SET seq = $1, hash = $2 WHERE id = 1")
+                .bind(self.chain.0)
+                .bind(self.chain.1.clone())
+                .execute(&mut *self.tx)
+                .await?;
+        }
         self.tx.commit().await?;
         Ok(())
     }
@@ -703,15 +731,22 @@ impl<'s> Tx<'s> {
     async fn audit_created(&mut self, table: &str, entries: Vec<(i64, Value)>) -> Result<()> {
         let at = now();
         let user = self.actor.user_id.map(|u| u.get());
-        for chunk in entries.chunks(400) {
+        for chunk in entries.chunks(300) {
             let mut values = Vec::with_capacity(chunk.len());
             for i in 0..chunk.len() {
-                let b = i * 2;
-                values.push(format!("($1, $2, $3, $4, 'create', $5, ${}, NULL, ${})", b + 6, b + 7));
+                let b = i * 5;
+                values.push(format!(
+                    "($1, $2, $3, $4, 'create', $5, ${}, NULL, ${}, 'ok', ${}, ${}, ${})",
+                    b + 6,
+                    b + 7,
+                    b + 8,
+                    b + 9,
+                    b + 10
+                ));
             }
             let sql = format!(
-                "INSERT INTO audit_log (at, actor, actor_id, source, action, object_type, object_id, before_json, after_json) \
-                 VALUES {}",
+                "INSERT INTO audit_log (at, actor, actor_id, source, action, object_type, object_id, before_json, after_json, \
+                 outcome, seq, prev_hash, hash) VALUES {}",
                 values.join(", ")
             );
             let mut q = sqlx::query::<Any>(&sql)
@@ -721,7 +756,25 @@ impl<'s> Tx<'s> {
                 .bind(self.actor.source.clone())
                 .bind(table.to_string());
             for (id, after) in chunk {
-                q = q.bind(*id).bind(after.to_string());
+                let after = after.to_string();
+                self.chain_moved = true;
+                let (seq, prev, hash) = chain_next(
+                    &mut self.chain,
+                    &crate::audit::Link {
+                        seq: 0,
+                        at: &at,
+                        actor: &self.actor.name,
+                        actor_id: user,
+                        source: self.actor.source.as_deref(),
+                        action: "create",
+                        object_type: table,
+                        object_id: Some(*id),
+                        outcome: "ok",
+                        before: None,
+                        after: Some(&after),
+                    },
+                );
+                q = q.bind(*id).bind(after).bind(seq).bind(prev).bind(hash);
             }
             for (_, after) in chunk {
                 self.derive("create", table, None, Some(after)).await?;
@@ -740,21 +793,61 @@ impl<'s> Tx<'s> {
         after: Option<Value>,
     ) -> Result<()> {
         self.derive(action, object_type, before.as_ref(), after.as_ref()).await?;
+        let at = now();
+        let user = self.actor.user_id.map(|u| u.get());
+        let (before, after) = (before.map(|v| v.to_string()), after.map(|v| v.to_string()));
+        let outcome = domain::audit::outcome_of(action);
+        self.chain_moved = true;
+        let (seq, prev, hash) = chain_next(
+            &mut self.chain,
+            &crate::audit::Link {
+                seq: 0,
+                at: &at,
+                actor: &self.actor.name,
+                actor_id: user,
+                source: self.actor.source.as_deref(),
+                action,
+                object_type,
+                object_id,
+                outcome,
+                before: before.as_deref(),
+                after: after.as_deref(),
+            },
+        );
         sqlx::query(
-            "INSERT INTO audit_log (at, actor, actor_id, source, action, object_type, object_id, before_json, after_json) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            "INSERT INTO audit_log (at, actor, actor_id, source, action, object_type, object_id, before_json, after_json, \
+             outcome, seq, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         )
-        .bind(now())
+        .bind(at.clone())
         .bind(self.actor.name.clone())
-        .bind(self.actor.user_id.map(|u| u.get()))
+        .bind(user)
         .bind(self.actor.source.clone())
         .bind(action.to_string())
         .bind(object_type.to_string())
         .bind(object_id)
-        .bind(before.map(|v| v.to_string()))
-        .bind(after.map(|v| v.to_string()))
+        .bind(before)
+        .bind(after)
+        .bind(outcome)
+        .bind(seq)
+        .bind(prev)
+        .bind(hash)
         .execute(&mut *self.tx)
         .await?;
         Ok(())
     }
+
+    /// Where the audit chain currently starts.
+    pub(crate) async fn chain_base(&mut self) -> Result<i64> {
+        Ok(sqlx::query_scalar("SELECT base_seq FROM audit_chain WHERE id = 1").fetch_one(&mut *self.tx).await?)
+    }
+}
+
+/// The next link of the audit chain after `head` for an entry with these fields (its `seq` is
+/// assigned here): `(seq, prev_hash, hash)`. The head moves on.
+fn chain_next(head: &mut (i64, String), link: &crate::audit::Link<'_>) -> (i64, String, String) {
+    let seq = head.0 + 1;
+    let prev = std::mem::take(&mut head.1);
+    let hash = crate::audit::link_hash(&prev, &crate::audit::Link { seq, ..*link });
+    *head = (seq, hash.clone());
+    (seq, prev, hash)
 }

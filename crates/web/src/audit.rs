@@ -29,6 +29,14 @@ const ACTIONS: &[(&str, &str)] = &[
     ("view_personal", "查看完整个人信息"),
     ("read_denied", "越权访问被拒"),
     ("audit_search", "查阅审计日志"),
+    ("export", "导出"),
+    ("export_personal", "导出完整个人信息"),
+    ("unlock", "解除锁定"),
+    ("revoke", "吊销令牌"),
+    ("login_throttled", "登录过于频繁被拒"),
+    ("audit_prune", "按保留期清理审计日志"),
+    ("restore", "从备份恢复"),
+    ("key_rotate", "轮换个人信息密钥"),
 ];
 
 fn auditor(ctx: &Ctx) -> Result<(), AppError> {
@@ -119,7 +127,8 @@ pub async fn page(State(s): State<AppState>, ctx: Ctx, RawQuery(raw): RawQuery) 
         table.data {
             thead { tr {
                 th.num { "#" } th { (ctx.t("时间（北京时间）", "Time (Beijing)")) } th { (ctx.t("操作人", "User")) }
-                th { (ctx.t("操作", "Action")) } th { (ctx.t("对象", "Object")) } th { (ctx.t("内容", "Details")) }
+                th { (ctx.t("来源地址", "Source")) } th { (ctx.t("操作", "Action")) } th { (ctx.t("结果", "Outcome")) }
+                th { (ctx.t("对象", "Object")) } th { (ctx.t("内容", "Details")) }
             } }
             tbody {
                 @for e in &entries {
@@ -127,7 +136,9 @@ pub async fn page(State(s): State<AppState>, ctx: Ctx, RawQuery(raw): RawQuery) 
                         td.num { (e.id) }
                         td { (layout::beijing(&e.at)) }
                         td { (e.actor) }
+                        td { (e.source.as_deref().unwrap_or("")) }
                         td { (action_label(&e.action)) }
+                        td { @if e.outcome == "ok" { (ctx.t("成功", "ok")) } @else { strong.failed { (ctx.t("失败", "failed")) } } }
                         td { (object_label(&e.object_type)) @if let Some(id) = e.object_id { " " (id) } }
                         td.json { (summary(e.before.as_ref(), e.after.as_ref())) }
                     }
@@ -179,21 +190,26 @@ pub async fn export(State(s): State<AppState>, ctx: Ctx, RawQuery(raw): RawQuery
     auditor(&ctx)?;
     let (f, _) = filter_of(&pairs(raw.as_deref()));
     let (_, entries) = s.store.audit_search(&ctx.user.actor(None), &f, 1, 100_000).await?;
-    let mut out =
-        String::from("\u{feff}编号,时间（北京时间）,时间（UTC）,操作人,操作,对象类型,对象编号,修改前,修改后\r\n");
+    let mut out = String::from(
+        "\u{feff}编号,时间（北京时间）,时间（UTC）,操作人,来源地址,操作,结果,对象类型,对象编号,修改前,修改后\r\n",
+    );
     for e in &entries {
         let row = [
             e.id.to_string(),
             layout::beijing(&e.at),
             e.at.clone(),
             e.actor.clone(),
+            e.source.clone().unwrap_or_default(),
             action_label(&e.action).to_string(),
+            if e.outcome == "ok" { "成功" } else { "失败" }.to_string(),
             object_label(&e.object_type),
             e.object_id.map(|i| i.to_string()).unwrap_or_default(),
             e.before.as_ref().map(|v| v.to_string()).unwrap_or_default(),
             e.after.as_ref().map(|v| v.to_string()).unwrap_or_default(),
         ];
-        out.push_str(&row.iter().map(|c| csv_field(c)).collect::<Vec<_>>().join(","));
+        out.push_str(
+            &row.iter().map(|c| csv_field(&services::exchange::export::neutralize(c))).collect::<Vec<_>>().join(","),
+        );
         out.push_str("\r\n");
     }
     Ok((
