@@ -757,23 +757,7 @@ impl<'s> Tx<'s> {
                 .bind(table.to_string());
             for (id, after) in chunk {
                 let after = after.to_string();
-                self.chain_moved = true;
-                let (seq, prev, hash) = chain_next(
-                    &mut self.chain,
-                    &crate::audit::Link {
-                        seq: 0,
-                        at: &at,
-                        actor: &self.actor.name,
-                        actor_id: user,
-                        source: self.actor.source.as_deref(),
-                        action: "create",
-                        object_type: table,
-                        object_id: Some(*id),
-                        outcome: "ok",
-                        before: None,
-                        after: Some(&after),
-                    },
-                );
+                let (seq, prev, hash) = self.link_next(&at, "create", table, Some(*id), None, Some(&after));
                 q = q.bind(*id).bind(after).bind(seq).bind(prev).bind(hash);
             }
             for (_, after) in chunk {
@@ -797,23 +781,8 @@ impl<'s> Tx<'s> {
         let user = self.actor.user_id.map(|u| u.get());
         let (before, after) = (before.map(|v| v.to_string()), after.map(|v| v.to_string()));
         let outcome = domain::audit::outcome_of(action);
-        self.chain_moved = true;
-        let (seq, prev, hash) = chain_next(
-            &mut self.chain,
-            &crate::audit::Link {
-                seq: 0,
-                at: &at,
-                actor: &self.actor.name,
-                actor_id: user,
-                source: self.actor.source.as_deref(),
-                action,
-                object_type,
-                object_id,
-                outcome,
-                before: before.as_deref(),
-                after: after.as_deref(),
-            },
-        );
+        let (seq, prev, hash) =
+            self.link_next(&at, action, object_type, object_id, before.as_deref(), after.as_deref());
         sqlx::query(
             "INSERT INTO audit_log (at, actor, actor_id, source, action, object_type, object_id, before_json, after_json, \
              outcome, seq, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
@@ -834,6 +803,34 @@ impl<'s> Tx<'s> {
         .execute(&mut *self.tx)
         .await?;
         Ok(())
+    }
+
+    /// The next link of the audit chain for an entry by this transaction's actor:
+    /// `(seq, prev_hash, hash)`; the transaction's head moves on and is written back at commit.
+    fn link_next(
+        &mut self,
+        at: &str,
+        action: &str,
+        object_type: &str,
+        object_id: Option<i64>,
+        before: Option<&str>,
+        after: Option<&str>,
+    ) -> (i64, String, String) {
+        self.chain_moved = true;
+        let link = crate::audit::Link {
+            seq: 0,
+            at,
+            actor: &self.actor.name,
+            actor_id: self.actor.user_id.map(|u| u.get()),
+            source: self.actor.source.as_deref(),
+            action,
+            object_type,
+            object_id,
+            outcome: domain::audit::outcome_of(action),
+            before,
+            after,
+        };
+        chain_next(&mut self.chain, &link)
     }
 
     /// Where the audit chain currently starts.
