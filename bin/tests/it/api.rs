@@ -162,12 +162,12 @@ async fn tokens_are_hashed_expire_and_are_revoked(db: &TestDb) {
 }
 both!(tokens_are_hashed_expire_and_are_revoked);
 
-fn body(r: &Response) -> Value {
+pub(crate) fn body(r: &Response) -> Value {
     serde_json::from_str(&r.body).unwrap_or_else(|e| panic!("not JSON ({e}): {} {}", r.status, r.body))
 }
 
 /// A call with a bearer token (and no cookies).
-fn call(port: u16, token: &str, method: &str, path: &str, json: Option<&Value>) -> Response {
+pub(crate) fn call(port: u16, token: &str, method: &str, path: &str, json: Option<&Value>) -> Response {
     let auth = format!("Bearer {token}");
     let text = json.map(|j| j.to_string());
     Browser::new(port)
@@ -176,7 +176,7 @@ fn call(port: u16, token: &str, method: &str, path: &str, json: Option<&Value>) 
 }
 
 /// Create a token on the `/tokens` page of a signed-in browser; returns it as shown once.
-fn token_from_page(b: &mut Browser, name: &str) -> String {
+pub(crate) fn token_from_page(b: &mut Browser, name: &str) -> String {
     let csrf = b.get("/tokens").hidden("csrf");
     let r = b.post("/tokens", &[("csrf", &csrf), ("name", name), ("days", "30")]);
     assert_eq!(r.status, 200, "{}", r.body);

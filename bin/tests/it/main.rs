@@ -9,6 +9,7 @@ mod exchange_export;
 mod exchange_import;
 mod forms;
 mod generate;
+mod hostile;
 mod http;
 mod report_pages;
 mod reports;
