@@ -15,3 +15,4 @@ mod reports;
 mod story;
 mod support;
 mod trust;
+mod twofactor;
