@@ -6,7 +6,7 @@
 
 use crate::both;
 use crate::http::{next_code, secret_of, signed_in, Browser, Response};
-use crate::support::{serve_demo, Backend, TestDb};
+use crate::support::{serve_demo, TestDb};
 use domain::audit::{Actor, AuditEntry};
 use store::sessions::{Login, SecondFactor};
 use store::totp::Check;

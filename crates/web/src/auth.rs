@@ -123,7 +123,11 @@ impl FromRequestParts<AppState> for Ctx {
             }
             _ => {}
         }
-        if user.must_change_password && !matches!(path.as_str(), "/password" | "/logout" | "/totp/recovery") {
+        // Then the forced password change (the recovery codes just made are shown first).
+        if user.must_change_password
+            && user.second_factor == SecondFactor::Done
+            && !matches!(path.as_str(), "/password" | "/logout" | "/totp/recovery")
+        {
             return Err(Redirect::to("/password").into_response());
         }
         let lang = Lang::parse(&user.lang);
