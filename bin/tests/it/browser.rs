@@ -167,6 +167,23 @@ async fn sign_in(c: &Client, base: &str, name: &str, password: &str) {
     click(c, "form.login button[type=submit]").await;
 }
 
+/// The enrolment a manager meets at first sign-in: the secret read off the page, the code
+/// computed as an authenticator app would and typed in; the recovery codes shown once; continue.
+async fn enrol_second_factor(c: &Client) {
+    wait_path(c, "/totp/enrol").await;
+    shot(c, "01b-totp-enrol").await;
+    let secret = c.find(Locator::Css("#totp-secret")).await.expect("the secret").text().await.unwrap();
+    let uri = c.find(Locator::Css("#totp-uri")).await.expect("the key URI").text().await.unwrap();
+    assert!(uri.starts_with("otpauth://totp/Counterpart:") && uri.contains(&format!("secret={secret}")), "{uri}");
+    let key = domain::totp::base32_decode(&secret).expect("base32");
+    fill(c, "input[name=code]", &domain::totp::code_at(&key, chrono::Utc::now().timestamp())).await;
+    click(c, "form.stack button[type=submit]").await;
+    wait_path(c, "/totp/recovery").await;
+    assert_eq!(c.find_all(Locator::Css("code.recovery")).await.unwrap().len(), 10, "ten recovery codes");
+    shot(c, "01c-totp-recovery-codes").await;
+    click(c, "#continue").await;
+}
+
 /// Move every session's last activity `minutes` into the past, as if nobody had clicked since.
 async fn idle_for(db: &TestDb, minutes: i64) {
     sqlx::any::install_default_drivers();
@@ -189,10 +206,12 @@ async fn a_new_user_walks_through_the_demo() {
     wait_path(&c, "/login").await;
     shot(&c, "01-login").await;
 
-    // A wrong password, then the printed one; the first stop is the forced password change.
+    // A wrong password, then the printed one; the first stop is the enrolment of the second factor
+    // a manager requires, then the forced password change.
     sign_in(&c, &base, "demo.manager", "Wrong#Password1").await;
     wait_text(&c, "用户名或密码错误").await;
     sign_in(&c, &base, "demo.manager", &accounts["demo.manager"]).await;
+    enrol_second_factor(&c).await;
     wait_path(&c, "/password").await;
     fill(&c, "input[name=old_password]", &accounts["demo.manager"]).await;
     fill(&c, "input[name=new_password]", "weak").await;

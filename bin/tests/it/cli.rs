@@ -99,12 +99,15 @@ async fn serve_demo_signs_in_and_shows_the_headline_figures() {
     assert!(r.body.contains("用户名或密码错误"));
 
     // The printed password works once; the first thing is a forced password change.
-    let r = b.login("demo.manager", &accounts["demo.manager"]);
+    // A manager enrols the second factor first (see twofactor.rs), then changes the password.
+    let r = b.password_login("demo.manager", &accounts["demo.manager"]);
     assert_eq!(r.status, 303);
-    assert_eq!(r.header("location"), Some("/password"));
+    assert_eq!(r.header("location"), Some("/totp/enrol?next=%2F"));
     let set = r.headers.iter().find(|(k, v)| k.eq_ignore_ascii_case("set-cookie") && v.starts_with("cp_session="));
     let set = &set.expect("session cookie").1;
     assert!(set.contains("HttpOnly") && set.contains("SameSite=Lax"), "{set}");
+    let r = b.second_factor("demo.manager", r);
+    assert_eq!(r.header("location"), Some("/password"));
     assert_eq!(b.get("/").header("location"), Some("/password"));
     let page = b.get("/password");
     let csrf = page.hidden("csrf");

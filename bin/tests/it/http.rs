@@ -30,6 +30,17 @@ impl Response {
         let start = self.body.find(marker).map(|i| i + marker.len()).expect("a list total");
         self.body[start..].chars().take_while(char::is_ascii_digit).collect::<String>().parse().expect("a number")
     }
+    /// The text between the first `start` and the `end` after it.
+    pub fn between(&self, start: &str, end: &str) -> String {
+        self.all_between(start, end).into_iter().next().unwrap_or_else(|| panic!("no {start} in {}", self.body))
+    }
+    /// Every text between a `start` and the `end` after it.
+    pub fn all_between(&self, start: &str, end: &str) -> Vec<String> {
+        self.body
+            .match_indices(start)
+            .filter_map(|(i, _)| self.body[i + start.len()..].split(end).next().map(str::to_string))
+            .collect()
+    }
     /// The value of a hidden form field named `name` in the body.
     pub fn hidden(&self, name: &str) -> String {
         let marker = format!("name=\"{name}\" value=\"");
@@ -181,11 +192,87 @@ impl Browser {
     }
 
     /// Sign in through the login form; returns the response to the form's post.
-    pub fn login(&mut self, name: &str, password: &str) -> Response {
+    pub fn password_login(&mut self, name: &str, password: &str) -> Response {
         let page = self.get("/login");
         assert_eq!(page.status, 200);
         let csrf = page.hidden("csrf");
         self.post("/login", &[("csrf", &csrf), ("name", name), ("password", password), ("next", "/")])
+    }
+
+    /// Sign in as a person would, the second factor included: the password form, then the code
+    /// (computed from the secret this process enrolled) or, the first time for a role that
+    /// requires it, the enrolment. Returns what the last step answered, so a test sees the same
+    /// redirect (to `/password`, to `next`) or refusal as after a password-only sign-in.
+    pub fn login(&mut self, name: &str, password: &str) -> Response {
+        let r = self.password_login(name, password);
+        self.second_factor(name, r)
+    }
+
+    /// Finish a sign-in whose password step answered `r`.
+    pub fn second_factor(&mut self, name: &str, r: Response) -> Response {
+        let to = r.header("location").unwrap_or_default().to_string();
+        if r.status != 303 {
+            return r;
+        }
+        if to.starts_with("/login/totp") {
+            let csrf = self.get(&to).hidden("csrf");
+            let code = next_code(self.port, name);
+            return self.post("/login/totp", &[("csrf", &csrf), ("code", &code), ("next", "/")]);
+        }
+        if to.starts_with("/totp/enrol") {
+            self.enrol(name);
+            // The recovery page's "continue" leads to the password change or the start.
+            return self.get("/");
+        }
+        r
+    }
+
+    /// Enrol the signed-in user `name` (the enrolment page is open to it); returns the
+    /// recovery codes shown once.
+    pub fn enrol(&mut self, name: &str) -> Vec<String> {
+        let page = self.get("/totp/enrol");
+        assert_eq!(page.status, 200, "{}", page.body);
+        let secret = page.between("<code id=\"totp-secret\">", "</code>");
+        let csrf = page.hidden("csrf");
+        let key = domain::totp::base32_decode(&secret).expect("a base32 secret");
+        SECRETS.lock().unwrap().insert((self.port, name.to_string()), (key, None));
+        let code = next_code(self.port, name);
+        let r = self.post("/totp/enrol", &[("csrf", &csrf), ("code", &code), ("next", "/")]);
+        assert_eq!(r.status, 303, "enrolment of {name}: {}", r.body);
+        let loc = r.header("location").unwrap_or_default().to_string();
+        assert!(loc.starts_with("/totp/recovery"), "{loc}");
+        let shown = self.get(&loc);
+        assert_eq!(shown.status, 200);
+        let codes = shown.all_between("<code class=\"recovery\">", "</code>");
+        assert_eq!(codes.len(), 10, "ten recovery codes");
+        codes
+    }
+}
+
+type Secrets = std::sync::Mutex<BTreeMap<(u16, String), (Vec<u8>, Option<i64>)>>;
+/// The TOTP secrets this test process enrolled, by server port and user, with the last step
+/// whose code it sent (a code is good once, so the next one is for a later step).
+static SECRETS: Secrets = std::sync::Mutex::new(BTreeMap::new());
+
+/// The secret enrolled for `name` on the server at `port`.
+pub fn secret_of(port: u16, name: &str) -> Option<Vec<u8>> {
+    SECRETS.lock().unwrap().get(&(port, name.to_string())).map(|(k, _)| k.clone())
+}
+
+/// A code of `name`'s secret for a step later than the last one sent (waiting for the clock
+/// when the window ahead is used up), noted as sent.
+pub fn next_code(port: u16, name: &str) -> String {
+    loop {
+        let now = domain::totp::step_of(chrono::Utc::now().timestamp());
+        let mut all = SECRETS.lock().unwrap();
+        let (key, last) = all.get_mut(&(port, name.to_string())).unwrap_or_else(|| panic!("no secret for {name}"));
+        let step = last.map_or(now, |l| (l + 1).max(now));
+        if step <= now + domain::totp::WINDOW {
+            *last = Some(step);
+            return domain::totp::code_at_step(key, step);
+        }
+        drop(all);
+        std::thread::sleep(Duration::from_millis(500));
     }
 }
 

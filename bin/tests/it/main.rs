@@ -16,3 +16,4 @@ mod reports;
 mod story;
 mod support;
 mod trust;
+mod twofactor;

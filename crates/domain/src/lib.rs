@@ -22,6 +22,7 @@ pub mod program;
 pub mod projects;
 pub mod regions;
 pub mod reports;
+pub mod totp;
 pub mod users;
 pub mod values;
 

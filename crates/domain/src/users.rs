@@ -57,6 +57,11 @@ impl Role {
     pub fn manages_program(self) -> bool {
         matches!(self, Role::Manager)
     }
+    /// Must this role sign in with a second factor (TOTP)? The three administrators and the
+    /// front command (项目管理); the others may enrol.
+    pub fn requires_second_factor(self) -> bool {
+        matches!(self, Role::SysAdmin | Role::SecAdmin | Role::Auditor | Role::Manager)
+    }
     /// Business roles need an organization to scope them.
     pub fn needs_org(self) -> bool {
         matches!(self, Role::Manager | Role::Reporter)

@@ -71,7 +71,7 @@ impl Store {
             }
         }
         let now = crate::write::now();
-        r.sessions_ended = sqlx::query("UPDATE sessions SET ended_at = $1 WHERE ended_at IS NULL")
+        r.sessions_ended = sqlx::query("UPDATE sessions SET ended_at = $1, recovery_enc = NULL WHERE ended_at IS NULL")
             .bind(now.clone())
             .execute(&mut *tx.tx)
             .await?

@@ -25,6 +25,7 @@ mod row;
 pub mod sessions;
 mod sql;
 pub mod tokens;
+pub mod totp;
 pub mod users;
 mod write;
 

@@ -17,6 +17,7 @@ pub(crate) const MIGRATIONS: &[(u32, &str)] = &[
     (6, include_str!("../migrations/0006_rollups.sql")),
     (7, include_str!("../migrations/0007_rollup_brand.sql")),
     (8, include_str!("../migrations/0008_audit_chain.sql")),
+    (9, include_str!("../migrations/0009_totp.sql")),
 ];
 
 /// Split a script on `;` at line ends (the migrations contain no semicolons inside strings).

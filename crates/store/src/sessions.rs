@@ -41,6 +41,32 @@ pub struct SessionUser {
     /// The session's anti-forgery token, to be echoed by every state-changing request.
     pub csrf: String,
     pub must_change_password: bool,
+    /// Where the session stands with the second factor (see [`crate::totp`]).
+    pub second_factor: SecondFactor,
+}
+
+/// The second factor of a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecondFactor {
+    /// Passed, or not asked of this user: the session reaches what the role may.
+    Done,
+    /// The password was right; the code (or a recovery code) is still to come.
+    Code,
+    /// The role requires a second factor the user has not enrolled yet: enrolment first.
+    Enrol,
+}
+
+impl SecondFactor {
+    /// The state of a session from the pending flag, the user's enrolment and role.
+    pub fn of(pending: bool, enabled: bool, role: Role) -> SecondFactor {
+        if pending && enabled {
+            SecondFactor::Code
+        } else if !enabled && role.requires_second_factor() {
+            SecondFactor::Enrol
+        } else {
+            SecondFactor::Done
+        }
+    }
 }
 
 impl SessionUser {
@@ -59,6 +85,9 @@ pub enum Login {
     Refused,
     /// Locked after too many failures, until this UTC time (RFC 3339).
     Locked { until: String },
+    /// Too many failed sign-ins from this source address lately (see [`crate::totp::THROTTLE`]):
+    /// refused whatever the password.
+    Throttled,
 }
 
 fn random_hex(bytes: usize) -> String {
@@ -75,8 +104,8 @@ fn parse_ts(s: &str) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(s).ok().map(|t| t.with_timezone(&Utc))
 }
 
-type UserRow = (i64, String, String, Option<i64>, String, i64, i64, Option<String>, String, i64);
-type SessionRow = (i64, String, String, Option<i64>, String, i64, String, String, Option<String>, i64);
+type UserRow = (i64, String, String, Option<i64>, String, i64, i64, Option<String>, String, i64, i64);
+type SessionRow = (i64, String, String, Option<i64>, String, i64, String, String, Option<String>, i64, i64, i64);
 
 impl Store {
     /// The login policy in force.
@@ -131,8 +160,8 @@ impl Store {
 
     async fn user_row(&self, name: &str) -> Result<Option<UserRow>> {
         Ok(sqlx::query_as(
-            "SELECT id, name, role, org_id, password_hash, must_change_password, failed_logins, locked_until, lang, disabled \
-             FROM users WHERE name = $1",
+            "SELECT id, name, role, org_id, password_hash, must_change_password, failed_logins, locked_until, lang, disabled, \
+                 totp_enabled FROM users WHERE name = $1",
         )
         .bind(name.to_string())
         .fetch_optional(self.pool())
@@ -154,11 +183,20 @@ impl Store {
         at: DateTime<Utc>,
     ) -> Result<Login> {
         let policy = self.policy().await?;
-        let Some((id, uname, role, org, hash, must, failed, locked, lang, disabled)) = self.user_row(name).await?
+        let throttled = self.throttled(source.as_deref(), at).await?;
+        let Some((id, uname, role, org, hash, must, failed, locked, lang, disabled, totp)) = self.user_row(name).await?
         else {
+            let actor = crate::totp::unknown_actor(source.clone());
+            if throttled {
+                return self.refuse_throttled(&actor, None).await.map(|()| Login::Throttled);
+            }
             // Spend the same effort as for a real user, so timing does not tell who exists.
             let _ =
                 verify_password("$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHQ$aW52YWxpZGludmFsaWRpbnZhbGlk", password);
+            let mut tx = self.begin_audited(&actor).await?;
+            crate::totp::note_failure(&mut tx, source.as_deref(), at).await?;
+            tx.audit("login_failed", "users", None, None, Some(json!({ "unknown_user": true }))).await?;
+            tx.commit().await?;
             return Ok(Login::Refused);
         };
         let uid = UserId::issued(id);
@@ -170,6 +208,9 @@ impl Store {
             org_id: org.map(OrgId::issued),
             source: source.clone(),
         };
+        if throttled {
+            return self.refuse_throttled(&actor, Some(id)).await.map(|()| Login::Throttled);
+        }
         if let Some(until) = locked.as_deref().and_then(parse_ts) {
             if until > at {
                 let mut tx = self.begin_audited(&actor).await?;
@@ -182,6 +223,7 @@ impl Store {
             let failed = failed + 1;
             let lock = failed >= policy.lockout_attempts;
             let mut tx = self.begin_audited(&actor).await?;
+            crate::totp::note_failure(&mut tx, source.as_deref(), at).await?;
             let until = lock.then(|| ts(at + Duration::minutes(policy.lockout_minutes)));
             sqlx::query("UPDATE users SET failed_logins = $1, locked_until = $2 WHERE id = $3")
                 .bind(if lock { 0 } else { failed })
@@ -201,21 +243,30 @@ impl Store {
         }
         let token = random_hex(32);
         let csrf = random_hex(32);
+        let second_factor = SecondFactor::of(true, totp != 0, role);
+        let pending = second_factor != SecondFactor::Done;
         let mut tx = self.begin_audited(&actor).await?;
         sqlx::query("UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1")
             .bind(id)
             .execute(&mut *tx.tx)
             .await?;
         sqlx::query(
-            "INSERT INTO sessions (token_hash, user_id, csrf, created_at, last_seen_at) VALUES ($1, $2, $3, $4, $4)",
+            "INSERT INTO sessions (token_hash, user_id, csrf, created_at, last_seen_at, second_factor_pending) \
+             VALUES ($1, $2, $3, $4, $4, $5)",
         )
         .bind(self.crypto().lookup_hash(&token))
         .bind(id)
         .bind(csrf.clone())
         .bind(ts(at))
+        .bind(i64::from(pending))
         .execute(&mut *tx.tx)
         .await?;
-        tx.audit("login", "users", Some(id), None, None).await?;
+        let after = match second_factor {
+            SecondFactor::Done => None,
+            SecondFactor::Code => Some(json!({ "second_factor": "code" })),
+            SecondFactor::Enrol => Some(json!({ "second_factor": "enrol" })),
+        };
+        tx.audit("login", "users", Some(id), None, after).await?;
         tx.commit().await?;
         let user = SessionUser {
             user_id: uid,
@@ -225,6 +276,7 @@ impl Store {
             lang,
             csrf,
             must_change_password: must != 0,
+            second_factor,
         };
         Ok(Login::Ok { token, user })
     }
@@ -239,12 +291,15 @@ impl Store {
         let h = self.crypto().lookup_hash(token);
         let row: Option<SessionRow> = sqlx::query_as(
             "SELECT u.id, u.name, u.role, u.org_id, u.lang, u.must_change_password, s.csrf, s.last_seen_at, \
-                 s.ended_at, u.disabled FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1",
+                 s.ended_at, u.disabled, s.second_factor_pending, u.totp_enabled \
+             FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1",
         )
         .bind(h.clone())
         .fetch_optional(self.pool())
         .await?;
-        let Some((id, name, role, org, lang, must, csrf, seen, ended, disabled)) = row else { return Ok(None) };
+        let Some((id, name, role, org, lang, must, csrf, seen, ended, disabled, pending, totp)) = row else {
+            return Ok(None);
+        };
         if ended.is_some() || disabled != 0 {
             return Ok(None);
         }
@@ -272,6 +327,7 @@ impl Store {
             lang,
             csrf,
             must_change_password: must != 0,
+            second_factor: SecondFactor::of(pending != 0, totp != 0, role),
         }))
     }
 

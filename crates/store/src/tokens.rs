@@ -262,6 +262,8 @@ impl Store {
             lang,
             csrf: String::new(),
             must_change_password: must != 0,
+            // A token is made by a signed-in user past the second factor; it stands for that.
+            second_factor: crate::sessions::SecondFactor::Done,
         }))
     }
 }

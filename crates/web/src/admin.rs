@@ -52,6 +52,7 @@ async fn render(s: &AppState, ctx: &Ctx, message: Option<(bool, String)>) -> Res
                             @if let Some(l) = &u.locked_until { (ctx.t("锁定至 ", "locked until ")) (layout::beijing(l)) }
                             @else if u.must_change_password { (ctx.t("待修改初始密码", "must change password")) }
                             @else { (ctx.t("正常", "active")) }
+                            @if u.totp_enabled { " · " (ctx.t("已启用两步验证", "two-factor on")) }
                         }
                         td { (layout::beijing(&u.created_at)) }
                         td {
@@ -68,6 +69,12 @@ async fn render(s: &AppState, ctx: &Ctx, message: Option<(bool, String)>) -> Res
                                         @for (r, code, _) in ROLES { option value=(code) selected[Some(*r) == role] { (layout::role_label(ctx.lang, *r)) } }
                                     }
                                     " " button.link type="submit" { (ctx.t("设为此角色", "Set role")) }
+                                }
+                                @if u.totp_enabled {
+                                    form.inline method="post" action={ "/admin/users/" (u.id) "/totp-reset" } {
+                                        input type="hidden" name="csrf" value=(ctx.user.csrf);
+                                        button.link type="submit" { (ctx.t("重置两步验证", "Reset two-factor")) }
+                                    }
                                 }
                             }
                         }
@@ -194,5 +201,19 @@ pub async fn set_policy(State(s): State<AppState>, ctx: Ctx, Form(f): Form<Polic
         idle_minutes: f.idle_minutes,
     };
     let r = s.store.set_policy(&ctx.user.actor(None), p).await;
+    outcome(&s, &ctx, r).await
+}
+
+/// Reset another user's second factor (安全管理员): they enrol again at their next sign-in.
+pub async fn totp_reset(
+    State(s): State<AppState>,
+    ctx: Ctx,
+    crate::auth::Source(src): crate::auth::Source,
+    Path(id): Path<i64>,
+    Form(f): Form<crate::auth::CsrfForm>,
+) -> Result<Response, AppError> {
+    admin(&ctx)?;
+    ctx.check_csrf(&f.csrf)?;
+    let r = s.store.totp_reset(&ctx.user.actor(src), UserId::issued(id)).await;
     outcome(&s, &ctx, r).await
 }

@@ -174,6 +174,9 @@ impl FromRequestParts<AppState> for ApiCtx {
         let none = || ApiError::unauthorized("未认证：请使用个人 API 令牌（Authorization: Bearer cpt_…），或先登录");
         let token = cookie(&parts.headers, SESSION_COOKIE).ok_or_else(none)?;
         let user = state.store.session(&token).await?.ok_or_else(none)?;
+        if user.second_factor != store::sessions::SecondFactor::Done {
+            return Err(ApiError::unauthorized("须先完成两步验证（/login/totp 或 /totp/enrol），再使用 API"));
+        }
         if user.must_change_password {
             return Err(must_change_password());
         }

@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use maud::{html, Markup};
 use serde::Deserialize;
-use store::sessions::{Login, SessionUser};
+use store::sessions::{Login, SecondFactor, SessionUser};
 use store::StoreError;
 
 pub const SESSION_COOKIE: &str = "cp_session";
@@ -62,7 +62,7 @@ fn is_tls(headers: &HeaderMap) -> bool {
     headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()).is_some_and(|v| v.eq_ignore_ascii_case("https"))
 }
 
-fn set_cookie(headers: &HeaderMap, name: &str, value: &str, max_age: Option<i64>) -> HeaderValue {
+pub(crate) fn set_cookie(headers: &HeaderMap, name: &str, value: &str, max_age: Option<i64>) -> HeaderValue {
     let mut c = format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax");
     if let Some(a) = max_age {
         c.push_str(&format!("; Max-Age={a}"));
@@ -92,7 +92,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Source {
 }
 
 /// A path to go back to after login: local only.
-fn safe_next(next: Option<&str>) -> String {
+pub(crate) fn safe_next(next: Option<&str>) -> String {
     match next {
         Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
         _ => "/".to_string(),
@@ -112,7 +112,22 @@ impl FromRequestParts<AppState> for Ctx {
             Ok(None) => return Err(to_login()),
             Err(e) => return Err(AppError::from(e).into_response()),
         };
-        if user.must_change_password && path != "/password" && path != "/logout" {
+        // Past the password and not past the second factor: the code or the enrolment first.
+        let allowed = |p: &str| path == p || path == "/logout";
+        match user.second_factor {
+            SecondFactor::Code if !allowed("/login/totp") => {
+                return Err(Redirect::to(&format!("/login/totp?next={}", crate::records::encode(&full))).into_response())
+            }
+            SecondFactor::Enrol if !allowed("/totp/enrol") => {
+                return Err(Redirect::to(&format!("/totp/enrol?next={}", crate::records::encode(&full))).into_response())
+            }
+            _ => {}
+        }
+        // Then the forced password change (the recovery codes just made are shown first).
+        if user.must_change_password
+            && user.second_factor == SecondFactor::Done
+            && !matches!(path.as_str(), "/password" | "/logout" | "/totp/recovery")
+        {
             return Err(Redirect::to("/password").into_response());
         }
         let lang = Lang::parse(&user.lang);
@@ -200,7 +215,12 @@ pub async fn login(
     }
     match s.store.login(f.name.trim(), &f.password, src).await? {
         Login::Ok { token, user } => {
-            let to = if user.must_change_password { "/password".to_string() } else { next.clone() };
+            let to = match user.second_factor {
+                SecondFactor::Code => format!("/login/totp?next={}", crate::records::encode(&next)),
+                SecondFactor::Enrol => format!("/totp/enrol?next={}", crate::records::encode(&next)),
+                SecondFactor::Done if user.must_change_password => "/password".to_string(),
+                SecondFactor::Done => next.clone(),
+            };
             let mut r = Redirect::to(&to).into_response();
             r.headers_mut().append(SET_COOKIE, set_cookie(&headers, SESSION_COOKIE, &token, None));
             r.headers_mut().append(SET_COOKIE, set_cookie(&headers, PRE_COOKIE, "", Some(0)));
@@ -218,7 +238,16 @@ pub async fn login(
             };
             Ok(again(StatusCode::TOO_MANY_REQUESTS, &msg))
         }
+        Login::Throttled => Ok(again(StatusCode::TOO_MANY_REQUESTS, throttled_message(lang))),
     }
+}
+
+/// The refusal of a sign-in from an address that failed too often lately.
+pub(crate) fn throttled_message(lang: Lang) -> &'static str {
+    lang.t(
+        "该网络地址登录失败次数过多（15 分钟内超过 10 次），已暂停登录，请 15 分钟后再试",
+        "Too many failed sign-ins from this address (more than 10 in 15 minutes); try again in 15 minutes",
+    )
 }
 
 /// A form that carries nothing but the anti-forgery token (logout, delete, unlock, reveal).

@@ -68,6 +68,7 @@ pub fn page(ctx: &Ctx, title: &str, body: Markup) -> Markup {
                             button.link type="submit" lang=(lang.other().html()) { (lang.t("English", "中文")) }
                         }
                         a href="/password" { (lang.t("修改密码", "Password")) }
+                        a href="/totp/enrol" { (lang.t("两步验证", "Two-factor")) }
                         form.inline method="post" action="/logout" {
                             input type="hidden" name="csrf" value=(ctx.user.csrf);
                             button.link type="submit" { (lang.t("退出", "Sign out")) }

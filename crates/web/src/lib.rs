@@ -20,6 +20,7 @@ mod openapi;
 mod records;
 mod reports;
 mod tokens;
+mod totp;
 
 pub use error::AppError;
 
@@ -45,6 +46,9 @@ pub fn router(store: Store) -> Router {
     Router::new()
         .route("/", get(home))
         .route("/login", get(auth::login_form).post(auth::login))
+        .route("/login/totp", get(totp::code_form).post(totp::code))
+        .route("/totp/enrol", get(totp::enrol_form).post(totp::enrol))
+        .route("/totp/recovery", get(totp::recovery))
         .route("/logout", post(auth::logout))
         .route("/password", get(auth::password_form).post(auth::change_password))
         .route("/lang", post(auth::set_lang))
@@ -53,6 +57,7 @@ pub fn router(store: Store) -> Router {
         .route("/admin/users", post(admin::create_user))
         .route("/admin/users/{id}/unlock", post(admin::unlock))
         .route("/admin/users/{id}/role", post(admin::set_role))
+        .route("/admin/users/{id}/totp-reset", post(admin::totp_reset))
         .route("/admin/policy", post(admin::set_policy))
         .route("/audit", get(audit::page))
         .route("/audit.csv", get(audit::export))
