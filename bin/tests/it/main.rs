@@ -14,4 +14,5 @@ mod report_pages;
 mod reports;
 mod story;
 mod support;
+mod tls;
 mod trust;
