@@ -9,6 +9,8 @@ use std::io::Read;
 use std::path::PathBuf;
 use store::{Crypto, DbUrl, Store, StoreError};
 
+mod tls;
+
 #[derive(Parser)]
 #[command(name = "counterpart", version, about = "对口支援信息系统 Counterpart")]
 struct Cli {
@@ -38,6 +40,17 @@ enum Command {
         /// Load the demo program first when the database is empty.
         #[arg(long)]
         demo: bool,
+        /// Serve HTTPS with this certificate (PEM, the server's certificate first, then the
+        /// chain); together with --tls-key.
+        #[arg(long, env = "COUNTERPART_TLS_CERT")]
+        tls_cert: Option<PathBuf>,
+        /// The certificate's private key (PEM: PKCS#8, RSA or EC, not encrypted).
+        #[arg(long, env = "COUNTERPART_TLS_KEY")]
+        tls_key: Option<PathBuf>,
+        /// The largest upload in MB (a spreadsheet to import); a larger request is refused with
+        /// 413 before it is read.
+        #[arg(long, env = "COUNTERPART_MAX_UPLOAD_MB", default_value_t = 64)]
+        max_upload_mb: u32,
     },
     /// Bring the database schema up to date.
     Migrate,
@@ -613,7 +626,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 r.tokens_revoked
             );
         }
-        Command::Serve { addr, demo } => {
+        Command::Serve { addr, demo, tls_cert, tls_key, max_upload_mb } => {
+            if !(1..=4096).contains(&max_upload_mb) {
+                bail!("--max-upload-mb 须在 1–4096 之间，不能是 {max_upload_mb}");
+            }
+            // The certificate and key are checked before the database is touched.
+            let tls = match (tls_cert, tls_key) {
+                (Some(cert), Some(key)) => Some(tls::server_config(&cert, &key)?),
+                (None, None) => None,
+                (Some(_), None) => bail!("给出了 --tls-cert 却没有 --tls-key：HTTPS 须同时给出证书与私钥"),
+                (None, Some(_)) => bail!("给出了 --tls-key 却没有 --tls-cert：HTTPS 须同时给出证书与私钥"),
+            };
             let store = open(g).await?;
             if demo {
                 if store.is_empty().await? {
@@ -627,15 +650,35 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     println!("数据库已有数据，跳过载入演示数据。");
                 }
             }
+            let config = web::Config { tls: tls.is_some(), max_upload: max_upload_mb as usize * 1024 * 1024 };
+            let app =
+                web::router_with(store.clone(), config).into_make_service_with_connect_info::<std::net::SocketAddr>();
             let listener = tokio::net::TcpListener::bind(&addr).await.with_context(|| format!("无法监听 {addr}"))?;
-            println!("Counterpart 已启动：http://{addr}/ （数据库：{}）", store.backend().name());
-            axum::serve(
-                listener,
-                web::router(store.clone()).into_make_service_with_connect_info::<std::net::SocketAddr>(),
-            )
-            .with_graceful_shutdown(shutdown())
-            .await
-            .context("服务异常退出")?;
+            let scheme = if tls.is_some() { "https" } else { "http" };
+            println!(
+                "Counterpart 已启动：{scheme}://{addr}/ （数据库：{}，上传上限 {max_upload_mb} MB）",
+                store.backend().name()
+            );
+            match tls {
+                None => axum::serve(listener, app).with_graceful_shutdown(shutdown()).await.context("服务异常退出")?,
+                Some(config) => {
+                    let handle = axum_server::Handle::<std::net::SocketAddr>::new();
+                    let stop = handle.clone();
+                    tokio::spawn(async move {
+                        shutdown().await;
+                        stop.graceful_shutdown(Some(std::time::Duration::from_secs(30)));
+                    });
+                    let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(
+                        axum_server::tls_rustls::RustlsConfig::from_config(std::sync::Arc::new(config)),
+                    );
+                    axum_server::Server::from_listener(listener)
+                        .acceptor(acceptor)
+                        .handle(handle)
+                        .serve(app)
+                        .await
+                        .context("服务异常退出")?
+                }
+            }
             store.close().await;
         }
     }

@@ -15,5 +15,6 @@ mod report_pages;
 mod reports;
 mod story;
 mod support;
+mod tls;
 mod trust;
 mod twofactor;

@@ -58,7 +58,9 @@ pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     })
 }
 
-fn is_tls(headers: &HeaderMap) -> bool {
+/// Did the request come over HTTPS: served over TLS by this server (the router's `edge` layer
+/// then sets the header), or through a TLS gateway that says so.
+pub(crate) fn is_tls(headers: &HeaderMap) -> bool {
     headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()).is_some_and(|v| v.eq_ignore_ascii_case("https"))
 }
 

@@ -66,6 +66,11 @@ impl IntoResponse for AppError {
 #[derive(Debug, Clone)]
 struct ErrorMessage(String);
 
+/// An error page with this status and message (inside the navigation for a signed-in reader).
+pub(crate) fn refusal(status: StatusCode, msg: &str) -> Response {
+    page(status, msg)
+}
+
 fn page(status: StatusCode, msg: &str) -> Response {
     let body = maud::html! {
         p.error { (msg) }

@@ -15,8 +15,27 @@ use services::exchange::{import, sheet, template};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-/// The largest file an upload may carry; a larger one is refused before it is read.
-pub const MAX_UPLOAD: usize = 64 * 1024 * 1024;
+/// The largest upload unless `serve --max-upload-mb` says otherwise ([`crate::Config`]); a larger
+/// one is refused before it is read.
+pub const DEFAULT_MAX_UPLOAD: usize = 64 * 1024 * 1024;
+
+/// A limit in bytes as MB, the way it was given (`--max-upload-mb`).
+fn mb(bytes: u64) -> String {
+    let m = bytes as f64 / (1024.0 * 1024.0);
+    if m.fract() == 0.0 {
+        format!("{m:.0}")
+    } else {
+        format!("{m:.1}")
+    }
+}
+
+/// The refusal of a body over the limit: the limit in MB, and the declared size when known.
+pub(crate) fn too_large(limit: usize, declared: Option<u64>) -> String {
+    match declared {
+        Some(n) => format!("上传内容过大：本次 {} MB，超过上限 {} MB，未读取、未导入任何数据", mb(n), mb(limit as u64)),
+        None => format!("上传内容过大：超过上限 {} MB，未导入任何数据", mb(limit as u64)),
+    }
+}
 
 /// Error reports waiting to be downloaded: (token, user, made, bytes). For an hour, the newest
 /// one per user, within a total size.
@@ -115,12 +134,12 @@ pub async fn upload(
         let field = match parts.next_field().await {
             Ok(Some(f)) => f,
             Ok(None) => break,
-            Err(e) => return Ok(refused(&ctx, t, StatusCode::PAYLOAD_TOO_LARGE, &upload_error(&ctx, e.body_text()))),
+            Err(e) => return Ok(upload_failed(&s, &ctx, t, e)),
         };
         let name = field.name().unwrap_or_default().to_string();
         let bytes = match field.bytes().await {
             Ok(b) => b,
-            Err(e) => return Ok(refused(&ctx, t, StatusCode::PAYLOAD_TOO_LARGE, &upload_error(&ctx, e.body_text()))),
+            Err(e) => return Ok(upload_failed(&s, &ctx, t, e)),
         };
         match name.as_str() {
             "csrf" => csrf = String::from_utf8_lossy(&bytes).into_owned(),
@@ -184,14 +203,25 @@ pub async fn upload(
     Ok((StatusCode::UNPROCESSABLE_ENTITY, page(&ctx, t, body)).into_response())
 }
 
-fn upload_error(ctx: &Ctx, detail: String) -> String {
-    format!(
-        "{}（{detail}）",
-        ctx.t(
-            "文件过大或上传中断，单个文件不超过 64 MB",
-            "The file is too large or the upload broke off (64 MB at most)"
-        )
-    )
+/// A multipart body that could not be read: over the limit (413, a chunked upload cut off there),
+/// or broken off or malformed (400).
+fn upload_failed(s: &AppState, ctx: &Ctx, t: &RecordType, e: axum::extract::multipart::MultipartError) -> Response {
+    let limit = s.config.max_upload;
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        let msg = match ctx.lang {
+            crate::i18n::Lang::Zh => too_large(limit, None),
+            crate::i18n::Lang::En => {
+                format!("The upload is larger than the limit of {} MB; nothing was imported", mb(limit as u64))
+            }
+        };
+        return refused(ctx, t, StatusCode::PAYLOAD_TOO_LARGE, &msg);
+    }
+    let msg = format!(
+        "{}（{}）",
+        ctx.t("上传中断或格式有误，未导入任何数据", "The upload broke off or is malformed; nothing was imported"),
+        e.body_text()
+    );
+    refused(ctx, t, StatusCode::BAD_REQUEST, &msg)
 }
 
 fn refused(ctx: &Ctx, t: &RecordType, status: StatusCode, message: &str) -> Response {

@@ -39,10 +39,35 @@ use store::Store;
 #[derive(Clone)]
 pub struct AppState {
     pub store: Store,
+    pub config: Config,
 }
 
+/// How the server is run, as `counterpart serve` was told.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The server itself terminates TLS (`serve --tls-cert/--tls-key`): every request came over
+    /// HTTPS, so cookies are `Secure` and answers carry HSTS.
+    pub tls: bool,
+    /// The largest request body in bytes (`serve --max-upload-mb`): a spreadsheet upload. A
+    /// request that declares more in `Content-Length` is refused with 413 before it is read; a
+    /// chunked one is cut off at the limit.
+    pub max_upload: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config { tls: false, max_upload: import::DEFAULT_MAX_UPLOAD }
+    }
+}
+
+/// The application with the default [`Config`] (plain HTTP, 64 MB uploads).
 pub fn router(store: Store) -> Router {
-    let state = AppState { store };
+    router_with(store, Config::default())
+}
+
+pub fn router_with(store: Store, config: Config) -> Router {
+    let max_upload = config.max_upload;
+    let state = AppState { store, config };
     Router::new()
         .route("/", get(home))
         .route("/login", get(auth::login_form).post(auth::login))
@@ -67,9 +92,7 @@ pub fn router(store: Store) -> Router {
         .route("/records/{slug}/template.xlsx", get(import::template_xlsx))
         .route(
             "/records/{slug}/import",
-            get(import::import_form)
-                .post(import::upload)
-                .layer(axum::extract::DefaultBodyLimit::max(import::MAX_UPLOAD)),
+            get(import::import_form).post(import::upload).layer(axum::extract::DefaultBodyLimit::max(max_upload)),
         )
         .route("/imports/{token}/errors.xlsx", get(import::report))
         .route("/records/{slug}/export.csv", get(export::csv).post(export::csv_clear))
@@ -98,8 +121,41 @@ pub fn router(store: Store) -> Router {
         .route("/tokens/{id}/revoke", post(tokens::revoke))
         .route("/assets/app.css", get(css))
         .route("/assets/icon.svg", get(icon))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), edge))
         .layer(axum::middleware::from_fn_with_state(state.clone(), error::with_navigation))
         .with_state(state)
+}
+
+/// HSTS for a year, on every answer given over HTTPS.
+const HSTS: &str = "max-age=31536000";
+
+/// Inside only [`error::with_navigation`] (so that a refusal keeps the navigation). Served over TLS, a request is marked `X-Forwarded-Proto: https` (what
+/// the client sent in that header is replaced), which is what `auth` reads to make cookies
+/// `Secure`; behind a TLS gateway the gateway sets it. Every answer to an HTTPS request carries
+/// HSTS. A body declared larger than the upload limit is refused here, before any of it is read.
+async fn edge(State(s): State<AppState>, mut req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    if s.config.tls {
+        req.headers_mut().insert("x-forwarded-proto", header::HeaderValue::from_static("https"));
+    }
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if let Some(n) = declared.filter(|n| *n > s.config.max_upload as u64) {
+        let msg = import::too_large(s.config.max_upload, Some(n));
+        return if req.uri().path().starts_with("/api/") {
+            api::ApiError::new(axum::http::StatusCode::PAYLOAD_TOO_LARGE, msg).into_response()
+        } else {
+            error::refusal(axum::http::StatusCode::PAYLOAD_TOO_LARGE, &msg)
+        };
+    }
+    let https = auth::is_tls(req.headers());
+    let mut resp = next.run(req).await;
+    if https {
+        resp.headers_mut().insert(header::STRICT_TRANSPORT_SECURITY, header::HeaderValue::from_static(HSTS));
+    }
+    resp
 }
 
 const CSS: &str = include_str!("../assets/app.css");
