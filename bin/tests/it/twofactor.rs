@@ -53,7 +53,11 @@ async fn a_manager_enrols_and_codes_work_once(db: &TestDb) {
     for path in ["/", "/records/people", "/tokens", "/password", "/login/totp", "/admin", "/figures"] {
         let r = b.get(path);
         assert_eq!(r.status, 303, "{path}");
-        assert!(r.header("location").unwrap_or_default().starts_with("/totp/enrol"), "{path}: {:?}", r.header("location"));
+        assert!(
+            r.header("location").unwrap_or_default().starts_with("/totp/enrol"),
+            "{path}: {:?}",
+            r.header("location")
+        );
     }
     assert_eq!(b.get("/api/v1/figures").status, 401);
     let page = b.get("/totp/enrol");
@@ -70,7 +74,8 @@ async fn a_manager_enrols_and_codes_work_once(db: &TestDb) {
         Some(("application/json", "{\"name\":\"x\"}")),
     );
     assert_eq!(api.map(|r| r.status), Some(401), "the API refuses a pending session's writes");
-    let tokens: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM api_tokens").fetch_one(&mut raw(db).await).await.unwrap();
+    let tokens: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM api_tokens").fetch_one(&mut raw(db).await).await.unwrap();
     assert_eq!(tokens, 0, "no token made before the second factor");
 
     // The same secret on a second visit; the URI names the issuer and the user.
@@ -140,7 +145,10 @@ async fn a_manager_enrols_and_codes_work_once(db: &TestDb) {
     assert_eq!(count(&log, "recovery_code_failed", m, "failed"), 1);
     let login = log.iter().find(|e| e.action == "login" && e.actor == m).unwrap();
     assert_eq!(login.after, Some(serde_json::json!({ "second_factor": "code" })));
-    assert!(log.iter().filter(|e| e.action.starts_with("totp") && e.actor == m).all(|e| e.source.as_deref() == Some("127.0.0.1")));
+    assert!(log
+        .iter()
+        .filter(|e| e.action.starts_with("totp") && e.actor == m)
+        .all(|e| e.source.as_deref() == Some("127.0.0.1")));
     let text = serde_json::to_string(&log).unwrap();
     assert!(!text.contains(&secret) && !text.contains(&codes[2]), "no secret in the audit log");
 }

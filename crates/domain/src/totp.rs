@@ -144,8 +144,7 @@ mod tests {
 
     #[test]
     fn hotp_rfc4226_appendix_d() {
-        let expected =
-            [755224, 287082, 359152, 969429, 338314, 254676, 287922, 162583, 399871, 520489];
+        let expected = [755224, 287082, 359152, 969429, 338314, 254676, 287922, 162583, 399871, 520489];
         for (counter, code) in expected.iter().enumerate() {
             assert_eq!(hotp(RFC_KEY, counter as u64, 6), *code, "counter {counter}");
         }
@@ -195,6 +194,9 @@ mod tests {
             otpauth_uri("demo.manager", "GEZDGNBV"),
             "otpauth://totp/Counterpart:demo.manager?secret=GEZDGNBV&issuer=Counterpart"
         );
-        assert_eq!(otpauth_uri("李 四", "AB"), "otpauth://totp/Counterpart:%E6%9D%8E%20%E5%9B%9B?secret=AB&issuer=Counterpart");
+        assert_eq!(
+            otpauth_uri("李 四", "AB"),
+            "otpauth://totp/Counterpart:%E6%9D%8E%20%E5%9B%9B?secret=AB&issuer=Counterpart"
+        );
     }
 }

@@ -184,7 +184,8 @@ impl Store {
     ) -> Result<Login> {
         let policy = self.policy().await?;
         let throttled = self.throttled(source.as_deref(), at).await?;
-        let Some((id, uname, role, org, hash, must, failed, locked, lang, disabled, totp)) = self.user_row(name).await?
+        let Some((id, uname, role, org, hash, must, failed, locked, lang, disabled, totp)) =
+            self.user_row(name).await?
         else {
             let actor = crate::totp::unknown_actor(source.clone());
             if throttled {

@@ -246,7 +246,10 @@ impl Store {
         .bind(user.user_id.get())
         .execute(&mut *tx.tx)
         .await?;
-        sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1").bind(user.user_id.get()).execute(&mut *tx.tx).await?;
+        sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
+            .bind(user.user_id.get())
+            .execute(&mut *tx.tx)
+            .await?;
         for c in &codes {
             let salt = hex::encode(random_bytes::<16>());
             sqlx::query("INSERT INTO recovery_codes (user_id, salt, digest, created_at) VALUES ($1, $2, $3, $4)")
@@ -473,12 +476,10 @@ impl Store {
         }
         let (_, _, stored, enabled, _, _) = self.totp_row(user).await?;
         let mut tx = self.begin_audited(actor).await?;
-        sqlx::query(
-            "UPDATE users SET totp_secret_enc = NULL, totp_enabled = 0, totp_last_step = NULL WHERE id = $1",
-        )
-        .bind(user.get())
-        .execute(&mut *tx.tx)
-        .await?;
+        sqlx::query("UPDATE users SET totp_secret_enc = NULL, totp_enabled = 0, totp_last_step = NULL WHERE id = $1")
+            .bind(user.get())
+            .execute(&mut *tx.tx)
+            .await?;
         let codes = sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
             .bind(user.get())
             .execute(&mut *tx.tx)

@@ -59,7 +59,8 @@ fn locked(ctx: &Ctx, headers: &HeaderMap, until: &str) -> Response {
         Lang::En => format!("Too many wrong codes: the account is locked until {shown} (Beijing time)"),
     };
     let body = html! { div.login { p.error role="alert" { (msg) } p { a href="/login" { (ctx.t("返回登录", "Back to sign in")) } } } };
-    let mut r = (StatusCode::TOO_MANY_REQUESTS, layout::bare(ctx.lang, ctx.t("账户已锁定", "Locked"), body)).into_response();
+    let mut r =
+        (StatusCode::TOO_MANY_REQUESTS, layout::bare(ctx.lang, ctx.t("账户已锁定", "Locked"), body)).into_response();
     r.headers_mut().append(SET_COOKIE, set_cookie(headers, SESSION_COOKIE, "", Some(0)));
     r
 }
@@ -174,7 +175,11 @@ async fn enrol_page(
         }
         @if forced { p { (logout_form(ctx)) } }
     };
-    Ok(if forced { layout::bare(ctx.lang, title, body) } else { layout::page(ctx, title, body) })
+    Ok(if forced {
+        layout::bare(ctx.lang, title, html! { div.enrol { (body) } })
+    } else {
+        layout::page(ctx, title, body)
+    })
 }
 
 /// `GET /totp/enrol`: a secret to enrol (forced for the roles that require it).
