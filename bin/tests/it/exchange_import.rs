@@ -358,6 +358,59 @@ async fn web_import_reports_errors_and_imports() {
     assert!(body.contains("找不到组织单位“江西省人民医院”"), "outside its scope, the unit is not there: {body}");
     assert_eq!(m.get("/records/activities").total(), before + 2, "nothing of the reporter's file was written");
 }
+/// A zip of (name, content) entries, deflated.
+fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
+    use std::io::Write;
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    for (name, content) in entries {
+        w.start_file(*name, opts).unwrap();
+        w.write_all(content).unwrap();
+    }
+    w.finish().unwrap().into_inner()
+}
+
+/// An XLSX zip bomb and malformed workbooks, uploaded: each is refused (422) with a message that
+/// says what is wrong, and nothing is written or audited.
+async fn zip_bombs_and_broken_workbooks_are_refused(db: &TestDb) {
+    let (_server, port, accounts) = crate::support::serve_demo(db);
+    let mut m = crate::http::signed_in(port, &accounts, "demo.manager", "Akto#Pamir2025");
+    let csrf = m.get("/records/activities/import").hidden("csrf");
+    let before = m.get("/records/activities").total();
+    let audit_before = count(db, "SELECT COUNT(*) FROM audit_log").await;
+
+    // 50 MB of sheet XML that deflates to some 50 KB: a ratio of about 1000:1.
+    let mut sheet_xml = b"<worksheet><sheetData>".to_vec();
+    sheet_xml.resize(50 << 20, b' ');
+    sheet_xml.extend_from_slice(b"</sheetData></worksheet>");
+    let bomb = zip_of(&[
+        ("[Content_Types].xml", b"<Types/>"),
+        ("xl/workbook.xml", b"<workbook><sheets><sheet name=\"x\" sheetId=\"1\" r:id=\"rId1\"/></sheets></workbook>"),
+        ("xl/worksheets/sheet1.xml", &sheet_xml),
+    ]);
+    assert!(bomb.len() < 1 << 20, "the bomb is small: {} bytes", bomb.len());
+    let good = xlsx(&HEADER.map(String::from), &[activity_row(1)]);
+    let cases: [(&str, Vec<u8>, &str); 4] = [
+        ("zip bomb", bomb, "压缩比"),
+        ("truncated", good[..good.len() / 2].to_vec(), "压缩包结构已损坏"),
+        ("no workbook", zip_of(&[("word/document.xml", b"<w:document/>")]), "没有工作簿（xl/workbook.xml）"),
+        ("garbage", b"PK\x03\x04\x14\x00garbage".to_vec(), "不是有效的 Excel（.xlsx）文件"),
+    ];
+    for (what, file, says) in cases {
+        let (status, body) = upload(&m, "/records/activities/import", &[("csrf", &csrf)], &file);
+        assert_eq!(status, 422, "{what}: {body}");
+        assert!(body.contains("文件无法读取：不是有效的 Excel（.xlsx）文件"), "{what}: {body}");
+        assert!(body.contains(says), "{what} says {says}: {body}");
+    }
+    // The sound workbook goes in, so the refusals above were the files' fault.
+    let (status, body) = upload(&m, "/records/activities/import", &[("csrf", &csrf), ("dry_run", "1")], &good);
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("检查通过（未写入）：共 1 行"), "{body}");
+    assert_eq!(m.get("/records/activities").total(), before, "nothing was written");
+    assert_eq!(count(db, "SELECT COUNT(*) FROM audit_log").await, audit_before, "nothing was audited");
+}
+crate::both!(zip_bombs_and_broken_workbooks_are_refused);
+
 /// Every column of every project, by id.
 async fn projects(db: &TestDb) -> std::collections::BTreeMap<i64, Vec<(String, String)>> {
     let rows = sqlx::query(

@@ -205,13 +205,17 @@ impl Exact {
     pub fn int(v: i128) -> Exact {
         Exact { num: v, den: 1 }
     }
+    /// num/den in lowest terms with a positive denominator; `None` when den is 0, or when the
+    /// fraction has no such form in 128 bits (a denominator of `i128::MIN` that does not reduce).
     pub fn new(num: i128, den: i128) -> Option<Exact> {
         if den == 0 {
             return None;
         }
-        let (num, den) = if den < 0 { (-num, -den) } else { (num, den) };
-        let g = gcd(num.abs(), den).max(1);
-        Some(Exact { num: num / g, den: den / g })
+        // In unsigned magnitudes: `i128::MIN` has no positive counterpart.
+        let g = gcd_u(num.unsigned_abs(), den.unsigned_abs()).max(1);
+        let (num, den) = if g == 1 { (num, den) } else { (num / g as i128, den / g as i128) };
+        let (num, den) = if den < 0 { (num.checked_neg()?, den.checked_neg()?) } else { (num, den) };
+        Some(Exact { num, den })
     }
     pub fn checked_div(self, other: Exact) -> Option<Exact> {
         Exact::new(self.num * other.den, self.den * other.num)
@@ -246,7 +250,7 @@ impl Ord for Exact {
     }
 }
 
-fn gcd(mut a: i128, mut b: i128) -> i128 {
+fn gcd_u(mut a: u128, mut b: u128) -> u128 {
     while b != 0 {
         (a, b) = (b, a % b);
     }
@@ -300,6 +304,19 @@ mod tests {
         assert_eq!(a.display(1), "72.1");
         assert!(Exact::new(1, 3).unwrap() < Exact::new(34, 100).unwrap());
         assert_eq!(Exact::new(4_136_000_000_000, 10_000_000_000).unwrap().display(2), "413.60");
+    }
+
+    #[test]
+    fn exact_values_at_the_edges_of_128_bits() {
+        // `abs` of i128::MIN overflowed (a panic with overflow checks).
+        assert_eq!(Exact::new(i128::MIN, 1), Some(Exact { num: i128::MIN, den: 1 }));
+        assert_eq!(Exact::new(i128::MIN, 2), Some(Exact { num: i128::MIN / 2, den: 1 }));
+        assert_eq!(Exact::new(i128::MIN, i128::MIN), Some(Exact::int(1)));
+        assert_eq!(Exact::new(3, i128::MIN), None, "no positive denominator");
+        assert_eq!(Exact::new(i128::MIN, -1), None, "no positive numerator");
+        assert_eq!(Exact::new(6, -4), Some(Exact { num: -3, den: 2 }));
+        assert_eq!(Exact::new(0, -5), Some(Exact::int(0)));
+        assert_eq!(Exact::new(1, 0), None);
     }
 
     #[test]

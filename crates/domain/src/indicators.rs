@@ -37,8 +37,11 @@ impl Period {
         let ok = match t.len() {
             4 => year_ok(t),
             7 if &t[4..6] == "-Q" => year_ok(&t[..4]) && matches!(&t[6..], "1" | "2" | "3" | "4"),
+            // Two digits: `u32::from_str` would take "+1" as well.
             7 if &t[4..5] == "-" => {
-                year_ok(&t[..4]) && t[5..].parse::<u32>().map(|m| (1..=12).contains(&m)).unwrap_or(false)
+                year_ok(&t[..4])
+                    && t[5..].bytes().all(|b| b.is_ascii_digit())
+                    && t[5..].parse::<u32>().map(|m| (1..=12).contains(&m)).unwrap_or(false)
             }
             _ => false,
         };
@@ -219,6 +222,10 @@ mod tests {
         assert!(Period::parse("2024-06").is_ok());
         assert!(Period::parse("2024-13").is_err());
         assert!(Period::parse("2024-Q5").is_err());
+        // `u32::from_str` takes a sign: "2024-+1" was accepted as a month.
+        for bad in ["2024-+1", "2024- 1", "2024-1 ", "+202-01"] {
+            assert!(Period::parse(bad).is_err(), "{bad}");
+        }
         assert_eq!(Period::parse("2024-Q2").unwrap().previous_year().as_str(), "2023-Q2");
         let end = |s: &str| Period::parse(s).unwrap().end();
         assert_eq!((end("2024"), end("2024-Q2"), end("2024-05")), ((2024, 12), (2024, 6), (2024, 5)));

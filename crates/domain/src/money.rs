@@ -105,17 +105,23 @@ pub fn parse_scaled(s: &str, decimals: u32) -> Option<i64> {
 }
 
 /// Round the fraction num/den to `decimals` places, half away from zero, as a decimal string.
-/// Exact: no floating point is involved.
+/// Exact: no floating point is involved. In unsigned magnitudes, so every i128 fraction rounds;
+/// "—" (as for a zero denominator) only when the scaled value passes 128 bits.
 pub fn round_half_up(num: i128, den: i128, decimals: u32) -> String {
     if den == 0 {
         return "—".to_string();
     }
-    let (num, den) = if den < 0 { (-num, -den) } else { (num, den) };
-    let neg = num < 0;
-    let scale = 10i128.pow(decimals);
-    let a = num.abs() * scale;
-    let mut q = a / den;
-    if (a % den) * 2 >= den {
+    let neg = (num < 0) != (den < 0);
+    let d = den.unsigned_abs();
+    let Some((a, scale)) =
+        10u128.checked_pow(decimals).and_then(|scale| num.unsigned_abs().checked_mul(scale).map(|a| (a, scale)))
+    else {
+        return "—".to_string();
+    };
+    let mut q = a / d;
+    // r * 2 >= d, without the doubling.
+    let r = a % d;
+    if r >= d - r {
         q += 1;
     }
     let int = q / scale;
@@ -130,7 +136,10 @@ pub fn round_half_up(num: i128, den: i128, decimals: u32) -> String {
 
 /// A rate a/b as a percentage with one decimal ("92.3"); rates may exceed 100.
 pub fn rate_display(a: i128, b: i128) -> String {
-    round_half_up(a * 100, b, 1)
+    match a.checked_mul(100) {
+        Some(a) => round_half_up(a, b, 1),
+        None => "—".to_string(),
+    }
 }
 
 #[cfg(test)]
@@ -147,6 +156,20 @@ mod tests {
         assert_eq!(round_half_up(-5, 1000, 2), "-0.01");
         assert_eq!(round_half_up(-5429, 100, 1), "-54.3");
         assert_eq!(round_half_up(4, 1000, 2), "0.00");
+        assert_eq!(round_half_up(5, -1000, 2), "-0.01");
+        assert_eq!(round_half_up(-5, -1000, 2), "0.01");
+    }
+
+    #[test]
+    fn rounding_at_the_edges_of_128_bits() {
+        // `abs` of i128::MIN overflowed (a panic with overflow checks).
+        assert_eq!(round_half_up(i128::MIN, 1, 0), "-170141183460469231731687303715884105728");
+        assert_eq!(round_half_up(i128::MIN, -1, 0), "170141183460469231731687303715884105728");
+        assert_eq!(round_half_up(i128::MIN, i128::MIN, 0), "1");
+        assert_eq!(round_half_up(i128::MIN, i128::MIN, 2), "—", "2^127 × 100 passes 128 bits");
+        assert_eq!(round_half_up(i128::MAX, i128::MAX - 1, 0), "1");
+        assert_eq!(round_half_up(i128::MAX, 1, 2), "—", "beyond 128 bits once scaled");
+        assert_eq!(rate_display(i128::MAX, 3), "—");
     }
 
     #[test]

@@ -14,7 +14,9 @@ pub struct Date(NaiveDate);
 impl Date {
     pub fn parse(s: &str) -> Result<Date, Invalid> {
         let t = s.trim();
-        let ok = t.len() == 10 && t.as_bytes()[4] == b'-' && t.as_bytes()[7] == b'-';
+        // Digits but at the two hyphens: chrono's `%Y` would take a signed year ("+999-01-01").
+        let ok = t.len() == 10
+            && t.bytes().enumerate().all(|(i, b)| if i == 4 || i == 7 { b == b'-' } else { b.is_ascii_digit() });
         match NaiveDate::parse_from_str(t, "%Y-%m-%d") {
             Ok(d) if ok => Ok(Date(d)),
             _ => Err(Invalid::new(
@@ -273,6 +275,10 @@ mod tests {
         assert!(Date::parse("2023-02-29").is_err());
         assert!(Date::parse("2024/07/01").is_err());
         assert!(Date::parse("2024-7-1").is_err());
+        // A signed year was accepted, and did not read back as it was written.
+        for signed in ["+999-01-01", "-999-01-01", "+024-07-01"] {
+            assert!(Date::parse(signed).is_err(), "{signed}");
+        }
     }
 
     #[test]

@@ -300,6 +300,10 @@ pub fn date_text(s: &str) -> Option<String> {
         }
         _ => return None,
     };
+    // Four-digit years: chrono writes 99999 as "+99999", which no date field reads.
+    if !(1000..=9999).contains(&ymd.0) {
+        return None;
+    }
     chrono::NaiveDate::from_ymd_opt(ymd.0, ymd.1, ymd.2).map(|d| d.format("%Y-%m-%d").to_string())
 }
 
@@ -966,4 +970,32 @@ pub fn error_report(t: &RecordType, sheet: &Sheet, outcome: &Outcome) -> Result<
         list.write_string(r, 3, &e.message).map_err(out)?;
     }
     book.save_to_buffer().map_err(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_as_people_write_them() {
+        for (written, date) in [
+            ("2024-07-01", "2024-07-01"),
+            ("2024/7/1", "2024-07-01"),
+            ("2024.7.1", "2024-07-01"),
+            ("2024年7月1日", "2024-07-01"),
+            ("20240701", "2024-07-01"),
+        ] {
+            assert_eq!(date_text(written).as_deref(), Some(date), "{written}");
+        }
+        assert_eq!(date_text("2023/2/29"), None);
+        // A five-digit year came out as "+99999-01-01", which no date field reads.
+        for bad in ["99999/1/1", "99999-01-01", "999/1/1", "+99999.1.1"] {
+            assert_eq!(date_text(bad), None, "{bad}");
+        }
+        for s in ["2024/7/1", "0999/1/1", "9999年12月31日"] {
+            if let Some(d) = date_text(s) {
+                assert!(domain::Date::parse(&d).is_ok(), "{s} → {d}");
+            }
+        }
+    }
 }

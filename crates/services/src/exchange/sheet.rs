@@ -93,7 +93,79 @@ pub const MAX_CELLS: usize = 25_000_000;
 /// Columns beyond this are refused: no record type has nearly as many fields.
 pub const MAX_COLUMNS: u32 = 256;
 
+/// What an XLSX package may hold before it is refused, checked before calamine opens it: a
+/// zip bomb (a few kilobytes that inflate to gigabytes) must be refused from its central
+/// directory, not discovered by running out of memory.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// The sum of the entries' uncompressed sizes.
+    pub total: u64,
+    /// Entries in the package (a workbook of one sheet has about ten).
+    pub entries: usize,
+    /// Uncompressed : compressed, for entries larger than [`Limits::ratio_from`].
+    pub ratio: u64,
+    /// Entries up to this uncompressed size may compress as well as they like.
+    pub ratio_from: u64,
+}
+
+/// The limits of every import: 1 GiB inflated (a 64 MB upload of sheet XML inflates to well
+/// under it), 200:1 (sheet XML compresses about 10:1; 50 MB of zeros compress 1000:1).
+pub const XLSX_LIMITS: Limits = Limits { total: 1 << 30, entries: 10_000, ratio: 200, ratio_from: 1 << 20 };
+
+fn mib(n: u64) -> String {
+    format!("{:.1} MB", n as f64 / (1024.0 * 1024.0))
+}
+
+/// Refuse what is not a sound XLSX package within `limits`: not a zip, no `xl/workbook.xml`,
+/// too many entries, overlapping entries, a declared size or a compression ratio beyond the
+/// limits, or an entry that inflates to more than it declares or fails its check.
+pub fn check_package(bytes: &[u8], limits: &Limits) -> Result<()> {
+    let bad = |why: String| unreadable(format!("不是有效的 Excel（.xlsx）文件：{why}"));
+    let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| bad(format!("压缩包结构已损坏（{e}）")))?;
+    if zip.len() > limits.entries {
+        return Err(bad(format!("压缩包有 {} 个条目，超过上限 {} 个", zip.len(), limits.entries)));
+    }
+    if zip.index_for_name("xl/workbook.xml").is_none() {
+        return Err(bad("压缩包中没有工作簿（xl/workbook.xml），可能是其他格式的文件改了扩展名".into()));
+    }
+    let mut declared = Vec::with_capacity(zip.len());
+    let mut total = 0u64;
+    for i in 0..zip.len() {
+        let entry = zip.by_index_raw(i).map_err(|e| bad(format!("第 {} 个条目无法读取（{e}）", i + 1)))?;
+        let (name, size, packed) = (entry.name().to_string(), entry.size(), entry.compressed_size());
+        if entry.encrypted() {
+            return Err(bad(format!("条目“{name}”已加密，请先在 Excel 中取消密码保护")));
+        }
+        total = total.saturating_add(size);
+        if total > limits.total {
+            return Err(bad(format!("解压后超过 {} 的上限（疑似压缩炸弹），请分成几个文件导入", mib(limits.total))));
+        }
+        if size > limits.ratio_from && size / packed.max(1) > limits.ratio {
+            return Err(bad(format!(
+                "条目“{name}”的压缩比 {}:1 超过上限 {}:1（疑似压缩炸弹）",
+                size / packed.max(1),
+                limits.ratio
+            )));
+        }
+        declared.push((name, size));
+    }
+    if zip.has_overlapping_files().map_err(|e| bad(format!("压缩包结构已损坏（{e}）")))? {
+        return Err(bad("压缩包的条目相互重叠（疑似压缩炸弹）".into()));
+    }
+    // The declared sizes may lie: inflate every entry once, never past what it declares.
+    for (i, (name, size)) in declared.into_iter().enumerate() {
+        let entry = zip.by_index(i).map_err(|e| bad(format!("条目“{name}”无法解压（{e}）")))?;
+        let read = std::io::copy(&mut std::io::Read::take(entry, size.saturating_add(1)), &mut std::io::sink())
+            .map_err(|e| bad(format!("条目“{name}”已损坏（{e}）")))?;
+        if read > size {
+            return Err(bad(format!("条目“{name}”解压后大于其声明的大小（文件已被篡改）")));
+        }
+    }
+    Ok(())
+}
+
 pub fn read_xlsx(bytes: &[u8], preferred_sheet: &str) -> Result<Sheet> {
+    check_package(bytes, &XLSX_LIMITS)?;
     let mut book: calamine::Xlsx<_> =
         calamine::Xlsx::new(Cursor::new(bytes)).map_err(|e| unreadable(format!("不是有效的 Excel 文件（{e}）")))?;
     let visible: Vec<String> = book
@@ -244,6 +316,113 @@ mod tests {
         assert_eq!(a.header, b.header);
         assert_eq!(a.rows, b.rows);
         assert_eq!(a.rows[0].0, 2, "the first data row is Excel row 2");
+    }
+
+    /// A zip of (name, content) entries, deflated.
+    fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
+        use std::io::Write;
+        let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        let opts = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated)
+            .large_file(false);
+        for (name, content) in entries {
+            w.start_file(*name, opts).unwrap();
+            w.write_all(content).unwrap();
+        }
+        w.finish().unwrap().into_inner()
+    }
+
+    fn workbook() -> Vec<u8> {
+        let mut book = rust_xlsxwriter::Workbook::new();
+        let ws = book.add_worksheet();
+        ws.write_string(0, 0, "活动名称").unwrap();
+        ws.write_string(1, 0, "义诊进村").unwrap();
+        book.save_to_buffer().unwrap()
+    }
+
+    fn refusal(bytes: &[u8]) -> String {
+        match read(bytes, "活动") {
+            Err(e @ ServiceError::Unreadable(_)) => e.to_string(),
+            other => panic!("not refused as unreadable: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_sound_workbook_passes_the_package_check() {
+        let bytes = workbook();
+        check_package(&bytes, &XLSX_LIMITS).unwrap();
+        let sh = read(&bytes, "活动").unwrap();
+        assert_eq!(sh.header, ["活动名称"]);
+        assert_eq!(sh.rows, [(2, vec![Cell::Text("义诊进村".into())])]);
+    }
+
+    #[test]
+    fn a_zip_bomb_is_refused_from_its_directory() {
+        // 50 MB of zeros deflate to about 50 KB: 1000:1.
+        let zeros = vec![0u8; 50 << 20];
+        let bomb = zip_of(&[("xl/workbook.xml", b"<workbook/>"), ("xl/worksheets/sheet1.xml", &zeros)]);
+        assert!(bomb.len() < 200_000, "{}", bomb.len());
+        let m = refusal(&bomb);
+        assert!(m.contains("压缩比") && m.contains("超过上限 200:1") && m.contains("疑似压缩炸弹"), "{m}");
+        assert!(m.contains("xl/worksheets/sheet1.xml"), "the entry is named: {m}");
+        // The sum of the sizes, under a smaller limit.
+        let small = Limits { total: 10 << 20, ratio: 10_000, ..XLSX_LIMITS };
+        let m = check_package(&bomb, &small).unwrap_err().to_string();
+        assert!(m.contains("解压后超过 10.0 MB 的上限"), "{m}");
+        // Too many entries.
+        let few = Limits { entries: 1, ..XLSX_LIMITS };
+        let m = check_package(&workbook(), &few).unwrap_err().to_string();
+        assert!(m.contains("超过上限 1 个"), "{m}");
+    }
+
+    /// Set an entry's uncompressed size in the local header and in the central directory.
+    fn declare_size(zip: &mut [u8], name: &[u8], size: u32) {
+        let mut patched = 0;
+        for i in 0..zip.len().saturating_sub(46) {
+            let (at, name_at) = match &zip[i..i + 4] {
+                b"PK\x03\x04" => (i + 22, i + 30),
+                b"PK\x01\x02" => (i + 24, i + 46),
+                _ => continue,
+            };
+            if zip.get(name_at..name_at + name.len()) == Some(name) {
+                zip[at..at + 4].copy_from_slice(&size.to_le_bytes());
+                patched += 1;
+            }
+        }
+        assert_eq!(patched, 2, "both headers of the entry");
+    }
+
+    #[test]
+    fn an_entry_that_inflates_past_its_declared_size_is_refused() {
+        let text = vec![b'a'; 100_000];
+        let mut lying = zip_of(&[("xl/workbook.xml", b"<workbook/>"), ("xl/sharedStrings.xml", &text)]);
+        declare_size(&mut lying, b"xl/sharedStrings.xml", 1000);
+        let m = refusal(&lying);
+        assert!(m.contains("xl/sharedStrings.xml") && m.contains("大于其声明的大小"), "{m}");
+    }
+
+    #[test]
+    fn malformed_packages_are_refused_with_a_message() {
+        let good = workbook();
+        // Truncated: no central directory.
+        let m = refusal(&good[..good.len() / 2]);
+        assert!(m.contains("压缩包结构已损坏"), "{m}");
+        // A zip, but of a document, not a workbook.
+        let m = refusal(&zip_of(&[("word/document.xml", b"<w:document/>")]));
+        assert!(m.contains("没有工作簿（xl/workbook.xml）"), "{m}");
+        // Garbage after the signature.
+        let m = refusal(b"PK\x03\x04garbage");
+        assert!(m.contains("不是有效的 Excel"), "{m}");
+        // A damaged entry: its data flipped, its directory intact.
+        let mut damaged = zip_of(&[("xl/workbook.xml", &vec![b'x'; 5000])]);
+        for b in &mut damaged[40..60] {
+            *b ^= 0x5A;
+        }
+        let m = refusal(&damaged);
+        assert!(m.contains("xl/workbook.xml"), "{m}");
+        // Random bytes named .xlsx: the name is never trusted, the bytes are no spreadsheet.
+        let random: Vec<u8> = (0..4096u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+        assert!(read(&random, "活动").is_err());
     }
 
     #[test]
