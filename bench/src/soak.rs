@@ -722,8 +722,8 @@ fn print(doc: &Value) {
             println!(
                 "  {:<16} {:>9} {:>7} {:>9.1} {:>9.1} {:>9.1}",
                 k["kind"].as_str().unwrap_or(""),
-                k["requests"],
-                k["errors"],
+                k["requests"].as_u64().unwrap_or(0),
+                k["errors"].as_u64().unwrap_or(0),
                 f(&k["p50_ms"]),
                 f(&k["p95_ms"]),
                 f(&k["p99_ms"])
