@@ -8,11 +8,15 @@
 //! - `cargo run --release -p counterpart-bench -- import [--rows N] [--out FILE]`: the import of
 //!   N activity rows (default 100,000) from CSV and from XLSX, validation and audit included, on
 //!   SQLite and on PostgreSQL: rows per second and the process's peak resident memory.
+//! - `cargo run --release -p counterpart-bench -- soak [--minutes 5] [--clients 32] [--pg]`: mixed
+//!   reads and writes for minutes (see `soak.rs`): errors, latency, the server's memory over time,
+//!   and every acknowledged write read back.
 
 mod common;
 mod http;
 mod imports;
 mod scale;
+mod soak;
 
 use anyhow::bail;
 use common::machine;
@@ -26,7 +30,8 @@ async fn main() -> anyhow::Result<()> {
     match what {
         "import" => {}
         "scale" => return scale::run(&args[1..]).await,
-        _ => bail!("unknown benchmark {what}; available: scale, import"),
+        "soak" => return soak::run(&args[1..]).await,
+        _ => bail!("unknown benchmark {what}; available: scale, import, soak"),
     }
     let n: usize = arg("--rows").map(|s| s.parse()).transpose()?.unwrap_or(100_000);
     let out = arg("--out").unwrap_or_else(|| "bench/results/import.json".into());

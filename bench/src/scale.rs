@@ -113,7 +113,7 @@ struct Plain {
     p99_ms: f64,
 }
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
+pub(crate) fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return f64::NAN;
     }
@@ -121,7 +121,7 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[i.min(sorted.len() - 1)]
 }
 
-fn ms(d: Duration) -> f64 {
+pub(crate) fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
@@ -296,7 +296,7 @@ async fn sign_in(store: &Store) -> anyhow::Result<Auth> {
     Ok(Auth { bearer: t.token, cookie: token, csrf: user.csrf })
 }
 
-fn server_binary() -> anyhow::Result<PathBuf> {
+pub(crate) fn server_binary() -> anyhow::Result<PathBuf> {
     // Build the server as the release profile has it (nothing to do when it is up to date).
     let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
         .args(["build", "--release", "--locked", "-q", "-p", "counterpart"])
@@ -314,13 +314,13 @@ fn server_binary() -> anyhow::Result<PathBuf> {
     Ok(bin)
 }
 
-struct Server {
+pub(crate) struct Server {
     child: Child,
-    addr: String,
+    pub(crate) addr: String,
 }
 
 impl Server {
-    async fn start(bin: &Path, db: &Db) -> anyhow::Result<Server> {
+    pub(crate) async fn start(bin: &Path, db: &Db) -> anyhow::Result<Server> {
         let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
         let addr = format!("127.0.0.1:{port}");
         // BENCH_SERVER_LOG=filter (e.g. `sqlx::query=debug`, every statement with its time)
@@ -356,7 +356,11 @@ impl Server {
     }
 
     /// (peak, current) resident memory in MiB.
-    fn rss(&self) -> (f64, f64) {
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    pub(crate) fn rss(&self) -> (f64, f64) {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
         let field = |name: &str| {
             status
@@ -369,7 +373,7 @@ impl Server {
         (field("VmHWM:"), field("VmRSS:"))
     }
 
-    fn stop(mut self) -> anyhow::Result<()> {
+    pub(crate) fn stop(mut self) -> anyhow::Result<()> {
         // SIGTERM: the server shuts down gracefully and closes the database.
         let _ = Command::new("kill").arg(self.child.id().to_string()).status();
         let start = Instant::now();
