@@ -332,11 +332,13 @@ impl Store {
     /// End a session on the server (logout), audited.
     pub async fn logout(&self, token: &str, user: &SessionUser) -> Result<()> {
         let mut tx = self.begin_audited(&user.actor(None)).await?;
-        sqlx::query("UPDATE sessions SET ended_at = $1, recovery_enc = NULL WHERE token_hash = $2 AND ended_at IS NULL")
-            .bind(now())
-            .bind(self.crypto().lookup_hash(token))
-            .execute(&mut *tx.tx)
-            .await?;
+        sqlx::query(
+            "UPDATE sessions SET ended_at = $1, recovery_enc = NULL WHERE token_hash = $2 AND ended_at IS NULL",
+        )
+        .bind(now())
+        .bind(self.crypto().lookup_hash(token))
+        .execute(&mut *tx.tx)
+        .await?;
         tx.audit("logout", "users", Some(user.user_id.get()), None, None).await?;
         tx.commit().await
     }

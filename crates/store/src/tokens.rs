@@ -93,8 +93,21 @@ fn may_manage(actor: &Actor, user: UserId) -> Result<()> {
 }
 
 type TokenRow = (i64, String, String, String, String, Option<String>, Option<String>);
-type AuthRow =
-    (i64, String, String, Option<i64>, String, i64, Option<String>, i64, i64, i64, String, Option<String>, Option<String>);
+type AuthRow = (
+    i64,
+    String,
+    String,
+    Option<i64>,
+    String,
+    i64,
+    Option<String>,
+    i64,
+    i64,
+    i64,
+    String,
+    Option<String>,
+    Option<String>,
+);
 
 /// How stale a token's `last_used_at` may get before a use writes it again: a bearer request is
 /// a read, and writing on every one would queue all API readers behind SQLite's one writer.
@@ -242,7 +255,8 @@ impl Store {
         .bind(self.crypto().lookup_hash(token))
         .fetch_optional(self.pool())
         .await?;
-        let Some((uid, name, role, org, lang, disabled, locked, must, totp, tid, expires, revoked, last_used)) = row else {
+        let Some((uid, name, role, org, lang, disabled, locked, must, totp, tid, expires, revoked, last_used)) = row
+        else {
             return Ok(None);
         };
         let expired = parse_ts(&expires).is_none_or(|e| e <= at);

@@ -350,8 +350,14 @@ impl Store {
             drop(tx);
             return Ok(Vec::new());
         }
-        tx.audit("totp_recovery_shown", "users", Some(user.user_id.get()), None, Some(json!({ "recovery_codes": codes.len() })))
-            .await?;
+        tx.audit(
+            "totp_recovery_shown",
+            "users",
+            Some(user.user_id.get()),
+            None,
+            Some(json!({ "recovery_codes": codes.len() })),
+        )
+        .await?;
         tx.commit().await?;
         Ok(codes)
     }
@@ -516,11 +522,13 @@ impl Store {
             return Ok(None);
         };
         let mut tx = self.begin_audited(&user.actor(source.clone())).await?;
-        sqlx::query("UPDATE sessions SET ended_at = $1, recovery_enc = NULL WHERE token_hash = $2 AND ended_at IS NULL")
-            .bind(ts(at))
-            .bind(self.crypto().lookup_hash(session))
-            .execute(&mut *tx.tx)
-            .await?;
+        sqlx::query(
+            "UPDATE sessions SET ended_at = $1, recovery_enc = NULL WHERE token_hash = $2 AND ended_at IS NULL",
+        )
+        .bind(ts(at))
+        .bind(self.crypto().lookup_hash(session))
+        .execute(&mut *tx.tx)
+        .await?;
         tx.audit("login_locked", "users", Some(user.user_id.get()), None, Some(json!({ "second_factor": true })))
             .await?;
         tx.commit().await?;
@@ -543,11 +551,13 @@ impl Store {
         let (failed, until) = count_failure(&mut tx, user.user_id.get(), &policy, at).await?;
         tx.audit(action, "users", Some(user.user_id.get()), None, Some(json!({ "failed_logins": failed }))).await?;
         if let Some(u) = &until {
-            sqlx::query("UPDATE sessions SET ended_at = $1, recovery_enc = NULL WHERE token_hash = $2 AND ended_at IS NULL")
-                .bind(ts(at))
-                .bind(self.crypto().lookup_hash(session))
-                .execute(&mut *tx.tx)
-                .await?;
+            sqlx::query(
+                "UPDATE sessions SET ended_at = $1, recovery_enc = NULL WHERE token_hash = $2 AND ended_at IS NULL",
+            )
+            .bind(ts(at))
+            .bind(self.crypto().lookup_hash(session))
+            .execute(&mut *tx.tx)
+            .await?;
             tx.audit("lock", "users", Some(user.user_id.get()), None, Some(json!({ "locked_until": u }))).await?;
         }
         tx.commit().await?;
