@@ -31,7 +31,8 @@ use services::generate::{generate, Options, Progress, Scale};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-use store::sessions::Login;
+use store::sessions::{Login, SecondFactor};
+use store::totp::Check;
 use store::{Crypto, DbUrl, Store};
 
 const USER: &str = "bench.manager";
@@ -285,9 +286,30 @@ async fn sign_in(store: &Store) -> anyhow::Result<Auth> {
             FIRST_PASSWORD
         }
     };
-    let Login::Ok { token, user } = store.login(USER, password, Some("127.0.0.1".into())).await? else {
+    let Login::Ok { mut token, mut user } = store.login(USER, password, Some("127.0.0.1".into())).await? else {
         bail!("the benchmark user cannot sign in");
     };
+    // A manager signs in with a second factor: enrolled afresh on each run (its secret is not
+    // kept by the bench), the reset done as a security administrator would.
+    if user.second_factor == SecondFactor::Code {
+        let sec = Actor { user_id: None, name: "bench".into(), role: Role::SecAdmin, org_id: None, source: None };
+        store.totp_reset(&sec, user.user_id).await?;
+        let Login::Ok { token: t, user: u } = store.login(USER, password, Some("127.0.0.1".into())).await? else {
+            bail!("the benchmark user cannot sign in after the reset");
+        };
+        (token, user) = (t, u);
+    }
+    if user.second_factor == SecondFactor::Enrol {
+        let e = store.totp_begin(&user, None).await?;
+        let key = domain::totp::base32_decode(&e.secret).context("the enrolment secret is not base32")?;
+        let now = chrono::Utc::now();
+        let code = domain::totp::code_at(&key, now.timestamp());
+        let Check::Passed { token: t, .. } = store.totp_confirm(&token, &user, &code, None, now).await? else {
+            bail!("the benchmark user cannot enrol its second factor");
+        };
+        token = t;
+        user = store.session(&token).await?.context("the session after enrolment")?;
+    }
     if user.must_change_password {
         store.change_password(&user, FIRST_PASSWORD, PASSWORD).await?;
     }

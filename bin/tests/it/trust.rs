@@ -345,7 +345,8 @@ async fn keys_rotate_and_the_raw_database_holds_no_identifier(db: &TestDb) {
 
     let new_hex = Crypto::generate_hex();
     let new = Crypto::from_hex(&new_hex).unwrap();
-    let token = store.user_named("demo.manager").await.unwrap().unwrap();
+    // A viewer: a manager's token would need the second factor enrolled first.
+    let token = store.user_named("demo.viewer").await.unwrap().unwrap();
     store.create_token(&Actor::system(), token, "before rotation", 30).await.unwrap();
     let r = store.rotate_key(&Actor::system(), &new).await.unwrap();
     assert!(r.values as usize >= secrets.len(), "{r:?}");

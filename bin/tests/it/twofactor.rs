@@ -116,10 +116,16 @@ async fn a_manager_enrols_and_codes_work_once(db: &TestDb) {
     assert_eq!(refused.status, 401);
     assert!(refused.body.contains("验证码错误"));
     let good = next_code(port, m);
+    let before = b.cookies.get("cp_session").cloned().unwrap_or_default();
     let ok = post_code(&mut b, &good);
     assert_eq!(ok.status, 303);
     assert_eq!(ok.header("location"), Some("/"));
     assert_eq!(b.get("/").status, 200);
+    assert_ne!(b.cookies.get("cp_session"), Some(&before), "a new session token once past the code");
+    let mut fixed = Browser::new(port);
+    fixed.cookies.insert("cp_session".into(), before);
+    let r = fixed.get("/");
+    assert!(r.status == 303 && r.header("location").unwrap_or_default().starts_with("/login"), "the old one is void");
     assert!(b.get("/totp/enrol").body.contains("两步验证已启用"));
     logout(&mut b);
 
@@ -147,7 +153,7 @@ async fn a_manager_enrols_and_codes_work_once(db: &TestDb) {
     assert_eq!(login.after, Some(serde_json::json!({ "second_factor": "code" })));
     assert!(log
         .iter()
-        .filter(|e| e.action.starts_with("totp") && e.actor == m)
+        .filter(|e| e.action.starts_with("totp") && e.action != "totp_recovery_shown" && e.actor == m)
         .all(|e| e.source.as_deref() == Some("127.0.0.1")));
     let text = serde_json::to_string(&log).unwrap();
     assert!(!text.contains(&secret) && !text.contains(&codes[2]), "no secret in the audit log");
@@ -260,12 +266,17 @@ async fn the_second_factor_survives_a_key_rotation(db: &TestDb) {
     let key = domain::totp::base32_decode(&e.secret).unwrap();
     let t0 = chrono::Utc::now();
     let code = domain::totp::code_at(&key, t0.timestamp());
-    let Check::Passed { recovery } = store.totp_confirm(&token, &user, &code, None, t0).await.unwrap() else {
+    let Check::Passed { recovery, token } = store.totp_confirm(&token, &user, &code, None, t0).await.unwrap() else {
         panic!("the right code enrols")
     };
     assert_eq!(recovery.len(), 10);
-    assert_eq!(store.take_recovery_codes(&token).await.unwrap(), recovery);
-    assert!(store.take_recovery_codes(&token).await.unwrap().is_empty(), "once");
+    assert_eq!(store.take_recovery_codes(&token, &user).await.unwrap(), recovery);
+    assert!(store.take_recovery_codes(&token, &user).await.unwrap().is_empty(), "once");
+    let again = domain::totp::code_at(&key, (t0 + chrono::Duration::seconds(30)).timestamp());
+    assert!(
+        matches!(store.totp_confirm(&token, &user, &again, None, t0).await, Err(store::StoreError::Conflict(_))),
+        "a second confirmation is refused"
+    );
     let stored = secret_column(db).await;
     assert!(stored.starts_with("v1:") && !stored.contains(&e.secret));
 
@@ -281,11 +292,38 @@ async fn the_second_factor_survives_a_key_rotation(db: &TestDb) {
     assert_eq!(store.second_factor(&token, &user, &code, None, t0).await.unwrap(), Check::Refused, "used");
     let code1 = domain::totp::code_at(&key, t1.timestamp());
     let ok = store.second_factor(&token, &user, &code1, None, t1).await.unwrap();
-    assert_eq!(ok, Check::Passed { recovery: vec![] }, "the secret reads under the new key");
-    assert_eq!(store.session(&token).await.unwrap().unwrap().second_factor, SecondFactor::Done);
+    let Check::Passed { recovery: none, token: renewed } = ok else { panic!("the secret reads under the new key") };
+    assert!(none.is_empty());
+    let past = store.session(&renewed).await.unwrap().unwrap();
+    assert_eq!(past.second_factor, SecondFactor::Done);
+    assert_ne!(past.csrf, user.csrf, "a new CSRF value too");
+    assert!(store.session(&token).await.unwrap().is_none(), "the pre-2FA token no longer works");
     let Login::Ok { token, user } = store.login("wang.wu", "Leader#2025x", None).await.unwrap() else { panic!() };
     let ok = store.second_factor(&token, &user, &recovery[3], None, t1).await.unwrap();
-    assert_eq!(ok, Check::Passed { recovery: vec![] }, "a recovery code survives the rotation");
+    assert!(matches!(ok, Check::Passed { .. }), "a recovery code survives the rotation");
+
+    // The lockout protects the code: signing in again with the password does not start the
+    // count again while the second factor is pending; once locked, even the right code is refused.
+    let Login::Ok { token: a, user } = store.login("wang.wu", "Leader#2025x", None).await.unwrap() else { panic!() };
+    for _ in 0..4 {
+        assert_eq!(store.second_factor(&a, &user, &wrong_code(&key), None, t1).await.unwrap(), Check::Refused);
+    }
+    let Login::Ok { token: b, user } = store.login("wang.wu", "Leader#2025x", None).await.unwrap() else { panic!() };
+    let locked = store.second_factor(&b, &user, &wrong_code(&key), None, t1).await.unwrap();
+    assert!(matches!(locked, Check::Locked { .. }), "the fifth wrong code locks: {locked:?}");
+    assert!(store.session(&a).await.unwrap().is_none(), "every pending session ended");
+    let t2 = t1 + chrono::Duration::seconds(30);
+    let right = domain::totp::code_at(&key, t2.timestamp());
+    let refused = store.second_factor(&a, &user, &right, None, t2).await.unwrap();
+    assert!(matches!(refused, Check::Locked { .. }), "the right code while locked: {refused:?}");
+    assert!(matches!(store.login("wang.wu", "Leader#2025x", None).await.unwrap(), Login::Locked { .. }));
+
+    // An administrator who has not enrolled gets no API token.
+    let mut tx = store.write(&Actor::system()).await.unwrap();
+    let mgr = tx.add_user("li.si", domain::users::Role::SecAdmin, None, "Leader#2025x").await.unwrap();
+    tx.commit().await.unwrap();
+    let made = store.create_token(&Actor::system(), mgr, "脚本", 30).await;
+    assert!(matches!(made, Err(store::StoreError::Forbidden(ref m)) if m.contains("两步验证")), "{made:?}");
     assert_eq!(store.audit_verify().await.unwrap().broken, None);
     store.close().await;
 }

@@ -100,7 +100,7 @@ fn ts(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
-fn parse_ts(s: &str) -> Option<DateTime<Utc>> {
+pub(crate) fn parse_ts(s: &str) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(s).ok().map(|t| t.with_timezone(&Utc))
 }
 
@@ -184,7 +184,7 @@ impl Store {
     ) -> Result<Login> {
         let policy = self.policy().await?;
         let throttled = self.throttled(source.as_deref(), at).await?;
-        let Some((id, uname, role, org, hash, must, failed, locked, lang, disabled, totp)) =
+        let Some((id, uname, role, org, hash, must, _failed, locked, lang, disabled, totp)) =
             self.user_row(name).await?
         else {
             let actor = crate::totp::unknown_actor(source.clone());
@@ -221,17 +221,9 @@ impl Store {
             }
         }
         if disabled != 0 || !verify_password(&hash, password) {
-            let failed = failed + 1;
-            let lock = failed >= policy.lockout_attempts;
             let mut tx = self.begin_audited(&actor).await?;
             crate::totp::note_failure(&mut tx, source.as_deref(), at).await?;
-            let until = lock.then(|| ts(at + Duration::minutes(policy.lockout_minutes)));
-            sqlx::query("UPDATE users SET failed_logins = $1, locked_until = $2 WHERE id = $3")
-                .bind(if lock { 0 } else { failed })
-                .bind(until.clone())
-                .bind(id)
-                .execute(&mut *tx.tx)
-                .await?;
+            let (failed, until) = crate::totp::count_failure(&mut tx, id, &policy, at).await?;
             tx.audit("login_failed", "users", Some(id), None, Some(json!({ "failed_logins": failed }))).await?;
             if let Some(u) = &until {
                 tx.audit("lock", "users", Some(id), None, Some(json!({ "locked_until": u }))).await?;
@@ -247,10 +239,15 @@ impl Store {
         let second_factor = SecondFactor::of(true, totp != 0, role);
         let pending = second_factor != SecondFactor::Done;
         let mut tx = self.begin_audited(&actor).await?;
-        sqlx::query("UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1")
-            .bind(id)
-            .execute(&mut *tx.tx)
-            .await?;
+        // The failure count starts again only once the sign-in is complete: while the second
+        // factor is pending, the wrong codes still to come count on top of the earlier ones (a
+        // correct password does not buy four more guesses at the 6-digit code).
+        if !pending {
+            sqlx::query("UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1")
+                .bind(id)
+                .execute(&mut *tx.tx)
+                .await?;
+        }
         sqlx::query(
             "INSERT INTO sessions (token_hash, user_id, csrf, created_at, last_seen_at, second_factor_pending) \
              VALUES ($1, $2, $3, $4, $4, $5)",
@@ -307,7 +304,7 @@ impl Store {
         let idle = Duration::minutes(self.policy().await?.idle_minutes);
         let last = parse_ts(&seen).unwrap_or(at);
         if at - last > idle {
-            sqlx::query("UPDATE sessions SET ended_at = $1 WHERE token_hash = $2")
+            sqlx::query("UPDATE sessions SET ended_at = $1, recovery_enc = NULL WHERE token_hash = $2")
                 .bind(ts(at))
                 .bind(h)
                 .execute(self.pool())
@@ -335,11 +332,13 @@ impl Store {
     /// End a session on the server (logout), audited.
     pub async fn logout(&self, token: &str, user: &SessionUser) -> Result<()> {
         let mut tx = self.begin_audited(&user.actor(None)).await?;
-        sqlx::query("UPDATE sessions SET ended_at = $1 WHERE token_hash = $2 AND ended_at IS NULL")
-            .bind(now())
-            .bind(self.crypto().lookup_hash(token))
-            .execute(&mut *tx.tx)
-            .await?;
+        sqlx::query(
+            "UPDATE sessions SET ended_at = $1, recovery_enc = NULL WHERE token_hash = $2 AND ended_at IS NULL",
+        )
+        .bind(now())
+        .bind(self.crypto().lookup_hash(token))
+        .execute(&mut *tx.tx)
+        .await?;
         tx.audit("logout", "users", Some(user.user_id.get()), None, None).await?;
         tx.commit().await
     }

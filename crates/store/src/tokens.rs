@@ -93,8 +93,21 @@ fn may_manage(actor: &Actor, user: UserId) -> Result<()> {
 }
 
 type TokenRow = (i64, String, String, String, String, Option<String>, Option<String>);
-type AuthRow =
-    (i64, String, String, Option<i64>, String, i64, Option<String>, i64, i64, String, Option<String>, Option<String>);
+type AuthRow = (
+    i64,
+    String,
+    String,
+    Option<i64>,
+    String,
+    i64,
+    Option<String>,
+    i64,
+    i64,
+    i64,
+    String,
+    Option<String>,
+    Option<String>,
+);
 
 /// How stale a token's `last_used_at` may get before a use writes it again: a bearer request is
 /// a read, and writing on every one would queue all API readers behind SQLite's one writer.
@@ -130,14 +143,22 @@ impl Store {
         let name = errs.take(check_name(name));
         let days = errs.take(check_days(days));
         let (Some(name), Some(days)) = (name, days) else { return Err(errs.into()) };
-        let disabled: Option<i64> = sqlx::query_scalar("SELECT disabled FROM users WHERE id = $1")
-            .bind(user.get())
-            .fetch_optional(self.pool())
-            .await?;
-        match disabled {
+        let row: Option<(i64, String, i64)> =
+            sqlx::query_as("SELECT disabled, role, totp_enabled FROM users WHERE id = $1")
+                .bind(user.get())
+                .fetch_optional(self.pool())
+                .await?;
+        match row {
             None => return Err(StoreError::NotFound { what: "用户", id: user.to_string() }),
-            Some(d) if d != 0 => return Err(StoreError::Forbidden("该用户已停用，不能创建 API 令牌".into())),
-            Some(_) => {}
+            Some((d, _, _)) if d != 0 => return Err(StoreError::Forbidden("该用户已停用，不能创建 API 令牌".into())),
+            Some((_, role, totp)) => {
+                let needs = Role::parse(&role).is_ok_and(|r| r.requires_second_factor());
+                if needs && totp == 0 {
+                    return Err(StoreError::Forbidden(
+                        "该用户的角色须使用两步验证：请先登录并完成两步验证登记（/totp/enrol），再创建 API 令牌".into(),
+                    ));
+                }
+            }
         }
         let mut b = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut b);
@@ -228,13 +249,14 @@ impl Store {
         }
         let row: Option<AuthRow> = sqlx::query_as(
             "SELECT u.id, u.name, u.role, u.org_id, u.lang, u.disabled, u.locked_until, u.must_change_password, \
-                 t.id, t.expires_at, t.revoked_at, t.last_used_at \
+                 u.totp_enabled, t.id, t.expires_at, t.revoked_at, t.last_used_at \
              FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1",
         )
         .bind(self.crypto().lookup_hash(token))
         .fetch_optional(self.pool())
         .await?;
-        let Some((uid, name, role, org, lang, disabled, locked, must, tid, expires, revoked, last_used)) = row else {
+        let Some((uid, name, role, org, lang, disabled, locked, must, totp, tid, expires, revoked, last_used)) = row
+        else {
             return Ok(None);
         };
         let expired = parse_ts(&expires).is_none_or(|e| e <= at);
@@ -262,8 +284,9 @@ impl Store {
             lang,
             csrf: String::new(),
             must_change_password: must != 0,
-            // A token is made by a signed-in user past the second factor; it stands for that.
-            second_factor: crate::sessions::SecondFactor::Done,
+            // A token stands for a sign-in past the second factor, unless the user's role requires
+            // one the user has not enrolled (then `Enrol`, and the API refuses the token).
+            second_factor: crate::sessions::SecondFactor::of(false, totp != 0, role),
         }))
     }
 }

@@ -52,8 +52,9 @@ pub struct Enrolment {
 /// What a code came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Check {
-    /// Accepted. At enrolment, the new recovery codes (shown once); otherwise empty.
-    Passed { recovery: Vec<String> },
+    /// Accepted. At enrolment, the new recovery codes (shown once); otherwise empty. The
+    /// session goes on under a new token (the cookie to set), the old one no longer works.
+    Passed { recovery: Vec<String>, token: String },
     /// A wrong, used or expired code.
     Refused,
     /// Too many failures: the account is locked until then (UTC, RFC 3339); the session ended.
@@ -122,7 +123,47 @@ pub(crate) async fn note_failure(tx: &mut Tx<'_>, source: Option<&str>, at: Date
     Ok(())
 }
 
-type TotpRow = (String, String, Option<String>, i64, Option<i64>, i64);
+/// Count one failed sign-in (password or code) against the account, atomically, inside `tx`:
+/// the count reaching the policy's attempts locks the account and ends every pending session of
+/// the user (a sign-in waiting for its second factor). Returns the count and the lock's end.
+pub(crate) async fn count_failure(
+    tx: &mut Tx<'_>,
+    user: i64,
+    policy: &crate::sessions::Policy,
+    at: DateTime<Utc>,
+) -> Result<(i64, Option<String>)> {
+    let failed: i64 =
+        sqlx::query_scalar("UPDATE users SET failed_logins = failed_logins + 1 WHERE id = $1 RETURNING failed_logins")
+            .bind(user)
+            .fetch_one(&mut *tx.tx)
+            .await?;
+    if failed < policy.lockout_attempts {
+        return Ok((failed, None));
+    }
+    let until = ts(at + Duration::minutes(policy.lockout_minutes));
+    sqlx::query("UPDATE users SET failed_logins = 0, locked_until = $1 WHERE id = $2")
+        .bind(until.clone())
+        .bind(user)
+        .execute(&mut *tx.tx)
+        .await?;
+    sqlx::query(
+        "UPDATE sessions SET ended_at = $1, recovery_enc = NULL \
+         WHERE user_id = $2 AND ended_at IS NULL AND second_factor_pending = 1",
+    )
+    .bind(ts(at))
+    .bind(user)
+    .execute(&mut *tx.tx)
+    .await?;
+    Ok((failed, Some(until)))
+}
+
+/// A new session token and CSRF value for a session that has just passed the second factor
+/// (the pre-2FA cookie value no longer works: no session fixation).
+fn renew() -> (String, String) {
+    (hex::encode(random_bytes::<32>()), hex::encode(random_bytes::<32>()))
+}
+
+type TotpRow = (String, String, Option<String>, i64, Option<i64>, Option<String>);
 
 impl Store {
     /// Has this address failed to sign in [`THROTTLE`] times within the window?
@@ -152,7 +193,7 @@ impl Store {
 
     async fn totp_row(&self, user: UserId) -> Result<TotpRow> {
         let row: Option<TotpRow> = sqlx::query_as(
-            "SELECT name, role, totp_secret_enc, totp_enabled, totp_last_step, failed_logins FROM users WHERE id = $1",
+            "SELECT name, role, totp_secret_enc, totp_enabled, totp_last_step, locked_until FROM users WHERE id = $1",
         )
         .bind(user.get())
         .fetch_optional(self.pool())
@@ -226,7 +267,10 @@ impl Store {
             self.refuse_throttled(&user.actor(source), Some(user.user_id.get())).await?;
             return Ok(Check::Throttled);
         }
-        let (_, _, stored, enabled, last, failed) = self.totp_row(user.user_id).await?;
+        let (_, _, stored, enabled, last, locked) = self.totp_row(user.user_id).await?;
+        if let Some(refused) = self.refuse_locked(session, user, locked, &source, at).await? {
+            return Ok(refused);
+        }
         if enabled != 0 {
             return Err(StoreError::Conflict("已启用两步验证".into()));
         }
@@ -235,17 +279,23 @@ impl Store {
         };
         let key = self.secret_key(&stored)?;
         let Some(step) = totp::verify(&key, code, at.timestamp(), last) else {
-            return self.code_failed(session, user, "totp_failed", failed, source, at).await;
+            return self.code_failed(session, user, "totp_failed", source, at).await;
         };
         let codes: Vec<String> = (0..RECOVERY_CODES).map(|_| new_recovery_code()).collect();
         let mut tx = self.begin_audited(&user.actor(source)).await?;
-        sqlx::query(
+        let n = sqlx::query(
             "UPDATE users SET totp_enabled = 1, totp_last_step = $1, failed_logins = 0 WHERE id = $2 AND totp_enabled = 0",
         )
         .bind(step)
         .bind(user.user_id.get())
         .execute(&mut *tx.tx)
-        .await?;
+        .await?
+        .rows_affected();
+        if n != 1 {
+            // Another request confirmed it first: that one made the recovery codes.
+            drop(tx);
+            return Err(StoreError::Conflict("已启用两步验证".into()));
+        }
         sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
             .bind(user.user_id.get())
             .execute(&mut *tx.tx)
@@ -260,9 +310,10 @@ impl Store {
                 .execute(&mut *tx.tx)
                 .await?;
         }
-        sqlx::query("UPDATE sessions SET second_factor_pending = 0, recovery_enc = $1 WHERE token_hash = $2")
+        let token = self.pass(&mut tx, session).await?;
+        sqlx::query("UPDATE sessions SET recovery_enc = $1 WHERE token_hash = $2")
             .bind(self.crypto().encrypt(&codes.join(" "))?)
-            .bind(self.crypto().lookup_hash(session))
+            .bind(self.crypto().lookup_hash(&token))
             .execute(&mut *tx.tx)
             .await?;
         tx.audit(
@@ -274,11 +325,12 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
-        Ok(Check::Passed { recovery: codes })
+        Ok(Check::Passed { recovery: codes, token })
     }
 
     /// The recovery codes made at this session's enrolment, once: the next call finds none.
-    pub async fn take_recovery_codes(&self, session: &str) -> Result<Vec<String>> {
+    /// Showing them is audited `totp_recovery_shown` (without the codes).
+    pub async fn take_recovery_codes(&self, session: &str, user: &SessionUser) -> Result<Vec<String>> {
         let h = self.crypto().lookup_hash(session);
         let stored: Option<Option<String>> =
             sqlx::query_scalar("SELECT recovery_enc FROM sessions WHERE token_hash = $1 AND ended_at IS NULL")
@@ -286,16 +338,28 @@ impl Store {
                 .fetch_optional(self.pool())
                 .await?;
         let Some(Some(stored)) = stored else { return Ok(Vec::new()) };
+        let codes: Vec<String> = self.crypto().decrypt(&stored)?.split_whitespace().map(str::to_string).collect();
+        let mut tx = self.begin_audited(&user.actor(None)).await?;
         let n = sqlx::query("UPDATE sessions SET recovery_enc = NULL WHERE token_hash = $1 AND recovery_enc = $2")
             .bind(h)
-            .bind(stored.clone())
-            .execute(self.pool())
+            .bind(stored)
+            .execute(&mut *tx.tx)
             .await?
             .rows_affected();
         if n == 0 {
+            drop(tx);
             return Ok(Vec::new());
         }
-        Ok(self.crypto().decrypt(&stored)?.split_whitespace().map(str::to_string).collect())
+        tx.audit(
+            "totp_recovery_shown",
+            "users",
+            Some(user.user_id.get()),
+            None,
+            Some(json!({ "recovery_codes": codes.len() })),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(codes)
     }
 
     /// The second step of a sign-in: a 6-digit code (a step later than the last one used) or
@@ -328,13 +392,16 @@ impl Store {
             self.refuse_throttled(&user.actor(source), Some(user.user_id.get())).await?;
             return Ok(Check::Throttled);
         }
-        let (_, _, stored, enabled, last, failed) = self.totp_row(user.user_id).await?;
+        let (_, _, stored, enabled, last, locked) = self.totp_row(user.user_id).await?;
+        if let Some(refused) = self.refuse_locked(session, user, locked, &source, at).await? {
+            return Ok(refused);
+        }
         let step = match (enabled, stored) {
             (1, Some(s)) => totp::verify(&self.secret_key(&s)?, code, at.timestamp(), last),
             _ => None,
         };
         let Some(step) = step else {
-            return self.code_failed(session, user, "totp_failed", failed, source, at).await;
+            return self.code_failed(session, user, "totp_failed", source, at).await;
         };
         let mut tx = self.begin_audited(&user.actor(source.clone())).await?;
         // The step moves forward only: of two requests with the same code, one wins.
@@ -349,12 +416,12 @@ impl Store {
         .rows_affected();
         if n == 0 {
             drop(tx);
-            return self.code_failed(session, user, "totp_failed", failed, source, at).await;
+            return self.code_failed(session, user, "totp_failed", source, at).await;
         }
-        self.pass(&mut tx, session).await?;
+        let token = self.pass(&mut tx, session).await?;
         tx.audit("totp_verified", "users", Some(user.user_id.get()), None, None).await?;
         tx.commit().await?;
-        Ok(Check::Passed { recovery: Vec::new() })
+        Ok(Check::Passed { recovery: Vec::new(), token })
     }
 
     /// Sign in with a recovery code instead of a 6-digit one: good once.
@@ -370,7 +437,10 @@ impl Store {
             self.refuse_throttled(&user.actor(source), Some(user.user_id.get())).await?;
             return Ok(Check::Throttled);
         }
-        let (_, _, _, enabled, _, failed) = self.totp_row(user.user_id).await?;
+        let (_, _, _, enabled, _, locked) = self.totp_row(user.user_id).await?;
+        if let Some(refused) = self.refuse_locked(session, user, locked, &source, at).await? {
+            return Ok(refused);
+        }
         let unused: Vec<(i64, String, String)> = sqlx::query_as(
             "SELECT id, salt, digest FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL ORDER BY id",
         )
@@ -388,7 +458,7 @@ impl Store {
             }
         }
         let Some(id) = found.filter(|_| enabled != 0 && !normalize_recovery(typed).is_empty()) else {
-            return self.code_failed(session, user, "recovery_code_failed", failed, source, at).await;
+            return self.code_failed(session, user, "recovery_code_failed", source, at).await;
         };
         let mut tx = self.begin_audited(&user.actor(source.clone())).await?;
         let n = sqlx::query("UPDATE recovery_codes SET used_at = $1 WHERE id = $2 AND used_at IS NULL")
@@ -399,13 +469,13 @@ impl Store {
             .rows_affected();
         if n == 0 {
             drop(tx);
-            return self.code_failed(session, user, "recovery_code_failed", failed, source, at).await;
+            return self.code_failed(session, user, "recovery_code_failed", source, at).await;
         }
         sqlx::query("UPDATE users SET failed_logins = 0 WHERE id = $1")
             .bind(user.user_id.get())
             .execute(&mut *tx.tx)
             .await?;
-        self.pass(&mut tx, session).await?;
+        let token = self.pass(&mut tx, session).await?;
         tx.audit(
             "totp_recovery_used",
             "users",
@@ -415,15 +485,54 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
-        Ok(Check::Passed { recovery: Vec::new() })
+        Ok(Check::Passed { recovery: Vec::new(), token })
     }
 
-    async fn pass(&self, tx: &mut Tx<'_>, session: &str) -> Result<()> {
-        sqlx::query("UPDATE sessions SET second_factor_pending = 0 WHERE token_hash = $1")
-            .bind(self.crypto().lookup_hash(session))
-            .execute(&mut *tx.tx)
+    /// The session has passed the second factor: it goes on under a new token and CSRF value
+    /// (returned: the token for the cookie), so a token known before the second factor is void.
+    async fn pass(&self, tx: &mut Tx<'_>, session: &str) -> Result<String> {
+        let (token, csrf) = renew();
+        let n = sqlx::query(
+            "UPDATE sessions SET second_factor_pending = 0, token_hash = $1, csrf = $2 \
+             WHERE token_hash = $3 AND ended_at IS NULL",
+        )
+        .bind(self.crypto().lookup_hash(&token))
+        .bind(csrf)
+        .bind(self.crypto().lookup_hash(session))
+        .execute(&mut *tx.tx)
+        .await?
+        .rows_affected();
+        if n != 1 {
+            return Err(StoreError::Conflict("会话已结束，请重新登录".into()));
+        }
+        Ok(token)
+    }
+
+    /// A code while the account is locked out: refused without looking at it (so the lockout
+    /// holds for the second factor too), this session ended, audited `login_locked`.
+    async fn refuse_locked(
+        &self,
+        session: &str,
+        user: &SessionUser,
+        locked: Option<String>,
+        source: &Option<String>,
+        at: DateTime<Utc>,
+    ) -> Result<Option<Check>> {
+        let Some(until) = locked.as_deref().and_then(crate::sessions::parse_ts).filter(|u| *u > at) else {
+            return Ok(None);
+        };
+        let mut tx = self.begin_audited(&user.actor(source.clone())).await?;
+        sqlx::query(
+            "UPDATE sessions SET ended_at = $1, recovery_enc = NULL WHERE token_hash = $2 AND ended_at IS NULL",
+        )
+        .bind(ts(at))
+        .bind(self.crypto().lookup_hash(session))
+        .execute(&mut *tx.tx)
+        .await?;
+        tx.audit("login_locked", "users", Some(user.user_id.get()), None, Some(json!({ "second_factor": true })))
             .await?;
-        Ok(())
+        tx.commit().await?;
+        Ok(Some(Check::Locked { until: ts(until) }))
     }
 
     /// A wrong code: counted like a wrong password (the account's lockout, the address's
@@ -433,29 +542,22 @@ impl Store {
         session: &str,
         user: &SessionUser,
         action: &str,
-        failed: i64,
         source: Option<String>,
         at: DateTime<Utc>,
     ) -> Result<Check> {
         let policy = self.policy().await?;
-        let failed = failed + 1;
-        let lock = failed >= policy.lockout_attempts;
-        let until = lock.then(|| ts(at + Duration::minutes(policy.lockout_minutes)));
         let mut tx = self.begin_audited(&user.actor(source.clone())).await?;
         note_failure(&mut tx, source.as_deref(), at).await?;
-        sqlx::query("UPDATE users SET failed_logins = $1, locked_until = $2 WHERE id = $3")
-            .bind(if lock { 0 } else { failed })
-            .bind(until.clone())
-            .bind(user.user_id.get())
-            .execute(&mut *tx.tx)
-            .await?;
+        let (failed, until) = count_failure(&mut tx, user.user_id.get(), &policy, at).await?;
         tx.audit(action, "users", Some(user.user_id.get()), None, Some(json!({ "failed_logins": failed }))).await?;
         if let Some(u) = &until {
-            sqlx::query("UPDATE sessions SET ended_at = $1 WHERE token_hash = $2 AND ended_at IS NULL")
-                .bind(ts(at))
-                .bind(self.crypto().lookup_hash(session))
-                .execute(&mut *tx.tx)
-                .await?;
+            sqlx::query(
+                "UPDATE sessions SET ended_at = $1, recovery_enc = NULL WHERE token_hash = $2 AND ended_at IS NULL",
+            )
+            .bind(ts(at))
+            .bind(self.crypto().lookup_hash(session))
+            .execute(&mut *tx.tx)
+            .await?;
             tx.audit("lock", "users", Some(user.user_id.get()), None, Some(json!({ "locked_until": u }))).await?;
         }
         tx.commit().await?;

@@ -161,6 +161,12 @@ impl FromRequestParts<AppState> for ApiCtx {
             }
             let token = token.trim();
             let user = state.store.token_user(token).await?.ok_or_else(bad)?;
+            if user.second_factor != store::sessions::SecondFactor::Done {
+                return Err(ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "该用户的角色须使用两步验证：请先登录并完成两步验证登记（/totp/enrol），API 令牌才能使用",
+                ));
+            }
             if user.must_change_password {
                 return Err(must_change_password());
             }

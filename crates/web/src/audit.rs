@@ -37,6 +37,14 @@ const ACTIONS: &[(&str, &str)] = &[
     ("audit_prune", "按保留期清理审计日志"),
     ("restore", "从备份恢复"),
     ("key_rotate", "轮换个人信息密钥"),
+    ("totp_enrol", "开始登记两步验证"),
+    ("totp_enabled", "启用两步验证"),
+    ("totp_verified", "两步验证通过"),
+    ("totp_failed", "两步验证码错误"),
+    ("recovery_code_failed", "恢复码错误"),
+    ("totp_recovery_used", "使用恢复码登录"),
+    ("totp_recovery_shown", "显示恢复码"),
+    ("totp_reset", "重置两步验证"),
 ];
 
 fn auditor(ctx: &Ctx) -> Result<(), AppError> {

@@ -55,13 +55,19 @@ fn logout_form(ctx: &Ctx) -> Markup {
 fn locked(ctx: &Ctx, headers: &HeaderMap, until: &str) -> Response {
     let shown = layout::beijing(until);
     let msg = match ctx.lang {
-        Lang::Zh => format!("验证码错误次数过多，账户已锁定，请于 {shown}（北京时间）后再试"),
-        Lang::En => format!("Too many wrong codes: the account is locked until {shown} (Beijing time)"),
+        Lang::Zh => format!("密码或验证码错误次数过多，账户已锁定，请于 {shown}（北京时间）后再试"),
+        Lang::En => format!("Too many wrong passwords or codes: the account is locked until {shown} (Beijing time)"),
     };
     let body = html! { div.login { p.error role="alert" { (msg) } p { a href="/login" { (ctx.t("返回登录", "Back to sign in")) } } } };
     let mut r =
         (StatusCode::TOO_MANY_REQUESTS, layout::bare(ctx.lang, ctx.t("账户已锁定", "Locked"), body)).into_response();
     r.headers_mut().append(SET_COOKIE, set_cookie(headers, SESSION_COOKIE, "", Some(0)));
+    r
+}
+
+/// Past the second factor: the session goes on under its new token (the old cookie is void).
+fn renewed(headers: &HeaderMap, token: &str, mut r: Response) -> Response {
+    r.headers_mut().append(SET_COOKIE, set_cookie(headers, SESSION_COOKIE, token, None));
     r
 }
 
@@ -108,7 +114,7 @@ pub async fn code(
     }
     let check = s.store.second_factor(&ctx.token, &ctx.user, &f.code, src, chrono::Utc::now()).await?;
     Ok(match check {
-        Check::Passed { .. } => Redirect::to(&onward(&ctx, &next)).into_response(),
+        Check::Passed { token, .. } => renewed(&headers, &token, Redirect::to(&onward(&ctx, &next)).into_response()),
         Check::Refused => {
             let msg = ctx.t(
                 "验证码错误：须为验证器当前显示的 6 位数字（每个只能使用一次），或一个未用过的恢复码",
@@ -203,9 +209,11 @@ pub async fn enrol(
     ctx.check_csrf(&f.csrf)?;
     let next = safe_next(f.next.as_deref());
     match s.store.totp_confirm(&ctx.token, &ctx.user, &f.code, src.clone(), chrono::Utc::now()).await {
-        Ok(Check::Passed { .. }) => {
-            Ok(Redirect::to(&format!("/totp/recovery?next={}", crate::records::encode(&next))).into_response())
-        }
+        Ok(Check::Passed { token, .. }) => Ok(renewed(
+            &headers,
+            &token,
+            Redirect::to(&format!("/totp/recovery?next={}", crate::records::encode(&next))).into_response(),
+        )),
         Ok(Check::Refused) => {
             let msg = ctx.t(
                 "验证码不正确：须为验证器应用当前显示的 6 位数字（30 秒内有效）；请核对手机时间和输入的密钥",
@@ -227,7 +235,7 @@ pub async fn enrol(
 /// `GET /totp/recovery`: the recovery codes of this enrolment, shown this once.
 pub async fn recovery(State(s): State<AppState>, ctx: Ctx, Query(q): Query<NextQuery>) -> Result<Markup, AppError> {
     let next = onward(&ctx, &safe_next(q.next.as_deref()));
-    let codes = s.store.take_recovery_codes(&ctx.token).await?;
+    let codes = s.store.take_recovery_codes(&ctx.token, &ctx.user).await?;
     let left = s.store.totp_status(ctx.user.user_id).await?.recovery_left;
     let title = ctx.t("恢复码", "Recovery codes");
     let body = html! {
