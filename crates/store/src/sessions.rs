@@ -394,3 +394,15 @@ impl Store {
         tx.commit().await
     }
 }
+
+/// Sign a user out everywhere, in the caller's audited transaction: every live session ends
+/// (with any recovery codes waiting to be shown) and every API token is revoked. A role change
+/// and a second-factor reset do this.
+pub(crate) async fn end_all(tx: &mut crate::write::Tx<'_>, user: UserId) -> Result<()> {
+    sqlx::query("UPDATE sessions SET ended_at = $1, recovery_enc = NULL WHERE user_id = $2 AND ended_at IS NULL")
+        .bind(crate::write::now())
+        .bind(user.get())
+        .execute(&mut *tx.tx)
+        .await?;
+    crate::tokens::revoke_all(tx, user).await
+}

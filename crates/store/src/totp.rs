@@ -263,14 +263,10 @@ impl Store {
         source: Option<String>,
         at: DateTime<Utc>,
     ) -> Result<Check> {
-        if self.throttled(source.as_deref(), at).await? {
-            self.refuse_throttled(&user.actor(source), Some(user.user_id.get())).await?;
-            return Ok(Check::Throttled);
-        }
-        let (_, _, stored, enabled, last, locked) = self.totp_row(user.user_id).await?;
-        if let Some(refused) = self.refuse_locked(session, user, locked, &source, at).await? {
-            return Ok(refused);
-        }
+        let (_, _, stored, enabled, last, _) = match self.gate(session, user, &source, at).await? {
+            Ok(row) => row,
+            Err(refused) => return Ok(refused),
+        };
         if enabled != 0 {
             return Err(StoreError::Conflict("已启用两步验证".into()));
         }
@@ -388,14 +384,10 @@ impl Store {
         source: Option<String>,
         at: DateTime<Utc>,
     ) -> Result<Check> {
-        if self.throttled(source.as_deref(), at).await? {
-            self.refuse_throttled(&user.actor(source), Some(user.user_id.get())).await?;
-            return Ok(Check::Throttled);
-        }
-        let (_, _, stored, enabled, last, locked) = self.totp_row(user.user_id).await?;
-        if let Some(refused) = self.refuse_locked(session, user, locked, &source, at).await? {
-            return Ok(refused);
-        }
+        let (_, _, stored, enabled, last, _) = match self.gate(session, user, &source, at).await? {
+            Ok(row) => row,
+            Err(refused) => return Ok(refused),
+        };
         let step = match (enabled, stored) {
             (1, Some(s)) => totp::verify(&self.secret_key(&s)?, code, at.timestamp(), last),
             _ => None,
@@ -433,14 +425,10 @@ impl Store {
         source: Option<String>,
         at: DateTime<Utc>,
     ) -> Result<Check> {
-        if self.throttled(source.as_deref(), at).await? {
-            self.refuse_throttled(&user.actor(source), Some(user.user_id.get())).await?;
-            return Ok(Check::Throttled);
-        }
-        let (_, _, _, enabled, _, locked) = self.totp_row(user.user_id).await?;
-        if let Some(refused) = self.refuse_locked(session, user, locked, &source, at).await? {
-            return Ok(refused);
-        }
+        let (_, _, _, enabled, _, _) = match self.gate(session, user, &source, at).await? {
+            Ok(row) => row,
+            Err(refused) => return Ok(refused),
+        };
         let unused: Vec<(i64, String, String)> = sqlx::query_as(
             "SELECT id, salt, digest FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL ORDER BY id",
         )
@@ -506,6 +494,26 @@ impl Store {
             return Err(StoreError::Conflict("会话已结束，请重新登录".into()));
         }
         Ok(token)
+    }
+
+    /// What every code check does first: refuse a throttled address, then a locked account;
+    /// otherwise the user's second-factor row.
+    async fn gate(
+        &self,
+        session: &str,
+        user: &SessionUser,
+        source: &Option<String>,
+        at: DateTime<Utc>,
+    ) -> Result<std::result::Result<TotpRow, Check>> {
+        if self.throttled(source.as_deref(), at).await? {
+            self.refuse_throttled(&user.actor(source.clone()), Some(user.user_id.get())).await?;
+            return Ok(Err(Check::Throttled));
+        }
+        let row = self.totp_row(user.user_id).await?;
+        match self.refuse_locked(session, user, row.5.clone(), source, at).await? {
+            Some(refused) => Ok(Err(refused)),
+            None => Ok(Ok(row)),
+        }
     }
 
     /// A code while the account is locked out: refused without looking at it (so the lockout
@@ -587,12 +595,7 @@ impl Store {
             .execute(&mut *tx.tx)
             .await?
             .rows_affected();
-        sqlx::query("UPDATE sessions SET ended_at = $1, recovery_enc = NULL WHERE user_id = $2 AND ended_at IS NULL")
-            .bind(crate::write::now())
-            .bind(user.get())
-            .execute(&mut *tx.tx)
-            .await?;
-        crate::tokens::revoke_all(&mut tx, user).await?;
+        crate::sessions::end_all(&mut tx, user).await?;
         tx.audit(
             "totp_reset",
             "users",

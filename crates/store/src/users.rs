@@ -203,12 +203,7 @@ impl crate::Store {
             .bind(user.get())
             .execute(&mut *tx.tx)
             .await?;
-        sqlx::query("UPDATE sessions SET ended_at = $1, recovery_enc = NULL WHERE user_id = $2 AND ended_at IS NULL")
-            .bind(crate::write::now())
-            .bind(user.get())
-            .execute(&mut *tx.tx)
-            .await?;
-        crate::tokens::revoke_all(&mut tx, user).await?;
+        crate::sessions::end_all(&mut tx, user).await?;
         tx.audit(
             "update",
             "users",
