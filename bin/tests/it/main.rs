@@ -12,6 +12,7 @@ mod generate;
 mod hostile;
 mod http;
 mod report_pages;
+mod reporting;
 mod reports;
 mod story;
 mod support;

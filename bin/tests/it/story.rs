@@ -234,6 +234,7 @@ async fn demo_story(db: &TestDb) {
                     ],
                     span: None,
                     divisor: 1_000_000,
+                    counted: Default::default(),
                 },
             };
             let v = engine.evaluate(&def).await.expect("evaluates");

@@ -4,6 +4,7 @@
 
 use crate::indicators::Period;
 use crate::money::round_half_up;
+use crate::reporting::Counted;
 use crate::{Date, Invalid};
 use serde::{Deserialize, Serialize};
 use std::cmp::Ordering;
@@ -51,6 +52,10 @@ pub enum Spec {
         /// The stored measure is divided by this for display (1 000 000 for 分 → 万元).
         #[serde(default = "one")]
         divisor: i64,
+        /// Which review states count, for a source that passes through review (活动): by
+        /// default approved records only.
+        #[serde(default, skip_serializing_if = "Counted::is_default")]
+        counted: Counted,
     },
     /// An indicator of an organization subtree over periods, combined across periods, or
     /// compared with another period.
@@ -335,6 +340,7 @@ mod tests {
             filters: vec![Filter::eq("brand", "hongdujuan"), Filter::under("region", "653022")],
             span: Some(Span { from: Date::parse("2023-04-01").ok(), to: None }),
             divisor: 1,
+            counted: Counted::Submitted,
         };
         let j = serde_json::to_string(&s).unwrap();
         let back: Spec = serde_json::from_str(&j).unwrap();

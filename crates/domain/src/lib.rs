@@ -21,6 +21,7 @@ pub mod people;
 pub mod program;
 pub mod projects;
 pub mod regions;
+pub mod reporting;
 pub mod reports;
 pub mod totp;
 pub mod users;

@@ -194,7 +194,8 @@ impl<'a> Engine<'a> {
 
     async fn exact(&self, def: &FigureDef) -> Result<Exact> {
         match &def.spec {
-            Spec::Records { source, measure, filters, span, divisor } => {
+            Spec::Records { source, measure, filters, span, divisor, counted } => {
+                let filters = &counted_filters(source, filters, *counted);
                 let v = self.store.measure(self.program_id, source, measure, filters, span.as_ref()).await?;
                 Exact::new(v as i128, *divisor as i128).ok_or_else(|| Self::bad(def, "除数为 0"))
             }
@@ -250,9 +251,10 @@ impl<'a> Engine<'a> {
     /// figure) for each value that has records. The parts add up to the figure itself, and each
     /// part is the figure with one more filter (`field = value`), so it opens to its records.
     pub async fn breakdown(&self, def: &FigureDef, by: &str) -> Result<Vec<(String, Exact)>> {
-        let Spec::Records { source, measure, filters, span, divisor } = &def.spec else {
+        let Spec::Records { source, measure, filters, span, divisor, counted } = &def.spec else {
             return Err(Self::bad(def, "只有记录类指标可以分类统计"));
         };
+        let filters = &counted_filters(source, filters, *counted);
         let rows = self.store.measure_by(self.program_id, source, measure, filters, span.as_ref(), by).await?;
         rows.into_iter()
             .map(|(k, v)| Ok((k, Exact::new(v as i128, *divisor as i128).ok_or_else(|| Self::bad(def, "除数为 0"))?)))
@@ -264,7 +266,8 @@ impl<'a> Engine<'a> {
     pub async fn record_count(&self, def: &FigureDef) -> Result<i64> {
         use domain::figures::Measure;
         match &def.spec {
-            Spec::Records { source, measure, filters, span, .. } => {
+            Spec::Records { source, measure, filters, span, counted, .. } => {
+                let filters = &counted_filters(source, filters, *counted);
                 let m = match measure {
                     Measure::CountDistinct(_) => measure.clone(),
                     _ => Measure::Count,
@@ -378,12 +381,15 @@ impl<'a> Engine<'a> {
     /// The records behind a figure's value (at most `limit`).
     pub async fn provenance(&self, def: &FigureDef, limit: i64) -> Result<Provenance> {
         match &def.spec {
-            Spec::Records { source, measure, filters, span, .. } => Ok(Provenance::Records {
-                records: self
-                    .store
-                    .measure_records(self.program_id, source, measure, filters, span.as_ref(), limit)
-                    .await?,
-            }),
+            Spec::Records { source, measure, filters, span, counted, .. } => {
+                let filters = &counted_filters(source, filters, *counted);
+                Ok(Provenance::Records {
+                    records: self
+                        .store
+                        .measure_records(self.program_id, source, measure, filters, span.as_ref(), limit)
+                        .await?,
+                })
+            }
             Spec::Indicator { indicator, org, periods, compare, .. } => {
                 let mut ps: Vec<Period> = periods.clone();
                 if let Some(c) = compare {
@@ -402,6 +408,21 @@ impl<'a> Engine<'a> {
             }
         }
     }
+}
+
+/// A definition's filters with the review states it counts, for a source that passes through
+/// review (`review` in (审核通过, 已汇总) by default): the one place every evaluation, breakdown,
+/// count and listing of the engine adds them, so that none of them differs from another.
+pub fn counted_filters(
+    source: &str,
+    filters: &[domain::figures::Filter],
+    counted: domain::reporting::Counted,
+) -> Vec<domain::figures::Filter> {
+    let mut out = filters.to_vec();
+    if domain::reporting::REVIEWED_SOURCES.contains(&source) {
+        out.push(domain::figures::Filter::any("review", &counted.codes()));
+    }
+    out
 }
 
 /// Projects with their light on `today`, red first.

@@ -187,6 +187,7 @@ static SOURCES: &[Source] = &[
             f("line", "a.line", Text),
             f("month", "substr(a.date, 1, 7)", Text),
             f("year", "substr(a.date, 1, 4)", Text),
+            f("review", "a.review_state", Text),
         ],
         sums: &[("participants", "a.participants"), ("beneficiaries", "a.beneficiaries")],
     },
@@ -206,6 +207,7 @@ static SOURCES: &[Source] = &[
             f("organizer", "a.organizer_org_id", ORG_O),
             f("line", "a.line", Text),
             f("month", "substr(a.date, 1, 7)", Text),
+            f("review", "a.review_state", Text),
         ],
         sums: &[("cases", "ap.cases")],
     },
@@ -605,6 +607,20 @@ impl Store {
         if !self.rollups {
             return None;
         }
+        // The activity rollup counts approved activities only (审核通过, 已汇总): the default
+        // states of a figure are what it holds, any other choice is counted from the rows.
+        let approved = domain::reporting::Counted::Approved.codes();
+        let filters: Vec<Filter> = filters
+            .iter()
+            .filter(|f| {
+                !(source == "activities"
+                    && f.field == "review"
+                    && f.op == FilterOp::In
+                    && matches!(&f.value, FilterValue::List(l) if l.len() == approved.len() && l.iter().all(|v| approved.contains(&v.as_str()))))
+            })
+            .cloned()
+            .collect();
+        let filters = filters.as_slice();
         let used: Vec<&str> = filters.iter().map(|f| f.field.as_str()).chain(by).collect();
         let fits = |s: &Source| used.iter().all(|u| *u != "grain" && s.fields.iter().any(|f| f.name == *u));
         if source == "project_funding" {

@@ -19,6 +19,7 @@ pub mod people;
 pub mod projects;
 mod read;
 pub mod records;
+pub mod reporting;
 pub mod reports;
 mod rollups;
 mod row;

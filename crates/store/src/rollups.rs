@@ -70,6 +70,12 @@ pub(crate) fn funding_of(row: &Value) -> (i64, String, FundAmounts) {
 fn key_of(row: &Value) -> Option<(Key, Amounts)> {
     let text = |k: &str| row.get(k).and_then(Value::as_str).unwrap_or("").to_string();
     let int = |k: &str| row.get(k).and_then(Value::as_i64).unwrap_or(0);
+    // Only approved activities count in the rollup (a row written before the reporting cycle,
+    // without the column, was approved).
+    let state = row.get("review_state").and_then(Value::as_str).unwrap_or("approved");
+    if !matches!(state, "approved" | "consolidated") {
+        return None;
+    }
     let date = text("date");
     let month = date.get(..7)?.to_string();
     Some((
@@ -256,18 +262,18 @@ type StoredFunding = (i64, String, String, String, i64, String, i64, i64, i64, i
 const RECOUNT: &str = "\
     SELECT 'm', program_id, type_code, COALESCE(line, ''), COALESCE(brand_code, ''), region_code, 0, \
            substr(date, 1, 7), COUNT(*), CAST(SUM(participants) AS BIGINT), CAST(SUM(beneficiaries) AS BIGINT) \
-    FROM activities \
+    FROM activities WHERE review_state IN ('approved', 'consolidated') \
     GROUP BY program_id, type_code, COALESCE(line, ''), COALESCE(brand_code, ''), region_code, substr(date, 1, 7) \
     UNION ALL \
     SELECT 'y', program_id, type_code, COALESCE(line, ''), COALESCE(brand_code, ''), region_code, 0, \
            substr(date, 1, 4), COUNT(*), CAST(SUM(participants) AS BIGINT), CAST(SUM(beneficiaries) AS BIGINT) \
-    FROM activities \
+    FROM activities WHERE review_state IN ('approved', 'consolidated') \
     GROUP BY program_id, type_code, COALESCE(line, ''), COALESCE(brand_code, ''), region_code, substr(date, 1, 4) \
     UNION ALL \
     SELECT 'o', program_id, type_code, COALESCE(line, ''), COALESCE(brand_code, ''), '', \
            COALESCE(organizer_org_id, 0), substr(date, 1, 4), \
            COUNT(*), CAST(SUM(participants) AS BIGINT), CAST(SUM(beneficiaries) AS BIGINT) \
-    FROM activities \
+    FROM activities WHERE review_state IN ('approved', 'consolidated') \
     GROUP BY program_id, type_code, COALESCE(line, ''), COALESCE(brand_code, ''), COALESCE(organizer_org_id, 0), \
              substr(date, 1, 4)";
 

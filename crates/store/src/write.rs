@@ -37,13 +37,15 @@ pub struct Tx<'s> {
     /// (written back to `audit_chain` before commit; see [`crate::audit`]).
     chain: (i64, String),
     chain_moved: bool,
+    /// The reporting cycle's schedules and locked periods as read in this transaction.
+    pub(crate) cache: crate::reporting::TxCache,
 }
 
 /// Columns as bound, and the record as the audit shows it (secrets masked).
 type Expanded = (Vec<(String, Bound)>, Map<String, Value>);
 
 /// A column as bound: the name and value, after secrets were expanded.
-enum Bound {
+pub(crate) enum Bound {
     Int(Option<i64>),
     Text(Option<String>),
 }
@@ -126,6 +128,7 @@ impl<'s> Tx<'s> {
             rollup: Default::default(),
             chain,
             chain_moved: false,
+            cache: Default::default(),
         })
     }
 }
@@ -308,7 +311,8 @@ impl<'s> Tx<'s> {
     pub(crate) async fn insert_step<E: Entity>(&mut self, e: &E) -> Result<Id<E::Kind>> {
         self.validate(e).await?;
         self.check_scope(E::TABLE, &plain(&e.columns())).await?;
-        let (cols, shown) = self.expand(e.columns())?;
+        let (mut cols, mut shown) = self.expand(e.columns())?;
+        self.reviewed_insert(E::TABLE, &mut cols, &mut shown).await?;
         let names: Vec<&str> = cols.iter().map(|(n, _)| n.as_str()).collect();
         let params: Vec<String> = (1..=cols.len()).map(|i| format!("${i}")).collect();
         let sql =
@@ -354,7 +358,9 @@ impl<'s> Tx<'s> {
                 self.validate(e).await?;
             }
             self.check_scope(E::TABLE, &plain(&e.columns())).await?;
-            rows.push(self.expand(e.columns())?);
+            let (mut cols, mut shown) = self.expand(e.columns())?;
+            self.reviewed_insert(E::TABLE, &mut cols, &mut shown).await?;
+            rows.push((cols, shown));
         }
         ids.extend(self.insert_rows::<E>(rows).await?);
         Ok(ids)
@@ -446,6 +452,7 @@ impl<'s> Tx<'s> {
             after.insert("id".into(), Value::from(id));
         }
         self.check_scope(E::TABLE, &after).await?;
+        self.reviewed_change(E::TABLE, &before, Some(&after)).await?;
         let cols: Vec<(&'static str, Val)> = e.columns().into_iter().filter(|(n, _)| !keep.contains(n)).collect();
         let (cols, _) = self.expand(cols)?;
         let sets: Vec<String> = cols.iter().enumerate().map(|(i, (n, _))| format!("{n} = ${}", i + 1)).collect();
@@ -481,6 +488,7 @@ impl<'s> Tx<'s> {
         let before = self.row_json(table, id).await?.ok_or(StoreError::NotFound { what: label, id: id.to_string() })?;
         builtin_guard(&before)?;
         self.check_scope(table, &before).await?;
+        self.reviewed_change(table, &before, None).await?;
         let mut uses = self.dependents(table, &before).await?;
         // A project's status history is part of the project: it goes with it (each step
         // audited), when nothing else depends on the project.
@@ -673,7 +681,8 @@ impl<'s> Tx<'s> {
     /// the rollups (see [`crate::rollups`]).
     async fn derive(&mut self, action: &str, table: &str, before: Option<&Value>, after: Option<&Value>) -> Result<()> {
         use crate::rollups::{funding_of, project_key};
-        if !matches!(action, "create" | "update" | "delete") {
+        // A review step (`review_submit`, …) changes an activity's state, which the rollup follows.
+        if !matches!(action, "create" | "update" | "delete") && !action.starts_with("review_") {
             return Ok(());
         }
         match table {
@@ -768,7 +777,7 @@ impl<'s> Tx<'s> {
         Ok(())
     }
 
-    async fn audit_step(
+    pub(crate) async fn audit_step(
         &mut self,
         action: &str,
         object_type: &str,

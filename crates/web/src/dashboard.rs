@@ -18,6 +18,7 @@ use domain::indicators::Period;
 use domain::people::{CATEGORIES, LINES};
 use domain::projects::{Schedule, SECTORS, STATUSES};
 use domain::regions::{Level, RegionCode, REGIONS};
+use domain::reporting::Counted;
 use domain::{Date, Invalid};
 use maud::{html, Markup, PreEscaped};
 use plotters::prelude::*;
@@ -215,6 +216,8 @@ pub struct Drill {
     pub filters: Vec<Filter>,
     pub span: Option<Span>,
     pub title: String,
+    /// Which review states count (`counted=submitted` includes records not yet approved).
+    pub counted: Counted,
 }
 
 fn op_code(op: FilterOp) -> &'static str {
@@ -232,7 +235,7 @@ fn op_code(op: FilterOp) -> &'static str {
 impl Drill {
     fn new(source: &str, measure: Measure, scope: &Scope) -> Drill {
         let (filters, span) = scope.filters(source);
-        Drill { source: source.into(), measure, filters, span, title: String::new() }
+        Drill { source: source.into(), measure, filters, span, title: String::new(), counted: Counted::default() }
     }
 
     /// The same figure with one more filter: a part of a breakdown.
@@ -287,6 +290,7 @@ impl Drill {
                 filters: self.filters.clone(),
                 span: self.span.clone(),
                 divisor,
+                counted: self.counted,
             },
         }
     }
@@ -308,6 +312,9 @@ impl Drill {
             if let Some(d) = s.to {
                 q.push(("to", d.to_string()));
             }
+        }
+        if !self.counted.is_default() {
+            q.push(("counted", "submitted".into()));
         }
         q.push(("title", self.title.clone()));
         let qs: Vec<String> = q.iter().map(|(k, v)| format!("{k}={}", encode(v))).collect();
@@ -375,7 +382,19 @@ impl Drill {
         };
         let (from, to) = (date("from", "起始日期（from）")?, date("to", "截止日期（to）")?);
         let span = (from.is_some() || to.is_some()).then_some(Span { from, to });
-        Ok(Drill { source, measure, filters, span, title: get("title") })
+        let counted = match get("counted").as_str() {
+            "" | "approved" => Counted::Approved,
+            "submitted" => Counted::Submitted,
+            c => {
+                return Err(Invalid::new(
+                    "counted",
+                    "统计口径（counted）",
+                    "approved（仅审核通过）或 submitted（含已上报）",
+                    format!("统计口径（counted）“{c}”无效"),
+                ))
+            }
+        };
+        Ok(Drill { source, measure, filters, span, title: get("title"), counted })
     }
 }
 
@@ -1061,6 +1080,7 @@ mod tests {
     #[test]
     fn a_drill_down_reads_back_as_written() {
         let d = Drill {
+            counted: Counted::Submitted,
             source: "activities".into(),
             measure: Measure::Sum("beneficiaries".into()),
             filters: vec![

@@ -33,6 +33,7 @@ const NAV: &[NavItem] = &[
     ("/records", "业务记录", "Records", reads_business),
     ("/figures", "指标", "Figures", reads_business),
     ("/reports", "报告", "Reports", reads_business),
+    ("/reporting", "报送审核", "Reporting", reads_business),
     ("/audit", "审计日志", "Audit log", |r| r == Role::Auditor),
     ("/admin", "系统管理", "Administration", |r| matches!(r, Role::SysAdmin | Role::SecAdmin)),
     ("/tokens", "API 令牌", "API tokens", |_| true),

@@ -18,6 +18,7 @@ mod import;
 mod layout;
 mod openapi;
 mod records;
+mod reporting;
 mod reports;
 mod tokens;
 mod totp;
@@ -117,6 +118,13 @@ pub fn router_with(store: Store, config: Config) -> Router {
         .route("/api/v1/openapi.json", get(openapi::json))
         .route("/api/v1/docs", get(openapi::page))
         .route("/api/{*rest}", any(api::not_found))
+        .route("/reporting", get(reporting::index))
+        .route("/reporting/periods", post(reporting::open))
+        .route("/reporting/periods/{id}", get(reporting::period))
+        .route("/reporting/periods/{id}/submit", post(reporting::submit_period))
+        .route("/reporting/periods/{id}/lock", post(reporting::lock))
+        .route("/reporting/periods/{id}/reopen", post(reporting::reopen))
+        .route("/review/{id}", post(reporting::review))
         .route("/tokens", get(tokens::index).post(tokens::create))
         .route("/tokens/{id}/revoke", post(tokens::revoke))
         .route("/assets/app.css", get(css))
@@ -194,7 +202,8 @@ async fn home(State(s): State<AppState>, ctx: Ctx, RawQuery(raw): RawQuery) -> R
     }
     let board = Engine::new(&s.store).all().await?;
     let charts = dashboard::analysis(&s, &ctx, &records::pairs(raw.as_deref())).await?;
-    let body = maud::html! { (layout::raw(&html::home(&board))) (charts) };
+    let due = reporting::due_box(&s, &ctx).await?;
+    let body = maud::html! { (due) (layout::raw(&html::home(&board))) (charts) };
     Ok(layout::page(&ctx, ctx.t("驾驶舱", "Dashboard"), body).into_response())
 }
 

@@ -382,6 +382,10 @@ pub async fn detail(
         }
     }
     let history = s.store.history(t, id).await?;
+    let review = match t.table {
+        "activities" => Some(crate::reporting::panel(&s, &ctx, id).await?),
+        _ => None,
+    };
     let title = title_of(t, &row, ctx.lang);
     let body = html! {
         p.crumbs { a href="/records" { (ctx.t("业务记录", "Records")) } " › " a href={ "/records/" (t.slug) } { (ctx.t(t.zh, t.en)) } }
@@ -395,6 +399,7 @@ pub async fn detail(
                 }
             }
         }
+        @if let Some(p) = &review { (p) }
         @if t.table == "projects" {
             @let date = |k: &str| domain::Date::parse(&text_of(row.get(k))).ok();
             @let (light, zh, en) = domain::projects::schedule(layout::today(), &text_of(row.get("status")), date("planned_start"), date("planned_end"));

@@ -48,7 +48,14 @@ fn rec(
         unit: d.unit.into(),
         decimals: d.decimals,
         description: d.description.into(),
-        spec: Spec::Records { source: source.into(), measure, filters, span: span(from, to)?, divisor },
+        spec: Spec::Records {
+            source: source.into(),
+            measure,
+            filters,
+            span: span(from, to)?,
+            divisor,
+            counted: Default::default(),
+        },
     })
 }
 

@@ -55,6 +55,9 @@ pub struct DemoAccount {
 const ACCOUNTS: &[(&str, Role, Option<&str>)] = &[
     ("demo.manager", Role::Manager, Some("JX-CMD")),
     ("demo.reporter", Role::Reporter, Some("AKT-HOSP")),
+    // The reporting cycle: a township school reports, its county reviews.
+    ("demo.township", Role::Reporter, Some("AKT-S01")),
+    ("demo.county", Role::Reporter, Some("AKT-GOV")),
     ("demo.viewer", Role::Viewer, None),
     ("demo.sysadmin", Role::SysAdmin, None),
     ("demo.secadmin", Role::SecAdmin, None),
@@ -426,6 +429,29 @@ pub(crate) fn indicator_defs() -> Vec<NewIndicatorDef> {
 
 /// The report templates (the 综述 that states every figure of the seed article) and the figure
 /// definitions; returns how many figures were defined.
+/// The reporting cycle of the demo program: the review chain (county → front command →
+/// province), monthly activity reports due five days after the month, and October 2026, in
+/// which 克州第三中学 reported on time and 阿克陶县人民医院 has not reported.
+pub(crate) async fn install_cycle(tx: &mut Tx<'_>, program: i64) -> Result<()> {
+    use domain::reporting::{Frequency, NewPeriod};
+    let county = tx.org_ids(&["AKT-GOV", "KZ-GOV"]).await?;
+    let command = tx.org_ids(&["JX-CMD"]).await?;
+    let province = tx.org_ids(&["JX-GOV"]).await?;
+    tx.set_review_chain(
+        program,
+        &[("县级审核".into(), county), ("前方指挥部".into(), command), ("省级".into(), province)],
+    )
+    .await?;
+    tx.set_schedule(program, "activities", Frequency::Monthly, 5).await?;
+    let october =
+        NewPeriod::parse("activities", Frequency::Monthly, "2026-10", "2026-11-05").map_err(StoreError::from)?;
+    let units = tx.org_ids(&["KZ-S3", "AKT-HOSP"]).await?;
+    let period = tx.open_period(program, &october, Frequency::Monthly, &units).await?;
+    let on = Date::parse("2026-11-03").map_err(StoreError::from)?;
+    tx.record_reported(period, units[0], on).await?;
+    Ok(())
+}
+
 pub(crate) async fn install_reporting(tx: &mut Tx<'_>) -> Result<usize> {
     tx.insert(&domain::reports::NewTemplateVersion {
         key: "summary".into(),
@@ -462,6 +488,7 @@ pub async fn load(store: &Store) -> Result<DemoSummary> {
     };
     let summary_figures = load_into(&mut l).await?;
     install_reporting(&mut l.tx).await?;
+    install_cycle(&mut l.tx, program.get()).await?;
     let mut accounts = Vec::new();
     for (name, role, org) in ACCOUNTS {
         let password = one_time_password();

@@ -150,7 +150,14 @@ impl Ctx<'_> {
             unit: String::new(),
             decimals: 0,
             description: String::new(),
-            spec: Spec::Records { source: source.into(), measure, filters, span, divisor: 1 },
+            spec: Spec::Records {
+                source: source.into(),
+                measure,
+                filters,
+                span,
+                divisor: 1,
+                counted: Default::default(),
+            },
         }
     }
 
