@@ -5,10 +5,10 @@
 //! when either is missing the test fails, it never skips (CI installs them).
 
 use crate::support::{serve_demo, Backend, TestDb};
+use chrono::Datelike;
 use fantoccini::{Client, ClientBuilder, Locator};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use chrono::Datelike;
 use std::time::{Duration, Instant};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
@@ -497,7 +497,8 @@ async fn a_month_of_reporting() {
     let first = today.with_day(1).unwrap();
     let last = first.checked_add_months(chrono::Months::new(1)).unwrap().pred_opt().unwrap();
     let deadline = (last + chrono::Duration::days(5)).to_string();
-    let figure = format!("{base}/figures/drill?source=activities&measure=sum.beneficiaries&f=organizer:under:AKT-S01&title=t");
+    let figure =
+        format!("{base}/figures/drill?source=activities&measure=sum.beneficiaries&f=organizer:under:AKT-S01&title=t");
 
     // The front command opens the month for two township schools.
     first_sign_in(&m, &base, "demo.manager", &accounts["demo.manager"], true).await;

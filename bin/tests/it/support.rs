@@ -138,7 +138,11 @@ impl Drop for Server {
 /// Start `serve --demo` on a free port; returns the server, its port and the printed accounts.
 pub fn serve_demo(db: &TestDb) -> (Server, u16, BTreeMap<String, String>) {
     let (server, port, accounts) = start(db, true);
-    assert_eq!(accounts.len(), 8, "serve --demo prints one account per role, and the township and county reporters of the reporting cycle");
+    assert_eq!(
+        accounts.len(),
+        8,
+        "serve --demo prints one account per role, and the township and county reporters of the reporting cycle"
+    );
     (server, port, accounts)
 }
 
