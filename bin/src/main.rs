@@ -51,7 +51,12 @@ enum Command {
         /// 413 before it is read.
         #[arg(long, env = "COUNTERPART_MAX_UPLOAD_MB", default_value_t = 64)]
         max_upload_mb: u32,
+        #[command(flatten)]
+        smtp: SmtpArgs,
     },
+    /// Give every user today's digest of the warnings, overdue orders and due reports in their
+    /// scope now (the server does this each day from 08:00 Beijing time; once a day either way).
+    Digest,
     /// Bring the database schema up to date.
     Migrate,
     /// Load the demo program (Jiangxi → Kizilsu) into an empty database.
@@ -189,6 +194,79 @@ enum AuditCommand {
         #[arg(long, default_value_t = 365)]
         keep_days: u32,
     },
+}
+
+/// The optional e-mail sender: notifications are mailed to users with an address through this
+/// SMTP relay (plain SMTP, AUTH PLAIN when a user is given).
+#[derive(clap::Args, Debug, Clone)]
+struct SmtpArgs {
+    #[arg(long, env = "COUNTERPART_SMTP_HOST")]
+    smtp_host: Option<String>,
+    #[arg(long, env = "COUNTERPART_SMTP_PORT", default_value_t = 25)]
+    smtp_port: u16,
+    /// The sender address (发件人).
+    #[arg(long, env = "COUNTERPART_SMTP_FROM", default_value = "counterpart@localhost")]
+    smtp_from: String,
+    #[arg(long, env = "COUNTERPART_SMTP_USER")]
+    smtp_user: Option<String>,
+    /// Read from the environment only, never from the command line.
+    #[arg(skip = std::env::var("COUNTERPART_SMTP_PASSWORD").ok())]
+    smtp_password: Option<String>,
+    /// The address links in mails point at.
+    #[arg(long, env = "COUNTERPART_BASE_URL", default_value = "http://127.0.0.1:8080")]
+    base_url: String,
+}
+
+impl SmtpArgs {
+    fn settings(&self) -> Option<services::warnings::SmtpSettings> {
+        self.smtp_host.as_ref().filter(|h| !h.trim().is_empty()).map(|h| services::warnings::SmtpSettings {
+            host: h.trim().to_string(),
+            port: self.smtp_port,
+            from: self.smtp_from.clone(),
+            user: self.smtp_user.clone(),
+            password: self.smtp_password.clone(),
+            base_url: self.base_url.clone(),
+        })
+    }
+}
+
+/// The server's daily digest (from 08:00 Beijing time, once a day) and, with SMTP settings,
+/// the e-mail sender (every minute).
+fn background(store: store::Store, smtp: Option<services::warnings::SmtpSettings>) {
+    let digests = store.clone();
+    tokio::spawn(async move {
+        let mut done: Option<domain::Date> = None;
+        loop {
+            let now = chrono::Utc::now() + chrono::Duration::hours(8);
+            let today = store::reporting::today();
+            if done != Some(today) && chrono::Timelike::hour(&now) >= 8 {
+                match digests.default_program().await {
+                    Ok(p) => match services::warnings::digest(&digests, p.get(), today).await {
+                        Ok(d) => {
+                            tracing::info!(users = d.users, notified = d.notified, "daily digest");
+                            done = Some(today);
+                        }
+                        Err(e) => tracing::warn!("daily digest failed: {e}"),
+                    },
+                    Err(e) => tracing::warn!("daily digest: no program: {e}"),
+                }
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(600)).await;
+        }
+    });
+    if let Some(settings) = smtp {
+        let mailer = services::warnings::Mailer { settings };
+        tokio::spawn(async move {
+            loop {
+                match mailer.send_pending(&store, 200).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(sent = n, "notifications mailed"),
+                    Err(e) => tracing::warn!("mailing failed: {e}"),
+                }
+                tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+            }
+        });
+    }
 }
 
 #[derive(Subcommand)]
@@ -626,7 +704,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 r.tokens_revoked
             );
         }
-        Command::Serve { addr, demo, tls_cert, tls_key, max_upload_mb } => {
+        Command::Digest => {
+            let store = open(g).await?;
+            let program = store.default_program().await?;
+            let d = services::warnings::digest(&store, program.get(), store::reporting::today()).await?;
+            println!("已生成今日预警摘要：{} 名用户中 {} 人收到通知。", d.users, d.notified);
+            store.close().await;
+        }
+        Command::Serve { addr, demo, tls_cert, tls_key, max_upload_mb, smtp } => {
             if !(1..=4096).contains(&max_upload_mb) {
                 bail!("--max-upload-mb 须在 1–4096 之间，不能是 {max_upload_mb}");
             }
@@ -650,6 +735,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     println!("数据库已有数据，跳过载入演示数据。");
                 }
             }
+            background(store.clone(), smtp.settings());
             let config = web::Config { tls: tls.is_some(), max_upload: max_upload_mb as usize * 1024 * 1024 };
             let app =
                 web::router_with(store.clone(), config).into_make_service_with_connect_info::<std::net::SocketAddr>();

@@ -37,6 +37,19 @@ pub struct FigureDef {
     pub spec: Spec,
 }
 
+impl FigureDef {
+    /// Which review states the figure counts, in words, when its records pass through review
+    /// (报送审核); `None` for records that do not.
+    pub fn counted_zh(&self) -> Option<&'static str> {
+        match &self.spec {
+            Spec::Records { source, counted, .. } if crate::reporting::REVIEWED_SOURCES.contains(&source.as_str()) => {
+                Some(counted.zh())
+            }
+            _ => None,
+        }
+    }
+}
+
 /// What a figure computes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]

@@ -26,6 +26,7 @@ pub mod reports;
 pub mod totp;
 pub mod users;
 pub mod values;
+pub mod warnings;
 
 pub use ids::{Id, Kind};
 pub use invalid::{Invalid, Invalids};

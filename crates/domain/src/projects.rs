@@ -68,41 +68,7 @@ impl Schedule {
     }
 }
 
-/// Days of grace after a planned start before a project that has not started turns red, and
-/// days before a planned end at which a project still in progress turns amber.
-pub const SCHEDULE_GRACE_DAYS: i64 = 30;
-
-/// A project's light on `today`, with the reason (in Chinese and English):
-/// - completed or accepted: green;
-/// - not started: red once `SCHEDULE_GRACE_DAYS` past its planned start, amber from its planned start;
-/// - started: red after its planned end, amber within `SCHEDULE_GRACE_DAYS` of it;
-/// - no planned date to measure against: green.
-pub fn schedule(
-    today: Date,
-    status: &str,
-    planned_start: Option<Date>,
-    planned_end: Option<Date>,
-) -> (Schedule, &'static str, &'static str) {
-    let days = |d: Date| (today.naive() - d.naive()).num_days();
-    match status {
-        "completed" | "accepted" => (Schedule::Green, "已完工", "Completed"),
-        "approved" => match (planned_start.map(days), planned_end.map(days)) {
-            (Some(n), _) if n > SCHEDULE_GRACE_DAYS => (Schedule::Red, "逾期未开工", "Not started, overdue"),
-            (Some(n), _) if n >= 0 => (Schedule::Amber, "已到计划开工日期，尚未开工", "Due to start"),
-            // No planned start: an end already past still counts against it.
-            (None, Some(n)) if n > 0 => {
-                (Schedule::Red, "超过计划完工日期仍未开工", "Past its planned end, not started")
-            }
-            (None, None) => (Schedule::Green, "未定计划开工日期", "No planned start"),
-            _ => (Schedule::Green, "未到计划开工日期", "Not yet due to start"),
-        },
-        _ => match planned_end.map(days) {
-            Some(n) if n > 0 => (Schedule::Red, "超过计划完工日期仍未完工", "Past its planned end"),
-            Some(n) if n >= -SCHEDULE_GRACE_DAYS => (Schedule::Amber, "临近计划完工日期", "Near its planned end"),
-            _ => (Schedule::Green, "按计划推进", "On schedule"),
-        },
-    }
-}
+/// A project's light is judged by [`crate::warnings::schedule`] under its program's thresholds.
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewProject {
@@ -274,7 +240,12 @@ mod tests {
     #[test]
     fn a_projects_light_follows_its_plan() {
         let today = Date::parse("2025-06-30").unwrap();
-        let light = |status: &str, start: &str, end: &str| schedule(today, status, d(start), d(end)).0;
+        let t = crate::warnings::Thresholds::default();
+        let schedule = |status: &str, start: Option<Date>, end: Option<Date>| {
+            let (light, _, zh, _) = crate::warnings::schedule(&t, today, status, start, end);
+            (light, zh)
+        };
+        let light = |status: &str, start: &str, end: &str| schedule(status, d(start), d(end)).0;
         // Not started: amber from the planned start, red after 30 days of grace.
         assert_eq!(light("approved", "2025-07-01", ""), Schedule::Green);
         assert_eq!(light("approved", "2025-06-30", ""), Schedule::Amber);
@@ -291,6 +262,6 @@ mod tests {
         assert_eq!(light("approved", "", ""), Schedule::Green);
         assert_eq!(light("approved", "", "2025-06-29"), Schedule::Red);
         assert_eq!(light("approved", "", "2025-07-30"), Schedule::Green);
-        assert_eq!(schedule(today, "started", None, d("2025-01-01")).1, "超过计划完工日期仍未完工");
+        assert_eq!(schedule("started", None, d("2025-01-01")).1, "超过计划完工日期仍未完工");
     }
 }

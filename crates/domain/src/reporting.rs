@@ -22,6 +22,14 @@ pub const REVIEWED: &[(&str, &str)] = &[("activities", "date")];
 pub const REVIEWED_SOURCES: &[&str] = &["activities", "activity_procedures"];
 
 /// The date column of a reviewed table.
+/// The Chinese name of a reported kind.
+pub fn kind_zh(kind: &str) -> &'static str {
+    match kind {
+        "activities" => "交流交往活动",
+        _ => "报表",
+    }
+}
+
 pub fn reviewed_date(table: &str) -> Option<&'static str> {
     REVIEWED.iter().find(|(t, _)| *t == table).map(|(_, d)| *d)
 }
@@ -88,8 +96,8 @@ impl Counted {
     /// What a report says of the figure (口径).
     pub fn zh(self) -> &'static str {
         match self {
-            Counted::Approved => "仅统计审核通过的记录",
-            Counted::Submitted => "统计已上报（含审核中）及审核通过的记录",
+            Counted::Approved => "仅统计审核通过（含已汇总）的记录",
+            Counted::Submitted => "统计已上报、审核中、审核通过及已汇总的记录",
         }
     }
 }

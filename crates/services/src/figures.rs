@@ -341,7 +341,9 @@ impl<'a> Engine<'a> {
         span: Option<&domain::figures::Span>,
     ) -> Result<(Vec<Flagged>, usize)> {
         let all = self.store.measure(self.program_id, "projects", &Measure::Count, filters, span).await?;
-        let mut flagged = judged(today, self.store.project_plans_due(self.program_id, filters, span, today).await?);
+        let t = self.thresholds().await?;
+        let due = self.store.project_plans_due(self.program_id, filters, span, today, t.end_near_days).await?;
+        let mut flagged = judged(&t, today, due);
         flagged.retain(|f| f.light != domain::projects::Schedule::Green);
         let green = usize::try_from(all).unwrap_or(0).saturating_sub(flagged.len());
         Ok((flagged, green))
@@ -354,7 +356,17 @@ impl<'a> Engine<'a> {
         filters: &[domain::figures::Filter],
         span: Option<&domain::figures::Span>,
     ) -> Result<Vec<Flagged>> {
-        Ok(judged(today, self.store.project_plans(self.program_id, filters, span).await?))
+        let t = self.thresholds().await?;
+        Ok(judged(&t, today, self.store.project_plans(self.program_id, filters, span).await?))
+    }
+
+    /// The warning thresholds of the engine's program (of the default program when it has none).
+    pub async fn thresholds(&self) -> Result<domain::warnings::Thresholds> {
+        let program = match self.program_id {
+            Some(p) => p,
+            None => self.store.default_program().await?.get(),
+        };
+        Ok(self.store.warning_thresholds(program).await?)
     }
 
     /// The value of an indicator for an organization subtree in one period.
@@ -426,11 +438,15 @@ pub fn counted_filters(
 }
 
 /// Projects with their light on `today`, red first.
-fn judged(today: domain::Date, plans: Vec<store::figures::ProjectPlan>) -> Vec<Flagged> {
+pub fn judged(
+    t: &domain::warnings::Thresholds,
+    today: domain::Date,
+    plans: Vec<store::figures::ProjectPlan>,
+) -> Vec<Flagged> {
     let mut out: Vec<Flagged> = plans
         .into_iter()
         .map(|p| {
-            let (light, zh, en) = domain::projects::schedule(today, &p.status, p.planned_start, p.planned_end);
+            let (light, _, zh, en) = domain::warnings::schedule(t, today, &p.status, p.planned_start, p.planned_end);
             Flagged { project: p, light, reason_zh: zh, reason_en: en }
         })
         .collect();

@@ -8,5 +8,6 @@ pub mod figures;
 pub mod generate;
 pub mod records;
 pub mod reports;
+pub mod warnings;
 
 pub use error::{Result, ServiceError};

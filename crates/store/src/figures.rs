@@ -831,10 +831,30 @@ impl Store {
         self.plans(program_id, filters, span, None).await
     }
 
+    /// One project's plan.
+    pub async fn project_plan(&self, id: i64) -> Result<ProjectPlan> {
+        let row: Option<(i64, String, String, String, Option<String>, Option<String>)> = sqlx::query_as(
+            "SELECT id, code, name, status, planned_start, planned_end FROM projects WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?;
+        let (id, code, name, status, start, end) =
+            row.ok_or(crate::StoreError::NotFound { what: "项目", id: id.to_string() })?;
+        Ok(ProjectPlan {
+            id,
+            code,
+            name,
+            status,
+            planned_start: start.and_then(|d| domain::Date::parse(&d).ok()),
+            planned_end: end.and_then(|d| domain::Date::parse(&d).ok()),
+        })
+    }
+
     /// The projects a scope selects that may be off schedule on `today` (amber or red by
-    /// `domain::projects::schedule`): not completed, and either not started with its planned
-    /// start come (or, with none, its planned end past), or under way within
-    /// `SCHEDULE_GRACE_DAYS` of its planned end or past it. Every other project is green, so
+    /// `domain::warnings::schedule`): not completed, and either not started with its planned
+    /// start come (or, with none, its planned end past), or under way within `near_days` (the
+    /// program's threshold) of its planned end or past it. Every other project is green, so
     /// the board counts those and reads only these.
     pub async fn project_plans_due(
         &self,
@@ -842,8 +862,9 @@ impl Store {
         filters: &[Filter],
         span: Option<&Span>,
         today: domain::Date,
+        near_days: i64,
     ) -> Result<Vec<ProjectPlan>> {
-        self.plans(program_id, filters, span, Some(today)).await
+        self.plans(program_id, filters, span, Some((today, near_days))).await
     }
 
     async fn plans(
@@ -851,7 +872,7 @@ impl Store {
         program_id: Option<i64>,
         filters: &[Filter],
         span: Option<&Span>,
-        due: Option<domain::Date>,
+        due: Option<(domain::Date, i64)>,
     ) -> Result<Vec<ProjectPlan>> {
         let s = source("projects")?;
         let mut sql = Sql {
@@ -862,8 +883,8 @@ impl Store {
             params: Vec::new(),
         };
         self.where_clause(s, &Measure::Count, program_id, filters, span, &mut sql).await?;
-        if let Some(today) = due {
-            let soon = today.naive() + chrono::Duration::days(domain::projects::SCHEDULE_GRACE_DAYS);
+        if let Some((today, near_days)) = due {
+            let soon = today.naive() + chrono::Duration::days(near_days);
             let t = sql.param(P::T(today.to_string()));
             let t2 = sql.param(P::T(t_str(soon)));
             let join = if sql.text.contains(" WHERE ") { " AND " } else { " WHERE " };

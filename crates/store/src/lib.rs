@@ -11,6 +11,7 @@ pub mod crypto;
 pub mod dialect;
 mod error;
 pub mod figures;
+pub mod followups;
 pub mod keys;
 pub mod lookup;
 mod migrate;

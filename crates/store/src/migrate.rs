@@ -19,6 +19,7 @@ pub(crate) const MIGRATIONS: &[(u32, &str)] = &[
     (8, include_str!("../migrations/0008_audit_chain.sql")),
     (9, include_str!("../migrations/0009_totp.sql")),
     (10, include_str!("../migrations/0010_reporting.sql")),
+    (11, include_str!("../migrations/0011_followups.sql")),
 ];
 
 /// Split a script on `;` at line ends (the migrations contain no semicolons inside strings).

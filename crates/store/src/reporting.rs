@@ -186,14 +186,22 @@ impl Store {
     /// The periods an organization must report in, with how it stands in each: what is due,
     /// overdue and reported for the user's home page.
     pub async fn assignments_of(&self, org_id: i64, today: Date) -> Result<Vec<(PeriodRow, Completeness)>> {
-        let rows: Vec<(i64, Option<String>)> =
-            sqlx::query_as("SELECT period_id, submitted_on FROM reporting_assignments WHERE org_id = $1")
-                .bind(org_id)
-                .fetch_all(self.pool())
-                .await?;
+        let rows: Vec<(PeriodTuple, Option<String>)> = sqlx::query_as::<_, (i64, i64, String, String, String, String, String, String, i64, Option<i64>, Option<String>)>(
+            &format!(
+                "SELECT {}, ra.submitted_on FROM reporting_assignments ra JOIN reporting_periods p ON p.id = ra.period_id \
+                 WHERE ra.org_id = $1",
+                PERIOD_COLS.split(", ").map(|c| format!("p.{c}")).collect::<Vec<_>>().join(", ")
+            ),
+        )
+        .bind(org_id)
+        .fetch_all(self.pool())
+        .await?
+        .into_iter()
+        .map(|t| ((t.0, t.1, t.2, t.3, t.4, t.5, t.6, t.7, t.8, t.9), t.10))
+        .collect();
         let mut out = Vec::new();
-        for (pid, on) in rows {
-            let p = self.reporting_period(pid).await?;
+        for (t, on) in rows {
+            let p = period_of(t);
             let deadline = Date::parse(&p.deadline).map_err(|e| StoreError::Integrity(e.message))?;
             let c = Completeness::of(on.as_deref().and_then(|d| Date::parse(d).ok()), deadline, today);
             out.push((p, c));
@@ -247,6 +255,26 @@ impl Store {
                 reason,
             })
             .collect())
+    }
+
+    /// The reason an activity was last returned, while it is shown (退回修改).
+    pub async fn review_reason(&self, id: i64) -> Result<Option<String>> {
+        Ok(sqlx::query_scalar::<_, Option<String>>(
+            "SELECT review_reason FROM activities WHERE id = $1 AND review_state = 'returned'",
+        )
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await?
+        .flatten())
+    }
+
+    /// The chain levels an organization acts at in a program.
+    pub async fn chain_levels_of(&self, program: i64, org: i64) -> Result<Vec<i64>> {
+        Ok(sqlx::query_scalar("SELECT level FROM review_chain WHERE program_id = $1 AND org_id = $2 ORDER BY level")
+            .bind(program)
+            .bind(org)
+            .fetch_all(self.pool())
+            .await?)
     }
 
     /// Where `actor` stands towards an activity, and the chain's first level above its unit and
@@ -343,7 +371,7 @@ async fn standing_on(
     let author = match actor.role {
         Role::Manager => actor.org_id.is_none() || levels.is_empty(),
         Role::Reporter => match (actor.org_id, unit) {
-            (Some(o), Some(u)) => holds(conn, o.get(), u).await? && !levels.iter().any(|_| true),
+            (Some(o), Some(u)) => holds(conn, o.get(), u).await? && levels.is_empty(),
             _ => false,
         },
         _ => false,
@@ -397,6 +425,20 @@ impl Tx<'_> {
             .bind(id)
             .execute(&mut *self.tx)
             .await?;
+        if action == Action::Return {
+            if let Some(u) = before.get("organizer_org_id").and_then(Value::as_i64) {
+                let title = before.get("title").and_then(Value::as_str).unwrap_or_default();
+                self.notify_org_step(
+                    u,
+                    "returned",
+                    &format!("退回修改：{title}"),
+                    reason.as_deref().unwrap_or_default(),
+                    &format!("/records/activities/{id}"),
+                    None,
+                )
+                .await?;
+            }
+        }
         if action == Action::Submit {
             if let (Some(p), Some(d), Some(u)) =
                 (program, date.as_deref(), before.get("organizer_org_id").and_then(Value::as_i64))
@@ -621,6 +663,11 @@ impl Tx<'_> {
             let after = json!({"kind": p.kind, "code": p.code, "frequency": frequency.code(), "start": p.start.to_string(),
                 "end": p.end.to_string(), "deadline": p.deadline.to_string(), "orgs": orgs});
             self.audit_step("open_period", "reporting_periods", Some(id), None, Some(after)).await?;
+            let title = format!("待报送：{} {}", domain::reporting::kind_zh(p.kind), p.code);
+            let body = format!("报送截止日期：{}", p.deadline);
+            for o in orgs {
+                self.notify_org_step(*o, "due", &title, &body, "/reporting", Some(&format!("due:{id}"))).await?;
+            }
             Ok(id)
         }
         .await;

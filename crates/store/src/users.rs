@@ -123,6 +123,8 @@ pub struct UserInfo {
     pub created_at: String,
     /// The second factor (TOTP) is in force.
     pub totp_enabled: bool,
+    /// Where notifications are mailed.
+    pub email: Option<String>,
 }
 
 impl crate::Store {
@@ -137,16 +139,16 @@ impl crate::Store {
     /// Every user (系统管理员 and 安全管理员).
     pub async fn users(&self, actor: &domain::audit::Actor) -> Result<Vec<UserInfo>> {
         Self::admin_only(actor, &[Role::SysAdmin, Role::SecAdmin], "查看用户")?;
-        type Row = (i64, String, String, Option<String>, i64, Option<String>, String, i64);
+        type Row = (i64, String, String, Option<String>, i64, Option<String>, String, i64, Option<String>);
         let rows: Vec<Row> = sqlx::query_as(
-            "SELECT u.id, u.name, u.role, o.name, u.must_change_password, u.locked_until, u.created_at, u.totp_enabled \
+            "SELECT u.id, u.name, u.role, o.name, u.must_change_password, u.locked_until, u.created_at, u.totp_enabled, u.email \
              FROM users u LEFT JOIN organizations o ON o.id = u.org_id ORDER BY u.id",
         )
         .fetch_all(self.pool())
         .await?;
         Ok(rows
             .into_iter()
-            .map(|(id, name, role, org, must, locked, created_at, totp)| UserInfo {
+            .map(|(id, name, role, org, must, locked, created_at, totp, email)| UserInfo {
                 id,
                 name,
                 role,
@@ -155,6 +157,7 @@ impl crate::Store {
                 locked_until: locked,
                 created_at,
                 totp_enabled: totp != 0,
+                email,
             })
             .collect())
     }

@@ -56,6 +56,13 @@ async fn render(s: &AppState, ctx: &Ctx, message: Option<(bool, String)>) -> Res
                         }
                         td { (layout::beijing(&u.created_at)) }
                         td {
+                            @if sys {
+                                form.inline.email method="post" action={ "/admin/users/" (u.id) "/email" } {
+                                    input type="hidden" name="csrf" value=(ctx.user.csrf);
+                                    input type="email" name="email" value=(u.email.clone().unwrap_or_default()) placeholder=(ctx.t("通知邮箱", "E-mail")) aria-label=(ctx.t("通知邮箱", "E-mail"));
+                                    " " button.link type="submit" { (ctx.t("保存邮箱", "Save e-mail")) }
+                                }
+                            }
                             @if sys && u.locked_until.is_some() {
                                 form.inline method="post" action={ "/admin/users/" (u.id) "/unlock" } {
                                     input type="hidden" name="csrf" value=(ctx.user.csrf);
@@ -160,6 +167,25 @@ pub async fn unlock(
     admin(&ctx)?;
     ctx.check_csrf(&f.csrf)?;
     let r = s.store.unlock_user(&ctx.user.actor(None), UserId::issued(id)).await;
+    outcome(&s, &ctx, r).await
+}
+
+#[derive(Deserialize)]
+pub struct EmailForm {
+    csrf: String,
+    #[serde(default)]
+    email: String,
+}
+
+pub async fn set_email(
+    State(s): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<i64>,
+    Form(f): Form<EmailForm>,
+) -> Result<Response, AppError> {
+    admin(&ctx)?;
+    ctx.check_csrf(&f.csrf)?;
+    let r = s.store.set_user_email(&ctx.user.actor(None), id, &f.email).await;
     outcome(&s, &ctx, r).await
 }
 

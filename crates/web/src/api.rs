@@ -173,7 +173,7 @@ impl FromRequestParts<AppState> for ApiCtx {
             let shown: String = token.chars().take(12).collect();
             let lang = Lang::parse(&user.lang);
             return Ok(ApiCtx {
-                ctx: Ctx { user, token: String::new(), lang, path },
+                ctx: Ctx { user, token: String::new(), lang, path, unread: 0 },
                 source: format!("API 令牌 {shown}{at}"),
             });
         }
@@ -187,7 +187,7 @@ impl FromRequestParts<AppState> for ApiCtx {
             return Err(must_change_password());
         }
         let lang = Lang::parse(&user.lang);
-        let ctx = Ctx { user, token, lang, path };
+        let ctx = Ctx { user, token, lang, path, unread: 0 };
         if changes(&parts.method) {
             let sent = parts.headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).unwrap_or_default();
             ctx.check_csrf(sent).map_err(|_| {

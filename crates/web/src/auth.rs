@@ -30,6 +30,8 @@ pub struct Ctx {
     pub lang: Lang,
     /// The request path (for the navigation's current item).
     pub path: String,
+    /// Unread notifications (the bell).
+    pub unread: i64,
 }
 
 impl Ctx {
@@ -133,7 +135,11 @@ impl FromRequestParts<AppState> for Ctx {
             return Err(Redirect::to("/password").into_response());
         }
         let lang = Lang::parse(&user.lang);
-        Ok(Ctx { user, token, lang, path })
+        let unread = match state.store.unread_count(user.user_id.get()).await {
+            Ok(n) => n,
+            Err(e) => return Err(AppError::from(e).into_response()),
+        };
+        Ok(Ctx { user, token, lang, path, unread })
     }
 }
 

@@ -886,6 +886,7 @@ async fn indicators(s: &AppState, ctx: &Ctx, engine: &Engine<'_>, sc: &Scope) ->
 async fn schedule(ctx: &Ctx, engine: &Engine<'_>, sc: &Scope) -> Result<Markup, AppError> {
     let (filters, span) = sc.filters("projects");
     let (flagged, green) = engine.schedule_board(crate::layout::today(), &filters, span.as_ref()).await?;
+    let rule = engine.thresholds().await?.schedule_rule_zh();
     let count = |l: Schedule| match l {
         Schedule::Green => green,
         _ => flagged.iter().filter(|f| f.light == l).count(),
@@ -902,8 +903,7 @@ async fn schedule(ctx: &Ctx, engine: &Engine<'_>, sc: &Scope) -> Result<Markup, 
                     }
                 }
             }
-            p.meta { (ctx.t("规则：未开工项目超过计划开工日期为黄灯，超过 30 天为红灯；在建项目距计划完工不足 30 天为黄灯，超过计划完工日期为红灯。",
-                "Rule: a project not started is amber from its planned start and red 30 days after; a project in progress is amber within 30 days of its planned end and red after it.")) }
+            p.meta { (ctx.t("规则：", "Rule (thresholds set under 预警): ")) (rule) }
           }
           div {
             (flag_table(ctx, flagged.iter().filter(|f| f.light != Schedule::Green).take(8)))
@@ -1002,6 +1002,7 @@ pub async fn analysis(s: &AppState, ctx: &Ctx, pairs: &[(String, String)]) -> Re
         div.panels {
             (funds(ctx, &engine, &sc).await?)
             (schedule(ctx, &engine, &sc).await?)
+            (crate::followups::dashboard_panel(s, ctx, Some(sc.org.as_str())).await?)
             (panel(ctx, ctx.t("项目按状态", "Projects by status"), &projects, &by_status))
             (panel(ctx, ctx.t("项目按类别", "Projects by sector"), &projects, &by_sector))
             (panel(ctx, ctx.t("援疆干部人才按批次", "Aid personnel by batch"), &aid, &by_batch))

@@ -105,6 +105,7 @@ fn figure_body(
         p.big { (v.display) " " small { (def.unit) } }
         dl.meta {
             @if !def.description.is_empty() { dt { (ctx.t("口径", "Definition")) } dd { (def.description) } }
+            @if let Some(c) = def.counted_zh() { dt { (ctx.t("计入状态", "Counts")) } dd.counted { (c) } }
             @if def.key != "drill" { dt { (ctx.t("指标键", "Key")) } dd { code { (def.key) } } }
             dt { (ctx.t("计算时间（北京时间）", "Computed at (Beijing time)")) } dd { (beijing(&v.computed_at)) }
             dt { (ctx.t("来源记录数", "Records behind it")) } dd { strong.total { (rows + hidden) } }

@@ -34,6 +34,7 @@ const NAV: &[NavItem] = &[
     ("/figures", "指标", "Figures", reads_business),
     ("/reports", "报告", "Reports", reads_business),
     ("/reporting", "报送审核", "Reporting", reads_business),
+    ("/warnings", "预警督办", "Warnings", reads_business),
     ("/audit", "审计日志", "Audit log", |r| r == Role::Auditor),
     ("/admin", "系统管理", "Administration", |r| matches!(r, Role::SysAdmin | Role::SecAdmin)),
     ("/tokens", "API 令牌", "API tokens", |_| true),
@@ -61,6 +62,9 @@ pub fn page(ctx: &Ctx, title: &str, body: Markup) -> Markup {
                         }
                     }
                     div.who {
+                        a.bell href="/notifications" title=(lang.t("通知", "Notifications")) {
+                            (lang.t("通知", "Notices")) @if ctx.unread > 0 { span.unread id="unread" { (ctx.unread) } }
+                        }
                         span.user { (ctx.user.name) " · " (role_label(lang, ctx.user.role)) }
                         form.inline method="post" action="/lang" {
                             input type="hidden" name="csrf" value=(ctx.user.csrf);

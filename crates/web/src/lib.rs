@@ -11,6 +11,7 @@ mod dashboard;
 mod error;
 mod export;
 mod figures;
+mod followups;
 mod forms;
 mod html;
 mod i18n;
@@ -83,6 +84,7 @@ pub fn router_with(store: Store, config: Config) -> Router {
         .route("/admin/users", post(admin::create_user))
         .route("/admin/users/{id}/unlock", post(admin::unlock))
         .route("/admin/users/{id}/role", post(admin::set_role))
+        .route("/admin/users/{id}/email", post(admin::set_email))
         .route("/admin/users/{id}/totp-reset", post(admin::totp_reset))
         .route("/admin/policy", post(admin::set_policy))
         .route("/audit", get(audit::page))
@@ -125,6 +127,20 @@ pub fn router_with(store: Store, config: Config) -> Router {
         .route("/reporting/periods/{id}/lock", post(reporting::lock))
         .route("/reporting/periods/{id}/reopen", post(reporting::reopen))
         .route("/review/{id}", post(reporting::review))
+        .route("/warnings", get(followups::index))
+        .route("/warnings/thresholds", post(followups::set_thresholds))
+        .route("/warnings/digest", post(followups::run_digest))
+        .route("/followups", get(followups::board).post(followups::create))
+        .route("/followups/new", get(followups::new_form))
+        .route("/followups/files/{id}", get(followups::file))
+        .route("/followups/{id}", get(followups::page))
+        .route(
+            "/followups/{id}/answer",
+            post(followups::answer).layer(axum::extract::DefaultBodyLimit::max(max_upload)),
+        )
+        .route("/followups/{id}/decide", post(followups::decide))
+        .route("/notifications", get(followups::notifications))
+        .route("/notifications/read", post(followups::read_all))
         .route("/tokens", get(tokens::index).post(tokens::create))
         .route("/tokens/{id}/revoke", post(tokens::revoke))
         .route("/assets/app.css", get(css))

@@ -384,6 +384,7 @@ pub async fn detail(
     let history = s.store.history(t, id).await?;
     let review = match t.table {
         "activities" => Some(crate::reporting::panel(&s, &ctx, id).await?),
+        "projects" => Some(crate::followups::project_panel(&s, &ctx, id, &row).await?),
         _ => None,
     };
     let title = title_of(t, &row, ctx.lang);
@@ -400,14 +401,6 @@ pub async fn detail(
             }
         }
         @if let Some(p) = &review { (p) }
-        @if t.table == "projects" {
-            @let date = |k: &str| domain::Date::parse(&text_of(row.get(k))).ok();
-            @let (light, zh, en) = domain::projects::schedule(layout::today(), &text_of(row.get("status")), date("planned_start"), date("planned_end"));
-            p.schedule {
-                span class={ "light " (light.code()) } {}
-                (ctx.t(light.zh(), light.en())) "：" (ctx.t(zh, en))
-            }
-        }
         dl.record {
             @for f in t.fields {
                 dt { (field_label(ctx.lang, f)) }

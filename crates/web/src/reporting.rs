@@ -103,8 +103,16 @@ async fn review_queue(s: &AppState, ctx: &Ctx, program: i64) -> Result<Vec<(Revi
         return Ok(out);
     }
     let actor = ctx.user.actor(None);
+    let Some(org) = ctx.user.org_id else { return Ok(out) };
+    // Only records at a level the organization acts at (to review) or one below it (to
+    // consolidate or return) can be waiting for it; the standing of each decides.
+    let levels = s.store.chain_levels_of(program, org.get()).await?;
+    if levels.is_empty() {
+        return Ok(out);
+    }
     let states = [RState::Submitted, RState::InReview, RState::Approved, RState::Consolidated];
-    for item in s.store.review_items(program, &states, None, None, 500).await? {
+    let items = s.store.review_items(program, &states, None, None, 500).await?;
+    for item in items.into_iter().filter(|i| levels.iter().any(|l| *l == i.level || *l == i.level + 1)) {
         let (at, who, first, top) = s.store.review_standing(&actor, item.id).await?;
         let can: Vec<Action> = ACTIONS
             .iter()
@@ -367,13 +375,7 @@ pub async fn review(
 pub async fn panel(s: &AppState, ctx: &Ctx, id: i64) -> Result<Markup, AppError> {
     let actor = ctx.user.actor(None);
     let (at, who, first, top) = s.store.review_standing(&actor, id).await?;
-    let reason: Option<String> = s
-        .store
-        .review_items(program(s).await?, &[RState::Returned], None, None, 100_000)
-        .await?
-        .into_iter()
-        .find(|i| i.id == id)
-        .and_then(|i| i.reason);
+    let reason = s.store.review_reason(id).await?;
     let can: Vec<Action> = ACTIONS
         .iter()
         .map(|(a, _, _)| *a)

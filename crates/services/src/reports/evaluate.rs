@@ -549,6 +549,7 @@ async fn evaluate_body(store: &Store, req: &Request, version: i64, body: &str) -
     let defs = engine.definitions().await?;
     let mut values: HashMap<String, FigureValue> = HashMap::new();
     let mut used = Vec::new();
+    let mut used_defs: Vec<domain::figures::FigureDef> = Vec::new();
     for key in t.figure_keys() {
         let def = defs.iter().find(|d| d.key == key).ok_or_else(|| {
             invalid(
@@ -562,10 +563,17 @@ async fn evaluate_body(store: &Store, req: &Request, version: i64, body: &str) -
             )
         })?;
         let v = engine.evaluate(def).await?;
+        used_defs.push(def.clone());
         used.push(UsedFigure {
             key: key.clone(),
             name: def.name.clone(),
-            definition: if def.description.is_empty() { def.name.clone() } else { def.description.clone() },
+            definition: {
+                let d = if def.description.is_empty() { def.name.clone() } else { def.description.clone() };
+                match def.counted_zh() {
+                    Some(c) => format!("{d}（{c}）"),
+                    None => d,
+                }
+            },
             scope: "全部（按指标口径）".into(),
             period: period_of(def),
             shown: format!("{} {}", v.display, v.unit),
@@ -647,7 +655,10 @@ async fn evaluate_body(store: &Store, req: &Request, version: i64, body: &str) -
         from: req.from,
         to: req.to,
         scope: req.scope_label.clone(),
-        counts: "已保存的全部记录（报送审核流程上线后为已审核通过的记录）".into(),
+        counts: format!(
+            "交流交往活动等须报送审核的记录{}，其他记录为已保存的全部记录；各指标所计状态见附件",
+            counts_of(&used_defs)
+        ),
         generated_at: now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         generated_by: req.by.clone(),
         issuer: t.issuer.clone(),
@@ -700,5 +711,17 @@ mod tests {
         assert!(adds_up(&rows[..1], &[n(0.005)], 0));
         let t = finish("s", "t", &["a"], rows, vec![n(0.01)], &[0]);
         assert_eq!(t.note.as_deref(), Some(ROUNDING_NOTE));
+    }
+}
+
+/// What the report's reviewed figures count: one rule when they agree, "按各指标口径" otherwise.
+fn counts_of(defs: &[domain::figures::FigureDef]) -> String {
+    let mut rules: Vec<&str> = defs.iter().filter_map(|d| d.counted_zh()).collect();
+    rules.sort();
+    rules.dedup();
+    match rules.as_slice() {
+        [] => domain::reporting::Counted::Approved.zh().to_string(),
+        [one] => one.to_string(),
+        _ => "按各指标口径计入".to_string(),
     }
 }

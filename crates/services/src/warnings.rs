@@ -1,0 +1,371 @@
+//! Early warnings (预警), the daily digest, and the e-mail sender.
+//!
+//! [`warnings`] is the one place the rules of `domain::warnings` meet the data: the dashboard,
+//! the warnings page, a project's page and the digest all call it, so a light never differs
+//! between two screens. [`digest`] gives each user, once a day, a notification of the warnings,
+//! overdue orders and reports due in their scope. [`Mailer`] sends notifications not yet
+//! mailed to users with an address, over SMTP.
+
+use crate::error::{Result, ServiceError};
+use crate::figures::{judged, Scope};
+use domain::projects::Schedule;
+use domain::warnings::{Rule, Thresholds};
+use domain::Date;
+use serde::Serialize;
+use store::figures::ProjectPlan;
+use store::Store;
+
+/// One warning: its rule and light, what it is on, and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct Warning {
+    pub rule: Rule,
+    #[serde(serialize_with = "light_code")]
+    pub light: Schedule,
+    pub project: Option<ProjectRef>,
+    /// The organization (id, code, name) and period of an unreported period.
+    pub org: Option<(i64, String, String)>,
+    pub period: Option<(i64, String)>,
+    pub reason: String,
+}
+
+fn light_code<S: serde::Serializer>(l: &Schedule, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_str(l.code())
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ProjectRef {
+    pub id: i64,
+    pub code: String,
+    pub name: String,
+}
+
+impl From<&ProjectPlan> for ProjectRef {
+    fn from(p: &ProjectPlan) -> Self {
+        ProjectRef { id: p.id, code: p.code.clone(), name: p.name.clone() }
+    }
+}
+
+/// The warnings of a program on `today` in a scope (an organization's subtree, a place, a line
+/// of work), red first, then by rule.
+pub async fn warnings(store: &Store, program: i64, scope: &Scope, today: Date) -> Result<Vec<Warning>> {
+    let t = store.warning_thresholds(program).await?;
+    let (filters, _) = scope.filters("projects");
+    // Every project of the scope, whatever its dates: a warning is about now, not a period.
+    let plans = store.project_plans(Some(program), &filters, None).await?;
+    let mut out = Vec::new();
+    for f in judged(&t, today, plans.clone()) {
+        if f.light == Schedule::Green {
+            continue;
+        }
+        let (_, rule, _, _) =
+            domain::warnings::schedule(&t, today, &f.project.status, f.project.planned_start, f.project.planned_end);
+        out.push(Warning {
+            rule,
+            light: f.light,
+            project: Some(ProjectRef::from(&f.project)),
+            org: None,
+            period: None,
+            reason: f.reason_zh.to_string(),
+        });
+    }
+    let funds = store.funds_of_year(program, today.year()).await?;
+    for p in &plans {
+        let Some((planned, disbursed)) = funds.get(&p.id) else { continue };
+        if let Some((light, reason)) = domain::warnings::funds(&t, today, *planned, *disbursed) {
+            out.push(Warning {
+                rule: Rule::Disbursement,
+                light,
+                project: Some(ProjectRef::from(p)),
+                org: None,
+                period: None,
+                reason: format!("{} 年{reason}", today.year()),
+            });
+        }
+    }
+    for u in store.unreported(program, today, scope.org.as_deref()).await? {
+        out.push(Warning {
+            rule: Rule::Unreported,
+            light: Schedule::Red,
+            project: None,
+            reason: format!(
+                "{} {} 报送截止 {}，{} 尚未报送",
+                domain::reporting::kind_zh(&u.kind),
+                u.code,
+                u.deadline,
+                u.org_name
+            ),
+            org: Some((u.org_id, u.org_code, u.org_name)),
+            period: Some((u.period_id, u.code)),
+        });
+    }
+    out.sort_by_key(|w| (w.light, w.rule));
+    Ok(out)
+}
+
+/// A project's light: the worst of its warnings (green with none), and the warnings.
+pub async fn project_light(store: &Store, program: i64, project: i64, today: Date) -> Result<(Schedule, Vec<Warning>)> {
+    let t = store.warning_thresholds(program).await?;
+    let plan = store.project_plan(project).await?;
+    let mut ws = Vec::new();
+    let (light, rule, zh, _) = domain::warnings::schedule(&t, today, &plan.status, plan.planned_start, plan.planned_end);
+    ws.push(Warning {
+        rule,
+        light,
+        project: Some(ProjectRef::from(&plan)),
+        org: None,
+        period: None,
+        reason: zh.to_string(),
+    });
+    if let Some((planned, disbursed)) = store.funds_of_year(program, today.year()).await?.get(&project) {
+        if let Some((light, reason)) = domain::warnings::funds(&t, today, *planned, *disbursed) {
+            ws.push(Warning {
+                rule: Rule::Disbursement,
+                light,
+                project: Some(ProjectRef::from(&plan)),
+                org: None,
+                period: None,
+                reason: format!("{} 年{reason}", today.year()),
+            });
+        }
+    }
+    let worst = ws.iter().map(|w| w.light).min().unwrap_or(Schedule::Green);
+    ws.retain(|w| w.light != Schedule::Green);
+    Ok((worst, ws))
+}
+
+/// Counts of red and amber warnings.
+pub fn tally(ws: &[Warning]) -> (usize, usize) {
+    (ws.iter().filter(|w| w.light == Schedule::Red).count(), ws.iter().filter(|w| w.light == Schedule::Amber).count())
+}
+
+/// The thresholds in words, for the pages that show lights.
+pub fn rules_zh(t: &Thresholds) -> String {
+    format!("{}{}报送期限过后未报送为红灯。", t.schedule_rule_zh(), t.funds_rule_zh())
+}
+
+/// What the digest of a day gave.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Digested {
+    pub users: usize,
+    pub notified: usize,
+}
+
+/// The daily digest of `today`: each user who reads business data gets one notification of
+/// the warnings, overdue orders and due reports in their scope (their organization's subtree;
+/// all of the program without one), once per day however often this runs.
+pub async fn digest(store: &Store, program: i64, today: Date) -> Result<Digested> {
+    let actor = domain::audit::Actor::system();
+    let recipients = store.digest_recipients().await?;
+    let orders = store.follow_ups(program, None).await?;
+    let mut by_scope: std::collections::HashMap<Option<String>, Vec<Warning>> = Default::default();
+    let mut out = Digested { users: recipients.len(), notified: 0 };
+    let mut notes: Vec<(i64, String, String)> = Vec::new();
+    for r in &recipients {
+        let code = r.org.as_ref().map(|(_, c)| c.clone());
+        if !by_scope.contains_key(&code) {
+            let scope = Scope { org: code.clone(), ..Scope::default() };
+            let ws = warnings(store, program, &scope, today).await?;
+            by_scope.insert(code.clone(), ws);
+        }
+        let ws = by_scope.get(&code).map(Vec::as_slice).unwrap_or_default();
+        let (red, amber) = tally(ws);
+        let mine: Vec<&store::followups::OrderRow> = match &r.org {
+            // A manager of the whole program sees every overdue order (an overdue order escalates).
+            None => orders.iter().filter(|o| o.overdue(today) > 0).collect(),
+            Some((oid, _)) => {
+                let under = store.follow_ups(program, Some(*oid)).await?;
+                let ids: Vec<i64> = under.iter().map(|o| o.id).collect();
+                orders.iter().filter(|o| ids.contains(&o.id) && o.overdue(today) > 0).collect()
+            }
+        };
+        let due = match &r.org {
+            Some((oid, _)) => store
+                .assignments_of(*oid, today)
+                .await?
+                .into_iter()
+                .filter(|(_, c)| matches!(c, domain::reporting::Completeness::Due | domain::reporting::Completeness::Missing))
+                .count(),
+            None => 0,
+        };
+        if red + amber + mine.len() + due == 0 {
+            continue;
+        }
+        let title = format!("{today} 预警摘要：红灯 {red} 项，黄灯 {amber} 项，逾期督办 {} 项", mine.len());
+        let mut body: Vec<String> = ws
+            .iter()
+            .take(20)
+            .map(|w| {
+                let on = match (&w.project, &w.org) {
+                    (Some(p), _) => format!("{} {}", p.code, p.name),
+                    (None, Some((_, _, n))) => n.clone(),
+                    _ => String::new(),
+                };
+                format!("【{}·{}】{on}：{}", w.light.zh(), w.rule.zh(), w.reason)
+            })
+            .collect();
+        body.extend(mine.iter().map(|o| format!("【逾期督办】{}：已逾期 {} 天", o.title, o.overdue(today))));
+        if due > 0 {
+            body.push(format!("【待报送】本单位有 {due} 个统计期待报送或逾期未报"));
+        }
+        notes.push((r.user_id, title, body.join("\n")));
+    }
+    // Read first, then write the day's notifications in one transaction.
+    let mut tx = store.write(&actor).await?;
+    for (user, title, body) in &notes {
+        out.notified +=
+            tx.notify(&[*user], "digest", title, body, "/warnings", Some(&format!("digest:{today}"))).await?;
+    }
+    tx.commit().await?;
+    Ok(out)
+}
+
+/// SMTP settings of the e-mail sender (plain SMTP to the intranet's relay, with optional
+/// AUTH PLAIN).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SmtpSettings {
+    pub host: String,
+    pub port: u16,
+    pub from: String,
+    pub user: Option<String>,
+    pub password: Option<String>,
+    /// The address links in a mail point at (`https://counterpart.example`).
+    pub base_url: String,
+}
+
+/// Sends notifications by e-mail.
+pub struct Mailer {
+    pub settings: SmtpSettings,
+}
+
+impl Mailer {
+    /// Send every notification not yet mailed to a user with an address (at most `limit`), each
+    /// marked mailed once the relay accepted it. Returns how many were sent.
+    pub async fn send_pending(&self, store: &Store, limit: i64) -> Result<usize> {
+        let mails = store.pending_mail(limit).await?;
+        if mails.is_empty() {
+            return Ok(0);
+        }
+        let mut sent = Vec::new();
+        let mut failure = None;
+        for m in &mails {
+            let text = if m.link.is_empty() {
+                m.body.clone()
+            } else {
+                format!("{}\n\n{}{}", m.body, self.settings.base_url.trim_end_matches('/'), m.link)
+            };
+            match smtp::send(&self.settings, &m.to, &m.title, &text).await {
+                Ok(()) => sent.push(m.id),
+                Err(e) => {
+                    failure = Some(e);
+                    break;
+                }
+            }
+        }
+        let mut tx = store.write(&domain::audit::Actor::system()).await?;
+        tx.mark_mailed(&sent).await?;
+        tx.commit().await?;
+        match failure {
+            Some(e) if sent.is_empty() => Err(ServiceError::Exchange(format!("邮件发送失败：{e}"))),
+            _ => Ok(sent.len()),
+        }
+    }
+}
+
+/// A small SMTP client (RFC 5321): EHLO, optional AUTH PLAIN, MAIL, RCPT, DATA, QUIT, with the
+/// subject and body in UTF-8 (RFC 2047 subject, base64 body).
+pub mod smtp {
+    use super::SmtpSettings;
+    use base64::Engine as _;
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    use tokio::net::TcpStream;
+
+    async fn reply(r: &mut BufReader<TcpStream>) -> std::result::Result<(u16, String), String> {
+        let mut all = String::new();
+        loop {
+            let mut line = String::new();
+            let n = tokio::time::timeout(std::time::Duration::from_secs(30), r.read_line(&mut line))
+                .await
+                .map_err(|_| "SMTP 服务器无响应".to_string())?
+                .map_err(|e| e.to_string())?;
+            if n == 0 {
+                return Err("SMTP 连接被关闭".into());
+            }
+            all.push_str(&line);
+            let b = line.as_bytes();
+            if b.len() >= 4 && b[3] == b' ' || b.len() == 5 {
+                let code = line.get(..3).and_then(|c| c.parse().ok()).ok_or_else(|| format!("SMTP 应答无效：{line}"))?;
+                return Ok((code, all));
+            }
+            if b.len() < 4 {
+                return Err(format!("SMTP 应答无效：{line}"));
+            }
+        }
+    }
+
+    async fn command(r: &mut BufReader<TcpStream>, line: &str, expect: u16) -> std::result::Result<(), String> {
+        r.get_mut().write_all(format!("{line}\r\n").as_bytes()).await.map_err(|e| e.to_string())?;
+        let (code, text) = reply(r).await?;
+        if code / 100 != expect / 100 {
+            let shown = if line.starts_with("AUTH") { "AUTH PLAIN …" } else { line };
+            return Err(format!("{shown} → {}", text.trim()));
+        }
+        Ok(())
+    }
+
+    fn header_text(s: &str) -> String {
+        if s.is_ascii() {
+            s.replace(['\r', '\n'], " ")
+        } else {
+            format!("=?UTF-8?B?{}?=", base64::engine::general_purpose::STANDARD.encode(s.replace(['\r', '\n'], " ")))
+        }
+    }
+
+    fn address(s: &str) -> std::result::Result<&str, String> {
+        let s = s.trim();
+        if s.is_empty() || s.contains(['<', '>', '\r', '\n', ' ']) || !s.contains('@') {
+            return Err(format!("邮件地址“{s}”无效"));
+        }
+        Ok(s)
+    }
+
+    /// Send one message.
+    pub async fn send(cfg: &SmtpSettings, to: &str, subject: &str, body: &str) -> std::result::Result<(), String> {
+        let (from, to) = (address(&cfg.from)?, address(to)?);
+        let stream = tokio::time::timeout(
+            std::time::Duration::from_secs(30),
+            TcpStream::connect((cfg.host.as_str(), cfg.port)),
+        )
+        .await
+        .map_err(|_| format!("连接 SMTP 服务器 {}:{} 超时", cfg.host, cfg.port))?
+        .map_err(|e| format!("无法连接 SMTP 服务器 {}:{}：{e}", cfg.host, cfg.port))?;
+        let mut r = BufReader::new(stream);
+        let (code, text) = reply(&mut r).await?;
+        if code != 220 {
+            return Err(format!("SMTP 服务器拒绝连接：{}", text.trim()));
+        }
+        command(&mut r, "EHLO counterpart", 250).await?;
+        if let (Some(u), Some(p)) = (&cfg.user, &cfg.password) {
+            let token = base64::engine::general_purpose::STANDARD.encode(format!("\0{u}\0{p}"));
+            command(&mut r, &format!("AUTH PLAIN {token}"), 235).await?;
+        }
+        command(&mut r, &format!("MAIL FROM:<{from}>"), 250).await?;
+        command(&mut r, &format!("RCPT TO:<{to}>"), 250).await?;
+        command(&mut r, "DATA", 354).await?;
+        let date = chrono::Utc::now().to_rfc2822();
+        let encoded = base64::engine::general_purpose::STANDARD.encode(body.as_bytes());
+        let mut lines = String::new();
+        for chunk in encoded.as_bytes().chunks(76) {
+            lines.push_str(&String::from_utf8_lossy(chunk));
+            lines.push_str("\r\n");
+        }
+        let message = format!(
+            "From: {from}\r\nTo: {to}\r\nSubject: {}\r\nDate: {date}\r\nMIME-Version: 1.0\r\n\
+             Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n{lines}.",
+            header_text(subject)
+        );
+        command(&mut r, &message, 250).await?;
+        // The message is accepted; a failed QUIT does not undo it.
+        let _ = command(&mut r, "QUIT", 221).await;
+        Ok(())
+    }
+}
