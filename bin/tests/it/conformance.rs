@@ -855,8 +855,13 @@ async fn breakdowns_add_up_and_open_to_their_records(db: &TestDb) {
     let plans = store.project_plans(None, &[Filter::under("region", "653022")], None).await.unwrap();
     assert_eq!(plans.len(), 1);
     assert_eq!((plans[0].code.as_str(), plans[0].status.as_str()), ("S-1", "approved"));
-    let light =
-        domain::projects::schedule(d("2024-06-30"), &plans[0].status, plans[0].planned_start, plans[0].planned_end);
+    let light = domain::warnings::schedule(
+        &Default::default(),
+        d("2024-06-30"),
+        &plans[0].status,
+        plans[0].planned_start,
+        plans[0].planned_end,
+    );
     assert_eq!(light.0, domain::projects::Schedule::Red);
     assert_eq!(store.project_plans(None, &[], None).await.unwrap().len(), 2);
 

@@ -186,7 +186,17 @@ async fn every_transition_by_standing_and_state(db: &TestDb) {
                     Some(to) => {
                         got.unwrap_or_else(|e| panic!("{what} must be allowed: {e}"));
                         assert_eq!(position(&store, id).await, to, "{what}");
-                        assert_eq!(store.audit_count().await.unwrap(), audit + 1, "{what} is audited once");
+                        // A return also tells the unit's users (the author): one more entry.
+                        let notices = if action == Action::Return { 1 } else { 0 };
+                        assert_eq!(store.audit_count().await.unwrap(), audit + 1 + notices, "{what} is audited once");
+                        let step_entries = store
+                            .audit_recent(1 + notices)
+                            .await
+                            .unwrap()
+                            .into_iter()
+                            .filter(|e| e.action == format!("review_{}", action.code()))
+                            .count();
+                        assert_eq!(step_entries, 1, "{what}");
                         allowed_n += 1;
                     }
                     None => {
@@ -331,3 +341,282 @@ async fn figures_locks_and_completeness(db: &TestDb) {
     assert_eq!(store.audit_verify().await.unwrap().broken, None);
 }
 both!(figures_locks_and_completeness);
+
+/// A local SMTP sink: accepts every message and keeps what DATA carried.
+async fn smtp_sink() -> (u16, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let got = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let keep = got.clone();
+    tokio::spawn(async move {
+        while let Ok((sock, _)) = listener.accept().await {
+            let keep = keep.clone();
+            tokio::spawn(async move {
+                let mut r = BufReader::new(sock);
+                let _ = r.get_mut().write_all(b"220 sink ESMTP\r\n").await;
+                let (mut data, mut body) = (false, String::new());
+                loop {
+                    let mut line = String::new();
+                    if r.read_line(&mut line).await.unwrap_or(0) == 0 {
+                        break;
+                    }
+                    let reply: &[u8] = if data {
+                        if line == ".\r\n" {
+                            data = false;
+                            keep.lock().unwrap().push(std::mem::take(&mut body));
+                            b"250 queued\r\n"
+                        } else {
+                            body.push_str(&line);
+                            continue;
+                        }
+                    } else if line.starts_with("EHLO") {
+                        b"250-sink\r\n250 AUTH PLAIN\r\n"
+                    } else if line.starts_with("DATA") {
+                        data = true;
+                        b"354 go on\r\n"
+                    } else if line.starts_with("QUIT") {
+                        let _ = r.get_mut().write_all(b"221 bye\r\n").await;
+                        break;
+                    } else if line.starts_with("AUTH") {
+                        b"235 ok\r\n"
+                    } else {
+                        b"250 ok\r\n"
+                    };
+                    let _ = r.get_mut().write_all(reply).await;
+                }
+            });
+        }
+    });
+    (port, got)
+}
+
+fn days(n: i64) -> Date {
+    Date::from_naive(store::reporting::today().naive() + chrono::Duration::days(n))
+}
+
+/// Early warnings, follow-up orders and the bell on both backends: each rule lights the project
+/// or organization it should and no other, thresholds move the lights and only a manager sets
+/// them; an order is opened only by a manager, answered (with evidence) only by its assignee,
+/// closed or returned only by a manager, each step audited and the other side notified; the
+/// digest is given once a day; the e-mail sender delivers to a local SMTP sink, once.
+async fn warnings_orders_and_notices(db: &TestDb) {
+    use domain::projects::{NewFunding, NewProject, Schedule};
+    use domain::warnings::{NewOrder, OrderAction, Rule, Thresholds};
+    use services::warnings::{digest, warnings, Mailer, SmtpSettings};
+    use store::followups::Target;
+    let store = db.store().await;
+    let w = world(&store).await;
+    let p = w.program.get();
+    let today = store::reporting::today();
+    let (author, command, other) = (w.actor("author").clone(), w.actor("command").clone(), w.actor("other").clone());
+    let sys = Actor::system();
+    let mut tx = store.write(&sys).await.unwrap();
+    let project = |code: &str, start: Option<Date>| NewProject {
+        program_id: w.program,
+        batch_id: None,
+        code: code.into(),
+        name: format!("项目{code}"),
+        sector: "medical",
+        region: RegionCode::parse("653022").unwrap(),
+        org_id: Some(w.township),
+        planned_start: start,
+        planned_end: None,
+        multi_year: false,
+        livelihood: false,
+    };
+    let red = tx.insert(&project("W-RED", Some(days(-60)))).await.unwrap();
+    let amber = tx.insert(&project("W-AMB", Some(days(-5)))).await.unwrap();
+    let green = tx.insert(&project("W-OK", Some(days(30)))).await.unwrap();
+    let funds = tx.insert(&project("W-FUND", Some(days(30)))).await.unwrap();
+    let year = today.year() as i64;
+    let line = |p, planned, disbursed| NewFunding {
+        project_id: p,
+        year,
+        source: "province",
+        planned: domain::Fen(planned),
+        allocated: domain::Fen(planned),
+        disbursed: domain::Fen(disbursed),
+    };
+    tx.insert(&line(funds, 1_000_000, 100_000)).await.unwrap();
+    tx.insert(&line(green, 1_000_000, 900_000)).await.unwrap();
+    tx.commit().await.unwrap();
+
+    // The thresholds: only a manager sets them; the checkpoint at 01-01 makes funds count today.
+    let t = Thresholds { checkpoint_month: 1, checkpoint_day: 1, ..Thresholds::default() };
+    let mut tx = store.write(&author).await.unwrap();
+    assert!(matches!(tx.set_warning_thresholds(p, &t).await, Err(StoreError::Forbidden(_))));
+    drop(tx);
+    let mut tx = store.write(&command).await.unwrap();
+    tx.set_warning_thresholds(p, &t).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(store.warning_thresholds(p).await.unwrap(), t);
+
+    let all = warnings(&store, p, &Default::default(), today).await.unwrap();
+    let of = |ws: &[services::warnings::Warning], id: domain::ids::ProjectId| -> Vec<(Rule, Schedule)> {
+        ws.iter().filter(|x| x.project.as_ref().map(|p| p.id) == Some(id.get())).map(|x| (x.rule, x.light)).collect()
+    };
+    assert_eq!(of(&all, red), [(Rule::NotStarted, Schedule::Red)]);
+    assert_eq!(of(&all, amber), [(Rule::NotStarted, Schedule::Amber)]);
+    assert_eq!(of(&all, green), []);
+    assert_eq!(of(&all, funds), [(Rule::Disbursement, Schedule::Red)]);
+    assert!(all.iter().all(|x| x.rule != Rule::Unreported));
+    // Red first.
+    assert!(all.windows(2).all(|x| x[0].light <= x[1].light));
+    // Another township's scope holds none of them.
+    let scope = services::figures::Scope { org: Some("TWN2".into()), ..Default::default() };
+    assert!(warnings(&store, p, &scope, today).await.unwrap().is_empty());
+    // A longer grace turns the red project amber; the project's own light agrees with the list.
+    let lenient = Thresholds { start_grace_days: 100, ..t };
+    let mut tx = store.write(&command).await.unwrap();
+    tx.set_warning_thresholds(p, &lenient).await.unwrap();
+    tx.commit().await.unwrap();
+    let (light, _) = services::warnings::project_light(&store, p, red.get(), today).await.unwrap();
+    assert_eq!(light, Schedule::Amber);
+    let mut tx = store.write(&command).await.unwrap();
+    tx.set_warning_thresholds(p, &t).await.unwrap();
+    tx.commit().await.unwrap();
+    let (light, ws) = services::warnings::project_light(&store, p, red.get(), today).await.unwrap();
+    assert_eq!((light, ws.len()), (Schedule::Red, 1));
+    let (light, _) = services::warnings::project_light(&store, p, green.get(), today).await.unwrap();
+    assert_eq!(light, Schedule::Green);
+
+    // A period past its deadline and not reported lights its organization; opening it told the
+    // township's users it was due.
+    let author_id = author.user_id.unwrap().get();
+    let before = store.unread_count(author_id).await.unwrap();
+    let month = days(-70);
+    let code = format!("{}-{:02}", month.year(), chrono::Datelike::month(&month.naive()));
+    let period = NewPeriod::parse("activities", Frequency::Monthly, &code, &days(-1).to_string()).unwrap();
+    let mut tx = store.write(&command).await.unwrap();
+    tx.open_period(p, &period, Frequency::Monthly, &[w.township.get()]).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(store.unread_count(author_id).await.unwrap(), before + 1);
+    let all = warnings(&store, p, &Default::default(), today).await.unwrap();
+    let late: Vec<_> = all.iter().filter(|x| x.rule == Rule::Unreported).collect();
+    assert_eq!(late.len(), 1);
+    assert_eq!((late[0].light, late[0].org.as_ref().map(|o| o.1.as_str())), (Schedule::Red, Some("TWN")));
+
+    // Follow-up orders.
+    let order = NewOrder::parse("W-RED 未按期开工", "十日内开工并报送开工报告", &days(7).to_string(), today).unwrap();
+    assert!(NewOrder::parse("x", "y", &days(-1).to_string(), today).is_err());
+    let target = Target::Warning { rule: Rule::NotStarted, project: Some(red.get()) };
+    let mut tx = store.write(&author).await.unwrap();
+    assert!(matches!(tx.open_follow_up(p, &target, w.township.get(), &order).await, Err(StoreError::Forbidden(_))));
+    drop(tx);
+    let unread = store.unread_count(author_id).await.unwrap();
+    let mut tx = store.write(&command).await.unwrap();
+    let id = tx.open_follow_up(p, &target, w.township.get(), &order).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(store.unread_count(author_id).await.unwrap(), unread + 1, "the assignee is told");
+    let o = store.follow_up(id).await.unwrap();
+    assert_eq!((o.state.as_str(), o.rule.as_deref(), o.project_id), ("open", Some("not_started"), Some(red.get())));
+    assert_eq!(o.overdue(today), 0);
+    assert_eq!(o.overdue(days(10)), 3, "past its due date it is overdue (escalated)");
+    // Scoped boards: the township sees it, the other township does not.
+    assert_eq!(store.follow_ups(p, Some(w.township.get())).await.unwrap().len(), 1);
+    let twn2 = other.org_id.unwrap().get();
+    assert!(store.follow_ups(p, Some(twn2)).await.unwrap().is_empty());
+
+    let step = |who: &Actor, action: OrderAction, text: Option<&'static str>| {
+        let (store, who) = (&store, who.clone());
+        async move {
+            let mut tx = store.write(&who).await?;
+            match action {
+                OrderAction::Answer => {
+                    let files =
+                        vec![("整改报告.txt".to_string(), "text/plain".to_string(), "已开工。".as_bytes().to_vec())];
+                    tx.answer_follow_up(id, text.unwrap_or(""), &files).await?
+                }
+                a => tx.decide_follow_up(id, a, text).await?,
+            }
+            tx.commit().await
+        }
+    };
+    let audited = || async {
+        store
+            .audit_recent(500)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.object_type == "follow_ups" && e.object_id == Some(id))
+            .count()
+    };
+    assert_eq!(audited().await, 1);
+    // Refused, writing nothing: another township answers; the assignee closes; a manager closes
+    // an open order; an empty answer.
+    assert!(matches!(step(&other, OrderAction::Answer, Some("x")).await, Err(StoreError::Forbidden(_))));
+    assert!(matches!(step(&author, OrderAction::Close, None).await, Err(StoreError::Forbidden(_))));
+    assert!(matches!(step(&command, OrderAction::Close, None).await, Err(StoreError::Forbidden(_))));
+    assert!(matches!(step(&author, OrderAction::Answer, Some(" ")).await, Err(StoreError::Invalid(_))));
+    assert!(store.follow_up_files(id).await.unwrap().is_empty());
+    assert_eq!(audited().await, 1);
+    let opener = command.user_id.unwrap().get();
+    let told = store.unread_count(opener).await.unwrap();
+    step(&author, OrderAction::Answer, Some("已于本周开工，附开工报告。")).await.unwrap();
+    assert_eq!(store.unread_count(opener).await.unwrap(), told + 1, "the opener is told");
+    let files = store.follow_up_files(id).await.unwrap();
+    assert_eq!(files.len(), 1);
+    let (f, bytes) = store.follow_up_file(files[0].id).await.unwrap();
+    assert_eq!((f.name.as_str(), bytes.as_slice(), f.sm3.len()), ("整改报告.txt", "已开工。".as_bytes(), 64));
+    // A return needs a reason; then the assignee answers again and the manager closes it.
+    assert!(matches!(step(&command, OrderAction::Return, Some("")).await, Err(StoreError::Invalid(_))));
+    step(&command, OrderAction::Return, Some("缺少开工报告盖章件")).await.unwrap();
+    let o = store.follow_up(id).await.unwrap();
+    assert_eq!((o.state.as_str(), o.return_reason.as_deref()), ("returned", Some("缺少开工报告盖章件")));
+    step(&author, OrderAction::Answer, Some("已补盖章件。")).await.unwrap();
+    step(&command, OrderAction::Close, None).await.unwrap();
+    let o = store.follow_up(id).await.unwrap();
+    assert_eq!(o.state.as_str(), "closed");
+    assert_eq!(o.overdue(days(30)), 0, "a closed order is never overdue");
+    assert!(step(&author, OrderAction::Answer, Some("再答复")).await.is_err());
+    assert_eq!(audited().await, 5, "open, answer, return, answer, close");
+
+    // The digest: once a day.
+    let d1 = digest(&store, p, today).await.unwrap();
+    assert!(d1.notified >= 2, "{d1:?}");
+    assert_eq!(digest(&store, p, today).await.unwrap().notified, 0);
+    let notes = store.notices(author_id, 50).await.unwrap();
+    let dg = notes.iter().find(|n| n.kind == "digest").unwrap();
+    assert!(dg.title.contains("红灯") && dg.body.contains("W-RED"), "{dg:?}");
+    // The other township's reporter has nothing in its scope: no digest.
+    let other_id = other.user_id.unwrap().get();
+    assert!(store.notices(other_id, 50).await.unwrap().iter().all(|n| n.kind != "digest"));
+    // Reading.
+    assert!(store.unread_count(author_id).await.unwrap() > 0);
+    store.mark_read(&author, None).await.unwrap();
+    assert_eq!(store.unread_count(author_id).await.unwrap(), 0);
+
+    // E-mail: only the system administrator sets an address, a bad one is refused.
+    let admin = Actor { role: Role::SysAdmin, ..Actor::system() };
+    assert!(matches!(store.set_user_email(&author, author_id, "a@b.cn").await, Err(StoreError::Forbidden(_))));
+    assert!(matches!(store.set_user_email(&admin, author_id, "not an address").await, Err(StoreError::Invalid(_))));
+    store.set_user_email(&admin, author_id, "twn.reporter@example.cn").await.unwrap();
+    let (port, got) = smtp_sink().await;
+    let settings = |port| SmtpSettings {
+        host: "127.0.0.1".into(),
+        port,
+        from: "counterpart@example.cn".into(),
+        user: Some("relay".into()),
+        password: Some("secret".into()),
+        base_url: "https://cp.example.cn".into(),
+    };
+    // A relay that is not there: an error, nothing marked mailed.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead_port = dead.local_addr().unwrap().port();
+    drop(dead);
+    assert!(Mailer { settings: settings(dead_port) }.send_pending(&store, 100).await.is_err());
+    let n = store.notices(author_id, 100).await.unwrap().len();
+    let sent = Mailer { settings: settings(port) }.send_pending(&store, 100).await.unwrap();
+    assert_eq!(sent, n);
+    assert_eq!(Mailer { settings: settings(port) }.send_pending(&store, 100).await.unwrap(), 0, "mailed once");
+    let mails = got.lock().unwrap().clone();
+    assert_eq!(mails.len(), n);
+    let digest_mail = mails.iter().find(|m| m.contains("Subject: =?UTF-8?B?")).unwrap();
+    assert!(digest_mail.contains("To: twn.reporter@example.cn"), "{digest_mail}");
+    use base64::Engine as _;
+    let body: String = digest_mail.split("\r\n\r\n").nth(1).unwrap().lines().collect();
+    let text = String::from_utf8(base64::engine::general_purpose::STANDARD.decode(body).unwrap()).unwrap();
+    assert!(text.contains("https://cp.example.cn/"), "{text}");
+}
+both!(warnings_orders_and_notices);

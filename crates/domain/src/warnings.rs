@@ -191,9 +191,7 @@ pub fn schedule(
             (Some(n), _) if n > t.start_grace_days => {
                 (Schedule::Red, Rule::NotStarted, "逾期未开工", "Not started, overdue")
             }
-            (Some(n), _) if n >= 0 => {
-                (Schedule::Amber, Rule::NotStarted, "已到计划开工日期，尚未开工", "Due to start")
-            }
+            (Some(n), _) if n >= 0 => (Schedule::Amber, Rule::NotStarted, "已到计划开工日期，尚未开工", "Due to start"),
             // No planned start: an end already past still counts against it.
             (None, Some(n)) if n > 0 => {
                 (Schedule::Red, Rule::NotStarted, "超过计划完工日期仍未开工", "Past its planned end, not started")

@@ -107,7 +107,8 @@ pub async fn project_light(store: &Store, program: i64, project: i64, today: Dat
     let t = store.warning_thresholds(program).await?;
     let plan = store.project_plan(project).await?;
     let mut ws = Vec::new();
-    let (light, rule, zh, _) = domain::warnings::schedule(&t, today, &plan.status, plan.planned_start, plan.planned_end);
+    let (light, rule, zh, _) =
+        domain::warnings::schedule(&t, today, &plan.status, plan.planned_start, plan.planned_end);
     ws.push(Warning {
         rule,
         light,
@@ -161,7 +162,9 @@ pub async fn digest(store: &Store, program: i64, today: Date) -> Result<Digested
     let mut out = Digested { users: recipients.len(), notified: 0 };
     let mut notes: Vec<(i64, String, String)> = Vec::new();
     for r in &recipients {
-        let code = r.org.as_ref().map(|(_, c)| c.clone());
+        // A manager's scope is the whole program (项目管理); everyone else's their organization's.
+        let manager = r.role == domain::users::Role::Manager.code();
+        let code = if manager { None } else { r.org.as_ref().map(|(_, c)| c.clone()) };
         if !by_scope.contains_key(&code) {
             let scope = Scope { org: code.clone(), ..Scope::default() };
             let ws = warnings(store, program, &scope, today).await?;
@@ -170,7 +173,8 @@ pub async fn digest(store: &Store, program: i64, today: Date) -> Result<Digested
         let ws = by_scope.get(&code).map(Vec::as_slice).unwrap_or_default();
         let (red, amber) = tally(ws);
         let mine: Vec<&store::followups::OrderRow> = match &r.org {
-            // A manager of the whole program sees every overdue order (an overdue order escalates).
+            // A manager sees every overdue order (an overdue order escalates to the managers).
+            _ if manager => orders.iter().filter(|o| o.overdue(today) > 0).collect(),
             None => orders.iter().filter(|o| o.overdue(today) > 0).collect(),
             Some((oid, _)) => {
                 let under = store.follow_ups(program, Some(*oid)).await?;
@@ -183,7 +187,9 @@ pub async fn digest(store: &Store, program: i64, today: Date) -> Result<Digested
                 .assignments_of(*oid, today)
                 .await?
                 .into_iter()
-                .filter(|(_, c)| matches!(c, domain::reporting::Completeness::Due | domain::reporting::Completeness::Missing))
+                .filter(|(_, c)| {
+                    matches!(c, domain::reporting::Completeness::Due | domain::reporting::Completeness::Missing)
+                })
                 .count(),
             None => 0,
         };
@@ -293,7 +299,8 @@ pub mod smtp {
             all.push_str(&line);
             let b = line.as_bytes();
             if b.len() >= 4 && b[3] == b' ' || b.len() == 5 {
-                let code = line.get(..3).and_then(|c| c.parse().ok()).ok_or_else(|| format!("SMTP 应答无效：{line}"))?;
+                let code =
+                    line.get(..3).and_then(|c| c.parse().ok()).ok_or_else(|| format!("SMTP 应答无效：{line}"))?;
                 return Ok((code, all));
             }
             if b.len() < 4 {
@@ -331,13 +338,11 @@ pub mod smtp {
     /// Send one message.
     pub async fn send(cfg: &SmtpSettings, to: &str, subject: &str, body: &str) -> std::result::Result<(), String> {
         let (from, to) = (address(&cfg.from)?, address(to)?);
-        let stream = tokio::time::timeout(
-            std::time::Duration::from_secs(30),
-            TcpStream::connect((cfg.host.as_str(), cfg.port)),
-        )
-        .await
-        .map_err(|_| format!("连接 SMTP 服务器 {}:{} 超时", cfg.host, cfg.port))?
-        .map_err(|e| format!("无法连接 SMTP 服务器 {}:{}：{e}", cfg.host, cfg.port))?;
+        let stream =
+            tokio::time::timeout(std::time::Duration::from_secs(30), TcpStream::connect((cfg.host.as_str(), cfg.port)))
+                .await
+                .map_err(|_| format!("连接 SMTP 服务器 {}:{} 超时", cfg.host, cfg.port))?
+                .map_err(|e| format!("无法连接 SMTP 服务器 {}:{}：{e}", cfg.host, cfg.port))?;
         let mut r = BufReader::new(stream);
         let (code, text) = reply(&mut r).await?;
         if code != 220 {

@@ -833,12 +833,11 @@ impl Store {
 
     /// One project's plan.
     pub async fn project_plan(&self, id: i64) -> Result<ProjectPlan> {
-        let row: Option<(i64, String, String, String, Option<String>, Option<String>)> = sqlx::query_as(
-            "SELECT id, code, name, status, planned_start, planned_end FROM projects WHERE id = $1",
-        )
-        .bind(id)
-        .fetch_optional(self.pool())
-        .await?;
+        let row: Option<(i64, String, String, String, Option<String>, Option<String>)> =
+            sqlx::query_as("SELECT id, code, name, status, planned_start, planned_end FROM projects WHERE id = $1")
+                .bind(id)
+                .fetch_optional(self.pool())
+                .await?;
         let (id, code, name, status, start, end) =
             row.ok_or(crate::StoreError::NotFound { what: "项目", id: id.to_string() })?;
         Ok(ProjectPlan {

@@ -44,7 +44,10 @@ pub struct Unreported {
 pub enum Target {
     Project(i64),
     /// A warning of a rule, on a project (schedule, funds) or on the assignee (unreported).
-    Warning { rule: Rule, project: Option<i64> },
+    Warning {
+        rule: Rule,
+        project: Option<i64>,
+    },
     Org,
 }
 
@@ -432,11 +435,17 @@ impl Tx<'_> {
             .bind(id)
             .fetch_optional(&mut *self.tx)
             .await?;
-        let before =
-            self.row_json("follow_ups", id).await?.ok_or(StoreError::NotFound { what: "督办事项", id: id.to_string() })?;
-        let row = sqlx::query(&format!("{ORDER_SELECT} WHERE f.id = $1")).bind(id).fetch_optional(&mut *self.tx).await?;
+        let before = self
+            .row_json("follow_ups", id)
+            .await?
+            .ok_or(StoreError::NotFound { what: "督办事项", id: id.to_string() })?;
         let row =
-            row.as_ref().map(order_of).transpose()?.ok_or(StoreError::NotFound { what: "督办事项", id: id.to_string() })?;
+            sqlx::query(&format!("{ORDER_SELECT} WHERE f.id = $1")).bind(id).fetch_optional(&mut *self.tx).await?;
+        let row = row
+            .as_ref()
+            .map(order_of)
+            .transpose()?
+            .ok_or(StoreError::NotFound { what: "督办事项", id: id.to_string() })?;
         Ok((row, before))
     }
 
@@ -508,8 +517,14 @@ impl Tx<'_> {
             .await?;
         let mut after = self.row_json("follow_ups", id).await?.unwrap_or_default();
         after.insert("files".into(), Value::Array(stored));
-        self.audit_step("answer_follow_up", "follow_ups", Some(id), Some(Value::Object(before)), Some(Value::Object(after)))
-            .await?;
+        self.audit_step(
+            "answer_follow_up",
+            "follow_ups",
+            Some(id),
+            Some(Value::Object(before)),
+            Some(Value::Object(after)),
+        )
+        .await?;
         if let Some(u) = row.opened_by {
             let title = format!("督办已答复：{}", row.title);
             self.notify_users(&[u], "order", &title, &answer, &format!("/followups/{id}"), None).await?;
@@ -530,7 +545,8 @@ impl Tx<'_> {
                 .map_err(StoreError::Forbidden)?;
             let today = crate::reporting::today().to_string();
             if action == OrderAction::Return {
-                let why = domain::reporting::reason(reason).map_err(|e| StoreError::Invalid(domain::Invalids(vec![e])))?;
+                let why =
+                    domain::reporting::reason(reason).map_err(|e| StoreError::Invalid(domain::Invalids(vec![e])))?;
                 sqlx::query("UPDATE follow_ups SET state = $1, return_reason = $2 WHERE id = $3")
                     .bind(to.code())
                     .bind(&why)
@@ -546,13 +562,22 @@ impl Tx<'_> {
                     .await?;
             }
             let after = self.row_json("follow_ups", id).await?.map(Value::Object);
-            self.audit_step(&format!("{}_follow_up", action.code()), "follow_ups", Some(id), Some(Value::Object(before)), after)
-                .await?;
+            self.audit_step(
+                &format!("{}_follow_up", action.code()),
+                "follow_ups",
+                Some(id),
+                Some(Value::Object(before)),
+                after,
+            )
+            .await?;
             let (title, body) = match action {
-                OrderAction::Return => (format!("督办退回重办：{}", row.title), reason.unwrap_or_default().trim().to_string()),
+                OrderAction::Return => {
+                    (format!("督办退回重办：{}", row.title), reason.unwrap_or_default().trim().to_string())
+                }
                 _ => (format!("督办已办结：{}", row.title), String::new()),
             };
-            self.notify_org_step(row.assignee_org_id, "order", &title, &body, &format!("/followups/{id}"), None).await?;
+            self.notify_org_step(row.assignee_org_id, "order", &title, &body, &format!("/followups/{id}"), None)
+                .await?;
             Ok(())
         }
         .await;
@@ -673,8 +698,14 @@ impl Tx<'_> {
                 }
             }
             if n > 0 {
-                self.audit_step("read_notifications", "notifications", None, None, Some(json!({"read": n, "ids": ids})))
-                    .await?;
+                self.audit_step(
+                    "read_notifications",
+                    "notifications",
+                    None,
+                    None,
+                    Some(json!({"read": n, "ids": ids})),
+                )
+                .await?;
             }
             Ok(n)
         }
@@ -721,10 +752,7 @@ impl Store {
         )
         .fetch_all(self.pool())
         .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(user_id, role, oid, code)| Recipient { user_id, role, org: oid.zip(code) })
-            .collect())
+        Ok(rows.into_iter().map(|(user_id, role, oid, code)| Recipient { user_id, role, org: oid.zip(code) }).collect())
     }
 }
 
@@ -740,11 +768,16 @@ impl Tx<'_> {
             let valid = email.is_empty()
                 || (email.len() <= 254
                     && !email.contains(char::is_whitespace)
-                    && email.split_once('@').is_some_and(|(l, d)| !l.is_empty() && d.contains('.') && !d.contains('@')));
+                    && email
+                        .split_once('@')
+                        .is_some_and(|(l, d)| !l.is_empty() && d.contains('.') && !d.contains('@')));
             if !valid {
                 return Err(invalid("email", "电子邮箱", "格式", format!("电子邮箱“{email}”格式不正确")));
             }
-            let before = self.row_json("users", user).await?.ok_or(StoreError::NotFound { what: "用户", id: user.to_string() })?;
+            let before = self
+                .row_json("users", user)
+                .await?
+                .ok_or(StoreError::NotFound { what: "用户", id: user.to_string() })?;
             sqlx::query("UPDATE users SET email = $1 WHERE id = $2")
                 .bind(Some(email).filter(|e| !e.is_empty()))
                 .bind(user)
@@ -767,7 +800,10 @@ impl Tx<'_> {
 impl Store {
     /// An organization's code.
     pub async fn org_code(&self, id: i64) -> Result<Option<String>> {
-        Ok(sqlx::query_scalar("SELECT code FROM organizations WHERE id = $1").bind(id).fetch_optional(self.pool()).await?)
+        Ok(sqlx::query_scalar("SELECT code FROM organizations WHERE id = $1")
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?)
     }
 
     /// A project's implementing organization.

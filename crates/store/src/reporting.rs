@@ -186,13 +186,14 @@ impl Store {
     /// The periods an organization must report in, with how it stands in each: what is due,
     /// overdue and reported for the user's home page.
     pub async fn assignments_of(&self, org_id: i64, today: Date) -> Result<Vec<(PeriodRow, Completeness)>> {
-        let rows: Vec<(PeriodTuple, Option<String>)> = sqlx::query_as::<_, (i64, i64, String, String, String, String, String, String, i64, Option<i64>, Option<String>)>(
-            &format!(
-                "SELECT {}, ra.submitted_on FROM reporting_assignments ra JOIN reporting_periods p ON p.id = ra.period_id \
+        let rows: Vec<(PeriodTuple, Option<String>)> = sqlx::query_as::<
+            _,
+            (i64, i64, String, String, String, String, String, String, i64, Option<i64>, Option<String>),
+        >(&format!(
+            "SELECT {}, ra.submitted_on FROM reporting_assignments ra JOIN reporting_periods p ON p.id = ra.period_id \
                  WHERE ra.org_id = $1",
-                PERIOD_COLS.split(", ").map(|c| format!("p.{c}")).collect::<Vec<_>>().join(", ")
-            ),
-        )
+            PERIOD_COLS.split(", ").map(|c| format!("p.{c}")).collect::<Vec<_>>().join(", ")
+        ))
         .bind(org_id)
         .fetch_all(self.pool())
         .await?

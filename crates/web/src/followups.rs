@@ -30,11 +30,12 @@ fn light(l: Schedule) -> Markup {
     html! { span class={ "light " (l.code()) } title=(l.zh()) {} }
 }
 
-/// The reader's scope: its organization's subtree; a reader with none may narrow by `org`.
+/// The reader's scope: its organization's subtree; a manager (the whole program) or a reader
+/// with no organization may narrow it by `org`.
 async fn scope_of(s: &AppState, ctx: &Ctx, asked: Option<&str>) -> Result<Scope, AppError> {
     let org = match ctx.user.org_id {
-        Some(o) => s.store.org_code(o.get()).await?,
-        None => asked.map(str::trim).filter(|c| !c.is_empty()).map(str::to_string),
+        Some(o) if !ctx.user.role.manages_program() => s.store.org_code(o.get()).await?,
+        _ => asked.map(str::trim).filter(|c| !c.is_empty()).map(str::to_string),
     };
     Ok(Scope { org, ..Scope::default() })
 }
@@ -318,8 +319,8 @@ pub async fn create(State(s): State<AppState>, ctx: Ctx, Form(f): Form<NewForm>)
         (None, Some(p)) => Target::Project(p),
         (None, None) => Target::Org,
     };
-    let order =
-        NewOrder::parse(&f.title, &f.requirement, &f.due, today()).map_err(|e| AppError::from(StoreError::Invalid(e)))?;
+    let order = NewOrder::parse(&f.title, &f.requirement, &f.due, today())
+        .map_err(|e| AppError::from(StoreError::Invalid(e)))?;
     let mut tx = s.store.write(&ctx.user.actor(None)).await?;
     let id = tx.open_follow_up(program, &target, assignee, &order).await?;
     tx.commit().await?;
@@ -336,7 +337,9 @@ fn order_id(ctx: &Ctx, id: &str) -> Result<i64, AppError> {
 /// The order if the reader may see it.
 async fn visible(s: &AppState, ctx: &Ctx, id: i64) -> Result<OrderRow, AppError> {
     crate::reads_business(ctx)?;
-    let nf = || AppError::NotFound(ctx.t("没有这个督办事项，或不在您的权限范围内", "No such order within your scope").into());
+    let nf = || {
+        AppError::NotFound(ctx.t("没有这个督办事项，或不在您的权限范围内", "No such order within your scope").into())
+    };
     let program = program(s).await?;
     let o = match s.store.follow_up(id).await {
         Ok(o) => o,
