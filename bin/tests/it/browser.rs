@@ -594,6 +594,67 @@ async fn a_month_of_reporting() {
     assert!(locked.contains("重新打开"), "a locked month can be reopened from the front command");
     shot(&m, "23-month-locked").await;
     assert_eq!(drill_value(&m, &figure).await, v0 + 46, "consolidation keeps the figure");
+
+    // A project that missed its planned start turns red; the front command orders it fixed; the
+    // school, told by its bell, answers with evidence; the front command closes the order.
+    sign_in(&c, &base, "demo.township", "Akto#Pamir2026").await;
+    wait_path(&c, "/").await;
+    c.goto(&format!("{base}/records/projects/new")).await.unwrap();
+    wait_path(&c, "/records/projects/new").await;
+    fill(&c, "input[name=code]", "JX-T-901").await;
+    fill(&c, "input[name=name]", "乡村学校运动场改造").await;
+    c.execute(
+        "const set = (n, v) => { const s = document.querySelector(`select[name=${n}]`); if (!s) return; \
+           const o = [...s.options].find(o => v ? o.value === v : o.value); if (o) s.value = o.value; }; \
+         set('sector', 'education'); set('status', 'approved'); set('region_code', '653022202'); set('org_id', '');",
+        vec![],
+    )
+    .await
+    .unwrap();
+    set_date(&c, "input[name=planned_start]", &(today - chrono::Duration::days(60)).to_string()).await;
+    click(&c, "form.stack button[type=submit]").await;
+    let page = wait_text(&c, "project-light").await;
+    assert!(page.contains("data-light=\"red\"") && page.contains("逾期未开工"), "the project is red");
+    let project = path(&c).await;
+    sign_out(&c).await;
+    m.goto(&format!("{base}/warnings")).await.unwrap();
+    let warnings = wait_text(&m, "JX-T-901").await;
+    assert!(warnings.contains("未按期开工"), "on the warnings page");
+    m.goto(&format!("{base}{project}")).await.unwrap();
+    wait_text(&m, "project-light").await;
+    shot(&m, "24-project-red").await;
+    click(&m, "#order-project").await;
+    wait_path(&m, "/followups/new").await;
+    fill(&m, "textarea[name=requirement]", "十日内开工，报送开工报告").await;
+    click(&m, "form.new-order button[type=submit]").await;
+    let opened = wait_text(&m, "order-state").await;
+    assert!(opened.contains(">待办理<"));
+    let order = path(&m).await;
+    sign_in(&c, &base, "demo.township", "Akto#Pamir2026").await;
+    wait_path(&c, "/").await;
+    let home = source(&c).await;
+    assert!(home.contains("id=\"unread\""), "the bell shows unread notices");
+    c.goto(&format!("{base}/notifications")).await.unwrap();
+    let notices = wait_text(&c, "督办：").await;
+    assert!(notices.contains(&format!("href=\"{order}\"")), "the notice opens the order");
+    c.goto(&format!("{base}{order}")).await.unwrap();
+    wait_text(&c, "order-state").await;
+    fill(&c, "textarea[name=answer]", "已开工，附开工报告。").await;
+    let evidence = db.dir.path().join("开工报告.txt");
+    std::fs::write(&evidence, "开工报告：已于本周开工。").unwrap();
+    c.find(Locator::Css("input[name=files]")).await.unwrap().send_keys(&evidence.display().to_string()).await.unwrap();
+    click(&c, "#answer-order").await;
+    let answered = wait_text(&c, ">已答复<").await;
+    assert!(answered.contains("开工报告.txt"), "the evidence is attached");
+    sign_out(&c).await;
+    m.goto(&format!("{base}{order}")).await.unwrap();
+    wait_text(&m, ">已答复<").await;
+    click(&m, "#close-order").await;
+    wait_text(&m, ">已办结<").await;
+    shot(&m, "25-order-closed").await;
+    m.goto(&format!("{base}/followups")).await.unwrap();
+    let board = wait_text(&m, "督办事项").await;
+    assert!(board.contains("JX-T-901") && board.contains("已办结"));
     m.close().await.ok();
     c.close().await.ok();
 }
