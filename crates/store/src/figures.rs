@@ -833,7 +833,8 @@ impl Store {
 
     /// One project's plan.
     pub async fn project_plan(&self, id: i64) -> Result<ProjectPlan> {
-        let row: Option<(i64, String, String, String, Option<String>, Option<String>)> =
+        type PlanRow = (i64, String, String, String, Option<String>, Option<String>);
+        let row: Option<PlanRow> =
             sqlx::query_as("SELECT id, code, name, status, planned_start, planned_end FROM projects WHERE id = $1")
                 .bind(id)
                 .fetch_optional(self.pool())

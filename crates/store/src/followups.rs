@@ -277,7 +277,8 @@ impl Store {
 
     /// An evidence file with its bytes.
     pub async fn follow_up_file(&self, id: i64) -> Result<(FileRow, Vec<u8>)> {
-        let row: Option<(i64, i64, String, String, i64, String, String, String)> = sqlx::query_as(
+        type FileTuple = (i64, i64, String, String, i64, String, String, String);
+        let row: Option<FileTuple> = sqlx::query_as(
             "SELECT id, follow_up_id, name, content_type, size, sha256, uploaded_at, data FROM follow_up_files WHERE id = $1",
         )
         .bind(id)
@@ -294,7 +295,8 @@ impl Store {
 
     /// A user's notifications, newest first.
     pub async fn notices(&self, user: i64, limit: i64) -> Result<Vec<Notice>> {
-        let rows: Vec<(i64, String, String, String, String, String, Option<String>)> = sqlx::query_as(
+        type NoticeRow = (i64, String, String, String, String, String, Option<String>);
+        let rows: Vec<NoticeRow> = sqlx::query_as(
             "SELECT id, kind, title, body, link, created_at, read_at FROM notifications WHERE user_id = $1 \
              ORDER BY id DESC LIMIT $2",
         )

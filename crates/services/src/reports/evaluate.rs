@@ -668,6 +668,18 @@ async fn evaluate_body(store: &Store, req: &Request, version: i64, body: &str) -
     })
 }
 
+/// What the report's reviewed figures count: one rule when they agree, "按各指标口径" otherwise.
+fn counts_of(defs: &[domain::figures::FigureDef]) -> String {
+    let mut rules: Vec<&str> = defs.iter().filter_map(|d| d.counted_zh()).collect();
+    rules.sort();
+    rules.dedup();
+    match rules.as_slice() {
+        [] => domain::reporting::Counted::Approved.zh().to_string(),
+        [one] => one.to_string(),
+        _ => "按各指标口径计入".to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -711,17 +723,5 @@ mod tests {
         assert!(adds_up(&rows[..1], &[n(0.005)], 0));
         let t = finish("s", "t", &["a"], rows, vec![n(0.01)], &[0]);
         assert_eq!(t.note.as_deref(), Some(ROUNDING_NOTE));
-    }
-}
-
-/// What the report's reviewed figures count: one rule when they agree, "按各指标口径" otherwise.
-fn counts_of(defs: &[domain::figures::FigureDef]) -> String {
-    let mut rules: Vec<&str> = defs.iter().filter_map(|d| d.counted_zh()).collect();
-    rules.sort();
-    rules.dedup();
-    match rules.as_slice() {
-        [] => domain::reporting::Counted::Approved.zh().to_string(),
-        [one] => one.to_string(),
-        _ => "按各指标口径计入".to_string(),
     }
 }
