@@ -548,11 +548,11 @@ async fn a_month_of_reporting() {
     wait_text(&c, "review-state").await;
     fill(&c, "form.return input[name=reason]", "受益人次与签到表不符").await;
     click(&c, "form.return button[type=submit]").await;
-    wait_text(&c, ">退回修改<").await;
+    wait_text(&c, "id=\"review-state\" class=\"state returned\"").await;
     c.goto(&format!("{base}{b}")).await.unwrap();
     wait_text(&c, "review-state").await;
     click(&c, "#review-approve").await;
-    wait_text(&c, ">审核通过<").await;
+    wait_text(&c, "id=\"review-state\" class=\"state approved\"").await;
     shot(&c, "21-approved").await;
     assert_eq!(drill_value(&c, &figure).await, v0 + 20, "the approved one counts");
     sign_out(&c).await;
@@ -577,7 +577,7 @@ async fn a_month_of_reporting() {
     c.goto(&format!("{base}{a}")).await.unwrap();
     wait_text(&c, "review-state").await;
     click(&c, "#review-approve").await;
-    wait_text(&c, ">审核通过<").await;
+    wait_text(&c, "id=\"review-state\" class=\"state approved\"").await;
     assert_eq!(drill_value(&c, &figure).await, v0 + 46);
     sign_out(&c).await;
 

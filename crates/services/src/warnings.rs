@@ -18,6 +18,7 @@ use store::Store;
 /// One warning: its rule and light, what it is on, and why.
 #[derive(Debug, Clone, Serialize)]
 pub struct Warning {
+    #[serde(serialize_with = "rule_code")]
     pub rule: Rule,
     #[serde(serialize_with = "light_code")]
     pub light: Schedule,
@@ -26,6 +27,10 @@ pub struct Warning {
     pub org: Option<(i64, String, String)>,
     pub period: Option<(i64, String)>,
     pub reason: String,
+}
+
+fn rule_code<S: serde::Serializer>(r: &Rule, s: S) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_str(r.code())
 }
 
 fn light_code<S: serde::Serializer>(l: &Schedule, s: S) -> std::result::Result<S::Ok, S::Error> {
@@ -50,10 +55,11 @@ impl From<&ProjectPlan> for ProjectRef {
 pub async fn warnings(store: &Store, program: i64, scope: &Scope, today: Date) -> Result<Vec<Warning>> {
     let t = store.warning_thresholds(program).await?;
     let (filters, _) = scope.filters("projects");
-    // Every project of the scope, whatever its dates: a warning is about now, not a period.
-    let plans = store.project_plans(Some(program), &filters, None).await?;
+    // Only the projects that may be off schedule are read (every other one is green), and only
+    // those whose funds are below the amber line: a warning is about now, not a period.
+    let due = store.project_plans_due(Some(program), &filters, None, today, t.end_near_days).await?;
     let mut out = Vec::new();
-    for f in judged(&t, today, plans.clone()) {
+    for f in judged(&t, today, due) {
         if f.light == Schedule::Green {
             continue;
         }
@@ -68,9 +74,17 @@ pub async fn warnings(store: &Store, program: i64, scope: &Scope, today: Date) -
             reason: f.reason_zh.to_string(),
         });
     }
-    let funds = store.funds_of_year(program, today.year()).await?;
-    for p in &plans {
-        let Some((planned, disbursed)) = funds.get(&p.id) else { continue };
+    let low = store.funds_below(program, today.year(), t.disbursed_amber_permille).await?;
+    // A scope narrower than the program keeps the projects it selects.
+    let within: Option<std::collections::HashSet<i64>> = if filters.is_empty() || low.is_empty() {
+        None
+    } else {
+        Some(store.project_plans(Some(program), &filters, None).await?.into_iter().map(|p| p.id).collect())
+    };
+    for (p, planned, disbursed) in &low {
+        if within.as_ref().is_some_and(|w| !w.contains(&p.id)) {
+            continue;
+        }
         if let Some((light, reason)) = domain::warnings::funds(&t, today, *planned, *disbursed) {
             out.push(Warning {
                 rule: Rule::Disbursement,
@@ -117,17 +131,16 @@ pub async fn project_light(store: &Store, program: i64, project: i64, today: Dat
         period: None,
         reason: zh.to_string(),
     });
-    if let Some((planned, disbursed)) = store.funds_of_year(program, today.year()).await?.get(&project) {
-        if let Some((light, reason)) = domain::warnings::funds(&t, today, *planned, *disbursed) {
-            ws.push(Warning {
-                rule: Rule::Disbursement,
-                light,
-                project: Some(ProjectRef::from(&plan)),
-                org: None,
-                period: None,
-                reason: format!("{} 年{reason}", today.year()),
-            });
-        }
+    let (planned, disbursed) = store.funds_of_project(project, today.year()).await?;
+    if let Some((light, reason)) = domain::warnings::funds(&t, today, planned, disbursed) {
+        ws.push(Warning {
+            rule: Rule::Disbursement,
+            light,
+            project: Some(ProjectRef::from(&plan)),
+            org: None,
+            period: None,
+            reason: format!("{} 年{reason}", today.year()),
+        });
     }
     let worst = ws.iter().map(|w| w.light).min().unwrap_or(Schedule::Green);
     ws.retain(|w| w.light != Schedule::Green);

@@ -10,13 +10,13 @@
 //!   organization, once per `dedupe` key. Reading and mailing them are audited too.
 
 use crate::error::{Result, StoreError};
+use crate::figures::ProjectPlan;
 use crate::{Store, Tx};
 use base64::Engine as _;
 use domain::warnings::{order_step, NewOrder, OrderAction, OrderState, Rule, Thresholds};
 use domain::{Date, Fen};
 use serde::Serialize;
 use serde_json::{json, Value};
-use std::collections::HashMap;
 
 /// The largest evidence file an answer takes.
 pub const MAX_FILE_BYTES: usize = 5 * 1024 * 1024;
@@ -167,18 +167,50 @@ impl Store {
         }
     }
 
-    /// Each project's planned and disbursed funds of `year` (its funding lines summed).
-    pub async fn funds_of_year(&self, program: i64, year: i32) -> Result<HashMap<i64, (Fen, Fen)>> {
-        let rows: Vec<(i64, i64, i64)> = sqlx::query_as(
-            "SELECT f.project_id, CAST(SUM(f.planned_fen) AS BIGINT), CAST(SUM(f.disbursed_fen) AS BIGINT) \
+    /// A project's planned and disbursed funds of `year` (its funding lines summed).
+    pub async fn funds_of_project(&self, project: i64, year: i32) -> Result<(Fen, Fen)> {
+        let row: (Option<i64>, Option<i64>) = sqlx::query_as(
+            "SELECT CAST(SUM(planned_fen) AS BIGINT), CAST(SUM(disbursed_fen) AS BIGINT) FROM project_funding \
+             WHERE project_id = $1 AND year = $2",
+        )
+        .bind(project)
+        .bind(i64::from(year))
+        .fetch_one(self.pool())
+        .await?;
+        Ok((Fen(row.0.unwrap_or(0)), Fen(row.1.unwrap_or(0))))
+    }
+
+    /// The projects of a program whose funds of `year` are disbursed below `line` ‰ of plan:
+    /// (project, planned, disbursed), compared exactly in SQL so that only those are read.
+    pub async fn funds_below(&self, program: i64, year: i32, line: i64) -> Result<Vec<(ProjectPlan, Fen, Fen)>> {
+        type Row = (i64, String, String, String, Option<String>, Option<String>, i64, i64);
+        let rows: Vec<Row> = sqlx::query_as(
+            "SELECT p.id, p.code, p.name, p.status, p.planned_start, p.planned_end, \
+             CAST(SUM(f.planned_fen) AS BIGINT), CAST(SUM(f.disbursed_fen) AS BIGINT) \
              FROM project_funding f JOIN projects p ON p.id = f.project_id \
-             WHERE p.program_id = $1 AND f.year = $2 GROUP BY f.project_id",
+             WHERE p.program_id = $1 AND f.year = $2 \
+             GROUP BY p.id, p.code, p.name, p.status, p.planned_start, p.planned_end \
+             HAVING SUM(f.planned_fen) > 0 AND SUM(f.disbursed_fen) * 1000 < SUM(f.planned_fen) * $3 ORDER BY p.id",
         )
         .bind(program)
         .bind(i64::from(year))
+        .bind(line)
         .fetch_all(self.pool())
         .await?;
-        Ok(rows.into_iter().map(|(id, p, d)| (id, (Fen(p), Fen(d)))).collect())
+        Ok(rows
+            .into_iter()
+            .map(|(id, code, name, status, start, end, planned, disbursed)| {
+                let plan = ProjectPlan {
+                    id,
+                    code,
+                    name,
+                    status,
+                    planned_start: start.and_then(|d| Date::parse(&d).ok()),
+                    planned_end: end.and_then(|d| Date::parse(&d).ok()),
+                };
+                (plan, Fen(planned), Fen(disbursed))
+            })
+            .collect())
     }
 
     /// The periods whose deadline passed on `today` without a report from an assigned

@@ -761,3 +761,22 @@ pub async fn breakdown(
         "parts": parts,
     })))
 }
+
+/// `GET /api/v1/warnings[?org=CODE]`: the warnings of the caller's scope (its organization's
+/// subtree; a manager or a caller with none may narrow it by `org`), from the same engine as the
+/// pages, red first.
+pub async fn warnings(
+    State(s): State<AppState>,
+    api: ApiCtx,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    crate::reads_business(&api.ctx)?;
+    let pairs = crate::records::pairs(raw.as_deref());
+    let asked = pairs.iter().find(|(k, _)| k == "org").map(|(_, v)| v.as_str());
+    let program = s.store.default_program().await?.get();
+    let scope = crate::followups::scope_of(&s, &api.ctx, asked).await?;
+    let today = store::reporting::today();
+    let items = services::warnings::warnings(&s.store, program, &scope, today).await?;
+    let (red, amber) = services::warnings::tally(&items);
+    Ok(Json(json!({ "as_of": today.to_string(), "scope": scope.org, "red": red, "amber": amber, "items": items })))
+}

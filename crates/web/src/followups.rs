@@ -32,7 +32,7 @@ fn light(l: Schedule) -> Markup {
 
 /// The reader's scope: its organization's subtree; a manager (the whole program) or a reader
 /// with no organization may narrow it by `org`.
-async fn scope_of(s: &AppState, ctx: &Ctx, asked: Option<&str>) -> Result<Scope, AppError> {
+pub(crate) async fn scope_of(s: &AppState, ctx: &Ctx, asked: Option<&str>) -> Result<Scope, AppError> {
     let org = match ctx.user.org_id {
         Some(o) if !ctx.user.role.manages_program() => s.store.org_code(o.get()).await?,
         _ => asked.map(str::trim).filter(|c| !c.is_empty()).map(str::to_string),

@@ -117,6 +117,7 @@ pub fn router_with(store: Store, config: Config) -> Router {
         .route("/api/v1/breakdown", get(api::breakdown))
         .route("/api/v1/records/{slug}", get(api::list).post(api::create))
         .route("/api/v1/records/{slug}/{id}", get(api::get_one).put(api::replace).patch(api::patch).delete(api::remove))
+        .route("/api/v1/warnings", get(api::warnings))
         .route("/api/v1/openapi.json", get(openapi::json))
         .route("/api/v1/docs", get(openapi::page))
         .route("/api/{*rest}", any(api::not_found))

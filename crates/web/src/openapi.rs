@@ -364,10 +364,33 @@ fn paths() -> Map<String, Value> {
             breakdown_parameters(), None,
             ("200", ok("分组结果：每组的值与其来源记录的地址，各组之和为合计", "Breakdown")), &["400", "401", "403"]) }),
     );
+    paths.insert(
+        "/api/v1/warnings".into(),
+        json!({ "get": operation("warnings".into(), "预警", "预警：本人范围内的红灯、黄灯（Warnings in the caller's scope）".into(),
+            vec![json!({ "name": "org", "in": "query", "required": false, "schema": { "type": "string" },
+                "description": "单位代码：项目管理或无所属单位的用户可据此缩小范围" })],
+            None, ("200", ok("预警列表，红灯在前", "Warnings")), &["401", "403"]) }),
+    );
     paths
 }
 
 fn figure_schemas(s: &mut Map<String, Value>) {
+    s.insert(
+        "Warnings".into(),
+        json!({ "type": "object", "required": ["as_of", "red", "amber", "items"],
+            "properties": {
+                "as_of": { "type": "string", "format": "date", "description": "判断日期（北京时间）" },
+                "scope": { "type": "string", "nullable": true, "description": "单位代码；空为全部" },
+                "red": { "type": "integer" }, "amber": { "type": "integer" },
+                "items": { "type": "array", "items": { "type": "object", "properties": {
+                    "rule": { "type": "string", "enum": ["not_started", "behind", "disbursement", "unreported"] },
+                    "light": { "type": "string", "enum": ["red", "amber", "green"] },
+                    "project": { "type": "object", "nullable": true, "properties": {
+                        "id": { "type": "integer" }, "code": { "type": "string" }, "name": { "type": "string" } } },
+                    "org": { "type": "array", "nullable": true, "description": "[id, code, name]", "items": {} },
+                    "period": { "type": "array", "nullable": true, "description": "[id, code]", "items": {} },
+                    "reason": { "type": "string" } } } } } }),
+    );
     s.insert(
         "Exact".into(),
         json!({ "type": "object", "description": "精确值：分子/分母（十进制字符串）",
