@@ -13,6 +13,7 @@ use domain::warnings::{Rule, Thresholds};
 use domain::Date;
 use serde::Serialize;
 use store::figures::ProjectPlan;
+use store::followups::NewNotice;
 use store::Store;
 
 /// One warning: its rule and light, what it is on, and why.
@@ -230,9 +231,10 @@ pub async fn digest(store: &Store, program: i64, today: Date) -> Result<Digested
     }
     // Read first, then write the day's notifications in one transaction.
     let mut tx = store.write(&actor).await?;
+    let dedupe = format!("digest:{today}");
     for (user, title, body) in &notes {
-        out.notified +=
-            tx.notify(&[*user], "digest", title, body, "/warnings", Some(&format!("digest:{today}"))).await?;
+        let n = NewNotice { kind: "digest", title, body, link: "/warnings", dedupe: Some(&dedupe) };
+        out.notified += tx.notify(&[*user], &n).await?;
     }
     tx.commit().await?;
     Ok(out)

@@ -435,6 +435,20 @@ pub struct ProjectPlan {
     pub planned_end: Option<domain::Date>,
 }
 
+/// A project's plan as read: id, code, name, status, planned start and end.
+pub(crate) type PlanRow = (i64, String, String, String, Option<String>, Option<String>);
+
+pub(crate) fn plan_of((id, code, name, status, start, end): PlanRow) -> ProjectPlan {
+    ProjectPlan {
+        id,
+        code,
+        name,
+        status,
+        planned_start: start.and_then(|d| domain::Date::parse(&d).ok()),
+        planned_end: end.and_then(|d| domain::Date::parse(&d).ok()),
+    }
+}
+
 /// One indicator value, with the organization it belongs to.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct IndicatorRow {
@@ -833,22 +847,12 @@ impl Store {
 
     /// One project's plan.
     pub async fn project_plan(&self, id: i64) -> Result<ProjectPlan> {
-        type PlanRow = (i64, String, String, String, Option<String>, Option<String>);
         let row: Option<PlanRow> =
             sqlx::query_as("SELECT id, code, name, status, planned_start, planned_end FROM projects WHERE id = $1")
                 .bind(id)
                 .fetch_optional(self.pool())
                 .await?;
-        let (id, code, name, status, start, end) =
-            row.ok_or(crate::StoreError::NotFound { what: "项目", id: id.to_string() })?;
-        Ok(ProjectPlan {
-            id,
-            code,
-            name,
-            status,
-            planned_start: start.and_then(|d| domain::Date::parse(&d).ok()),
-            planned_end: end.and_then(|d| domain::Date::parse(&d).ok()),
-        })
+        Ok(plan_of(row.ok_or(crate::StoreError::NotFound { what: "项目", id: id.to_string() })?))
     }
 
     /// The projects a scope selects that may be off schedule on `today` (amber or red by
@@ -903,17 +907,7 @@ impl Store {
         )
         .fetch_all(self.pool())
         .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(id, code, name, status, start, end)| ProjectPlan {
-                id,
-                code,
-                name,
-                status,
-                planned_start: start.and_then(|d| domain::Date::parse(&d).ok()),
-                planned_end: end.and_then(|d| domain::Date::parse(&d).ok()),
-            })
-            .collect())
+        Ok(rows.into_iter().map(plan_of).collect())
     }
 
     /// The records a measure counts or sums, each with its contribution.

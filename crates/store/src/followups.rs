@@ -111,6 +111,17 @@ pub struct Notice {
     pub read: bool,
 }
 
+/// A notification to give: its kind (`due`, `returned`, `order`, `digest`), title, body, the
+/// page it opens, and the key that keeps it from being given twice.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NewNotice<'a> {
+    pub kind: &'a str,
+    pub title: &'a str,
+    pub body: &'a str,
+    pub link: &'a str,
+    pub dedupe: Option<&'a str>,
+}
+
 /// A notification waiting for the e-mail sender.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Mail {
@@ -200,15 +211,7 @@ impl Store {
         Ok(rows
             .into_iter()
             .map(|(id, code, name, status, start, end, planned, disbursed)| {
-                let plan = ProjectPlan {
-                    id,
-                    code,
-                    name,
-                    status,
-                    planned_start: start.and_then(|d| Date::parse(&d).ok()),
-                    planned_end: end.and_then(|d| Date::parse(&d).ok()),
-                };
-                (plan, Fen(planned), Fen(disbursed))
+                (crate::figures::plan_of((id, code, name, status, start, end)), Fen(planned), Fen(disbursed))
             })
             .collect())
     }
@@ -452,7 +455,12 @@ impl Tx<'_> {
         self.audit_step("open_follow_up", "follow_ups", Some(id), None, after).await?;
         let title = format!("督办：{}", o.title);
         let body = format!("承办单位：{org}；办结期限：{}。整改要求：{}", o.due, o.requirement);
-        self.notify_org_step(assignee, "order", &title, &body, &format!("/followups/{id}"), None).await?;
+        let link = format!("/followups/{id}");
+        self.notify_org_step(
+            assignee,
+            &NewNotice { kind: "order", title: &title, body: &body, link: &link, dedupe: None },
+        )
+        .await?;
         Ok(id)
     }
 
@@ -561,7 +569,12 @@ impl Tx<'_> {
         .await?;
         if let Some(u) = row.opened_by {
             let title = format!("督办已答复：{}", row.title);
-            self.notify_users(&[u], "order", &title, &answer, &format!("/followups/{id}"), None).await?;
+            let link = format!("/followups/{id}");
+            self.notify_users(
+                &[u],
+                &NewNotice { kind: "order", title: &title, body: &answer, link: &link, dedupe: None },
+            )
+            .await?;
         }
         Ok(())
     }
@@ -610,8 +623,9 @@ impl Tx<'_> {
                 }
                 _ => (format!("督办已办结：{}", row.title), String::new()),
             };
-            self.notify_org_step(row.assignee_org_id, "order", &title, &body, &format!("/followups/{id}"), None)
-                .await?;
+            let link = format!("/followups/{id}");
+            let n = NewNotice { kind: "order", title: &title, body: &body, link: &link, dedupe: None };
+            self.notify_org_step(row.assignee_org_id, &n).await?;
             Ok(())
         }
         .await;
@@ -619,83 +633,51 @@ impl Tx<'_> {
     }
 
     /// Notify every user of an organization, once per `dedupe` key. Returns how many were told.
-    pub async fn notify_org(
-        &mut self,
-        org: i64,
-        kind: &str,
-        title: &str,
-        body: &str,
-        link: &str,
-        dedupe: Option<&str>,
-    ) -> Result<usize> {
+    pub async fn notify_org(&mut self, org: i64, n: &NewNotice<'_>) -> Result<usize> {
         self.live()?;
-        let r = self.notify_org_step(org, kind, title, body, link, dedupe).await;
+        let r = self.notify_org_step(org, n).await;
         self.note(r)
     }
 
-    pub(crate) async fn notify_org_step(
-        &mut self,
-        org: i64,
-        kind: &str,
-        title: &str,
-        body: &str,
-        link: &str,
-        dedupe: Option<&str>,
-    ) -> Result<usize> {
+    pub(crate) async fn notify_org_step(&mut self, org: i64, n: &NewNotice<'_>) -> Result<usize> {
         let users: Vec<i64> = sqlx::query_scalar("SELECT id FROM users WHERE org_id = $1 ORDER BY id")
             .bind(org)
             .fetch_all(&mut *self.tx)
             .await?;
-        self.notify_users(&users, kind, title, body, link, dedupe).await
+        self.notify_users(&users, n).await
     }
 
     /// Notify users, once per `dedupe` key each; audited as one entry naming those told.
-    pub async fn notify(
-        &mut self,
-        users: &[i64],
-        kind: &str,
-        title: &str,
-        body: &str,
-        link: &str,
-        dedupe: Option<&str>,
-    ) -> Result<usize> {
+    pub async fn notify(&mut self, users: &[i64], n: &NewNotice<'_>) -> Result<usize> {
         self.live()?;
-        let r = self.notify_users(users, kind, title, body, link, dedupe).await;
+        let r = self.notify_users(users, n).await;
         self.note(r)
     }
 
-    async fn notify_users(
-        &mut self,
-        users: &[i64],
-        kind: &str,
-        title: &str,
-        body: &str,
-        link: &str,
-        dedupe: Option<&str>,
-    ) -> Result<usize> {
+    async fn notify_users(&mut self, users: &[i64], n: &NewNotice<'_>) -> Result<usize> {
         let now = crate::write::now();
         let mut told = Vec::new();
         for u in users {
-            let n = sqlx::query(
+            let added = sqlx::query(
                 "INSERT INTO notifications (user_id, kind, title, body, link, dedupe, created_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (user_id, dedupe) DO NOTHING",
             )
             .bind(*u)
-            .bind(kind)
-            .bind(title)
-            .bind(body)
-            .bind(link)
-            .bind(dedupe)
+            .bind(n.kind)
+            .bind(n.title)
+            .bind(n.body)
+            .bind(n.link)
+            .bind(n.dedupe)
             .bind(&now)
             .execute(&mut *self.tx)
             .await?
             .rows_affected();
-            if n > 0 {
+            if added > 0 {
                 told.push(*u);
             }
         }
         if !told.is_empty() {
-            let after = json!({"users": told, "kind": kind, "title": title, "link": link, "dedupe": dedupe});
+            let after = json!({"users": told, "kind": n.kind, "title": n.title, "link": n.link, "dedupe": n.dedupe});
             self.audit_step("notify", "notifications", None, None, Some(after)).await?;
         }
         Ok(told.len())

@@ -429,15 +429,11 @@ impl Tx<'_> {
         if action == Action::Return {
             if let Some(u) = before.get("organizer_org_id").and_then(Value::as_i64) {
                 let title = before.get("title").and_then(Value::as_str).unwrap_or_default();
-                self.notify_org_step(
-                    u,
-                    "returned",
-                    &format!("退回修改：{title}"),
-                    reason.as_deref().unwrap_or_default(),
-                    &format!("/records/activities/{id}"),
-                    None,
-                )
-                .await?;
+                let (title, link) = (format!("退回修改：{title}"), format!("/records/activities/{id}"));
+                let body = reason.as_deref().unwrap_or_default();
+                let n =
+                    crate::followups::NewNotice { kind: "returned", title: &title, body, link: &link, dedupe: None };
+                self.notify_org_step(u, &n).await?;
             }
         }
         if action == Action::Submit {
@@ -666,8 +662,16 @@ impl Tx<'_> {
             self.audit_step("open_period", "reporting_periods", Some(id), None, Some(after)).await?;
             let title = format!("待报送：{} {}", domain::reporting::kind_zh(p.kind), p.code);
             let body = format!("报送截止日期：{}", p.deadline);
+            let dedupe = format!("due:{id}");
+            let n = crate::followups::NewNotice {
+                kind: "due",
+                title: &title,
+                body: &body,
+                link: "/reporting",
+                dedupe: Some(&dedupe),
+            };
             for o in orgs {
-                self.notify_org_step(*o, "due", &title, &body, "/reporting", Some(&format!("due:{id}"))).await?;
+                self.notify_org_step(*o, &n).await?;
             }
             Ok(id)
         }

@@ -505,7 +505,37 @@ pub async fn load(store: &Store) -> Result<DemoSummary> {
         figures: summary_figures,
     };
     l.tx.commit().await?;
+    open_demo_order(store, program.get(), &actor).await?;
     Ok(summary)
+}
+
+/// The demo's follow-up order: the front command orders the most overdue project that has not
+/// started to be fixed within two weeks, assigned to its implementing body (when one is red).
+async fn open_demo_order(store: &Store, program: i64, actor: &Actor) -> Result<()> {
+    use domain::warnings::{NewOrder, Rule};
+    let today = store::reporting::today();
+    let warnings = crate::warnings::warnings(store, program, &Default::default(), today).await?;
+    let Some((w, p)) = warnings
+        .iter()
+        .filter(|w| w.rule == Rule::NotStarted && w.light == domain::projects::Schedule::Red)
+        .find_map(|w| w.project.as_ref().map(|p| (w, p)))
+    else {
+        return Ok(());
+    };
+    let Some(org) = store.project_org(p.id).await? else { return Ok(()) };
+    let due = Date::from_naive(today.naive() + chrono::Duration::days(14));
+    let order = NewOrder::parse(
+        &format!("{} {}：{}", p.code, p.name, w.rule.zh()),
+        "逾期未开工：请于两周内查明原因、落实开工条件并报送开工报告。",
+        &due.to_string(),
+        today,
+    )
+    .map_err(StoreError::Invalid)?;
+    let mut tx = store.write(actor).await?;
+    tx.open_follow_up(program, &store::followups::Target::Warning { rule: w.rule, project: Some(p.id) }, org, &order)
+        .await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 async fn load_into(l: &mut Loader<'_>) -> Result<usize> {
