@@ -241,13 +241,17 @@ fn background(store: store::Store, smtp: Option<services::warnings::SmtpSettings
             let today = store::reporting::today();
             if done != Some(today) && chrono::Timelike::hour(&now) >= 8 {
                 match digests.default_program().await {
-                    Ok(p) => match services::warnings::digest(&digests, p.get(), today).await {
-                        Ok(d) => {
-                            tracing::info!(users = d.users, notified = d.notified, "daily digest");
-                            done = Some(today);
+                    Ok(p) => {
+                        match services::warnings::digest(&digests, p.get(), today, &domain::audit::Actor::system())
+                            .await
+                        {
+                            Ok(d) => {
+                                tracing::info!(users = d.users, notified = d.notified, "daily digest");
+                                done = Some(today);
+                            }
+                            Err(e) => tracing::warn!("daily digest failed: {e}"),
                         }
-                        Err(e) => tracing::warn!("daily digest failed: {e}"),
-                    },
+                    }
                     Err(e) => tracing::warn!("daily digest: no program: {e}"),
                 }
             }
@@ -707,7 +711,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Digest => {
             let store = open(g).await?;
             let program = store.default_program().await?;
-            let d = services::warnings::digest(&store, program.get(), store::reporting::today()).await?;
+            let d = services::warnings::digest(
+                &store,
+                program.get(),
+                store::reporting::today(),
+                &domain::audit::Actor::system(),
+            )
+            .await?;
             println!("已生成今日预警摘要：{} 名用户中 {} 人收到通知。", d.users, d.notified);
             store.close().await;
         }

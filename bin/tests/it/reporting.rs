@@ -380,6 +380,8 @@ async fn smtp_sink() -> (u16, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
                         break;
                     } else if line.starts_with("AUTH") {
                         b"235 ok\r\n"
+                    } else if line.starts_with("RCPT") && line.contains("nobody@") {
+                        b"550 no such user\r\n"
                     } else {
                         b"250 ok\r\n"
                     };
@@ -509,7 +511,7 @@ async fn warnings_orders_and_notices(db: &TestDb) {
     let id = tx.open_follow_up(p, &target, w.township.get(), &order).await.unwrap();
     tx.commit().await.unwrap();
     assert_eq!(store.unread_count(author_id).await.unwrap(), unread + 1, "the assignee is told");
-    let o = store.follow_up(id).await.unwrap();
+    let o = store.follow_up_for(&command, id).await.unwrap();
     assert_eq!((o.state.as_str(), o.rule.as_deref(), o.project_id), ("open", Some("not_started"), Some(red.get())));
     assert_eq!(o.overdue(today), 0);
     assert_eq!(o.overdue(days(10)), 3, "past its due date it is overdue (escalated)");
@@ -539,7 +541,7 @@ async fn warnings_orders_and_notices(db: &TestDb) {
             .await
             .unwrap()
             .into_iter()
-            .filter(|e| e.object_type == "follow_ups" && e.object_id == Some(id))
+            .filter(|e| e.object_type == "follow_ups" && e.object_id == Some(id) && e.action != "read_denied")
             .count()
     };
     assert_eq!(audited().await, 1);
@@ -549,6 +551,14 @@ async fn warnings_orders_and_notices(db: &TestDb) {
     assert!(matches!(step(&author, OrderAction::Close, None).await, Err(StoreError::Forbidden(_))));
     assert!(matches!(step(&command, OrderAction::Close, None).await, Err(StoreError::Forbidden(_))));
     assert!(matches!(step(&author, OrderAction::Answer, Some(" ")).await, Err(StoreError::Invalid(_))));
+    // A manager never answers, not even an order on its own organization: it opens and closes.
+    let own = command.org_id.unwrap().get();
+    let mut tx = store.write(&command).await.unwrap();
+    let mine = tx.open_follow_up(p, &Target::Org, own, &order).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut tx = store.write(&command).await.unwrap();
+    assert!(matches!(tx.answer_follow_up(mine, "自答", &[]).await, Err(StoreError::Forbidden(_))));
+    drop(tx);
     assert!(store.follow_up_files(id).await.unwrap().is_empty());
     assert_eq!(audited().await, 1);
     let opener = command.user_id.unwrap().get();
@@ -557,25 +567,32 @@ async fn warnings_orders_and_notices(db: &TestDb) {
     assert_eq!(store.unread_count(opener).await.unwrap(), told + 1, "the opener is told");
     let files = store.follow_up_files(id).await.unwrap();
     assert_eq!(files.len(), 1);
-    let (f, bytes) = store.follow_up_file(files[0].id).await.unwrap();
+    let (f, bytes) = store.follow_up_file_for(&author, files[0].id).await.unwrap();
+    // Outside the assignee's subtree the order and its evidence are not found.
+    assert!(matches!(store.follow_up_for(&other, id).await, Err(StoreError::NotFound { .. })));
+    assert!(matches!(store.follow_up_file_for(&other, files[0].id).await, Err(StoreError::NotFound { .. })));
+    let admin = Actor { role: Role::SysAdmin, ..Actor::system() };
+    assert!(matches!(store.follow_up_for(&admin, id).await, Err(StoreError::Forbidden(_))));
     assert_eq!((f.name.as_str(), bytes.as_slice(), f.sm3.len()), ("整改报告.txt", "已开工。".as_bytes(), 64));
     // A return needs a reason; then the assignee answers again and the manager closes it.
     assert!(matches!(step(&command, OrderAction::Return, Some("")).await, Err(StoreError::Invalid(_))));
     step(&command, OrderAction::Return, Some("缺少开工报告盖章件")).await.unwrap();
-    let o = store.follow_up(id).await.unwrap();
+    let o = store.follow_up_for(&command, id).await.unwrap();
     assert_eq!((o.state.as_str(), o.return_reason.as_deref()), ("returned", Some("缺少开工报告盖章件")));
     step(&author, OrderAction::Answer, Some("已补盖章件。")).await.unwrap();
     step(&command, OrderAction::Close, None).await.unwrap();
-    let o = store.follow_up(id).await.unwrap();
+    let o = store.follow_up_for(&command, id).await.unwrap();
     assert_eq!(o.state.as_str(), "closed");
     assert_eq!(o.overdue(days(30)), 0, "a closed order is never overdue");
     assert!(step(&author, OrderAction::Answer, Some("再答复")).await.is_err());
     assert_eq!(audited().await, 5, "open, answer, return, answer, close");
+    let denied = store.audit_recent(500).await.unwrap().into_iter().filter(|e| e.action == "read_denied").count();
+    assert_eq!(denied, 2, "the other township's two tries are audited");
 
     // The digest: once a day.
-    let d1 = digest(&store, p, today).await.unwrap();
+    let d1 = digest(&store, p, today, &sys).await.unwrap();
     assert!(d1.notified >= 2, "{d1:?}");
-    assert_eq!(digest(&store, p, today).await.unwrap().notified, 0);
+    assert_eq!(digest(&store, p, today, &sys).await.unwrap().notified, 0);
     let notes = store.notices(author_id, 50).await.unwrap();
     let dg = notes.iter().find(|n| n.kind == "digest").unwrap();
     assert!(dg.title.contains("红灯") && dg.body.contains("W-RED"), "{dg:?}");
@@ -592,6 +609,9 @@ async fn warnings_orders_and_notices(db: &TestDb) {
     assert!(matches!(store.set_user_email(&author, author_id, "a@b.cn").await, Err(StoreError::Forbidden(_))));
     assert!(matches!(store.set_user_email(&admin, author_id, "not an address").await, Err(StoreError::Invalid(_))));
     store.set_user_email(&admin, author_id, "twn.reporter@example.cn").await.unwrap();
+    let county_id = w.actor("county").user_id.unwrap().get();
+    store.set_user_email(&admin, county_id, "nobody@example.cn").await.unwrap();
+    // What was given before an address was set is not mailed; tomorrow's digest is.
     let (port, got) = smtp_sink().await;
     let settings = |port| SmtpSettings {
         host: "127.0.0.1".into(),
@@ -601,22 +621,151 @@ async fn warnings_orders_and_notices(db: &TestDb) {
         password: Some("secret".into()),
         base_url: "https://cp.example.cn".into(),
     };
+    assert_eq!(Mailer { settings: settings(port) }.send_pending(&store, 100).await.unwrap(), 0);
+    assert!(digest(&store, p, days(1), &sys).await.unwrap().notified >= 2);
     // A relay that is not there: an error, nothing marked mailed.
     let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let dead_port = dead.local_addr().unwrap().port();
     drop(dead);
     assert!(Mailer { settings: settings(dead_port) }.send_pending(&store, 100).await.is_err());
-    let n = store.notices(author_id, 100).await.unwrap().len();
+    // The relay takes the reporter's and refuses the county's for good: one sent, one marked,
+    // neither tried again.
     let sent = Mailer { settings: settings(port) }.send_pending(&store, 100).await.unwrap();
-    assert_eq!(sent, n);
+    assert_eq!(sent, 1);
     assert_eq!(Mailer { settings: settings(port) }.send_pending(&store, 100).await.unwrap(), 0, "mailed once");
     let mails = got.lock().unwrap().clone();
-    assert_eq!(mails.len(), n);
-    let digest_mail = mails.iter().find(|m| m.contains("Subject: =?UTF-8?B?")).unwrap();
-    assert!(digest_mail.contains("To: twn.reporter@example.cn"), "{digest_mail}");
+    assert_eq!(mails.len(), 1);
+    let mail = &mails[0];
+    assert!(mail.contains("To: twn.reporter@example.cn") && mail.contains("Message-ID: <"), "{mail}");
+    assert!(mail.contains("Subject: =?UTF-8?B?"), "{mail}");
     use base64::Engine as _;
-    let body: String = digest_mail.split("\r\n\r\n").nth(1).unwrap().lines().collect();
+    let body: String = mail.split("\r\n\r\n").nth(1).unwrap().lines().collect();
     let text = String::from_utf8(base64::engine::general_purpose::STANDARD.decode(body).unwrap()).unwrap();
-    assert!(text.contains("https://cp.example.cn/"), "{text}");
+    assert!(text.contains("https://cp.example.cn/warnings") && text.contains("W-RED"), "{text}");
+    let refused = store
+        .audit_recent(5)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|e| e.action == "mail_notifications")
+        .and_then(|e| e.after)
+        .unwrap();
+    assert!(refused["refused"][0][1].as_str().unwrap().contains("550"), "{refused}");
 }
 both!(warnings_orders_and_notices);
+
+/// The configuration pages over HTTP: the manager sets the review chain, the schedule and the
+/// warning thresholds, each refusal naming the field or the line; a reporter may not; the
+/// warnings, orders and notifications pages answer every reading role, and an order outside
+/// one's scope is not found.
+#[test]
+fn the_pages_configure_the_cycle_and_the_warnings() {
+    use crate::http::signed_in;
+    use crate::support::{serve_demo, Backend};
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let db = rt.block_on(TestDb::new(Backend::Sqlite));
+    let (_server, port, accounts) = serve_demo(&db);
+    let mut m = signed_in(port, &accounts, "demo.manager", "Akto#Pamir2025");
+    let page = m.get("/reporting");
+    assert!(page.body.contains("县级审核：AKT-GOV、KZ-GOV"), "the chain as configured");
+    let csrf = page.hidden("csrf");
+    let r = m.post("/reporting/chain", &[("csrf", &csrf), ("levels", "县级审核：AKT-GOV\n前方指挥部")]);
+    assert_eq!(r.status, 422);
+    assert!(r.body.contains("第 2 行"), "{}", r.body);
+    let r = m.post("/reporting/chain", &[("csrf", &csrf), ("levels", "县级审核：NOPE")]);
+    assert!(r.status >= 400 && r.body.contains("NOPE"), "{}", r.body);
+    let r = m.post(
+        "/reporting/chain",
+        &[("csrf", &csrf), ("levels", "县级审核：AKT-GOV、KZ-GOV\n前方指挥部：JX-CMD\n省级：JX-GOV\n国家级：JX-EDU")],
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert!(m.get("/reporting").body.contains("国家级：JX-EDU"));
+    let r = m.post(
+        "/reporting/schedule",
+        &[("csrf", &csrf), ("kind", "activities"), ("frequency", "quarterly"), ("deadline_days", "400")],
+    );
+    assert!(r.status >= 400 && r.body.contains("366"), "{}", r.body);
+    let r = m.post(
+        "/reporting/schedule",
+        &[("csrf", &csrf), ("kind", "activities"), ("frequency", "quarterly"), ("deadline_days", "10")],
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert!(m.get("/reporting").body.contains("<option value=\"quarterly\" selected>"));
+
+    let t = |k: &'static str, v: &'static str| (k, v);
+    let mut form = vec![
+        t("start_grace_days", "10"),
+        t("end_near_days", "30"),
+        t("behind_days", "0"),
+        t("checkpoint", "13-01"),
+        t("disbursed_amber", "80"),
+        t("disbursed_red", "50"),
+    ];
+    let warnings = m.get("/warnings");
+    assert_eq!(warnings.status, 200);
+    assert!(warnings.body.contains("超过 30 天为红灯"), "the default thresholds in words");
+    form.push(("csrf", &csrf));
+    let r = m.post("/warnings/thresholds", &form);
+    assert_eq!(r.status, 422);
+    assert!(r.body.contains("资金检查节点"), "{}", r.body);
+    form[3] = t("checkpoint", "06-30");
+    assert_eq!(m.post("/warnings/thresholds", &form).status, 303);
+    let warnings = m.get("/warnings");
+    assert!(warnings.body.contains("超过 10 天为红灯") && warnings.body.contains("下达督办"));
+    // The demo's order is on the board, and its page opens.
+    let board = m.get("/followups");
+    assert!(board.body.contains("未按期开工"), "{}", board.body);
+    let order = board.body.split("href=\"/followups/").nth(1).and_then(|s| s.split('"').next()).unwrap().to_string();
+    assert_eq!(m.get(&format!("/followups/{order}")).status, 200);
+    assert_eq!(m.get("/followups/999999").status, 404);
+    assert_eq!(m.get("/followups/new").status, 200);
+
+    // A reporter configures nothing and opens no order; another unit's order is not found.
+    let mut r = signed_in(port, &accounts, "demo.reporter", "Akto#Pamir2025");
+    let csrf = r.get("/reporting").hidden("csrf");
+    assert_eq!(r.post("/reporting/chain", &[("csrf", &csrf), ("levels", "县级审核：AKT-GOV")]).status, 403);
+    let mut form2 = form.clone();
+    form2.retain(|(k, _)| *k != "csrf");
+    form2.push(("csrf", &csrf));
+    assert_eq!(r.post("/warnings/thresholds", &form2).status, 403);
+    assert_eq!(r.get("/followups/new").status, 403);
+    assert_eq!(r.get("/warnings").status, 200);
+    assert_eq!(r.get("/notifications").status, 200);
+    // An order on the township school, answered with a file: the school sees both, the county
+    // hospital's reporter neither.
+    let (id, file) = rt.block_on(async {
+        let store = db.store().await;
+        let program = store.default_program().await.unwrap().get();
+        let mut tx = store.write(&Actor::system()).await.unwrap();
+        let school = tx.org_ids(&["AKT-S01"]).await.unwrap()[0];
+        let today = store::reporting::today();
+        let due = Date::from_naive(today.naive() + chrono::Duration::days(3));
+        let o = domain::warnings::NewOrder::parse("补报开工资料", "补报", &due.to_string(), today).unwrap();
+        let id = tx.open_follow_up(program, &store::followups::Target::Org, school, &o).await.unwrap();
+        tx.commit().await.unwrap();
+        let teacher = Actor {
+            user_id: None,
+            name: "t".into(),
+            role: Role::Reporter,
+            org_id: Some(OrgId::issued(school)),
+            source: None,
+        };
+        let mut tx = store.write(&teacher).await.unwrap();
+        let files = [("资料.txt".to_string(), "text/plain".to_string(), b"ok".to_vec())];
+        tx.answer_follow_up(id, "已补报", &files).await.unwrap();
+        tx.commit().await.unwrap();
+        (id, store.follow_up_files(id).await.unwrap()[0].id)
+    });
+    assert_eq!(r.get(&format!("/followups/{id}")).status, 404, "an order outside one's scope is not found");
+    assert_eq!(r.download(&format!("/followups/files/{file}")).status, 404);
+    assert!(!r.get("/followups").body.contains(&format!("href=\"/followups/{id}\"")));
+    let mut t = signed_in(port, &accounts, "demo.township", "Akto#Pamir2025");
+    assert_eq!(t.get(&format!("/followups/{id}")).status, 200);
+    let d = t.download(&format!("/followups/files/{file}"));
+    assert_eq!((d.status, d.body.as_slice()), (200, b"ok".as_slice()));
+    assert_eq!(d.header("content-type"), Some("application/octet-stream"));
+    assert!(d.header("content-disposition").unwrap().contains("UTF-8''%E8%B5%84%E6%96%99.txt"));
+    // The administrators see none of it.
+    let mut a = signed_in(port, &accounts, "demo.sysadmin", "Akto#Pamir2025");
+    assert_eq!(a.get("/warnings").status, 403);
+}

@@ -121,3 +121,47 @@ mod tests {
         assert!(Role::parse("root").is_err());
     }
 }
+
+/// An e-mail address the sender will accept: one `@` between a local part and a dotted domain,
+/// at most 254 characters, and none of the characters that would end or split an address in a
+/// mail header (spaces, controls, `<>,;:"()[]\\`).
+pub fn valid_email(s: &str) -> bool {
+    let bad = |c: char| c.is_whitespace() || c.is_control() || "<>,;:\"()[]\\".contains(c);
+    match s.split_once('@') {
+        Some((local, domain)) => {
+            s.len() <= 254
+                && !local.is_empty()
+                && !domain.contains('@')
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !s.contains(bad)
+        }
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod email_tests {
+    #[test]
+    fn addresses_that_would_break_a_header_are_refused() {
+        for ok in ["a@b.cn", "twn.reporter@example.cn", "x+y@mail.gov.cn"] {
+            assert!(super::valid_email(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "a",
+            "@b.cn",
+            "a@b",
+            "a@b.cn,c@d.cn",
+            "a<b@x.cn",
+            "a b@x.cn",
+            "a@@b.cn",
+            "a@.cn",
+            "a@b.cn.",
+            "a@b.cn\r\nBcc: x@y.cn",
+        ] {
+            assert!(!super::valid_email(bad), "{bad}");
+        }
+    }
+}

@@ -138,6 +138,34 @@ impl Thresholds {
         })
     }
 
+    /// The rules a set of thresholds keeps however it was made (a form, the API, a restore):
+    /// days within 0–366, a real month-day, lines within 0–100% and red not above amber.
+    pub fn check(&self) -> Result<(), Invalids> {
+        let mut e = Invalids::default();
+        for (field, label, v) in [
+            ("start_grace_days", "未开工转红灯天数", self.start_grace_days),
+            ("end_near_days", "临近完工预警天数", self.end_near_days),
+            ("behind_days", "超期转红灯天数", self.behind_days),
+        ] {
+            e.take(days(field, label, &v.to_string()));
+        }
+        if Date::ymd(2024, self.checkpoint_month, self.checkpoint_day).is_none() {
+            e.push(Invalid::new("checkpoint", "资金检查节点", "月-日", "资金检查节点须为“月-日”，例如 06-30"));
+        }
+        for (field, label, v) in [
+            ("disbursed_amber", "拨付率黄灯线", self.disbursed_amber_permille),
+            ("disbursed_red", "拨付率红灯线", self.disbursed_red_permille),
+        ] {
+            if !(0..=1000).contains(&v) {
+                e.push(Invalid::new(field, label, "百分比", format!("{label}须为 0 到 100 之间的百分比")));
+            }
+        }
+        if self.disbursed_red_permille > self.disbursed_amber_permille {
+            e.push(Invalid::new("disbursed_red", "拨付率红灯线", "不高于黄灯线", "拨付率红灯线不能高于黄灯线"));
+        }
+        e.finish(|| ())
+    }
+
     /// The checkpoint of `year`; 02-29 falls on 02-28 in a common year.
     pub fn checkpoint_in(&self, year: i32) -> Option<Date> {
         Date::ymd(year, self.checkpoint_month, self.checkpoint_day)
@@ -430,6 +458,11 @@ mod tests {
         let e = Thresholds::parse(bad).unwrap_err();
         let fields: Vec<&str> = e.0.iter().map(|i| i.field.as_str()).collect();
         assert_eq!(fields, ["start_grace_days", "checkpoint", "disbursed_red"]);
+        assert!(Thresholds::default().check().is_ok());
+        let bad =
+            Thresholds { checkpoint_month: 13, disbursed_red_permille: 900, behind_days: -1, ..Thresholds::default() };
+        let fields: Vec<String> = bad.check().unwrap_err().0.into_iter().map(|i| i.field).collect();
+        assert_eq!(fields, ["behind_days", "checkpoint", "disbursed_red"]);
         assert!(percent("x", "x", "100.5").is_err() && percent("x", "x", "1.25").is_err());
         assert_eq!(percent("x", "x", "100").unwrap(), 1000);
     }

@@ -28,6 +28,9 @@ pub struct Warning {
     pub org: Option<(i64, String, String)>,
     pub period: Option<(i64, String)>,
     pub reason: String,
+    /// The organization's path of an unreported period (a project's is read by the digest).
+    #[serde(skip)]
+    pub org_path: Option<String>,
 }
 
 fn rule_code<S: serde::Serializer>(r: &Rule, s: S) -> std::result::Result<S::Ok, S::Error> {
@@ -72,6 +75,7 @@ pub async fn warnings(store: &Store, program: i64, scope: &Scope, today: Date) -
             project: Some(ProjectRef::from(&f.project)),
             org: None,
             period: None,
+            org_path: None,
             reason: f.reason_zh.to_string(),
         });
     }
@@ -93,6 +97,7 @@ pub async fn warnings(store: &Store, program: i64, scope: &Scope, today: Date) -
                 project: Some(ProjectRef::from(p)),
                 org: None,
                 period: None,
+                org_path: None,
                 reason: format!("{} 年{reason}", today.year()),
             });
         }
@@ -111,6 +116,7 @@ pub async fn warnings(store: &Store, program: i64, scope: &Scope, today: Date) -
             ),
             org: Some((u.org_id, u.org_code, u.org_name)),
             period: Some((u.period_id, u.code)),
+            org_path: Some(u.org_path),
         });
     }
     out.sort_by_key(|w| (w.light, w.rule));
@@ -130,6 +136,7 @@ pub async fn project_light(store: &Store, program: i64, project: i64, today: Dat
         project: Some(ProjectRef::from(&plan)),
         org: None,
         period: None,
+        org_path: None,
         reason: zh.to_string(),
     });
     let (planned, disbursed) = store.funds_of_project(project, today.year()).await?;
@@ -140,6 +147,7 @@ pub async fn project_light(store: &Store, program: i64, project: i64, today: Dat
             project: Some(ProjectRef::from(&plan)),
             org: None,
             period: None,
+            org_path: None,
             reason: format!("{} 年{reason}", today.year()),
         });
     }
@@ -167,45 +175,50 @@ pub struct Digested {
 
 /// The daily digest of `today`: each user who reads business data gets one notification of
 /// the warnings, overdue orders and due reports in their scope (their organization's subtree;
-/// all of the program without one), once per day however often this runs.
-pub async fn digest(store: &Store, program: i64, today: Date) -> Result<Digested> {
-    let actor = domain::audit::Actor::system();
+/// a manager, or a user with none, all of the program), once per day however often this runs.
+/// The warnings, orders and assignments are read once and sorted to the users by path; the
+/// notifications are written in one transaction as `actor` (the system, or the manager who
+/// asked for it).
+pub async fn digest(store: &Store, program: i64, today: Date, actor: &domain::audit::Actor) -> Result<Digested> {
     let recipients = store.digest_recipients().await?;
-    let orders = store.follow_ups(program, None).await?;
-    let mut by_scope: std::collections::HashMap<Option<String>, Vec<Warning>> = Default::default();
+    let all = warnings(store, program, &Scope::default(), today).await?;
+    let paths = store.project_org_paths(program).await?;
+    let path_of = |w: &Warning| -> Option<String> {
+        match &w.project {
+            Some(p) => paths.get(&p.id).cloned(),
+            None => w.org_path.clone(),
+        }
+    };
+    let placed: Vec<(Option<String>, &Warning)> = all.iter().map(|w| (path_of(w), w)).collect();
+    let overdue: Vec<store::followups::OrderRow> =
+        store.follow_ups(program, None).await?.into_iter().filter(|o| o.overdue(today) > 0).collect();
+    let states = store.assignment_states(program, today).await?;
+    let under = |path: &Option<String>, scope: Option<&str>| match (scope, path) {
+        (None, _) => true,
+        (Some(s), Some(p)) => p.starts_with(s),
+        (Some(_), None) => false,
+    };
     let mut out = Digested { users: recipients.len(), notified: 0 };
     let mut notes: Vec<(i64, String, String)> = Vec::new();
     for r in &recipients {
         // A manager's scope is the whole program (项目管理); everyone else's their organization's.
         let manager = r.role == domain::users::Role::Manager.code();
-        let code = if manager { None } else { r.org.as_ref().map(|(_, c)| c.clone()) };
-        if !by_scope.contains_key(&code) {
-            let scope = Scope { org: code.clone(), ..Scope::default() };
-            let ws = warnings(store, program, &scope, today).await?;
-            by_scope.insert(code.clone(), ws);
-        }
-        let ws = by_scope.get(&code).map(Vec::as_slice).unwrap_or_default();
-        let (red, amber) = tally(ws);
-        let mine: Vec<&store::followups::OrderRow> = match &r.org {
-            // A manager sees every overdue order (an overdue order escalates to the managers).
-            _ if manager => orders.iter().filter(|o| o.overdue(today) > 0).collect(),
-            None => orders.iter().filter(|o| o.overdue(today) > 0).collect(),
-            Some((oid, _)) => {
-                let under = store.follow_ups(program, Some(*oid)).await?;
-                let ids: Vec<i64> = under.iter().map(|o| o.id).collect();
-                orders.iter().filter(|o| ids.contains(&o.id) && o.overdue(today) > 0).collect()
-            }
-        };
+        let scope: Option<&str> = if manager { None } else { r.org.as_ref().map(|(_, _, p)| p.as_str()) };
+        let ws: Vec<&Warning> = placed.iter().filter(|(p, _)| under(p, scope)).map(|(_, w)| *w).collect();
+        let red = ws.iter().filter(|w| w.light == Schedule::Red).count();
+        let amber = ws.iter().filter(|w| w.light == Schedule::Amber).count();
+        // Overdue orders escalate: every manager is told of all of them.
+        let mine: Vec<&store::followups::OrderRow> =
+            overdue.iter().filter(|o| under(&Some(o.assignee_path.clone()), scope)).collect();
         let due = match &r.org {
-            Some((oid, _)) => store
-                .assignments_of(*oid, today)
-                .await?
-                .into_iter()
-                .filter(|(_, c)| {
-                    matches!(c, domain::reporting::Completeness::Due | domain::reporting::Completeness::Missing)
+            Some((_, _, path)) if !manager => states
+                .iter()
+                .filter(|(p, c)| {
+                    p.starts_with(path.as_str())
+                        && matches!(c, domain::reporting::Completeness::Due | domain::reporting::Completeness::Missing)
                 })
                 .count(),
-            None => 0,
+            _ => 0,
         };
         if red + amber + mine.len() + due == 0 {
             continue;
@@ -223,19 +236,24 @@ pub async fn digest(store: &Store, program: i64, today: Date) -> Result<Digested
                 format!("【{}·{}】{on}：{}", w.light.zh(), w.rule.zh(), w.reason)
             })
             .collect();
+        if ws.len() > 20 {
+            body.push(format!("……另有 {} 项，见预警页面", ws.len() - 20));
+        }
         body.extend(mine.iter().map(|o| format!("【逾期督办】{}：已逾期 {} 天", o.title, o.overdue(today))));
         if due > 0 {
-            body.push(format!("【待报送】本单位有 {due} 个统计期待报送或逾期未报"));
+            body.push(format!("【待报送】本单位及下级单位有 {due} 个统计期待报送或逾期未报"));
         }
         notes.push((r.user_id, title, body.join("\n")));
     }
-    // Read first, then write the day's notifications in one transaction.
-    let mut tx = store.write(&actor).await?;
     let dedupe = format!("digest:{today}");
-    for (user, title, body) in &notes {
-        let n = NewNotice { kind: "digest", title, body, link: "/warnings", dedupe: Some(&dedupe) };
-        out.notified += tx.notify(&[*user], &n).await?;
-    }
+    let batch: Vec<(i64, NewNotice<'_>)> = notes
+        .iter()
+        .map(|(user, title, body)| {
+            (*user, NewNotice { kind: "digest", title, body, link: "/warnings", dedupe: Some(&dedupe) })
+        })
+        .collect();
+    let mut tx = store.write(actor).await?;
+    out.notified = tx.notify_each(&batch).await?;
     tx.commit().await?;
     Ok(out)
 }
@@ -259,15 +277,14 @@ pub struct Mailer {
 }
 
 impl Mailer {
-    /// Send every notification not yet mailed to a user with an address (at most `limit`), each
-    /// marked mailed once the relay accepted it. Returns how many were sent.
+    /// Send the notifications not yet mailed to users with an address (at most `limit`, oldest
+    /// first). Each the relay accepts is marked mailed; each it refuses for good (a 5xx reply,
+    /// an address it cannot take) is marked with why and not tried again; a relay that cannot
+    /// be reached or answers "try later" (4xx) stops the round, to be tried next time. Returns
+    /// how many were sent.
     pub async fn send_pending(&self, store: &Store, limit: i64) -> Result<usize> {
         let mails = store.pending_mail(limit).await?;
-        if mails.is_empty() {
-            return Ok(0);
-        }
-        let mut sent = Vec::new();
-        let mut failure = None;
+        let (mut sent, mut refused, mut stopped) = (Vec::new(), Vec::new(), None);
         for m in &mails {
             let text = if m.link.is_empty() {
                 m.body.clone()
@@ -276,16 +293,19 @@ impl Mailer {
             };
             match smtp::send(&self.settings, &m.to, &m.title, &text).await {
                 Ok(()) => sent.push(m.id),
-                Err(e) => {
-                    failure = Some(e);
+                Err(smtp::SendError::Refused(why)) => refused.push((m.id, why)),
+                Err(smtp::SendError::Later(why)) => {
+                    stopped = Some(why);
                     break;
                 }
             }
         }
-        let mut tx = store.write(&domain::audit::Actor::system()).await?;
-        tx.mark_mailed(&sent).await?;
-        tx.commit().await?;
-        match failure {
+        if !sent.is_empty() || !refused.is_empty() {
+            let mut tx = store.write(&domain::audit::Actor::system()).await?;
+            tx.mark_mailed(&sent, &refused).await?;
+            tx.commit().await?;
+        }
+        match stopped {
             Some(e) if sent.is_empty() => Err(ServiceError::Exchange(format!("邮件发送失败：{e}"))),
             _ => Ok(sent.len()),
         }
@@ -300,7 +320,29 @@ pub mod smtp {
     use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
     use tokio::net::TcpStream;
 
-    async fn reply(r: &mut BufReader<TcpStream>) -> std::result::Result<(u16, String), String> {
+    /// Why a message was not sent: `Later` (the relay is unreachable, timed out or said 4xx:
+    /// try again next round) or `Refused` (5xx, or an address no relay would take: never again).
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub enum SendError {
+        Later(String),
+        Refused(String),
+    }
+
+    impl std::fmt::Display for SendError {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            match self {
+                SendError::Later(m) | SendError::Refused(m) => f.write_str(m),
+            }
+        }
+    }
+
+    type Sent<T> = std::result::Result<T, SendError>;
+
+    async fn reply(r: &mut BufReader<TcpStream>) -> Sent<(u16, String)> {
+        reply_text(r).await.map_err(SendError::Later)
+    }
+
+    async fn reply_text(r: &mut BufReader<TcpStream>) -> std::result::Result<(u16, String), String> {
         let mut all = String::new();
         loop {
             let mut line = String::new();
@@ -324,44 +366,69 @@ pub mod smtp {
         }
     }
 
-    async fn command(r: &mut BufReader<TcpStream>, line: &str, expect: u16) -> std::result::Result<(), String> {
-        r.get_mut().write_all(format!("{line}\r\n").as_bytes()).await.map_err(|e| e.to_string())?;
+    async fn command(r: &mut BufReader<TcpStream>, line: &str, expect: u16) -> Sent<()> {
+        r.get_mut().write_all(format!("{line}\r\n").as_bytes()).await.map_err(|e| SendError::Later(e.to_string()))?;
         let (code, text) = reply(r).await?;
         if code / 100 != expect / 100 {
-            let shown = if line.starts_with("AUTH") { "AUTH PLAIN …" } else { line };
-            return Err(format!("{shown} → {}", text.trim()));
+            let shown = if line.starts_with("AUTH") {
+                "AUTH PLAIN …"
+            } else if line.starts_with("From:") {
+                "（邮件正文）"
+            } else {
+                line
+            };
+            let why = format!("{shown} → {}", text.trim());
+            return Err(if code >= 500 { SendError::Refused(why) } else { SendError::Later(why) });
         }
         Ok(())
     }
 
-    fn header_text(s: &str) -> String {
+    /// A header's text: ASCII as it is, anything else as RFC 2047 encoded words of at most 75
+    /// characters each (whole characters, 45 bytes of UTF-8 at the most), folded onto lines of
+    /// their own; line breaks never pass.
+    pub fn header_text(s: &str) -> String {
+        let s = s.replace(['\r', '\n'], " ");
         if s.is_ascii() {
-            s.replace(['\r', '\n'], " ")
-        } else {
-            format!("=?UTF-8?B?{}?=", base64::engine::general_purpose::STANDARD.encode(s.replace(['\r', '\n'], " ")))
+            return s;
         }
+        let mut words = Vec::new();
+        let mut chunk = String::new();
+        for c in s.chars() {
+            if chunk.len() + c.len_utf8() > 45 {
+                words.push(std::mem::take(&mut chunk));
+            }
+            chunk.push(c);
+        }
+        words.push(chunk);
+        words
+            .iter()
+            .map(|w| format!("=?UTF-8?B?{}?=", base64::engine::general_purpose::STANDARD.encode(w)))
+            .collect::<Vec<_>>()
+            .join("\r\n ")
     }
 
-    fn address(s: &str) -> std::result::Result<&str, String> {
+    fn address(s: &str) -> Sent<&str> {
         let s = s.trim();
-        if s.is_empty() || s.contains(['<', '>', '\r', '\n', ' ']) || !s.contains('@') {
-            return Err(format!("邮件地址“{s}”无效"));
+        if !domain::users::valid_email(s) {
+            return Err(SendError::Refused(format!("邮件地址“{s}”无效")));
         }
         Ok(s)
     }
 
     /// Send one message.
-    pub async fn send(cfg: &SmtpSettings, to: &str, subject: &str, body: &str) -> std::result::Result<(), String> {
-        let (from, to) = (address(&cfg.from)?, address(to)?);
+    pub async fn send(cfg: &SmtpSettings, to: &str, subject: &str, body: &str) -> Sent<()> {
+        // A bad sender is the configuration's fault, not the message's: try again once mended.
+        let from = address(&cfg.from).map_err(|e| SendError::Later(e.to_string()))?;
+        let to = address(to)?;
         let stream =
             tokio::time::timeout(std::time::Duration::from_secs(30), TcpStream::connect((cfg.host.as_str(), cfg.port)))
                 .await
-                .map_err(|_| format!("连接 SMTP 服务器 {}:{} 超时", cfg.host, cfg.port))?
-                .map_err(|e| format!("无法连接 SMTP 服务器 {}:{}：{e}", cfg.host, cfg.port))?;
+                .map_err(|_| SendError::Later(format!("连接 SMTP 服务器 {}:{} 超时", cfg.host, cfg.port)))?
+                .map_err(|e| SendError::Later(format!("无法连接 SMTP 服务器 {}:{}：{e}", cfg.host, cfg.port)))?;
         let mut r = BufReader::new(stream);
         let (code, text) = reply(&mut r).await?;
         if code != 220 {
-            return Err(format!("SMTP 服务器拒绝连接：{}", text.trim()));
+            return Err(SendError::Later(format!("SMTP 服务器拒绝连接：{}", text.trim())));
         }
         command(&mut r, "EHLO counterpart", 250).await?;
         if let (Some(u), Some(p)) = (&cfg.user, &cfg.password) {
@@ -378,8 +445,13 @@ pub mod smtp {
             lines.push_str(&String::from_utf8_lossy(chunk));
             lines.push_str("\r\n");
         }
+        let id = {
+            use rand::Rng;
+            let n: u64 = rand::thread_rng().gen();
+            format!("<{}.{n:016x}@counterpart>", chrono::Utc::now().timestamp())
+        };
         let message = format!(
-            "From: {from}\r\nTo: {to}\r\nSubject: {}\r\nDate: {date}\r\nMIME-Version: 1.0\r\n\
+            "From: {from}\r\nTo: {to}\r\nSubject: {}\r\nDate: {date}\r\nMessage-ID: {id}\r\nMIME-Version: 1.0\r\n\
              Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n{lines}.",
             header_text(subject)
         );
@@ -387,5 +459,27 @@ pub mod smtp {
         // The message is accepted; a failed QUIT does not undo it.
         let _ = command(&mut r, "QUIT", 221).await;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::smtp::header_text;
+
+    #[test]
+    fn long_subjects_become_short_encoded_words() {
+        assert_eq!(header_text("ok\r\nBcc: x"), "ok  Bcc: x");
+        let subject = "2026-12-03 预警摘要：红灯 12 项，黄灯 30 项，逾期督办 2 项，请及时处理并报送整改情况";
+        let h = header_text(subject);
+        let words: Vec<&str> = h.split("\r\n ").collect();
+        assert!(words.len() > 1);
+        use base64::Engine as _;
+        let mut back = String::new();
+        for w in &words {
+            assert!(w.len() <= 75 && w.starts_with("=?UTF-8?B?") && w.ends_with("?="), "{w}");
+            let b64 = &w[10..w.len() - 2];
+            back.push_str(&String::from_utf8(base64::engine::general_purpose::STANDARD.decode(b64).unwrap()).unwrap());
+        }
+        assert_eq!(back, subject);
     }
 }

@@ -38,9 +38,13 @@ CREATE TABLE follow_up_files (
     uploaded_at TEXT NOT NULL
 );
 
+-- The address the e-mail sender writes to.
+ALTER TABLE users ADD COLUMN email TEXT;
+
 -- A user's notifications (the bell): due reports, returns, warnings, orders. `dedupe` keeps a
--- notice from being given twice (the daily digest of a day, the due notice of a period);
--- `mailed_at` is when the e-mail sender sent it.
+-- notice from being given twice (the daily digest of a day, the due notice of a period). `mail`
+-- is set when the user had an address as the notice was given; `mailed_at` is when the e-mail
+-- sender's relay accepted it, `mail_error` why the relay refused it for good (not tried again).
 CREATE TABLE notifications (
     id {{ID}},
     user_id BIGINT NOT NULL REFERENCES users(id),
@@ -51,10 +55,10 @@ CREATE TABLE notifications (
     dedupe TEXT,
     created_at TEXT NOT NULL,
     read_at TEXT,
+    mail SMALLINT NOT NULL DEFAULT 0,
     mailed_at TEXT,
+    mail_error TEXT,
     UNIQUE (user_id, dedupe)
 );
 CREATE INDEX notifications_unread ON notifications (user_id, read_at);
-
--- The address the e-mail sender writes to.
-ALTER TABLE users ADD COLUMN email TEXT;
+CREATE INDEX notifications_mail ON notifications (mail, mailed_at);

@@ -122,6 +122,17 @@ impl Store {
         Ok(out)
     }
 
+    /// The kinds a program reports on a schedule: (kind, frequency, deadline days after a
+    /// period's end).
+    pub async fn reporting_schedules(&self, program: i64) -> Result<Vec<(String, String, i64)>> {
+        Ok(sqlx::query_as(
+            "SELECT kind, frequency, deadline_days FROM reporting_schedules WHERE program_id = $1 ORDER BY kind",
+        )
+        .bind(program)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
     /// The reporting periods of a program, newest first.
     pub async fn reporting_periods(&self, program: i64) -> Result<Vec<PeriodRow>> {
         let rows: Vec<PeriodTuple> = sqlx::query_as(&format!(
@@ -670,9 +681,7 @@ impl Tx<'_> {
                 link: "/reporting",
                 dedupe: Some(&dedupe),
             };
-            for o in orgs {
-                self.notify_org_step(*o, &n).await?;
-            }
+            self.notify_orgs_step(orgs, &n).await?;
             Ok(id)
         }
         .await;

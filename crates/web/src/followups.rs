@@ -34,7 +34,13 @@ fn light(l: Schedule) -> Markup {
 /// with no organization may narrow it by `org`.
 pub(crate) async fn scope_of(s: &AppState, ctx: &Ctx, asked: Option<&str>) -> Result<Scope, AppError> {
     let org = match ctx.user.org_id {
-        Some(o) if !ctx.user.role.manages_program() => s.store.org_code(o.get()).await?,
+        // Never wider than one's own organization: one that cannot be read is an error.
+        Some(o) if !ctx.user.role.manages_program() => Some(
+            s.store
+                .org_code(o.get())
+                .await?
+                .ok_or_else(|| AppError::from(StoreError::Integrity(format!("用户所属单位 {} 不存在", o.get()))))?,
+        ),
         _ => asked.map(str::trim).filter(|c| !c.is_empty()).map(str::to_string),
     };
     Ok(Scope { org, ..Scope::default() })
@@ -170,15 +176,13 @@ pub async fn run_digest(State(s): State<AppState>, ctx: Ctx, Form(f): Form<CsrfF
         return Err(AppError::Forbidden(ctx.t("只有项目管理人员可以生成预警摘要", "Managers only").into()));
     }
     let program = program(&s).await?;
-    services::warnings::digest(&s.store, program, today()).await?;
+    services::warnings::digest(&s.store, program, today(), &ctx.user.actor(None)).await?;
     Ok(Redirect::to("/notifications").into_response())
 }
 
-/// The orders the reader sees: a manager all of the program's, others those assigned to their
-/// organization's subtree (a reader with no organization, all).
+/// The orders the reader sees (the store decides: a manager all, others their subtree's).
 async fn visible_orders(s: &AppState, ctx: &Ctx, program: i64) -> Result<Vec<OrderRow>, AppError> {
-    let under = if ctx.user.role.manages_program() { None } else { ctx.user.org_id.map(|o| o.get()) };
-    Ok(s.store.follow_ups(program, under).await?)
+    Ok(s.store.follow_ups_for(&ctx.user.actor(None), program).await?)
 }
 
 fn state_zh(code: &str) -> &'static str {
@@ -198,7 +202,7 @@ pub async fn board(State(s): State<AppState>, ctx: Ctx) -> Result<Markup, AppErr
         p.crumbs { a href="/warnings" { (ctx.t("预警", "Warnings")) } }
         h1 { (title) }
         p { (ctx.t("共 ", "")) (orders.len()) (ctx.t(" 项；逾期未办结 ", " orders; overdue ")) strong id="overdue-count" { (overdue) }
-            (ctx.t(" 项（逾期事项自动升级，置顶并提醒项目管理人员）。", " (overdue orders escalate to the top and to the managers).")) }
+            (ctx.t(" 项（逾期事项自动升级：置顶标红，并列入每位项目管理人员的每日预警摘要）。", " (overdue orders escalate: to the top, in red, and into every manager's daily digest).")) }
         @if ctx.user.role.manages_program() { p { a.button href="/followups/new" { (ctx.t("新建督办", "New order")) } } }
         table.data.orders {
             thead { tr { th { (ctx.t("督办事项", "Order")) } th { (ctx.t("对象", "On")) } th { (ctx.t("承办单位", "Assignee")) } th { (ctx.t("办结期限", "Due")) } th { (ctx.t("状态", "State")) } } }
@@ -331,22 +335,18 @@ fn order_id(ctx: &Ctx, id: &str) -> Result<i64, AppError> {
         .ok_or_else(|| AppError::NotFound(ctx.t("没有这个督办事项", "No such order").into()))
 }
 
-/// The order if the reader may see it.
+/// The order if the reader may see it (the store checks and audits a refusal).
 async fn visible(s: &AppState, ctx: &Ctx, id: i64) -> Result<OrderRow, AppError> {
     crate::reads_business(ctx)?;
     let nf = || {
         AppError::NotFound(ctx.t("没有这个督办事项，或不在您的权限范围内", "No such order within your scope").into())
     };
     let program = program(s).await?;
-    let o = match s.store.follow_up(id).await {
-        Ok(o) => o,
-        Err(StoreError::NotFound { .. }) => return Err(nf()),
-        Err(e) => return Err(e.into()),
-    };
-    if o.program_id != program || !visible_orders(s, ctx, program).await?.iter().any(|x| x.id == id) {
-        return Err(nf());
+    match s.store.follow_up_for(&ctx.user.actor(None), id).await {
+        Ok(o) if o.program_id == program => Ok(o),
+        Ok(_) | Err(StoreError::NotFound { .. }) => Err(nf()),
+        Err(e) => Err(e.into()),
     }
-    Ok(o)
 }
 
 pub async fn page(State(s): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> Result<Markup, AppError> {
@@ -355,13 +355,8 @@ pub async fn page(State(s): State<AppState>, ctx: Ctx, Path(id): Path<String>) -
     let files = s.store.follow_up_files(id).await?;
     let now = today();
     let manager = ctx.user.role.manages_program();
-    // Whether the reader acts for the assignee (its organization or above): it sees the order
-    // through its subtree and writes records.
-    let assignee = ctx.user.role.writes_records()
-        && match ctx.user.org_id {
-            Some(org) => s.store.follow_ups(o.program_id, Some(org.get())).await?.iter().any(|x| x.id == id),
-            None => false,
-        };
+    // Whether the reader answers for the assignee (its organization or above, not a manager).
+    let assignee = s.store.acts_for(&ctx.user.actor(None), o.assignee_org_id).await?;
     let may = |a: OrderAction| order_step(o.state(), a, assignee, manager).is_ok();
     let late = o.overdue(now);
     let body = html! {
@@ -486,12 +481,12 @@ pub async fn decide(
 pub async fn file(State(s): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> Result<Response, AppError> {
     let nf = || AppError::NotFound(ctx.t("没有这个附件", "No such file").into());
     let id: i64 = id.parse().ok().filter(|i| *i > 0).ok_or_else(nf)?;
-    let (f, bytes) = match s.store.follow_up_file(id).await {
+    crate::reads_business(&ctx)?;
+    let (f, bytes) = match s.store.follow_up_file_for(&ctx.user.actor(None), id).await {
         Ok(x) => x,
         Err(StoreError::NotFound { .. }) => return Err(nf()),
         Err(e) => return Err(e.into()),
     };
-    visible(&s, &ctx, f.follow_up_id).await?;
     let disposition = format!("attachment; filename=\"file\"; filename*=UTF-8''{}", crate::records::encode(&f.name));
     // Served as a download, never rendered: the type is what the uploader claimed.
     Ok((

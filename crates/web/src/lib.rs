@@ -123,6 +123,8 @@ pub fn router_with(store: Store, config: Config) -> Router {
         .route("/api/{*rest}", any(api::not_found))
         .route("/reporting", get(reporting::index))
         .route("/reporting/periods", post(reporting::open))
+        .route("/reporting/chain", post(reporting::set_chain))
+        .route("/reporting/schedule", post(reporting::set_schedule))
         .route("/reporting/periods/{id}", get(reporting::period))
         .route("/reporting/periods/{id}/submit", post(reporting::submit_period))
         .route("/reporting/periods/{id}/lock", post(reporting::lock))

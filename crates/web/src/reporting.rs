@@ -131,6 +131,7 @@ pub async fn index(State(s): State<AppState>, ctx: Ctx) -> Result<Markup, AppErr
     let program = program(&s).await?;
     let periods = s.store.reporting_periods(program).await?;
     let chain = s.store.review_chain(program).await?;
+    let schedules = s.store.reporting_schedules(program).await?;
     let queue = review_queue(&s, &ctx, program).await?;
     let due = due_box(&s, &ctx).await?;
     let title = ctx.t("报送审核", "Reporting");
@@ -175,6 +176,30 @@ pub async fn index(State(s): State<AppState>, ctx: Ctx) -> Result<Markup, AppErr
             }
         }
         @if ctx.user.role.manages_program() {
+            h2 { (ctx.t("审核层级与报送计划", "Review chain and schedule")) }
+            form.stack.chain method="post" action="/reporting/chain" {
+                input type="hidden" name="csrf" value=(ctx.user.csrf);
+                (layout::field(ctx.t("审核层级（自下而上每行一级：层级名称：单位代码、单位代码）", "Levels, bottom up, one per line: name: org codes"), html! {
+                    textarea name="levels" rows="4" required {
+                        @for l in &chain { (l.name) "：" (l.orgs.iter().map(|o| o.1.as_str()).collect::<Vec<_>>().join("、")) "
+    " }
+                    }
+                }, None))
+                button type="submit" { (ctx.t("保存审核层级", "Save the chain")) }
+            }
+            form.stack.schedule method="post" action="/reporting/schedule" {
+                input type="hidden" name="csrf" value=(ctx.user.csrf);
+                input type="hidden" name="kind" value="activities";
+                @let current = schedules.iter().find(|(k, _, _)| k == "activities");
+                (layout::field(ctx.t("交流交往活动的报送频率", "How often activities are reported"), html! {
+                    select name="frequency" { @for (_, c, z) in domain::reporting::FREQUENCIES {
+                        option value=(c) selected[current.is_some_and(|(_, f, _)| f == c)] { (z) } } }
+                }, None))
+                (layout::field(ctx.t("期末后几天内报送", "Days after the period's end"), html! {
+                    input name="deadline_days" value=(current.map_or(5, |(_, _, d)| *d)) required;
+                }, None))
+                button type="submit" { (ctx.t("保存报送计划", "Save the schedule")) }
+            }
             h2 { (ctx.t("开启统计期", "Open a period")) }
             form.stack.open-period method="post" action="/reporting/periods" {
                 input type="hidden" name="csrf" value=(ctx.user.csrf);
@@ -214,6 +239,79 @@ pub async fn open(State(s): State<AppState>, ctx: Ctx, Form(f): Form<OpenForm>) 
     let id = tx.open_period(program, &p, frequency, &orgs).await?;
     tx.commit().await?;
     Ok(Redirect::to(&format!("/reporting/periods/{id}")).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct ChainForm {
+    csrf: String,
+    levels: String,
+}
+
+/// Parse the chain form: a line per level, bottom up, `名称：代码、代码` (a full-width or ASCII
+/// colon; codes separated by 、, commas or spaces).
+fn chain_lines(text: &str) -> Result<Vec<(String, Vec<String>)>, domain::Invalid> {
+    let mut out = Vec::new();
+    for (i, line) in text.lines().map(str::trim).filter(|l| !l.is_empty()).enumerate() {
+        let bad = |why: &str| {
+            domain::Invalid::new("levels", "审核层级", "层级名称：单位代码", format!("第 {} 行“{line}”{why}", i + 1))
+        };
+        let (name, codes) = line.split_once(['：', ':']).ok_or_else(|| bad("缺少冒号"))?;
+        let codes: Vec<String> = codes
+            .split(['、', ',', '，', ' ', '\t'])
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .map(str::to_string)
+            .collect();
+        if name.trim().is_empty() || codes.is_empty() {
+            return Err(bad("须写明层级名称和至少一个单位代码"));
+        }
+        out.push((name.trim().to_string(), codes));
+    }
+    if out.is_empty() {
+        return Err(domain::Invalid::new("levels", "审核层级", "必填", "须至少有一个审核层级"));
+    }
+    Ok(out)
+}
+
+pub async fn set_chain(State(s): State<AppState>, ctx: Ctx, Form(f): Form<ChainForm>) -> Result<Response, AppError> {
+    ctx.check_csrf(&f.csrf)?;
+    let program = program(&s).await?;
+    let lines = chain_lines(&f.levels).map_err(|e| AppError::from(StoreError::Invalid(e.into())))?;
+    let mut tx = s.store.write(&ctx.user.actor(None)).await?;
+    let mut levels = Vec::new();
+    for (name, codes) in &lines {
+        let codes: Vec<&str> = codes.iter().map(String::as_str).collect();
+        levels.push((name.clone(), tx.org_ids(&codes).await?));
+    }
+    tx.set_review_chain(program, &levels).await?;
+    tx.commit().await?;
+    Ok(Redirect::to("/reporting").into_response())
+}
+
+#[derive(Deserialize)]
+pub struct ScheduleForm {
+    csrf: String,
+    kind: String,
+    frequency: String,
+    deadline_days: String,
+}
+
+pub async fn set_schedule(
+    State(s): State<AppState>,
+    ctx: Ctx,
+    Form(f): Form<ScheduleForm>,
+) -> Result<Response, AppError> {
+    ctx.check_csrf(&f.csrf)?;
+    let program = program(&s).await?;
+    let invalid = |e: domain::Invalid| AppError::from(StoreError::Invalid(e.into()));
+    let frequency = Frequency::parse(&f.frequency).map_err(invalid)?;
+    let days: i64 = f.deadline_days.trim().parse().map_err(|_| {
+        invalid(domain::Invalid::new("deadline_days", "报送期限", "天数", "报送期限须为 0 到 366 之间的整数（天）"))
+    })?;
+    let mut tx = s.store.write(&ctx.user.actor(None)).await?;
+    tx.set_schedule(program, &f.kind, frequency, days).await?;
+    tx.commit().await?;
+    Ok(Redirect::to("/reporting").into_response())
 }
 
 fn period_id(ctx: &Ctx, id: &str) -> Result<i64, AppError> {
@@ -406,4 +504,22 @@ pub async fn panel(s: &AppState, ctx: &Ctx, id: i64) -> Result<Markup, AppError>
             }
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::chain_lines;
+
+    #[test]
+    fn chain_lines_take_either_colon_and_any_separator() {
+        let got = chain_lines("县级审核：AKT-GOV、KZ-GOV\n\n前方指挥部: JX-CMD\n省级：JX-GOV, JX-EDU").unwrap();
+        assert_eq!(got.len(), 3);
+        assert_eq!(got[0], ("县级审核".to_string(), vec!["AKT-GOV".to_string(), "KZ-GOV".to_string()]));
+        assert_eq!(got[2].1, ["JX-GOV", "JX-EDU"]);
+        for bad in ["", "县级审核", "县级审核：", "：AKT-GOV"] {
+            let e = chain_lines(bad).unwrap_err();
+            assert_eq!(e.field, "levels", "{bad}");
+        }
+        assert!(chain_lines("a：X\nb").unwrap_err().message.contains("第 2 行"));
+    }
 }
