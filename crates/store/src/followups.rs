@@ -344,14 +344,8 @@ impl Store {
 
     /// Is `unit` `org` or below it?
     async fn holds(&self, org: i64, unit: i64) -> Result<bool> {
-        let n: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM organizations u JOIN organizations o ON o.id = $1 WHERE u.id = $2 AND u.path LIKE o.path || '%'",
-        )
-        .bind(org)
-        .bind(unit)
-        .fetch_one(self.pool())
-        .await?;
-        Ok(n > 0)
+        let mut conn = self.pool().acquire().await?;
+        crate::reporting::holds(&mut conn, org, unit).await
     }
 
     pub(crate) async fn follow_up(&self, id: i64) -> Result<OrderRow> {
@@ -566,18 +560,12 @@ impl Tx<'_> {
 
     /// [`Store::acts_for`] inside the transaction.
     async fn acts_for(&mut self, org: i64) -> Result<bool> {
-        let Some(own) = self.actor.org_id else { return Ok(false) };
-        if !self.actor.role.writes_records() || self.actor.role.manages_program() {
-            return Ok(false);
+        match self.actor.org_id {
+            Some(own) if self.actor.role.writes_records() && !self.actor.role.manages_program() => {
+                crate::reporting::holds(&mut self.tx, own.get(), org).await
+            }
+            _ => Ok(false),
         }
-        let n: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM organizations u JOIN organizations o ON o.id = $1 WHERE u.id = $2 AND u.path LIKE o.path || '%'",
-        )
-        .bind(own.get())
-        .bind(org)
-        .fetch_one(&mut *self.tx)
-        .await?;
-        Ok(n > 0)
     }
 
     async fn answer_step(&mut self, id: i64, answer: &str, files: &[(String, String, Vec<u8>)]) -> Result<()> {

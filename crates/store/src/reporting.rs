@@ -350,7 +350,7 @@ async fn top_level(conn: &mut sqlx::AnyConnection, program: i64) -> Result<u32> 
 }
 
 /// Is `org` the unit or above it (the unit lies in its subtree)?
-async fn holds(conn: &mut sqlx::AnyConnection, org: i64, unit: i64) -> Result<bool> {
+pub(crate) async fn holds(conn: &mut sqlx::AnyConnection, org: i64, unit: i64) -> Result<bool> {
     let n: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM organizations u JOIN organizations o ON o.id = $1 WHERE u.id = $2 AND u.path LIKE o.path || '%'",
     )
