@@ -636,9 +636,13 @@ async fn a_month_of_reporting() {
     assert!(home.contains("id=\"unread\""), "the bell shows unread notices");
     c.goto(&format!("{base}/notifications")).await.unwrap();
     let notices = wait_text(&c, "督办：").await;
-    assert!(notices.contains(&format!("href=\"{order}\"")), "the notice opens the order");
-    c.goto(&format!("{base}{order}")).await.unwrap();
-    wait_text(&c, "order-state").await;
+    assert!(notices.contains(&format!("data-link=\"{order}\"")), "the notice points at the order");
+    let unread = |page: &str| page.split("id=\"unread\">").nth(1).and_then(|s| s.split('<').next()).map(str::to_string);
+    let before = unread(&notices);
+    click(&c, &format!("form.open-notice[data-link='{order}'] button")).await;
+    wait_path(&c, &order).await;
+    let page = wait_text(&c, "order-state").await;
+    assert_ne!(unread(&page), before, "opening the notice marked it read");
     fill(&c, "textarea[name=answer]", "已开工，附开工报告。").await;
     let evidence = db.dir.path().join("开工报告.txt");
     std::fs::write(&evidence, "开工报告：已于本周开工。").unwrap();

@@ -765,6 +765,18 @@ fn the_pages_configure_the_cycle_and_the_warnings() {
     assert_eq!((d.status, d.body.as_slice()), (200, b"ok".as_slice()));
     assert_eq!(d.header("content-type"), Some("application/octet-stream"));
     assert!(d.header("content-disposition").unwrap().contains("UTF-8''%E8%B5%84%E6%96%99.txt"));
+    // The school's notice of the order opens the order for the school, and is nobody else's.
+    let notices = t.get("/notifications");
+    let notice = notices.body.split("/open\"").next().and_then(|s| s.rsplit('/').next()).unwrap().to_string();
+    assert!(notice.parse::<i64>().is_ok(), "{notice}");
+    let open = format!("/notifications/{notice}/open");
+    let csrf_r = r.get("/notifications").hidden("csrf");
+    let other = r.post(&open, &[("csrf", &csrf_r)]);
+    assert_eq!(other.status, 404, "another user's notice: {}", other.body);
+    let csrf_t = notices.hidden("csrf");
+    let opened = t.post(&open, &[("csrf", &csrf_t)]);
+    assert_eq!(opened.status, 303);
+    assert!(opened.header("location").is_some_and(|l| l.starts_with('/')), "{:?}", opened.header("location"));
     // The administrators see none of it.
     let mut a = signed_in(port, &accounts, "demo.sysadmin", "Akto#Pamir2025");
     assert_eq!(a.get("/warnings").status, 403);

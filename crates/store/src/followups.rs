@@ -418,6 +418,27 @@ impl Store {
             .collect())
     }
 
+    /// One of a user's notifications (none of anyone else's).
+    pub async fn notice(&self, user: i64, id: i64) -> Result<Option<Notice>> {
+        type NoticeRow = (i64, String, String, String, String, String, Option<String>);
+        let row: Option<NoticeRow> = sqlx::query_as(
+            "SELECT id, kind, title, body, link, created_at, read_at FROM notifications WHERE id = $1 AND user_id = $2",
+        )
+        .bind(id)
+        .bind(user)
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(row.map(|(id, kind, title, body, link, created_at, read_at)| Notice {
+            id,
+            kind,
+            title,
+            body,
+            link,
+            created_at,
+            read: read_at.is_some(),
+        }))
+    }
+
     pub async fn unread_count(&self, user: i64) -> Result<i64> {
         Ok(sqlx::query_scalar("SELECT COUNT(*) FROM notifications WHERE user_id = $1 AND read_at IS NULL")
             .bind(user)

@@ -541,7 +541,13 @@ pub async fn notifications(State(s): State<AppState>, ctx: Ctx) -> Result<Markup
             @for n in &notices {
                 li class=[(!n.read).then_some("unread")] data-kind=(n.kind) {
                     span.meta { (layout::beijing(&n.created_at)) } " "
-                    @if n.link.is_empty() { (n.title) } @else { a href=(n.link) { (n.title) } }
+                    @if n.link.is_empty() { (n.title) } @else {
+                        // Opening a notice marks it read, then goes where it points.
+                        form.inline.open-notice method="post" action={ "/notifications/" (n.id) "/open" } data-link=(n.link) {
+                            input type="hidden" name="csrf" value=(ctx.user.csrf);
+                            button.link type="submit" { (n.title) }
+                        }
+                    }
                     @if !n.body.is_empty() { pre.digest { (n.body) } }
                 }
             }
@@ -554,6 +560,27 @@ pub async fn read_all(State(s): State<AppState>, ctx: Ctx, Form(f): Form<CsrfFor
     ctx.check_csrf(&f.csrf)?;
     s.store.mark_read(&ctx.user.actor(None), None).await?;
     Ok(Redirect::to("/notifications").into_response())
+}
+
+/// Open a notice: mark it read (only one's own) and go to the page it points at — always a
+/// path of this application.
+pub async fn open_notice(
+    State(s): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    Form(f): Form<CsrfForm>,
+) -> Result<Response, AppError> {
+    ctx.check_csrf(&f.csrf)?;
+    let nf = || AppError::NotFound(ctx.t("没有这条通知", "No such notice").into());
+    let id: i64 = id.parse().ok().filter(|i| *i > 0).ok_or_else(nf)?;
+    let notice = s.store.notice(ctx.user.user_id.get(), id).await?.ok_or_else(nf)?;
+    s.store.mark_read(&ctx.user.actor(None), Some(&[id])).await?;
+    let to = if notice.link.starts_with('/') && !notice.link.starts_with("//") {
+        notice.link
+    } else {
+        "/notifications".into()
+    };
+    Ok(Redirect::to(&to).into_response())
 }
 
 /// The dashboard's warnings panel: red and amber by rule, each opening the list.

@@ -144,6 +144,7 @@ pub fn router_with(store: Store, config: Config) -> Router {
         .route("/followups/{id}/decide", post(followups::decide))
         .route("/notifications", get(followups::notifications))
         .route("/notifications/read", post(followups::read_all))
+        .route("/notifications/{id}/open", post(followups::open_notice))
         .route("/tokens", get(tokens::index).post(tokens::create))
         .route("/tokens/{id}/revoke", post(tokens::revoke))
         .route("/assets/app.css", get(css))
