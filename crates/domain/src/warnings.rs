@@ -196,7 +196,7 @@ impl Thresholds {
 
 /// ‰ as a percentage with one decimal: 625 → "62.5%".
 pub fn permille_text(v: i64) -> String {
-    format!("{}.{}%", v / 10, (v % 10).abs())
+    format!("{}%", crate::money::round_half_up(i128::from(v), 10, 1))
 }
 
 /// A project's schedule light on `today` under `t`, with the rule and the reason (Chinese,
@@ -264,12 +264,10 @@ pub fn funds(t: &Thresholds, today: Date, planned: Fen, disbursed: Fen) -> Optio
 
 /// A rate as a percentage, rounded half up to one decimal, from the raw amounts.
 pub fn rate_text(num: Fen, den: Fen) -> String {
-    if den.0 == 0 {
-        return "—".into();
+    match crate::money::rate_display(i128::from(num.0), i128::from(den.0)) {
+        dash if dash == "—" => dash,
+        r => format!("{r}%"),
     }
-    let (n, d) = (i128::from(num.0) * 1000, i128::from(den.0));
-    let tenths = (2 * n + d) / (2 * d);
-    format!("{}.{}%", tenths / 10, tenths % 10)
 }
 
 /// The states of a follow-up order (督办).

@@ -178,6 +178,21 @@ fn order_scope(actor: &domain::audit::Actor) -> Result<Option<i64>> {
     }
 }
 
+const FILE_SELECT: &str = "SELECT id, follow_up_id, name, content_type, size, sha256, uploaded_at";
+type FileTuple = (i64, i64, String, String, i64, String, String, String);
+
+/// A file row and its stored data (empty where the list did not read it).
+fn file_of((id, follow_up_id, name, content_type, size, sm3, uploaded_at, data): FileTuple) -> (FileRow, String) {
+    (FileRow { id, follow_up_id, name, content_type, size, sm3, uploaded_at }, data)
+}
+
+const NOTICE_SELECT: &str = "SELECT id, kind, title, body, link, created_at, read_at FROM notifications";
+type NoticeRow = (i64, String, String, String, String, String, Option<String>);
+
+fn notice_of((id, kind, title, body, link, created_at, read_at): NoticeRow) -> Notice {
+    Notice { id, kind, title, body, link, created_at, read: read_at.is_some() }
+}
+
 fn invalid(field: &str, label: &str, rule: &str, message: String) -> StoreError {
     StoreError::Invalid(domain::Invalids(vec![domain::Invalid::new(field, label, rule, message)]))
 }
@@ -354,89 +369,46 @@ impl Store {
     }
 
     pub async fn follow_up_files(&self, id: i64) -> Result<Vec<FileRow>> {
-        let rows: Vec<(i64, i64, String, String, i64, String, String)> = sqlx::query_as(
-            "SELECT id, follow_up_id, name, content_type, size, sha256, uploaded_at FROM follow_up_files \
-             WHERE follow_up_id = $1 ORDER BY id",
-        )
-        .bind(id)
-        .fetch_all(self.pool())
-        .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(id, follow_up_id, name, content_type, size, sm3, uploaded_at)| FileRow {
-                id,
-                follow_up_id,
-                name,
-                content_type,
-                size,
-                sm3,
-                uploaded_at,
-            })
-            .collect())
+        let rows: Vec<FileTuple> =
+            sqlx::query_as(&format!("{FILE_SELECT}, '' FROM follow_up_files WHERE follow_up_id = $1 ORDER BY id"))
+                .bind(id)
+                .fetch_all(self.pool())
+                .await?;
+        Ok(rows.into_iter().map(|r| file_of(r).0).collect())
     }
 
     /// An evidence file with its bytes.
     pub(crate) async fn follow_up_file(&self, id: i64) -> Result<(FileRow, Vec<u8>)> {
-        type FileTuple = (i64, i64, String, String, i64, String, String, String);
-        let row: Option<FileTuple> = sqlx::query_as(
-            "SELECT id, follow_up_id, name, content_type, size, sha256, uploaded_at, data FROM follow_up_files WHERE id = $1",
-        )
-        .bind(id)
-        .fetch_optional(self.pool())
-        .await?;
-        let Some((id, follow_up_id, name, content_type, size, sm3, uploaded_at, data)) = row else {
-            return Err(StoreError::NotFound { what: "附件", id: id.to_string() });
-        };
+        let row: Option<FileTuple> = sqlx::query_as(&format!("{FILE_SELECT}, data FROM follow_up_files WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?;
+        let (f, data) = file_of(row.ok_or(StoreError::NotFound { what: "附件", id: id.to_string() })?);
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(data.as_bytes())
             .map_err(|e| StoreError::Integrity(format!("附件 {id} 已损坏：{e}")))?;
-        Ok((FileRow { id, follow_up_id, name, content_type, size, sm3, uploaded_at }, bytes))
+        Ok((f, bytes))
     }
 
     /// A user's notifications, newest first.
     pub async fn notices(&self, user: i64, limit: i64) -> Result<Vec<Notice>> {
-        type NoticeRow = (i64, String, String, String, String, String, Option<String>);
-        let rows: Vec<NoticeRow> = sqlx::query_as(
-            "SELECT id, kind, title, body, link, created_at, read_at FROM notifications WHERE user_id = $1 \
-             ORDER BY id DESC LIMIT $2",
-        )
-        .bind(user)
-        .bind(limit)
-        .fetch_all(self.pool())
-        .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(id, kind, title, body, link, created_at, read_at)| Notice {
-                id,
-                kind,
-                title,
-                body,
-                link,
-                created_at,
-                read: read_at.is_some(),
-            })
-            .collect())
+        let rows: Vec<NoticeRow> =
+            sqlx::query_as(&format!("{NOTICE_SELECT} WHERE user_id = $1 ORDER BY id DESC LIMIT $2"))
+                .bind(user)
+                .bind(limit)
+                .fetch_all(self.pool())
+                .await?;
+        Ok(rows.into_iter().map(notice_of).collect())
     }
 
     /// One of a user's notifications (none of anyone else's).
     pub async fn notice(&self, user: i64, id: i64) -> Result<Option<Notice>> {
-        type NoticeRow = (i64, String, String, String, String, String, Option<String>);
-        let row: Option<NoticeRow> = sqlx::query_as(
-            "SELECT id, kind, title, body, link, created_at, read_at FROM notifications WHERE id = $1 AND user_id = $2",
-        )
-        .bind(id)
-        .bind(user)
-        .fetch_optional(self.pool())
-        .await?;
-        Ok(row.map(|(id, kind, title, body, link, created_at, read_at)| Notice {
-            id,
-            kind,
-            title,
-            body,
-            link,
-            created_at,
-            read: read_at.is_some(),
-        }))
+        let row: Option<NoticeRow> = sqlx::query_as(&format!("{NOTICE_SELECT} WHERE id = $1 AND user_id = $2"))
+            .bind(id)
+            .bind(user)
+            .fetch_optional(self.pool())
+            .await?;
+        Ok(row.map(notice_of))
     }
 
     pub async fn unread_count(&self, user: i64) -> Result<i64> {

@@ -4,7 +4,7 @@
 //! return), a project's light on its page, and the bell (`/notifications`). The lights come from
 //! `services::warnings`, the one engine; every write goes through `store::followups`.
 
-use crate::auth::Ctx;
+use crate::auth::{CsrfForm, Ctx};
 use crate::layout;
 use crate::{AppError, AppState};
 use axum::extract::{Multipart, Path, Query, State};
@@ -163,11 +163,6 @@ pub async fn set_thresholds(
     tx.set_warning_thresholds(program, &t).await?;
     tx.commit().await?;
     Ok(Redirect::to("/warnings").into_response())
-}
-
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    csrf: String,
 }
 
 pub async fn run_digest(State(s): State<AppState>, ctx: Ctx, Form(f): Form<CsrfForm>) -> Result<Response, AppError> {

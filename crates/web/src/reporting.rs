@@ -19,11 +19,7 @@ use store::StoreError;
 
 /// 84.6 for 11/13: a rate in per cent with one decimal, half-up, from the raw counts.
 pub fn percent(num: i64, den: i64) -> String {
-    if den <= 0 {
-        return "—".into();
-    }
-    let tenths = (num as i128 * 2000 + den as i128) / (2 * den as i128);
-    format!("{}.{}%", tenths / 10, tenths % 10)
+    domain::warnings::rate_text(domain::Fen(num), domain::Fen(den))
 }
 
 async fn program(s: &AppState) -> Result<i64, AppError> {
