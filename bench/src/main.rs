@@ -5,6 +5,9 @@
 //! - `cargo run --release -p counterpart-bench -- scale`: the `bench-1M` run (see `scale.rs`):
 //!   the API, dashboard and report under sequential and concurrent load, each beside plain SQL,
 //!   at 100,000 and 1,000,000 activities; import and export.
+//! - `cargo run --release -p counterpart-bench -- scale --quick`: the quick harness (see
+//!   `quick.rs`): SQLite only, (b), (c), (e), (f) on the demo's database and on it brought to
+//!   100,000 activities, side by side, then (g); a few minutes.
 //! - `cargo run --release -p counterpart-bench -- import [--rows N] [--out FILE]`: the import of
 //!   N activity rows (default 100,000) from CSV and from XLSX, validation and audit included, on
 //!   SQLite and on PostgreSQL: rows per second and the process's peak resident memory.
@@ -15,6 +18,7 @@
 mod common;
 mod http;
 mod imports;
+mod quick;
 mod scale;
 mod soak;
 

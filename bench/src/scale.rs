@@ -39,16 +39,16 @@ const USER: &str = "bench.manager";
 const FIRST_PASSWORD: &str = "Bench#Start-2026";
 const PASSWORD: &str = "Bench#Akto-2026";
 
-struct Settings {
+pub(crate) struct Settings {
     projects: usize,
-    activities: usize,
+    pub(crate) activities: usize,
     small: usize,
     backends: Vec<String>,
-    seq: Duration,
+    pub(crate) seq: Duration,
     conc: Duration,
-    conns: usize,
-    import_rows: usize,
-    out: PathBuf,
+    pub(crate) conns: usize,
+    pub(crate) import_rows: usize,
+    pub(crate) out: PathBuf,
     /// `--db URL`: measure an existing database (no generation, export or import), e.g. to
     /// profile one request; `--only a,f` picks the requests.
     reuse: Option<String>,
@@ -56,14 +56,18 @@ struct Settings {
 }
 
 impl Settings {
-    fn parse(args: &[String]) -> anyhow::Result<Settings> {
+    pub(crate) fn parse(args: &[String]) -> anyhow::Result<Settings> {
         let arg = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();
         let num = |name: &str, d: usize| -> anyhow::Result<usize> {
             arg(name)
                 .map(|s| s.replace('_', "").parse::<usize>().with_context(|| format!("{name} {s}")))
                 .unwrap_or(Ok(d))
         };
-        let activities = num("--activities", Scale::National.activities())?;
+        // `--quick` (see quick.rs): SQLite, the demo and 100,000 activities, 3 s a measurement,
+        // an import of 10,000 rows.
+        let quick = args.iter().any(|a| a == "--quick");
+        let activities =
+            num("--activities", if quick { Scale::Province.activities() } else { Scale::National.activities() })?;
         let s = Settings {
             projects: num("--projects", Scale::National.projects())?,
             activities,
@@ -73,11 +77,13 @@ impl Settings {
                 .split(',')
                 .map(|b| b.trim().to_string())
                 .collect(),
-            seq: Duration::from_secs(num("--seconds", 5)? as u64),
-            conc: Duration::from_secs(num("--seconds", 5)? as u64),
+            seq: Duration::from_secs(num("--seconds", if quick { 3 } else { 5 })? as u64),
+            conc: Duration::from_secs(num("--seconds", if quick { 3 } else { 5 })? as u64),
             conns: num("--connections", 16)?,
-            import_rows: num("--import-rows", 100_000)?,
-            out: arg("--out").unwrap_or_else(|| "bench/results/scale.json".into()).into(),
+            import_rows: num("--import-rows", if quick { 10_000 } else { 100_000 })?,
+            out: arg("--out")
+                .unwrap_or_else(|| if quick { "bench/results/quick.json" } else { "bench/results/scale.json" }.into())
+                .into(),
             reuse: arg("--db"),
             only: arg("--only")
                 .unwrap_or_else(|| "a,b,c,d,e,f".into())
@@ -228,7 +234,7 @@ fn plain_sql(key: &str) -> Option<String> {
     }
 }
 
-struct Auth {
+pub(crate) struct Auth {
     bearer: String,
     cookie: String,
     csrf: String,
@@ -276,7 +282,7 @@ fn requests(auth: &Auth, project: i64) -> Vec<(&'static str, &'static str, Req)>
 /// The user the load signs in as: a program manager at the front command (reads the whole program
 /// and may generate reports; the load writes nothing else), with its first
 /// password changed as a person would, a session and a personal API token.
-async fn sign_in(store: &Store) -> anyhow::Result<Auth> {
+pub(crate) async fn sign_in(store: &Store) -> anyhow::Result<Auth> {
     let password = match store.user_named(USER).await? {
         Some(_) => PASSWORD,
         None => {
@@ -409,7 +415,12 @@ impl Server {
     }
 }
 
-async fn generate_part(store: &Store, projects: usize, activities: usize, seed: u64) -> anyhow::Result<Value> {
+pub(crate) async fn generate_part(
+    store: &Store,
+    projects: usize,
+    activities: usize,
+    seed: u64,
+) -> anyhow::Result<Value> {
     let opt = Options::new(Scale::National, Some(projects), Some(activities), seed);
     let mut last = Instant::now();
     let mut show = |p: &Progress| {
@@ -442,12 +453,12 @@ async fn generate_part(store: &Store, projects: usize, activities: usize, seed: 
                "people": s.people, "indicator_values": s.indicator_values }))
 }
 
-async fn count(pool: &sqlx::AnyPool, table: &str) -> anyhow::Result<i64> {
+pub(crate) async fn count(pool: &sqlx::AnyPool, table: &str) -> anyhow::Result<i64> {
     Ok(sqlx::query_scalar::<_, i64>(&format!("SELECT COUNT(*) FROM {table}")).fetch_one(pool).await?)
 }
 
 /// Measure the named requests against a running server, plain SQL beside (a)–(c).
-async fn measure_all(
+pub(crate) async fn measure_all(
     server: &Server,
     pool: &sqlx::AnyPool,
     auth: &Auth,
@@ -521,7 +532,7 @@ fn export(bin: &Path, db: &Db) -> anyhow::Result<Value> {
 }
 
 /// (g) The import of N activity rows from CSV and from XLSX into the full database.
-async fn import_into(store: &Store, n: usize) -> anyhow::Result<Vec<Value>> {
+pub(crate) async fn import_into(store: &Store, n: usize) -> anyhow::Result<Vec<Value>> {
     let data = imports::rows(n);
     let files = [("CSV", imports::csv(&data)), ("XLSX", imports::xlsx(&data)?)];
     drop(data);
@@ -633,14 +644,14 @@ async fn backend_run(backend: &str, bin: &Path, s: &Settings, db: &Db) -> anyhow
     }))
 }
 
-async fn first_project(pool: &sqlx::AnyPool) -> anyhow::Result<i64> {
+pub(crate) async fn first_project(pool: &sqlx::AnyPool) -> anyhow::Result<i64> {
     let n = count(pool, "projects").await?;
     Ok(sqlx::query_scalar::<_, i64>(&format!("SELECT id FROM projects ORDER BY id LIMIT 1 OFFSET {}", n / 2))
         .fetch_one(pool)
         .await?)
 }
 
-fn f(v: &Value) -> f64 {
+pub(crate) fn f(v: &Value) -> f64 {
     v.as_f64().unwrap_or(f64::NAN)
 }
 
@@ -732,6 +743,9 @@ fn print(doc: &Value) {
 pub async fn run(args: &[String]) -> anyhow::Result<()> {
     let s = Settings::parse(args)?;
     let bin = server_binary()?;
+    if args.iter().any(|a| a == "--quick") {
+        return crate::quick::run(&s, &bin).await;
+    }
     let mut runs = Vec::new();
     let backends = match &s.reuse {
         Some(url) if url.starts_with("sqlite:") => vec!["sqlite".to_string()],
