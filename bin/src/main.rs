@@ -53,6 +53,17 @@ enum Command {
         max_upload_mb: u32,
         #[command(flatten)]
         smtp: SmtpArgs,
+        #[command(flatten)]
+        pacs: PacsArgs,
+    },
+    /// The PACS (Orthanc) of the remote imaging centre: `check` that it answers and lets us in,
+    /// or `sync`: read its change feed once and record the studies it names (the server does this
+    /// every few seconds when --orthanc-url is set).
+    Pacs {
+        #[command(subcommand)]
+        command: PacsCommand,
+        #[command(flatten)]
+        pacs: PacsArgs,
     },
     /// Give every user today's digest of the warnings, overdue orders and due reports in their
     /// scope now (the server does this each day from 08:00 Beijing time; once a day either way).
@@ -230,6 +241,80 @@ impl SmtpArgs {
     }
 }
 
+/// The PACS of the remote imaging centre (Orthanc's REST API).
+#[derive(clap::Args, Debug, Clone)]
+struct PacsArgs {
+    /// Orthanc's address, http://HOST:PORT[/PREFIX]; off without it.
+    #[arg(long, global = true, env = "COUNTERPART_ORTHANC_URL")]
+    orthanc_url: Option<String>,
+    #[arg(long, global = true, env = "COUNTERPART_ORTHANC_USER")]
+    orthanc_user: Option<String>,
+    /// Read from the environment only, never from the command line.
+    #[arg(skip = std::env::var("COUNTERPART_ORTHANC_PASSWORD").ok())]
+    orthanc_password: Option<String>,
+    /// Seconds between two reads of its change feed (`serve`).
+    #[arg(long, global = true, env = "COUNTERPART_ORTHANC_POLL_SECS", default_value_t = 5)]
+    orthanc_poll_secs: u64,
+}
+
+impl PacsArgs {
+    /// The client, when an address is set (checked here, before anything else starts).
+    fn client(&self) -> anyhow::Result<Option<services::pacs::Orthanc>> {
+        let Some(url) = self.orthanc_url.as_ref().filter(|u| !u.trim().is_empty()) else { return Ok(None) };
+        if !(1..=3600).contains(&self.orthanc_poll_secs) {
+            bail!("--orthanc-poll-secs 须在 1–3600 之间，不能是 {}", self.orthanc_poll_secs);
+        }
+        Ok(Some(services::pacs::Orthanc::new(&services::pacs::OrthancSettings {
+            url: url.trim().to_string(),
+            user: self.orthanc_user.clone(),
+            password: self.orthanc_password.clone(),
+        })?))
+    }
+}
+
+#[derive(Subcommand, Debug, Clone, Copy)]
+enum PacsCommand {
+    /// Ask the PACS for its name and version (a check of the address and the account).
+    Check,
+    /// Read the change feed once, to its end, and print what was recorded.
+    Sync,
+}
+
+/// The PACS reader: the change feed read every `every`, a failure logged and tried again.
+fn pacs_reader(store: store::Store, orthanc: services::pacs::Orthanc, every: std::time::Duration) {
+    tokio::spawn(async move {
+        let actor = services::pacs::actor();
+        let mut failing = false;
+        loop {
+            match services::pacs::sync(&store, &orthanc, &actor).await {
+                Ok(s) => {
+                    if failing {
+                        tracing::info!("PACS reachable again");
+                        failing = false;
+                    }
+                    if s.created + s.updated + s.deleted > 0 {
+                        tracing::info!(
+                            created = s.created,
+                            updated = s.updated,
+                            deleted = s.deleted,
+                            cursor = s.cursor,
+                            "PACS studies recorded"
+                        );
+                    }
+                }
+                Err(e) => {
+                    // Once per outage, not every few seconds.
+                    if !failing {
+                        tracing::warn!("reading the PACS failed (tried again every {} s): {e}", every.as_secs());
+                        failing = true;
+                    }
+                }
+            }
+            tokio::time::sleep(every).await;
+        }
+    });
+}
+
 /// The server's daily digest (from 08:00 Beijing time, once a day) and, with SMTP settings,
 /// the e-mail sender (every minute).
 fn background(store: store::Store, smtp: Option<services::warnings::SmtpSettings>) {
@@ -386,6 +471,30 @@ async fn open(g: &Global) -> anyhow::Result<Store> {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let g = &cli.global;
     match cli.command {
+        Command::Pacs { command, pacs } => {
+            let Some(orthanc) = pacs.client()? else {
+                bail!("没有设置 PACS 地址：请给出 --orthanc-url（或环境变量 COUNTERPART_ORTHANC_URL）");
+            };
+            match command {
+                PacsCommand::Check => {
+                    let v = orthanc.system().await?;
+                    println!(
+                        "PACS 可用：{} {}（{}）",
+                        v["Name"].as_str().unwrap_or("Orthanc"),
+                        v["Version"].as_str().unwrap_or(""),
+                        v["DicomAet"].as_str().unwrap_or("")
+                    );
+                }
+                PacsCommand::Sync => {
+                    let store = open(g).await?;
+                    let s = services::pacs::sync(&store, &orthanc, &services::pacs::actor()).await?;
+                    println!(
+                        "已读取 PACS 变更 {} 条：新检查 {} 个，更新 {} 个，删除 {} 个；读到序号 {}。",
+                        s.changes, s.created, s.updated, s.deleted, s.cursor
+                    );
+                }
+            }
+        }
         Command::Migrate => {
             let store = open(g).await?;
             println!("数据库结构已是最新（{}）。", store.backend().name());
@@ -721,10 +830,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("已生成今日预警摘要：{} 名用户中 {} 人收到通知。", d.users, d.notified);
             store.close().await;
         }
-        Command::Serve { addr, demo, tls_cert, tls_key, max_upload_mb, smtp } => {
+        Command::Serve { addr, demo, tls_cert, tls_key, max_upload_mb, smtp, pacs } => {
             if !(1..=4096).contains(&max_upload_mb) {
                 bail!("--max-upload-mb 须在 1–4096 之间，不能是 {max_upload_mb}");
             }
+            let orthanc = pacs.client()?;
             // The certificate and key are checked before the database is touched.
             let tls = match (tls_cert, tls_key) {
                 (Some(cert), Some(key)) => Some(tls::server_config(&cert, &key)?),
@@ -746,6 +856,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
             }
             background(store.clone(), smtp.settings());
+            if let Some(o) = orthanc {
+                pacs_reader(store.clone(), o, std::time::Duration::from_secs(pacs.orthanc_poll_secs));
+            }
             let config = web::Config { tls: tls.is_some(), max_upload: max_upload_mb as usize * 1024 * 1024 };
             let app =
                 web::router_with(store.clone(), config).into_make_service_with_connect_info::<std::net::SocketAddr>();

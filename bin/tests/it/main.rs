@@ -11,6 +11,7 @@ mod forms;
 mod generate;
 mod hostile;
 mod http;
+mod imaging;
 mod report_pages;
 mod reporting;
 mod reports;

@@ -19,6 +19,9 @@ pub enum ServiceError {
     /// An export or import could not be done (a bad format, a file that cannot be written).
     #[error("数据交换失败：{0}")]
     Exchange(String),
+    /// The PACS (Orthanc) could not be reached, refused us, or answered what we cannot read.
+    #[error("影像归档系统（PACS）：{0}")]
+    Pacs(String),
 }
 
 pub type Result<T> = std::result::Result<T, ServiceError>;

@@ -6,6 +6,7 @@ mod error;
 pub mod exchange;
 pub mod figures;
 pub mod generate;
+pub mod pacs;
 pub mod records;
 pub mod reports;
 pub mod warnings;

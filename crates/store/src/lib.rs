@@ -12,6 +12,7 @@ pub mod dialect;
 mod error;
 pub mod figures;
 pub mod followups;
+pub mod imaging;
 pub mod keys;
 pub mod lookup;
 mod migrate;
