@@ -5,6 +5,7 @@ mod api;
 mod browser;
 mod cli;
 mod conformance;
+mod consults;
 mod exchange_export;
 mod exchange_import;
 mod forms;

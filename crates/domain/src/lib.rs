@@ -11,6 +11,7 @@ pub mod catalog;
 pub mod figures;
 pub mod forms;
 pub mod ids;
+pub mod imaging;
 pub mod indicators;
 pub mod invalid;
 pub mod lines;

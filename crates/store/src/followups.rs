@@ -627,7 +627,7 @@ impl Tx<'_> {
         if let Some(u) = row.opened_by {
             let title = format!("督办已答复：{}", row.title);
             let link = format!("/followups/{id}");
-            self.notify_users(
+            self.notify_users_step(
                 &[u],
                 &NewNotice { kind: "order", title: &title, body: &answer, link: &link, dedupe: None },
             )
@@ -708,17 +708,17 @@ impl Tx<'_> {
                 .await?;
             users.extend(of);
         }
-        self.notify_users(&users, n).await
+        self.notify_users_step(&users, n).await
     }
 
     /// Notify users, once per `dedupe` key each; audited as one entry naming those told.
     pub async fn notify(&mut self, users: &[i64], n: &NewNotice<'_>) -> Result<usize> {
         self.live()?;
-        let r = self.notify_users(users, n).await;
+        let r = self.notify_users_step(users, n).await;
         self.note(r)
     }
 
-    async fn notify_users(&mut self, users: &[i64], n: &NewNotice<'_>) -> Result<usize> {
+    pub(crate) async fn notify_users_step(&mut self, users: &[i64], n: &NewNotice<'_>) -> Result<usize> {
         let now = crate::write::now();
         let mut told = Vec::new();
         for u in users {

@@ -7,6 +7,7 @@
 
 pub mod audit;
 pub mod backup;
+pub mod consults;
 pub mod crypto;
 pub mod dialect;
 mod error;

@@ -21,6 +21,7 @@ pub(crate) const MIGRATIONS: &[(u32, &str)] = &[
     (10, include_str!("../migrations/0010_reporting.sql")),
     (11, include_str!("../migrations/0011_followups.sql")),
     (12, include_str!("../migrations/0012_imaging.sql")),
+    (13, include_str!("../migrations/0013_imaging_requests.sql")),
 ];
 
 /// Split a script on `;` at line ends (the migrations contain no semicolons inside strings).

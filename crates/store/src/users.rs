@@ -95,6 +95,11 @@ impl Tx<'_> {
 }
 
 impl crate::Store {
+    /// A user's id by its name.
+    pub async fn user_id_by_name(&self, name: &str) -> Result<Option<i64>> {
+        Ok(sqlx::query_scalar("SELECT id FROM users WHERE name = $1").bind(name).fetch_optional(self.pool()).await?)
+    }
+
     /// Check a user's password; returns the user id and role on success.
     pub async fn check_login(&self, name: &str, password: &str) -> Result<Option<(UserId, Role)>> {
         let row: Option<(i64, String, String)> =

@@ -15,6 +15,7 @@ mod followups;
 mod forms;
 mod html;
 mod i18n;
+mod imaging;
 mod import;
 mod layout;
 mod openapi;
@@ -118,6 +119,12 @@ pub fn router_with(store: Store, config: Config) -> Router {
         .route("/api/v1/records/{slug}", get(api::list).post(api::create))
         .route("/api/v1/records/{slug}/{id}", get(api::get_one).put(api::replace).patch(api::patch).delete(api::remove))
         .route("/api/v1/warnings", get(api::warnings))
+        .route(
+            "/api/v1/imaging/requests",
+            get(imaging::api_list).post(imaging::api_create).layer(axum::extract::DefaultBodyLimit::max(max_upload)),
+        )
+        .route("/api/v1/imaging/requests/{id}", get(imaging::api_get))
+        .route("/api/v1/imaging/requests/{id}/{action}", post(imaging::api_act))
         .route("/api/v1/openapi.json", get(openapi::json))
         .route("/api/v1/docs", get(openapi::page))
         .route("/api/{*rest}", any(api::not_found))
@@ -142,6 +149,14 @@ pub fn router_with(store: Store, config: Config) -> Router {
             post(followups::answer).layer(axum::extract::DefaultBodyLimit::max(max_upload)),
         )
         .route("/followups/{id}/decide", post(followups::decide))
+        .route("/imaging", get(imaging::worklist))
+        .route("/imaging/studies", get(imaging::studies))
+        .route("/imaging/duty", get(imaging::duty).post(imaging::set_duty))
+        .route("/imaging/requests/new", get(imaging::new_form))
+        .route("/imaging/requests", post(imaging::create).layer(axum::extract::DefaultBodyLimit::max(max_upload)))
+        .route("/imaging/requests/{id}", get(imaging::page))
+        .route("/imaging/requests/{id}/act", post(imaging::act))
+        .route("/imaging/requests/{id}/consent", get(imaging::consent))
         .route("/notifications", get(followups::notifications))
         .route("/notifications/read", post(followups::read_all))
         .route("/notifications/{id}/open", post(followups::open_notice))

@@ -371,7 +371,98 @@ fn paths() -> Map<String, Value> {
                 "description": "单位代码：项目管理或无所属单位的用户可据此缩小范围" })],
             None, ("200", ok("预警列表，红灯在前", "Warnings")), &["401", "403"]) }),
     );
+    imaging_paths(&mut paths);
     paths
+}
+
+const IMAGING: &str = "远程影像";
+
+/// The remote imaging centre's consultation requests.
+fn imaging_paths(paths: &mut Map<String, Value>) {
+    let id = json!({ "name": "id", "in": "path", "required": true, "schema": { "type": "integer", "format": "int64", "minimum": 1 },
+        "description": "会诊申请编号" });
+    paths.insert(
+        "/api/v1/imaging/requests".into(),
+        json!({
+            "get": operation("imaging_requests".into(), IMAGING, "远程影像会诊的工作列表：分派给本人的、本人排班科室的待分派队列、本院提出的；急诊在前（The caller's consultation worklist）".into(),
+                vec![], None, ("200", ok("会诊申请", "ImagingRequestList")), &["401", "403"]),
+            "post": operation("imaging_request_create".into(), IMAGING, "提出远程影像会诊申请：交给院包科结对的江西医院，分派给该科室在岗专家（Request a consultation）".into(),
+                vec![], Some(json_body("ImagingRequestInput")),
+                ("201", ok("已提出的会诊申请", "ImagingRequest")), &["400", "401", "403", "422"]),
+        }),
+    );
+    paths.insert(
+        "/api/v1/imaging/requests/{id}".into(),
+        json!({ "get": operation("imaging_request".into(), IMAGING, "一份会诊申请，含关联检查与办理过程（A consultation request with its studies and steps）".into(),
+            vec![id.clone()], None, ("200", ok("会诊申请", "ImagingRequestDetail")), &["401", "403", "404"]) }),
+    );
+    paths.insert(
+        "/api/v1/imaging/requests/{id}/{action}".into(),
+        json!({ "post": operation("imaging_request_act".into(), IMAGING, "办理会诊申请：接收、拒绝（须写理由）、领取（分派给我）或改派（项目管理）（Accept, decline, take or reassign）".into(),
+            vec![id, json!({ "name": "action", "in": "path", "required": true,
+                "schema": { "type": "string", "enum": ["accept", "decline", "take", "reassign"] }, "description": "办理操作" })],
+            Some(json!({ "required": false, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/ImagingAction" } } } })),
+            ("200", ok("办理后的会诊申请", "ImagingRequest")), &["400", "401", "403", "404", "409", "422"]) }),
+    );
+}
+
+fn imaging_schemas(s: &mut Map<String, Value>) {
+    let text = json!({ "type": "string" });
+    let opt_text = json!({ "type": "string", "nullable": true });
+    let int = json!({ "type": "integer", "format": "int64" });
+    let opt_int = json!({ "type": "integer", "format": "int64", "nullable": true });
+    s.insert(
+        "ImagingRequest".into(),
+        json!({ "type": "object", "properties": {
+            "id": int, "program_id": int, "requesting_org_id": int, "requesting_org": text, "requested_by": opt_int,
+            "department_org_id": int, "department": text, "owner_org_id": int, "owner": text, "pairing_id": int,
+            "patient_name": text, "patient_sex": text, "patient_age": int,
+            "patient_id_number_mask": { "type": "string", "nullable": true, "description": "身份证号掩码（明文从不返回）" },
+            "exam": text, "modality": text, "body_part": text, "clinical_question": text, "case_summary": text,
+            "priority": { "type": "string", "enum": ["emergency", "urgent", "routine"] }, "expert_title": text,
+            "state": { "type": "string", "enum": ["queued", "offered", "accepted", "reported", "confirmed"], "description": "queued 待分派，offered 待接收，accepted 已接收，reported 已出报告，confirmed 已确认" },
+            "assignee_user_id": opt_int, "assignee": opt_text, "requested_at": text, "updated_at": text,
+            "images": { "type": "object", "properties": { "complete": { "type": "boolean" }, "series": int, "instances": int },
+                "description": "关联检查的图像：影像平台是否已宣告完整，序列与图像数" } } }),
+    );
+    s.insert(
+        "ImagingRequestList".into(),
+        json!({ "type": "object", "required": ["total", "items"], "properties": { "total": int,
+            "items": { "type": "array", "items": { "$ref": "#/components/schemas/ImagingRequest" } } } }),
+    );
+    s.insert(
+        "ImagingRequestDetail".into(),
+        json!({ "allOf": [ { "$ref": "#/components/schemas/ImagingRequest" }, { "type": "object", "properties": {
+            "studies": { "type": "array", "items": { "type": "object" } },
+            "events": { "type": "array", "items": { "type": "object", "properties": {
+                "at": text, "action": text, "by_user_id": opt_int, "to_user_id": opt_int, "reason": opt_text } } } } } ] }),
+    );
+    s.insert(
+        "ImagingRequestInput".into(),
+        json!({ "type": "object", "additionalProperties": false,
+            "required": ["patient_name", "patient_sex", "patient_age", "exam", "modality", "body_part", "clinical_question",
+                "case_summary", "priority", "department_id", "study_uids", "consent"],
+            "properties": {
+                "patient_name": text, "patient_sex": { "type": "string", "enum": ["男", "女"] },
+                "patient_age": { "type": "integer", "minimum": 0, "maximum": 150 },
+                "patient_id_number": { "type": "string", "nullable": true, "description": "身份证号（选填，GB 11643），加密保存" },
+                "exam": text, "modality": { "type": "string", "description": "DICOM 检查类型：CT、MR、DX、CR、US、MG、XA、RF、NM、PT" },
+                "body_part": text, "clinical_question": text, "case_summary": text,
+                "priority": { "type": "string", "enum": ["emergency", "urgent", "routine", "急诊", "加急", "常规"] },
+                "department_id": { "type": "integer", "format": "int64", "description": "县医院的院包科科室（单位编号）" },
+                "expert_title": { "type": "string", "enum": ["any", "attending", "associate_chief", "chief", "不限", "主治医师", "副主任医师", "主任医师"] },
+                "study_uids": { "type": "array", "items": { "type": "string" }, "description": "影像平台已收到的检查的 StudyInstanceUID" },
+                "consent": { "type": "object", "additionalProperties": false, "required": ["given", "data_base64"], "properties": {
+                    "given": { "type": "boolean" }, "file_name": text,
+                    "content_type": { "type": "string", "enum": ["application/pdf", "image/jpeg", "image/png"] },
+                    "data_base64": { "type": "string", "description": "签字的知情同意书，Base64，不超过 10 MB" } } } } }),
+    );
+    s.insert(
+        "ImagingAction".into(),
+        json!({ "type": "object", "additionalProperties": false, "properties": {
+            "reason": { "type": "string", "description": "拒绝或改派的理由（拒绝、改派时必填）" },
+            "to_user_id": { "type": "integer", "format": "int64", "description": "改派给的专家（用户编号）" } } }),
+    );
 }
 
 fn figure_schemas(s: &mut Map<String, Value>) {
@@ -471,6 +562,7 @@ fn components() -> Value {
         s.insert(format!("{name}Page"), page_schema(t));
     }
     figure_schemas(&mut s);
+    imaging_schemas(&mut s);
     let resp = |d: &str| json!({ "description": d, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } });
     json!({
         "schemas": s,
@@ -503,7 +595,7 @@ pub fn document() -> &'static Value {
             "openapi": "3.0.3",
             "info": { "title": "Counterpart 对口支援信息系统 API", "version": "1", "description": DESCRIPTION },
             "security": [ { "bearerAuth": [] }, { "cookieAuth": [] } ],
-            "tags": RECORD_TYPES.iter().map(|t| json!({ "name": t.zh, "description": t.en })).chain([json!({ "name": "指标", "description": "Figures" })]).collect::<Vec<_>>(),
+            "tags": RECORD_TYPES.iter().map(|t| json!({ "name": t.zh, "description": t.en })).chain([json!({ "name": "指标", "description": "Figures" }), json!({ "name": IMAGING, "description": "Remote imaging consultations" })]).collect::<Vec<_>>(),
             "paths": paths(),
             "components": components(),
         })

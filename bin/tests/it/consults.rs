@@ -1,0 +1,465 @@
+//! Consultation requests of the remote imaging centre on SQLite and PostgreSQL: a request from the
+//! county hospital goes to the Jiangxi hospital that owns the department asked (院包科) and within
+//! it to the expert on duty; declines go on to the next, a manager reassigns, an expert of the
+//! roster takes a queued one; every refusal names its field and writes nothing; a request is seen
+//! only by those it concerns, a try by anyone else audited.
+
+use crate::both;
+use crate::support::TestDb;
+use domain::audit::Actor;
+use domain::ids::{OrgId, ProgramId};
+use domain::imaging::{Consent, NewRequest};
+use domain::orgs::{NewOrg, Side};
+use domain::pairings::NewPairing;
+use domain::program::NewProgram;
+use domain::regions::RegionCode;
+use domain::users::Role;
+use domain::Date;
+use store::imaging::StudySeen;
+use store::{Store, StoreError};
+
+const CT_UID: &str = "1.3.6.1.4.1.5962.1.2.1.20040119072730.12322";
+const GONE_UID: &str = "1.2.840.113619.2.30.1.1762295590.1623.978668949.886";
+
+struct World {
+    imaging_dept: i64,
+    unowned_dept: i64,
+    ended_dept: i64,
+    actors: Vec<(&'static str, Actor)>,
+}
+
+impl World {
+    fn actor(&self, name: &str) -> Actor {
+        self.actors.iter().find(|(n, _)| *n == name).map(|(_, a)| a.clone()).unwrap()
+    }
+    fn user(&self, name: &str) -> i64 {
+        self.actor(name).user_id.unwrap().get()
+    }
+}
+
+async fn world(store: &Store) -> World {
+    let sys = Actor::system();
+    let mut tx = store.write(&sys).await.unwrap();
+    let program: ProgramId = tx
+        .insert(&NewProgram {
+            code: "P1".into(),
+            name: "测试援疆工作".into(),
+            donor_region: RegionCode::parse("360000").unwrap(),
+            recipient_region: RegionCode::parse("653000").unwrap(),
+            start_date: Date::parse("2023-04-20").unwrap(),
+        })
+        .await
+        .unwrap();
+    let org = |code: &str, name: &str, side, kind, parent: Option<OrgId>, region: &str| NewOrg {
+        code: code.into(),
+        name: name.into(),
+        side,
+        kind,
+        parent_id: parent,
+        region: RegionCode::parse(region).unwrap(),
+        credit_code: None,
+    };
+    let command =
+        tx.insert_org(&org("CMD", "江西省援疆前方指挥部", Side::Donor, "government", None, "653000")).await.unwrap();
+    let jx1 = tx.insert_org(&org("JX1", "江西省人民医院", Side::Donor, "hospital", None, "360100")).await.unwrap();
+    let jx1_rad = tx
+        .insert_org(&org("JX1-R", "江西省人民医院放射科", Side::Donor, "department", Some(jx1), "360100"))
+        .await
+        .unwrap();
+    let jx2 =
+        tx.insert_org(&org("JX2", "南昌大学第一附属医院", Side::Donor, "hospital", None, "360100")).await.unwrap();
+    let hosp =
+        tx.insert_org(&org("AKT", "阿克陶县人民医院", Side::Recipient, "hospital", None, "653022")).await.unwrap();
+    let imaging = tx
+        .insert_org(&org("AKT-D19", "阿克陶县人民医院影像科", Side::Recipient, "department", Some(hosp), "653022"))
+        .await
+        .unwrap();
+    let unowned = tx
+        .insert_org(&org("AKT-D30", "阿克陶县人民医院药剂科", Side::Recipient, "department", Some(hosp), "653022"))
+        .await
+        .unwrap();
+    let ended = tx
+        .insert_org(&org("AKT-D12", "阿克陶县人民医院眼科", Side::Recipient, "department", Some(hosp), "653022"))
+        .await
+        .unwrap();
+    let pairing = |a: OrgId, b: OrgId, start: &str, end: Option<&str>| NewPairing {
+        program_id: program,
+        type_code: "hospital_department".into(),
+        a_org_id: Some(a),
+        b_org_id: Some(b),
+        a_person_id: None,
+        b_person_id: None,
+        start_date: Date::parse(start).unwrap(),
+        end_date: end.map(|e| Date::parse(e).unwrap()),
+        note: None,
+    };
+    tx.insert(&pairing(jx1, imaging, "2023-06-01", None)).await.unwrap();
+    // A pairing that has ended owns nothing today.
+    tx.insert(&pairing(jx2, ended, "2023-06-01", Some("2024-06-30"))).await.unwrap();
+    let mut actors = Vec::new();
+    for (name, role, code, oid) in [
+        ("doctor", Role::Reporter, Some("AKT"), Some(hosp)),
+        ("e1", Role::Reporter, Some("JX1-R"), Some(jx1_rad)),
+        ("e2", Role::Reporter, Some("JX1"), Some(jx1)),
+        ("e3", Role::Reporter, Some("JX1-R"), Some(jx1_rad)),
+        ("outsider", Role::Reporter, Some("JX2"), Some(jx2)),
+        ("manager", Role::Manager, Some("CMD"), Some(command)),
+        ("viewer", Role::Viewer, None, None),
+    ] {
+        let id = tx.add_user(&format!("u.{name}"), role, code, "Akto#Pamir2025").await.unwrap();
+        actors.push((name, Actor { user_id: Some(id), name: format!("u.{name}"), role, org_id: oid, source: None }));
+    }
+    // The study arrived from the PACS (the PACS side is the imaging test's: here the store's record).
+    tx.record_study(&StudySeen {
+        pacs_id: "a1b2c3d4-00000000-00000000-00000000-00000001".into(),
+        study_uid: CT_UID.into(),
+        accession: None,
+        study_date: Some("2004-01-19".into()),
+        description: Some("e+1".into()),
+        institution: None,
+        modalities: "CT".into(),
+        body_parts: "HEAD".into(),
+        series_count: 1,
+        instance_count: 1,
+        stable: true,
+    })
+    .await
+    .unwrap();
+    tx.record_study(&StudySeen {
+        pacs_id: "a1b2c3d4-00000000-00000000-00000000-00000002".into(),
+        study_uid: GONE_UID.into(),
+        accession: None,
+        study_date: None,
+        description: None,
+        institution: None,
+        modalities: "MR".into(),
+        body_parts: "".into(),
+        series_count: 1,
+        instance_count: 1,
+        stable: true,
+    })
+    .await
+    .unwrap();
+    tx.study_deleted("a1b2c3d4-00000000-00000000-00000000-00000002").await.unwrap();
+    tx.commit().await.unwrap();
+    World { imaging_dept: imaging.get(), unowned_dept: unowned.get(), ended_dept: ended.get(), actors }
+}
+
+fn request(department: i64) -> NewRequest {
+    NewRequest {
+        patient_name: "阿依古丽·买买提".into(),
+        patient_sex: "女".into(),
+        patient_age: 46,
+        patient_id_number: Some("653022197805120020".into()),
+        exam: "头颅 CT 平扫".into(),
+        modality: "CT".into(),
+        body_part: "头部".into(),
+        clinical_question: "突发头痛 3 小时，排除颅内出血".into(),
+        case_summary: "患者 3 小时前突发剧烈头痛，伴呕吐一次。".into(),
+        priority: "急诊".into(),
+        department_id: Some(department),
+        expert_title: "副主任医师".into(),
+        study_uids: vec![CT_UID.into()],
+        consent: Some(Consent {
+            given: true,
+            file_name: "知情同意书.pdf".into(),
+            content_type: "application/pdf".into(),
+            bytes: b"%PDF-1.4 signed".to_vec(),
+        }),
+    }
+}
+
+async fn write<T>(
+    store: &Store,
+    who: &Actor,
+    f: impl AsyncFnOnce(&mut store::Tx<'_>) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    let mut tx = store.write(who).await?;
+    let v = f(&mut tx).await?;
+    tx.commit().await?;
+    Ok(v)
+}
+
+/// The first column of the first row of `sql`, as text.
+async fn one(db: &TestDb, sql: &str) -> String {
+    use sqlx::{Connection, Row};
+    sqlx::any::install_default_drivers();
+    let mut c = sqlx::AnyConnection::connect(&db.url).await.unwrap();
+    let row = sqlx::query(sql).fetch_one(&mut c).await.unwrap();
+    let v = row.try_get::<String, _>(0).or_else(|_| row.try_get::<i64, _>(0).map(|n| n.to_string())).unwrap();
+    c.close().await.unwrap();
+    v
+}
+
+async fn count(db: &TestDb, table: &str) -> i64 {
+    one(db, &format!("SELECT COUNT(*) FROM {table}")).await.parse().unwrap()
+}
+
+/// Everything a request could have written.
+async fn counts(db: &TestDb) -> Vec<i64> {
+    let mut v = Vec::new();
+    for t in [
+        "imaging_requests",
+        "imaging_request_studies",
+        "imaging_consents",
+        "imaging_request_events",
+        "notifications",
+        "audit_log",
+    ] {
+        v.push(count(db, t).await);
+    }
+    v
+}
+
+async fn consultation_requests_are_routed_to_the_owning_hospital(db: &TestDb) {
+    let store = db.store().await;
+    let w = world(&store).await;
+    let manager = w.actor("manager");
+    // The roster: e1 (associate chief) and e2 (chief) on duty, e3 an attending; the outsider
+    // belongs to another hospital and cannot be put on it.
+    for (who, title) in [("e1", "副主任医师"), ("e2", "主任医师"), ("e3", "主治医师")] {
+        let u = w.user(who);
+        write(&store, &manager, async |tx| tx.set_imaging_expert(u, w.imaging_dept, title, true).await).await.unwrap();
+    }
+    let outsider = w.user("outsider");
+    let e = write(&store, &manager, async |tx| tx.set_imaging_expert(outsider, w.imaging_dept, "chief", true).await)
+        .await
+        .unwrap_err();
+    assert!(matches!(&e, StoreError::Invalid(i) if i.0[0].field == "user_id"), "{e}");
+    let e1 = w.user("e1");
+    let e =
+        write(&store, &w.actor("doctor"), async |tx| tx.set_imaging_expert(e1, w.imaging_dept, "chief", true).await)
+            .await
+            .unwrap_err();
+    assert!(matches!(e, StoreError::Forbidden(_)), "{e}");
+    assert_eq!(store.imaging_experts(w.imaging_dept).await.unwrap().len(), 3);
+
+    // Refused for each rule, naming its field, and nothing written.
+    let doctor = w.actor("doctor");
+    let before = counts(db).await;
+    let refused = |r: NewRequest| {
+        let store = &store;
+        let doctor = &doctor;
+        async move {
+            match write(store, doctor, async |tx| tx.request_imaging(&r).await).await {
+                Err(StoreError::Invalid(i)) => i.0.iter().map(|x| x.field.clone()).collect::<Vec<_>>(),
+                other => panic!("not refused: {other:?}"),
+            }
+        }
+    };
+    let mut r = request(w.imaging_dept);
+    r.consent = None;
+    assert_eq!(refused(r).await, ["consent"]);
+    assert_eq!(refused(request(w.unowned_dept)).await, ["department_id"]);
+    assert_eq!(refused(request(w.ended_dept)).await, ["department_id"]);
+    let mut r = request(w.imaging_dept);
+    r.study_uids = vec![];
+    assert_eq!(refused(r).await, ["study_uids"]);
+    let mut r = request(w.imaging_dept);
+    r.study_uids = vec!["1.2.3.4.5.6".into()];
+    assert_eq!(refused(r).await, ["study_uids"]);
+    let mut r = request(w.imaging_dept);
+    r.study_uids = vec![GONE_UID.into()];
+    assert_eq!(refused(r).await, ["study_uids"]);
+    assert_eq!(counts(db).await, before, "a refused request writes nothing");
+    // A viewer, or an expert's hospital, does not request.
+    let e = write(&store, &w.actor("viewer"), async |tx| tx.request_imaging(&request(w.imaging_dept)).await)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, StoreError::Forbidden(_)), "{e}");
+
+    // Made: owned by 江西省人民医院, offered to e1 (associate chief, fewest open; e3 is below the
+    // title asked).
+    let id = write(&store, &doctor, async |tx| tx.request_imaging(&request(w.imaging_dept)).await).await.unwrap();
+    let r = store.imaging_request_for(&doctor, id).await.unwrap();
+    assert_eq!((r.owner.as_str(), r.state.as_str(), r.assignee_user_id), ("江西省人民医院", "offered", Some(e1)));
+    assert_eq!(r.patient_id_number_mask.as_deref(), Some("653***********0020"));
+    assert_eq!(store.imaging_request_studies(id).await.unwrap()[0].study_uid, CT_UID);
+    let raw = one(db, "SELECT patient_id_number_enc FROM imaging_requests").await;
+    assert!(!raw.contains("653022197805120020"), "the 身份证号 is stored encrypted");
+
+    // Only the expert it is offered to accepts or declines; a decline needs its reason.
+    let e2 = w.user("e2");
+    let e = write(&store, &w.actor("e2"), async |tx| tx.accept_imaging(id).await).await.unwrap_err();
+    assert!(matches!(e, StoreError::Forbidden(_)), "{e}");
+    let e = write(&store, &w.actor("e1"), async |tx| tx.decline_imaging(id, "  ").await).await.unwrap_err();
+    assert!(matches!(&e, StoreError::Invalid(i) if i.0[0].field == "reason"), "{e}");
+    write(&store, &w.actor("e1"), async |tx| tx.decline_imaging(id, "正在手术，无法及时阅片").await).await.unwrap();
+    let r = store.imaging_request_for(&doctor, id).await.unwrap();
+    assert_eq!((r.state.as_str(), r.assignee_user_id), ("offered", Some(e2)), "declined: on to the next on duty");
+    // e2 declines too: nobody else meets the title, so it waits in the owning hospital's queue.
+    write(&store, &w.actor("e2"), async |tx| tx.decline_imaging(id, "非本人专业方向").await).await.unwrap();
+    let r = store.imaging_request_for(&doctor, id).await.unwrap();
+    assert_eq!((r.state.as_str(), r.assignee_user_id), ("queued", None));
+    // A manager reassigns it to e2 with a reason; e2 accepts it.
+    let e = write(&store, &manager, async |tx| tx.reassign_imaging(id, outsider, "值班调整").await).await.unwrap_err();
+    assert!(matches!(&e, StoreError::Invalid(i) if i.0[0].field == "to_user_id"), "{e}");
+    write(&store, &manager, async |tx| tx.reassign_imaging(id, e2, "急诊，请主任阅片").await).await.unwrap();
+    write(&store, &w.actor("e2"), async |tx| tx.accept_imaging(id).await).await.unwrap();
+    let e = write(&store, &w.actor("e2"), async |tx| tx.accept_imaging(id).await).await.unwrap_err();
+    assert!(matches!(e, StoreError::Conflict(_)), "{e}");
+    let steps: Vec<String> = store.imaging_request_events(id).await.unwrap().into_iter().map(|e| e.action).collect();
+    assert_eq!(steps, ["requested", "offered", "declined", "offered", "declined", "queued", "reassigned", "accepted"]);
+    let events = store.imaging_request_events(id).await.unwrap();
+    assert_eq!(events[2].reason.as_deref(), Some("正在手术，无法及时阅片"));
+    assert!(events.windows(2).all(|p| p[0].at <= p[1].at), "timestamped in order");
+
+    // Seen by the requester, the assignee and the manager; the outsider's try is "not found",
+    // audited.
+    store.imaging_request_for(&w.actor("e2"), id).await.unwrap();
+    store.imaging_request_for(&manager, id).await.unwrap();
+    let denied = count(db, "audit_log").await;
+    let e = store.imaging_request_for(&w.actor("outsider"), id).await.unwrap_err();
+    assert!(matches!(e, StoreError::NotFound { .. }), "{e}");
+    assert!(store.imaging_request_for(&w.actor("e1"), id).await.is_err(), "e1 declined: no longer its");
+    assert_eq!(count(db, "audit_log").await, denied + 2);
+
+    // With nobody on duty a new request waits in the queue, and an expert of the roster takes it.
+    for who in ["e1", "e2", "e3"] {
+        let u = w.user(who);
+        let title = if who == "e3" { "attending" } else { "chief" };
+        write(&store, &manager, async |tx| tx.set_imaging_expert(u, w.imaging_dept, title, false).await).await.unwrap();
+    }
+    let mut r = request(w.imaging_dept);
+    r.priority = "常规".into();
+    r.expert_title = "不限".into();
+    let id2 = write(&store, &doctor, async |tx| tx.request_imaging(&r).await).await.unwrap();
+    assert_eq!(store.imaging_request_for(&doctor, id2).await.unwrap().state, "queued");
+    store.imaging_request_for(&w.actor("e3"), id2).await.expect("the roster sees its department's queue");
+    let e = write(&store, &w.actor("outsider"), async |tx| tx.take_imaging(id2).await).await.unwrap_err();
+    assert!(matches!(e, StoreError::Forbidden(_)), "{e}");
+    write(&store, &w.actor("e3"), async |tx| tx.take_imaging(id2).await).await.unwrap();
+    let r = store.imaging_request_for(&doctor, id2).await.unwrap();
+    assert_eq!((r.state.as_str(), r.assignee_user_id), ("accepted", Some(w.user("e3"))));
+    // Every step audited with its row.
+    let audited: i64 =
+        one(db, "SELECT COUNT(*) FROM audit_log WHERE object_type = 'imaging_requests'").await.parse().unwrap();
+    assert!(audited >= 10, "{audited}");
+}
+both!(consultation_requests_are_routed_to_the_owning_hospital);
+
+/// The pages: the worklist shows the requester its request and the expert what is offered to
+/// it; the expert accepts on the request's page; anyone else's try at the page is a 404, audited;
+/// the consent document is a download; a form without consent is refused beside the field.
+async fn consultation_pages(db: &TestDb) {
+    let store = db.store().await;
+    let w = world(&store).await;
+    let manager = w.actor("manager");
+    let e1 = w.user("e1");
+    write(&store, &manager, async |tx| tx.set_imaging_expert(e1, w.imaging_dept, "chief", true).await).await.unwrap();
+    let id =
+        write(&store, &w.actor("doctor"), async |tx| tx.request_imaging(&request(w.imaging_dept)).await).await.unwrap();
+    store.close().await;
+    let (_server, port) = crate::support::serve(db);
+    let browse = |name: &str| {
+        let mut b = crate::http::Browser::new(port);
+        let r = b.login(&format!("u.{name}"), "Akto#Pamir2025");
+        assert_eq!(r.status, 303, "{name}: {}", r.body);
+        let csrf = b.get("/password").hidden("csrf");
+        let new = "Kizilsu#2026new";
+        let r = b.post(
+            "/password",
+            &[("csrf", &csrf), ("old_password", "Akto#Pamir2025"), ("new_password", new), ("confirm", new)],
+        );
+        assert_eq!(r.status, 303, "{name}: {}", r.body);
+        b
+    };
+    let mut doctor = browse("doctor");
+    let list = doctor.get("/imaging");
+    assert_eq!(list.status, 200);
+    assert!(
+        list.body.contains(&format!("/imaging/requests/{id}")) && list.body.contains("江西省人民医院"),
+        "{}",
+        list.body
+    );
+    assert!(list.body.contains("图像完整"), "the images' completeness from the PACS");
+    let form = doctor.get("/imaging/requests/new");
+    assert!(form.body.contains("阿克陶县人民医院影像科 → 江西省人民医院") && form.body.contains(CT_UID));
+    assert!(!form.body.contains("药剂科"), "an unowned department is not offered");
+    let consent = doctor.download(&format!("/imaging/requests/{id}/consent"));
+    assert_eq!((consent.status, consent.body.as_slice()), (200, b"%PDF-1.4 signed".as_slice()));
+
+    let mut expert = browse("e1");
+    let mine = expert.get("/imaging");
+    assert!(
+        mine.body.contains("id=\"mine\"") && mine.body.contains(&format!("/imaging/requests/{id}")),
+        "{}",
+        mine.body
+    );
+    let page = expert.get(&format!("/imaging/requests/{id}"));
+    assert!(page.body.contains("accept-request") && page.body.contains("仅供参考"), "{}", page.body);
+    assert!(page.body.contains("653***********0020") && !page.body.contains("653022197805120020"));
+    let csrf = page.hidden("csrf");
+    let r =
+        expert.post(&format!("/imaging/requests/{id}/act"), &[("csrf", &csrf), ("action", "decline"), ("reason", "")]);
+    assert_eq!(r.status, 422, "a decline without its reason");
+    let r = expert.post(&format!("/imaging/requests/{id}/act"), &[("csrf", &csrf), ("action", "accept")]);
+    assert_eq!(r.status, 303);
+    assert!(expert.get(&format!("/imaging/requests/{id}")).body.contains("已接收"));
+
+    let mut outsider = browse("outsider");
+    let before = count(db, "audit_log").await;
+    assert_eq!(outsider.get(&format!("/imaging/requests/{id}")).status, 404);
+    assert_eq!(outsider.get(&format!("/imaging/requests/{id}/consent")).status, 404);
+    assert_eq!(outsider.get("/imaging/requests/999999").status, 404);
+    let denied: i64 =
+        one(db, "SELECT COUNT(*) FROM audit_log WHERE action = 'read_denied' AND object_type = 'imaging_requests'")
+            .await
+            .parse()
+            .unwrap();
+    assert_eq!(denied, 3);
+    assert!(count(db, "audit_log").await >= before + 3);
+    assert!(!outsider.get("/imaging").body.contains(&format!("/imaging/requests/{id}\"")));
+
+    // The JSON API: the same rules, the same scope.
+    let csrf = doctor.get("/imaging").hidden("csrf");
+    let api = |b: &mut crate::http::Browser, method: &str, path: &str, csrf: &str, body: &str| {
+        b.send(method, path, &[("X-CSRF-Token", csrf)], Some(("application/json", body))).unwrap()
+    };
+    let body = format!(
+        r#"{{"patient_name": "买买提·阿不都", "patient_sex": "男", "patient_age": 63, "exam": "胸部 CT 平扫",
+            "modality": "CT", "body_part": "胸部", "clinical_question": "咳嗽两月，排除肺癌", "case_summary": "咳嗽两月。",
+            "priority": "routine", "department_id": {}, "study_uids": ["{CT_UID}"],
+            "consent": {{"given": true, "file_name": "同意书.png", "content_type": "image/png", "data_base64": "iVBORw0KGgo="}}}}"#,
+        w.imaging_dept
+    );
+    let made = api(&mut doctor, "POST", "/api/v1/imaging/requests", &csrf, &body);
+    assert_eq!(made.status, 201, "{}", made.body);
+    let v: serde_json::Value = serde_json::from_str(&made.body).unwrap();
+    let id2 = v["id"].as_i64().unwrap();
+    assert_eq!((v["state"].as_str(), v["assignee_user_id"].as_i64()), (Some("offered"), Some(e1)));
+    assert_eq!(v["images"]["complete"], true);
+    let no_consent = body.replace(r#""given": true"#, r#""given": false"#);
+    let r = api(&mut doctor, "POST", "/api/v1/imaging/requests", &csrf, &no_consent);
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert!(r.body.contains(r#""field":"consent""#), "{}", r.body);
+    let r = api(&mut doctor, "POST", "/api/v1/imaging/requests", &csrf, &body.replace("patient_name", "patient"));
+    assert_eq!(r.status, 400, "{}", r.body);
+    let r = api(&mut doctor, "POST", "/api/v1/imaging/requests", &csrf, "[1]");
+    assert_eq!(r.status, 400, "{}", r.body);
+    let r = api(&mut doctor, "POST", "/api/v1/imaging/requests", &csrf, &body.replace("买买提·阿不都", r"\u0000"));
+    assert_eq!(r.status, 422, "a NUL is refused, never stored: {}", r.body);
+    let csrf_o = outsider.get("/imaging").hidden("csrf");
+    assert_eq!(api(&mut outsider, "GET", &format!("/api/v1/imaging/requests/{id2}"), &csrf_o, "").status, 404);
+    assert_eq!(api(&mut outsider, "POST", &format!("/api/v1/imaging/requests/{id2}/accept"), &csrf_o, "").status, 404);
+    let csrf_e = expert.get("/imaging").hidden("csrf");
+    let r = api(&mut expert, "POST", &format!("/api/v1/imaging/requests/{id2}/decline"), &csrf_e, "{}");
+    assert_eq!(r.status, 422, "{}", r.body);
+    let r = api(
+        &mut expert,
+        "POST",
+        &format!("/api/v1/imaging/requests/{id2}/decline"),
+        &csrf_e,
+        r#"{"reason": "今日门诊"}"#,
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains(r#""state":"queued""#), "nobody else on duty: {}", r.body);
+    let r = api(&mut expert, "GET", &format!("/api/v1/imaging/requests/{id2}"), &csrf_e, "");
+    assert_eq!(r.status, 200, "the roster sees its department's queue: {}", r.body);
+    assert!(r.body.contains(r#""action":"declined""#) && r.body.contains("今日门诊"), "{}", r.body);
+    let list = api(&mut doctor, "GET", "/api/v1/imaging/requests", &csrf, "");
+    let v: serde_json::Value = serde_json::from_str(&list.body).unwrap();
+    assert_eq!(v["total"], 2);
+    assert!(!list.body.contains("653022197805120020"));
+}
+both!(consultation_pages);

@@ -1,0 +1,422 @@
+//! The remote imaging centre (赣陶远程影像中心): a consultation request (会诊申请) from the county
+//! hospital to the Jiangxi hospital that owns the department asked (院包科), and the steps that
+//! route it to an on-duty expert. The rules a request keeps on its own are here; the rules that
+//! need the records (the department owned under a current pairing, the studies known to the
+//! PACS, the duty roster) are the store's.
+
+use crate::people::{mask, IdNumber};
+use crate::values::{has_control, required_text, Secret};
+use crate::{Invalid, Invalids};
+use serde::{Deserialize, Serialize};
+
+/// 急诊 / 加急 / 常规: the order of the worklist and, later, the turnaround target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Priority {
+    Emergency,
+    Urgent,
+    Routine,
+}
+
+pub const PRIORITIES: &[(Priority, &str, &str)] = &[
+    (Priority::Emergency, "emergency", "急诊"),
+    (Priority::Urgent, "urgent", "加急"),
+    (Priority::Routine, "routine", "常规"),
+];
+
+impl Priority {
+    pub fn parse(s: &str) -> Result<Priority, Invalid> {
+        let t = s.trim();
+        PRIORITIES
+            .iter()
+            .find(|(_, c, n)| *c == t || *n == t)
+            .map(|(p, _, _)| *p)
+            .ok_or_else(|| Invalid::new("priority", "优先级", "急诊、加急或常规", format!("“{t}”不是已知的优先级")))
+    }
+    pub fn code(self) -> &'static str {
+        PRIORITIES.iter().find(|(p, _, _)| *p == self).map(|(_, c, _)| *c).unwrap_or("routine")
+    }
+    pub fn label(self) -> &'static str {
+        PRIORITIES.iter().find(|(p, _, _)| *p == self).map(|(_, _, n)| *n).unwrap_or("常规")
+    }
+    /// The worklist's sort key: emergency first.
+    pub fn rank(self) -> i64 {
+        match self {
+            Priority::Emergency => 0,
+            Priority::Urgent => 1,
+            Priority::Routine => 2,
+        }
+    }
+}
+
+/// The DICOM modalities (0008,0060) a consultation may be asked for.
+pub const MODALITIES: &[(&str, &str)] = &[
+    ("CT", "CT"),
+    ("MR", "磁共振"),
+    ("DX", "数字 X 线摄影"),
+    ("CR", "计算机 X 线摄影"),
+    ("US", "超声"),
+    ("MG", "乳腺 X 线摄影"),
+    ("XA", "血管造影"),
+    ("RF", "透视"),
+    ("NM", "核医学"),
+    ("PT", "PET"),
+];
+
+pub fn parse_modality(s: &str) -> Result<&'static str, Invalid> {
+    let t = s.trim();
+    MODALITIES.iter().find(|(c, n)| c.eq_ignore_ascii_case(t) || *n == t).map(|(c, _)| *c).ok_or_else(|| {
+        let all: Vec<&str> = MODALITIES.iter().map(|(c, _)| *c).collect();
+        Invalid::new(
+            "modality",
+            "检查类型",
+            format!("DICOM 检查类型之一：{}", all.join("、")),
+            format!("“{t}”不是已知的检查类型"),
+        )
+    })
+}
+
+/// The expert's title the requester asks for; `不限` accepts anyone on duty.
+pub const TITLES: &[(&str, &str)] =
+    &[("any", "不限"), ("attending", "主治医师"), ("associate_chief", "副主任医师"), ("chief", "主任医师")];
+
+pub fn parse_title(s: &str) -> Result<&'static str, Invalid> {
+    let t = s.trim();
+    let t = if t.is_empty() { "any" } else { t };
+    TITLES.iter().find(|(c, n)| *c == t || *n == t).map(|(c, _)| *c).ok_or_else(|| {
+        Invalid::new("expert_title", "专家职称", "不限、主治医师、副主任医师或主任医师", format!("“{t}”不是已知的职称"))
+    })
+}
+
+/// The title's label.
+pub fn title_label(code: &str) -> &'static str {
+    TITLES.iter().find(|(c, _)| *c == code).map(|(_, n)| *n).unwrap_or("不限")
+}
+
+/// Does an expert of title `has` meet the wish `wanted`? A higher title meets a lower wish.
+pub fn title_meets(has: &str, wanted: &str) -> bool {
+    let rank = |c: &str| TITLES.iter().position(|(t, _)| *t == c).unwrap_or(0);
+    wanted == "any" || rank(has) >= rank(wanted)
+}
+
+/// A required text without control characters (a NUL, which PostgreSQL refuses, above all).
+fn plain(field: &str, label: &str, s: &str, max: usize) -> Result<String, Invalid> {
+    let t = required_text(field, label, s, max)?;
+    if has_control(&t) {
+        return Err(Invalid::new(field, label, "不得含控制字符", format!("{label}含有控制字符")));
+    }
+    Ok(t)
+}
+
+/// The consent document's largest size and its kinds.
+pub const CONSENT_MAX_BYTES: usize = 10 * 1024 * 1024;
+pub const CONSENT_TYPES: &[&str] = &["application/pdf", "image/jpeg", "image/png"];
+
+/// The written consent (知情同意书): the patient agreed, and here is the signed document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Consent {
+    pub given: bool,
+    pub file_name: String,
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+}
+
+/// A consultation request as the requester fills it in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewRequest {
+    pub patient_name: String,
+    /// 男 or 女.
+    pub patient_sex: String,
+    /// Years, 0–150.
+    pub patient_age: i64,
+    /// 身份证号, optional: encrypted and masked by the store.
+    pub patient_id_number: Option<String>,
+    pub exam: String,
+    pub modality: String,
+    pub body_part: String,
+    pub clinical_question: String,
+    pub case_summary: String,
+    pub priority: String,
+    /// The county hospital's department asked (an organization of kind 科室).
+    pub department_id: Option<i64>,
+    pub expert_title: String,
+    /// The studies' DICOM StudyInstanceUIDs, as the PACS told us of them.
+    pub study_uids: Vec<String>,
+    pub consent: Option<Consent>,
+}
+
+/// A request whose own rules hold: the values parsed, ready for the store's checks.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CheckedRequest {
+    pub patient_name: String,
+    pub patient_sex: &'static str,
+    pub patient_age: i64,
+    pub patient_id_number: Option<Secret>,
+    pub exam: String,
+    pub modality: &'static str,
+    pub body_part: String,
+    pub clinical_question: String,
+    pub case_summary: String,
+    pub priority: Priority,
+    pub department_id: i64,
+    pub expert_title: &'static str,
+    pub study_uids: Vec<String>,
+    pub consent: Consent,
+}
+
+impl NewRequest {
+    /// Every rule the request keeps on its own, each refusal naming its field.
+    pub fn check(&self) -> Result<CheckedRequest, Invalids> {
+        let mut e = Invalids::default();
+        let name = e.take(plain("patient_name", "患者姓名", &self.patient_name, 50));
+        let sex = match self.patient_sex.trim() {
+            "男" | "M" | "m" | "male" => Some("男"),
+            "女" | "F" | "f" | "female" => Some("女"),
+            other => {
+                e.push(Invalid::new("patient_sex", "患者性别", "男或女", format!("“{other}”不是有效的性别")));
+                None
+            }
+        };
+        if !(0..=150).contains(&self.patient_age) {
+            e.push(Invalid::new(
+                "patient_age",
+                "患者年龄",
+                "0–150 周岁",
+                format!("年龄 {} 不在 0–150 之间", self.patient_age),
+            ));
+        }
+        let id_number = match self.patient_id_number.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+            None => None,
+            Some(s) => e
+                .take(IdNumber::parse(s).map_err(|x| x.at("patient_id_number", "患者身份证号")))
+                .map(|n| Secret { clear: n.expose().to_string(), masked: n.masked() }),
+        };
+        let exam = e.take(plain("exam", "检查项目", &self.exam, 100));
+        let modality = e.take(parse_modality(&self.modality));
+        let body_part = e.take(plain("body_part", "检查部位", &self.body_part, 50));
+        let question = e.take(plain("clinical_question", "会诊目的（临床问题）", &self.clinical_question, 500));
+        let summary = e.take(plain("case_summary", "病情摘要", &self.case_summary, 4000));
+        let priority = e.take(Priority::parse(&self.priority));
+        let title = e.take(parse_title(&self.expert_title));
+        if self.department_id.is_none() {
+            e.push(Invalid::new("department_id", "会诊科室", "必填：县医院的一个院包科科室", "未选择会诊科室"));
+        }
+        let mut uids: Vec<String> = Vec::new();
+        for u in &self.study_uids {
+            let t = u.trim();
+            if t.is_empty() {
+                continue;
+            }
+            let ok = t.len() <= 64 && t.bytes().all(|b| b.is_ascii_digit() || b == b'.');
+            if !ok {
+                e.push(Invalid::new(
+                    "study_uids",
+                    "关联检查",
+                    "DICOM UID：数字和点，最多 64 位",
+                    format!("“{}”不是检查实例 UID", mask(t, 12, 0)),
+                ));
+            } else if !uids.iter().any(|x| x == t) {
+                uids.push(t.to_string());
+            }
+        }
+        if uids.is_empty() && !e.0.iter().any(|x| x.field == "study_uids") {
+            e.push(Invalid::new("study_uids", "关联检查", "至少关联一个已传到影像平台的检查", "未关联检查"));
+        }
+        let consent = match &self.consent {
+            Some(c) if c.given => {
+                let ty = c.content_type.trim().to_ascii_lowercase();
+                if c.bytes.is_empty() {
+                    e.push(Invalid::new("consent_file", "知情同意书", "上传签字的知情同意书", "知情同意书文件为空"));
+                    None
+                } else if c.bytes.len() > CONSENT_MAX_BYTES {
+                    e.push(Invalid::new(
+                        "consent_file",
+                        "知情同意书",
+                        "不超过 10 MB",
+                        format!("文件有 {:.1} MB", c.bytes.len() as f64 / 1048576.0),
+                    ));
+                    None
+                } else if !CONSENT_TYPES.contains(&ty.as_str()) {
+                    e.push(Invalid::new(
+                        "consent_file",
+                        "知情同意书",
+                        "PDF、JPEG 或 PNG",
+                        format!("“{ty}”类型的文件不能作为知情同意书"),
+                    ));
+                    None
+                } else {
+                    let name = c.file_name.trim();
+                    let name = if name.is_empty() { "知情同意书" } else { name };
+                    Some(Consent {
+                        given: true,
+                        file_name: name.chars().filter(|c| !c.is_control()).take(200).collect(),
+                        content_type: ty,
+                        bytes: c.bytes.clone(),
+                    })
+                }
+            }
+            _ => {
+                e.push(Invalid::new(
+                    "consent",
+                    "知情同意",
+                    "患者（或其监护人）书面同意远程会诊，并上传签字的知情同意书",
+                    "未记录患者的书面知情同意",
+                ));
+                None
+            }
+        };
+        if !e.is_empty() {
+            return Err(e);
+        }
+        match (name, sex, exam, modality, body_part, question, summary, priority, title, self.department_id, consent) {
+            (
+                Some(patient_name),
+                Some(patient_sex),
+                Some(exam),
+                Some(modality),
+                Some(body_part),
+                Some(clinical_question),
+                Some(case_summary),
+                Some(priority),
+                Some(expert_title),
+                Some(department_id),
+                Some(consent),
+            ) => Ok(CheckedRequest {
+                patient_name,
+                patient_sex,
+                patient_age: self.patient_age,
+                patient_id_number: id_number,
+                exam,
+                modality,
+                body_part,
+                clinical_question,
+                case_summary,
+                priority,
+                department_id,
+                expert_title,
+                study_uids: uids,
+                consent,
+            }),
+            _ => Err(Invalid::new("request", "会诊申请", "完整填写", "会诊申请不完整").into()),
+        }
+    }
+}
+
+/// A request's state. 待分派 (in the owning hospital's queue, nobody on duty took it yet) → 待接收
+/// (offered to one expert) → 已接收 (the expert accepted; reading) → 已出报告 → 已确认 (by the
+/// requester). A decline sends it on to the next expert on duty, or back to the queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RequestState {
+    Queued,
+    Offered,
+    Accepted,
+    Reported,
+    Confirmed,
+}
+
+pub const REQUEST_STATES: &[(RequestState, &str, &str)] = &[
+    (RequestState::Queued, "queued", "待分派"),
+    (RequestState::Offered, "offered", "待接收"),
+    (RequestState::Accepted, "accepted", "已接收"),
+    (RequestState::Reported, "reported", "已出报告"),
+    (RequestState::Confirmed, "confirmed", "已确认"),
+];
+
+impl RequestState {
+    pub fn parse(s: &str) -> Option<RequestState> {
+        REQUEST_STATES.iter().find(|(_, c, n)| *c == s || *n == s).map(|(r, _, _)| *r)
+    }
+    pub fn code(self) -> &'static str {
+        REQUEST_STATES.iter().find(|(r, _, _)| *r == self).map(|(_, c, _)| *c).unwrap_or("queued")
+    }
+    pub fn label(self) -> &'static str {
+        REQUEST_STATES.iter().find(|(r, _, _)| *r == self).map(|(_, _, n)| *n).unwrap_or("待分派")
+    }
+}
+
+/// A reason a person gives (a decline, a reassignment): required, at most 200 characters.
+pub fn reason(field: &str, label: &str, s: &str) -> Result<String, Invalid> {
+    plain(field, label, s, 200)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn good() -> NewRequest {
+        NewRequest {
+            patient_name: "阿依古丽".into(),
+            patient_sex: "女".into(),
+            patient_age: 46,
+            patient_id_number: None,
+            exam: "头颅 MR 平扫".into(),
+            modality: "MR".into(),
+            body_part: "头部".into(),
+            clinical_question: "头痛一周，排除占位".into(),
+            case_summary: "患者头痛一周，伴恶心。".into(),
+            priority: "急诊".into(),
+            department_id: Some(7),
+            expert_title: "副主任医师".into(),
+            study_uids: vec!["1.2.840.113619.2.1".into(), " 1.2.840.113619.2.1 ".into()],
+            consent: Some(Consent {
+                given: true,
+                file_name: "同意书.pdf".into(),
+                content_type: "application/pdf".into(),
+                bytes: b"%PDF-1.4".to_vec(),
+            }),
+        }
+    }
+
+    fn fields(r: &NewRequest) -> Vec<String> {
+        r.check().err().map(|e| e.0.into_iter().map(|x| x.field).collect()).unwrap_or_default()
+    }
+
+    #[test]
+    fn a_whole_request_is_taken_and_its_studies_once() {
+        let c = good().check().unwrap();
+        assert_eq!(
+            (c.priority, c.modality, c.expert_title, c.patient_sex),
+            (Priority::Emergency, "MR", "associate_chief", "女")
+        );
+        assert_eq!(c.study_uids, vec!["1.2.840.113619.2.1".to_string()]);
+    }
+
+    #[test]
+    fn each_rule_names_its_field() {
+        let mut r = good();
+        r.consent = None;
+        assert_eq!(fields(&r), ["consent"]);
+        let mut r = good();
+        r.consent.as_mut().unwrap().given = false;
+        assert_eq!(fields(&r), ["consent"]);
+        let mut r = good();
+        r.consent.as_mut().unwrap().bytes.clear();
+        assert_eq!(fields(&r), ["consent_file"]);
+        let mut r = good();
+        r.consent.as_mut().unwrap().content_type = "text/html".into();
+        assert_eq!(fields(&r), ["consent_file"]);
+        let mut r = good();
+        r.study_uids = vec![" ".into()];
+        assert_eq!(fields(&r), ["study_uids"]);
+        let mut r = good();
+        r.study_uids = vec!["1.2.x".into()];
+        assert_eq!(fields(&r), ["study_uids"]);
+        let mut r = good();
+        r.department_id = None;
+        assert_eq!(fields(&r), ["department_id"]);
+        let mut r = good();
+        (r.patient_age, r.patient_sex, r.priority, r.modality) = (151, "?".into(), "马上".into(), "XX".into());
+        assert_eq!(fields(&r), ["patient_sex", "patient_age", "modality", "priority"]);
+        let mut r = good();
+        r.patient_id_number = Some("110101199003070000".into());
+        assert_eq!(fields(&r), ["patient_id_number"]);
+    }
+
+    #[test]
+    fn a_higher_title_meets_a_lower_wish() {
+        assert!(title_meets("chief", "associate_chief"));
+        assert!(title_meets("attending", "any"));
+        assert!(!title_meets("attending", "chief"));
+    }
+}

@@ -1,0 +1,813 @@
+//! The remote imaging centre's consultation requests (会诊申请, migration 0013): made by a writing
+//! user of the county hospital, owned by the Jiangxi hospital whose 院包科 pairing covers the
+//! department asked on that day, offered to the experts on that department's duty roster, accepted
+//! or declined (with a reason) by them, reassigned by a manager. Every step is audited with the row
+//! before and after and kept, timestamped, in `imaging_request_events`, where the turnaround
+//! clocks will read it. A refused request names its field and writes nothing.
+
+use crate::error::{Result, StoreError};
+use crate::{Store, Tx};
+use base64::Engine as _;
+use domain::audit::Actor;
+use domain::imaging::{title_meets, CheckedRequest, NewRequest, RequestState};
+use serde::Serialize;
+use serde_json::{json, Value};
+
+fn invalid(field: &str, label: &str, rule: &str, message: String) -> StoreError {
+    StoreError::Invalid(domain::Invalids(vec![domain::Invalid::new(field, label, rule, message)]))
+}
+
+/// One line of a department's duty roster.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Expert {
+    pub id: i64,
+    pub user_id: i64,
+    pub user_name: String,
+    pub department_org_id: i64,
+    pub department: String,
+    pub title: String,
+    pub on_duty: bool,
+}
+
+/// A request as kept (the patient's 身份证号 only as its mask).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Request {
+    pub id: i64,
+    pub program_id: i64,
+    pub requesting_org_id: i64,
+    pub requesting_org: String,
+    pub requested_by: Option<i64>,
+    pub department_org_id: i64,
+    pub department: String,
+    pub owner_org_id: i64,
+    pub owner: String,
+    pub pairing_id: i64,
+    pub patient_name: String,
+    pub patient_sex: String,
+    pub patient_age: i64,
+    pub patient_id_number_mask: Option<String>,
+    pub exam: String,
+    pub modality: String,
+    pub body_part: String,
+    pub clinical_question: String,
+    pub case_summary: String,
+    pub priority: String,
+    pub expert_title: String,
+    pub state: String,
+    pub assignee_user_id: Option<i64>,
+    pub assignee: Option<String>,
+    pub requested_at: String,
+    pub updated_at: String,
+}
+
+impl Request {
+    pub fn state(&self) -> Option<RequestState> {
+        RequestState::parse(&self.state)
+    }
+}
+
+/// One timestamped step of a request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Event {
+    pub at: String,
+    pub action: String,
+    pub by_user_id: Option<i64>,
+    pub to_user_id: Option<i64>,
+    pub reason: Option<String>,
+}
+
+const REQUEST_SELECT: &str = "SELECT r.id, r.program_id, r.requesting_org_id, ro.name, r.requested_by, \
+     r.department_org_id, d.name, r.owner_org_id, ow.name, r.pairing_id, r.patient_name, r.patient_sex, \
+     r.patient_age, r.patient_id_number_mask, r.exam, r.modality, r.body_part, r.clinical_question, r.case_summary, \
+     r.priority, r.expert_title, r.state, r.assignee_user_id, u.name, r.requested_at, r.updated_at \
+     FROM imaging_requests r JOIN organizations ro ON ro.id = r.requesting_org_id \
+     JOIN organizations d ON d.id = r.department_org_id JOIN organizations ow ON ow.id = r.owner_org_id \
+     LEFT JOIN users u ON u.id = r.assignee_user_id";
+
+fn request_of(r: &sqlx::any::AnyRow) -> Result<Request> {
+    use sqlx::Row;
+    Ok(Request {
+        id: r.try_get(0)?,
+        program_id: r.try_get(1)?,
+        requesting_org_id: r.try_get(2)?,
+        requesting_org: r.try_get(3)?,
+        requested_by: r.try_get(4)?,
+        department_org_id: r.try_get(5)?,
+        department: r.try_get(6)?,
+        owner_org_id: r.try_get(7)?,
+        owner: r.try_get(8)?,
+        pairing_id: r.try_get(9)?,
+        patient_name: r.try_get(10)?,
+        patient_sex: r.try_get(11)?,
+        patient_age: r.try_get(12)?,
+        patient_id_number_mask: r.try_get(13)?,
+        exam: r.try_get(14)?,
+        modality: r.try_get(15)?,
+        body_part: r.try_get(16)?,
+        clinical_question: r.try_get(17)?,
+        case_summary: r.try_get(18)?,
+        priority: r.try_get(19)?,
+        expert_title: r.try_get(20)?,
+        state: r.try_get(21)?,
+        assignee_user_id: r.try_get(22)?,
+        assignee: r.try_get(23)?,
+        requested_at: r.try_get(24)?,
+        updated_at: r.try_get(25)?,
+    })
+}
+
+/// The hospital that owns `department` under a 院包科 pairing current on `day`, with the pairing
+/// and its program: the most recently begun when two overlap.
+async fn owner_of(conn: &mut sqlx::AnyConnection, department: i64, day: &str) -> Result<Option<(i64, i64, i64)>> {
+    let row: Option<(i64, i64, i64)> = sqlx::query_as(
+        "SELECT a_org_id, id, program_id FROM pairings WHERE type_code = 'hospital_department' AND b_org_id = $1 \
+         AND a_org_id IS NOT NULL AND start_date <= $2 AND (end_date IS NULL OR end_date >= $2) \
+         ORDER BY start_date DESC, id DESC LIMIT 1",
+    )
+    .bind(department)
+    .bind(day)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(row)
+}
+
+impl Store {
+    /// A request, whoever asks (the callers check who may see it: [`Store::imaging_request_for`]).
+    pub(crate) async fn imaging_request(&self, id: i64) -> Result<Request> {
+        let row =
+            sqlx::query(&format!("{REQUEST_SELECT} WHERE r.id = $1")).bind(id).fetch_optional(self.pool()).await?;
+        row.as_ref()
+            .map(request_of)
+            .transpose()?
+            .ok_or(StoreError::NotFound { what: "会诊申请", id: id.to_string() })
+    }
+
+    /// May `actor` see this request? A manager (项目管理, the front command: the whole program);
+    /// the requesting hospital's users (its organization or one above it); the expert it is
+    /// offered to or accepted by; an expert on the department's roster while it waits in the queue.
+    async fn sees_request(&self, actor: &Actor, r: &Request) -> Result<bool> {
+        let user = actor.user_id.map(|u| u.get());
+        if actor.role.manages_program() {
+            return Ok(true);
+        }
+        if user.is_some() && r.assignee_user_id == user {
+            return Ok(true);
+        }
+        let Some(org) = actor.org_id.map(|o| o.get()) else { return Ok(false) };
+        let mut conn = self.pool().acquire().await?;
+        if matches!(
+            actor.role,
+            domain::users::Role::Manager | domain::users::Role::Reporter | domain::users::Role::Viewer
+        ) && crate::reporting::holds(&mut conn, org, r.requesting_org_id).await?
+        {
+            return Ok(true);
+        }
+        if r.state == "queued" {
+            if let Some(u) = user {
+                let on: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM imaging_experts WHERE user_id = $1 AND department_org_id = $2",
+                )
+                .bind(u)
+                .bind(r.department_org_id)
+                .fetch_one(&mut *conn)
+                .await?;
+                return Ok(on > 0);
+            }
+        }
+        Ok(false)
+    }
+
+    /// A request if `actor` may see it; "not found" (and the attempt audited) otherwise.
+    pub async fn imaging_request_for(&self, actor: &Actor, id: i64) -> Result<Request> {
+        let r = match self.imaging_request(id).await {
+            Ok(r) => r,
+            Err(StoreError::NotFound { .. }) => {
+                self.log_denied(actor, "imaging_requests", id).await?;
+                return Err(StoreError::NotFound { what: "会诊申请", id: id.to_string() });
+            }
+            Err(e) => return Err(e),
+        };
+        if !self.sees_request(actor, &r).await? {
+            self.log_denied(actor, "imaging_requests", id).await?;
+            return Err(StoreError::NotFound { what: "会诊申请", id: id.to_string() });
+        }
+        Ok(r)
+    }
+
+    /// The steps of a request, in order.
+    pub async fn imaging_request_events(&self, id: i64) -> Result<Vec<Event>> {
+        let rows: Vec<EventRow> = sqlx::query_as(
+            "SELECT at, action, by_user_id, to_user_id, reason FROM imaging_request_events WHERE request_id = $1 ORDER BY id",
+        )
+        .bind(id)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(at, action, by_user_id, to_user_id, reason)| Event { at, action, by_user_id, to_user_id, reason })
+            .collect())
+    }
+
+    /// The studies a request asks about.
+    pub async fn imaging_request_studies(&self, id: i64) -> Result<Vec<crate::imaging::Study>> {
+        let uids: Vec<String> = sqlx::query_scalar(
+            "SELECT s.study_uid FROM imaging_request_studies rs JOIN imaging_studies s ON s.id = rs.study_id \
+             WHERE rs.request_id = $1 ORDER BY s.id",
+        )
+        .bind(id)
+        .fetch_all(self.pool())
+        .await?;
+        let mut out = Vec::new();
+        for u in uids {
+            if let Some(s) = self.imaging_study_by_uid(&u).await? {
+                out.push(s);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The worklist: the requests `actor` may see, emergencies first, then by time asked; at most
+    /// `limit`. A manager (the whole program) sees all; anyone else those its organization's
+    /// subtree requested, those offered to or accepted by it, and the queue of the departments
+    /// whose roster it is on.
+    pub async fn imaging_worklist(&self, actor: &Actor, limit: i64) -> Result<Vec<Request>> {
+        let order =
+            "ORDER BY CASE r.priority WHEN 'emergency' THEN 0 WHEN 'urgent' THEN 1 ELSE 2 END, r.requested_at, r.id";
+        let limit = limit.clamp(1, 5_000);
+        let rows = if actor.role.manages_program() {
+            sqlx::query(&format!("{REQUEST_SELECT} {order} LIMIT $1")).bind(limit).fetch_all(self.pool()).await?
+        } else {
+            if !matches!(
+                actor.role,
+                domain::users::Role::Manager | domain::users::Role::Reporter | domain::users::Role::Viewer
+            ) {
+                return Ok(Vec::new());
+            }
+            let user = actor.user_id.map(|u| u.get()).unwrap_or(0);
+            let org = actor.org_id.map(|o| o.get()).unwrap_or(0);
+            sqlx::query(&format!(
+                "{REQUEST_SELECT} WHERE r.assignee_user_id = $1 \
+                 OR (r.state = 'queued' AND r.department_org_id IN (SELECT department_org_id FROM imaging_experts WHERE user_id = $1)) \
+                 OR ro.path LIKE (SELECT path FROM organizations WHERE id = $2) || '%' \
+                 {order} LIMIT $3"
+            ))
+            .bind(user)
+            .bind(org)
+            .bind(limit)
+            .fetch_all(self.pool())
+            .await?
+        };
+        rows.iter().map(request_of).collect()
+    }
+
+    /// For each of these requests, its studies' state: (request, complete, series, instances),
+    /// a request's images complete when every study of it is.
+    pub async fn imaging_images(&self, ids: &[i64]) -> Result<std::collections::HashMap<i64, (bool, i64, i64)>> {
+        let mut out = std::collections::HashMap::new();
+        for chunk in ids.chunks(500) {
+            let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "SELECT rs.request_id, s.state, s.series_count, s.instance_count FROM imaging_request_studies rs \
+                 JOIN imaging_studies s ON s.id = rs.study_id WHERE rs.request_id IN ({})",
+                marks.join(", ")
+            );
+            let mut q = sqlx::query_as::<_, (i64, String, i64, i64)>(&sql);
+            for id in chunk {
+                q = q.bind(*id);
+            }
+            for (id, state, series, instances) in q.fetch_all(self.pool()).await? {
+                let e = out.entry(id).or_insert((true, 0, 0));
+                e.0 &= state == "complete";
+                e.1 += series;
+                e.2 += instances;
+            }
+        }
+        Ok(out)
+    }
+
+    /// The county hospital's departments owned today under a 院包科 pairing: (department, its
+    /// name, the owning hospital's name).
+    pub async fn imaging_departments(&self) -> Result<Vec<(i64, String, String)>> {
+        let today = crate::reporting::today().to_string();
+        let rows: Vec<(i64, String, String)> = sqlx::query_as(
+            "SELECT d.id, d.name, h.name FROM pairings p JOIN organizations d ON d.id = p.b_org_id \
+             JOIN organizations h ON h.id = p.a_org_id WHERE p.type_code = 'hospital_department' \
+             AND p.start_date <= $1 AND (p.end_date IS NULL OR p.end_date >= $1) ORDER BY d.code, p.start_date DESC",
+        )
+        .bind(today)
+        .fetch_all(self.pool())
+        .await?;
+        let mut seen = std::collections::HashSet::new();
+        Ok(rows.into_iter().filter(|(d, _, _)| seen.insert(*d)).collect())
+    }
+
+    /// The departments a user reads for, with the title and duty.
+    pub async fn imaging_roster_of(&self, user: i64) -> Result<Vec<Expert>> {
+        let rows: Vec<ExpertRow> = sqlx::query_as(
+            "SELECT e.id, e.user_id, u.name, e.department_org_id, d.name, e.title, e.on_duty FROM imaging_experts e \
+             JOIN users u ON u.id = e.user_id JOIN organizations d ON d.id = e.department_org_id \
+             WHERE e.user_id = $1 ORDER BY d.code",
+        )
+        .bind(user)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows.into_iter().map(expert_of).collect())
+    }
+
+    /// The consent document of a request `actor` may see: (name, type, SM3, bytes).
+    pub async fn imaging_consent_for(&self, actor: &Actor, id: i64) -> Result<(String, String, String, Vec<u8>)> {
+        self.imaging_request_for(actor, id).await?;
+        let row: Option<(String, String, String, String)> =
+            sqlx::query_as("SELECT name, content_type, sm3, data FROM imaging_consents WHERE request_id = $1")
+                .bind(id)
+                .fetch_optional(self.pool())
+                .await?;
+        let (name, ty, sm3, data) = row.ok_or(StoreError::NotFound { what: "知情同意书", id: id.to_string() })?;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(data)
+            .map_err(|e| StoreError::Integrity(format!("会诊申请 {id} 的知情同意书无法解码：{e}")))?;
+        Ok((name, ty, sm3, bytes))
+    }
+
+    /// A department's duty roster.
+    pub async fn imaging_experts(&self, department: i64) -> Result<Vec<Expert>> {
+        let rows: Vec<ExpertRow> = sqlx::query_as(
+            "SELECT e.id, e.user_id, u.name, e.department_org_id, d.name, e.title, e.on_duty FROM imaging_experts e \
+             JOIN users u ON u.id = e.user_id JOIN organizations d ON d.id = e.department_org_id \
+             WHERE e.department_org_id = $1 ORDER BY e.id",
+        )
+        .bind(department)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows.into_iter().map(expert_of).collect())
+    }
+}
+
+type EventRow = (String, String, Option<i64>, Option<i64>, Option<String>);
+
+type ExpertRow = (i64, i64, String, i64, String, String, i64);
+
+fn expert_of((id, user_id, user_name, department_org_id, department, title, on): ExpertRow) -> Expert {
+    Expert { id, user_id, user_name, department_org_id, department, title, on_duty: on != 0 }
+}
+
+impl Tx<'_> {
+    /// Put a user on a department's duty roster, or change its title or duty (项目管理 only). The
+    /// user must belong to the hospital that owns the department today.
+    pub async fn set_imaging_expert(&mut self, user: i64, department: i64, title: &str, on_duty: bool) -> Result<i64> {
+        self.live()?;
+        let r = self.set_expert_step(user, department, title, on_duty).await;
+        self.note(r)
+    }
+
+    async fn set_expert_step(&mut self, user: i64, department: i64, title: &str, on_duty: bool) -> Result<i64> {
+        if !self.actor.role.manages_program() {
+            return Err(StoreError::Forbidden("只有“项目管理”角色可以排班".into()));
+        }
+        let title = match domain::imaging::parse_title(title) {
+            Ok("any") | Err(_) => {
+                return Err(invalid(
+                    "title",
+                    "专家职称",
+                    "主治医师、副主任医师或主任医师",
+                    format!("“{title}”不是专家职称"),
+                ))
+            }
+            Ok(t) => t,
+        };
+        let today = crate::reporting::today().to_string();
+        let Some((owner, _, _)) = owner_of(&mut self.tx, department, &today).await? else {
+            return Err(invalid(
+                "department_id",
+                "科室",
+                "由江西医院院包科结对帮扶的县医院科室",
+                format!("科室 {department} 目前没有院包科结对的江西医院"),
+            ));
+        };
+        let org: Option<Option<i64>> = sqlx::query_scalar("SELECT org_id FROM users WHERE id = $1")
+            .bind(user)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        let Some(org) = org else {
+            return Err(invalid("user_id", "专家", "存在", format!("用户 {user} 不存在")));
+        };
+        let belongs = match org {
+            Some(o) => crate::reporting::holds(&mut self.tx, owner, o).await?,
+            None => false,
+        };
+        if !belongs {
+            return Err(invalid(
+                "user_id",
+                "专家",
+                "包科医院的用户",
+                format!("用户 {user} 不属于包该科室的医院，不能为其值班"),
+            ));
+        }
+        let id: Option<i64> =
+            sqlx::query_scalar("SELECT id FROM imaging_experts WHERE department_org_id = $1 AND user_id = $2")
+                .bind(department)
+                .bind(user)
+                .fetch_optional(&mut *self.tx)
+                .await?;
+        let now = crate::write::now();
+        let on = i64::from(on_duty);
+        let (id, before) = match id {
+            Some(id) => {
+                let before = self.row_json("imaging_experts", id).await?.map(Value::Object);
+                sqlx::query("UPDATE imaging_experts SET title = $1, on_duty = $2, updated_at = $3 WHERE id = $4")
+                    .bind(title)
+                    .bind(on)
+                    .bind(&now)
+                    .bind(id)
+                    .execute(&mut *self.tx)
+                    .await?;
+                (id, before)
+            }
+            None => {
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO imaging_experts (user_id, department_org_id, title, on_duty, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                )
+                .bind(user)
+                .bind(department)
+                .bind(title)
+                .bind(on)
+                .bind(&now)
+                .fetch_one(&mut *self.tx)
+                .await?;
+                (id, None)
+            }
+        };
+        let after = self.row_json("imaging_experts", id).await?.map(Value::Object);
+        self.audit_step("imaging_duty", "imaging_experts", Some(id), before, after).await?;
+        Ok(id)
+    }
+
+    /// Make a consultation request as the actor (a writing user of the requesting hospital): its
+    /// own rules, then the department owned today, the studies known to the PACS and not removed;
+    /// then it is offered to the least-loaded expert on duty who meets the title asked, or queued
+    /// at the owning hospital. Returns its id.
+    pub async fn request_imaging(&mut self, r: &NewRequest) -> Result<i64> {
+        self.live()?;
+        let res = self.request_step(r).await;
+        self.note(res)
+    }
+
+    async fn request_step(&mut self, r: &NewRequest) -> Result<i64> {
+        let org = match self.actor.org_id {
+            Some(o) if self.actor.role.writes_records() && self.actor.user_id.is_some() => o.get(),
+            _ => {
+                return Err(StoreError::Forbidden("只有申请医院的填报用户可以提出会诊申请".into()));
+            }
+        };
+        let side: Option<String> = sqlx::query_scalar("SELECT side FROM organizations WHERE id = $1")
+            .bind(org)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        if side.as_deref() != Some("recipient") {
+            return Err(StoreError::Forbidden("只有受援方医疗机构的用户可以提出会诊申请".into()));
+        }
+        let c: CheckedRequest = r.check().map_err(StoreError::Invalid)?;
+        let kind: Option<String> = sqlx::query_scalar("SELECT kind FROM organizations WHERE id = $1")
+            .bind(c.department_id)
+            .fetch_optional(&mut *self.tx)
+            .await?;
+        match kind.as_deref() {
+            Some("department") => {}
+            Some(_) => {
+                return Err(invalid(
+                    "department_id",
+                    "会诊科室",
+                    "县医院的一个科室",
+                    format!("单位 {} 不是科室", c.department_id),
+                ))
+            }
+            None => {
+                return Err(invalid("department_id", "会诊科室", "存在", format!("科室 {} 不存在", c.department_id)))
+            }
+        }
+        let today = crate::reporting::today().to_string();
+        let Some((owner, pairing, program)) = owner_of(&mut self.tx, c.department_id, &today).await? else {
+            let name: String = sqlx::query_scalar("SELECT name FROM organizations WHERE id = $1")
+                .bind(c.department_id)
+                .fetch_one(&mut *self.tx)
+                .await?;
+            return Err(invalid(
+                "department_id",
+                "会诊科室",
+                "由江西医院院包科结对帮扶的科室",
+                format!("“{name}”目前没有院包科结对的江西医院，无人受理"),
+            ));
+        };
+        let mut studies = Vec::new();
+        for uid in &c.study_uids {
+            let s: Option<(i64, String)> = sqlx::query_as("SELECT id, state FROM imaging_studies WHERE study_uid = $1")
+                .bind(uid)
+                .fetch_optional(&mut *self.tx)
+                .await?;
+            match s {
+                Some((id, state)) if state != "deleted" => studies.push(id),
+                Some(_) => {
+                    return Err(invalid(
+                        "study_uids",
+                        "关联检查",
+                        "影像平台上现有的检查",
+                        format!("检查 {uid} 已从影像平台删除"),
+                    ))
+                }
+                None => {
+                    return Err(invalid(
+                        "study_uids",
+                        "关联检查",
+                        "已传到影像平台的检查",
+                        format!("影像平台上没有检查 {uid}（图像须先传到影像平台）"),
+                    ))
+                }
+            }
+        }
+        let now = crate::write::now();
+        let store = self.store;
+        let crypto = store.crypto();
+        let (enc, hash, mask) = match &c.patient_id_number {
+            Some(s) => (Some(crypto.encrypt(&s.clear)?), Some(crypto.lookup_hash(&s.clear)), Some(s.masked.clone())),
+            None => (None, None, None),
+        };
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO imaging_requests (program_id, requesting_org_id, requested_by, department_org_id, owner_org_id, \
+             pairing_id, patient_name, patient_sex, patient_age, patient_id_number_enc, patient_id_number_hash, \
+             patient_id_number_mask, exam, modality, body_part, clinical_question, case_summary, priority, expert_title, \
+             consent, state, requested_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, 1, 'queued', $20, $20) \
+             RETURNING id",
+        )
+        .bind(program)
+        .bind(org)
+        .bind(self.actor.user_id.map(|u| u.get()))
+        .bind(c.department_id)
+        .bind(owner)
+        .bind(pairing)
+        .bind(&c.patient_name)
+        .bind(c.patient_sex)
+        .bind(c.patient_age)
+        .bind(enc)
+        .bind(hash)
+        .bind(mask)
+        .bind(&c.exam)
+        .bind(c.modality)
+        .bind(&c.body_part)
+        .bind(&c.clinical_question)
+        .bind(&c.case_summary)
+        .bind(c.priority.code())
+        .bind(c.expert_title)
+        .bind(&now)
+        .fetch_one(&mut *self.tx)
+        .await
+        .map_err(|e| crate::error::explain(e, "会诊申请"))?;
+        for s in &studies {
+            sqlx::query("INSERT INTO imaging_request_studies (request_id, study_id) VALUES ($1, $2)")
+                .bind(id)
+                .bind(*s)
+                .execute(&mut *self.tx)
+                .await?;
+        }
+        use sm3::Digest as _;
+        let digest = hex::encode(sm3::Sm3::digest(&c.consent.bytes));
+        sqlx::query(
+            "INSERT INTO imaging_consents (request_id, name, content_type, size, sm3, data, uploaded_by, uploaded_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(id)
+        .bind(&c.consent.file_name)
+        .bind(&c.consent.content_type)
+        .bind(c.consent.bytes.len() as i64)
+        .bind(&digest)
+        .bind(base64::engine::general_purpose::STANDARD.encode(&c.consent.bytes))
+        .bind(self.actor.user_id.map(|u| u.get()))
+        .bind(&now)
+        .execute(&mut *self.tx)
+        .await?;
+        let mut after = self.row_json("imaging_requests", id).await?.unwrap_or_default();
+        after.insert("studies".into(), json!(studies));
+        after.insert(
+            "consent_file".into(),
+            json!({"name": c.consent.file_name, "size": c.consent.bytes.len(), "sm3": digest}),
+        );
+        self.audit_step("imaging_request", "imaging_requests", Some(id), None, Some(Value::Object(after))).await?;
+        self.event(id, "requested", None, None, &now).await?;
+        self.offer_next(id, &now).await?;
+        Ok(id)
+    }
+
+    /// One timestamped step.
+    async fn event(&mut self, id: i64, action: &str, to: Option<i64>, reason: Option<&str>, at: &str) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO imaging_request_events (request_id, at, action, by_user_id, to_user_id, reason) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(id)
+        .bind(at)
+        .bind(action)
+        .bind(self.actor.user_id.map(|u| u.get()))
+        .bind(to)
+        .bind(reason)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Offer the request to the expert on duty for its department, of the owning hospital, who
+    /// meets the title asked, has not declined it, and has the fewest requests open (then the
+    /// earliest on the roster); queued at the owning hospital when there is none.
+    async fn offer_next(&mut self, id: i64, now: &str) -> Result<()> {
+        let (department, owner, title): (i64, i64, String) =
+            sqlx::query_as("SELECT department_org_id, owner_org_id, expert_title FROM imaging_requests WHERE id = $1")
+                .bind(id)
+                .fetch_one(&mut *self.tx)
+                .await?;
+        let candidates: Vec<(i64, String, Option<i64>, i64)> = sqlx::query_as(
+            "SELECT e.user_id, e.title, u.org_id, \
+             (SELECT COUNT(*) FROM imaging_requests o WHERE o.assignee_user_id = e.user_id AND o.state IN ('offered', 'accepted')) \
+             FROM imaging_experts e JOIN users u ON u.id = e.user_id \
+             WHERE e.department_org_id = $1 AND e.on_duty = 1 AND NOT EXISTS (SELECT 1 FROM imaging_request_events v \
+             WHERE v.request_id = $2 AND v.action = 'declined' AND v.by_user_id = e.user_id) \
+             ORDER BY 4, e.id",
+        )
+        .bind(department)
+        .bind(id)
+        .fetch_all(&mut *self.tx)
+        .await?;
+        let mut chosen = None;
+        for (user, has, org, _) in candidates {
+            let Some(org) = org else { continue };
+            if title_meets(&has, &title) && crate::reporting::holds(&mut self.tx, owner, org).await? {
+                chosen = Some(user);
+                break;
+            }
+        }
+        self.move_to(id, chosen, if chosen.is_some() { "offered" } else { "queued" }, now).await?;
+        self.event(id, if chosen.is_some() { "offered" } else { "queued" }, chosen, None, now).await?;
+        self.tell(id, chosen, owner).await
+    }
+
+    /// The request's new state and assignee, audited with the row before and after.
+    async fn move_to(&mut self, id: i64, assignee: Option<i64>, state: &str, now: &str) -> Result<()> {
+        let before = self.row_json("imaging_requests", id).await?.map(Value::Object);
+        sqlx::query("UPDATE imaging_requests SET state = $1, assignee_user_id = $2, updated_at = $3 WHERE id = $4")
+            .bind(state)
+            .bind(assignee)
+            .bind(now)
+            .bind(id)
+            .execute(&mut *self.tx)
+            .await?;
+        let after = self.row_json("imaging_requests", id).await?.map(Value::Object);
+        self.audit_step(&format!("imaging_{state}"), "imaging_requests", Some(id), before, after).await
+    }
+
+    /// Tell the expert it was offered to, or the owning hospital's users that it waits in their queue.
+    async fn tell(&mut self, id: i64, to: Option<i64>, owner: i64) -> Result<()> {
+        let (exam, priority, department): (String, String, String) = sqlx::query_as(
+            "SELECT r.exam, r.priority, d.name FROM imaging_requests r JOIN organizations d ON d.id = r.department_org_id \
+             WHERE r.id = $1",
+        )
+        .bind(id)
+        .fetch_one(&mut *self.tx)
+        .await?;
+        let p = domain::imaging::Priority::parse(&priority).map(|p| p.label()).unwrap_or("常规");
+        let title = format!("远程影像会诊（{p}）：{department}");
+        let body = format!("检查项目：{exam}");
+        let link = format!("/imaging/requests/{id}");
+        let n = crate::followups::NewNotice { kind: "imaging", title: &title, body: &body, link: &link, dedupe: None };
+        match to {
+            Some(u) => self.notify_users_step(&[u], &n).await.map(|_| ()),
+            None => self.notify_org_step(owner, &n).await.map(|_| ()),
+        }
+    }
+
+    async fn request_row(&mut self, id: i64) -> Result<(String, Option<i64>, i64, i64)> {
+        let row: Option<(String, Option<i64>, i64, i64)> = sqlx::query_as(
+            "SELECT state, assignee_user_id, department_org_id, owner_org_id FROM imaging_requests WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&mut *self.tx)
+        .await?;
+        row.ok_or(StoreError::NotFound { what: "会诊申请", id: id.to_string() })
+    }
+
+    /// The expert it is offered to accepts it.
+    pub async fn accept_imaging(&mut self, id: i64) -> Result<()> {
+        self.live()?;
+        let r = async {
+            let (state, assignee, _, _) = self.request_row(id).await?;
+            let me = self.actor.user_id.map(|u| u.get());
+            if me.is_none() || assignee != me {
+                return Err(StoreError::Forbidden("只有被分派的专家可以接收这份会诊申请".into()));
+            }
+            if state != "offered" {
+                return Err(StoreError::Conflict(format!("会诊申请 {id} 处于“{}”，不能接收", label(&state))));
+            }
+            let now = crate::write::now();
+            self.move_to(id, me, "accepted", &now).await?;
+            self.event(id, "accepted", me, None, &now).await
+        }
+        .await;
+        self.note(r)
+    }
+
+    /// The expert it is offered to (or who accepted it and cannot read it) declines it with a
+    /// reason; it goes on to the next expert on duty, or back to the queue.
+    pub async fn decline_imaging(&mut self, id: i64, reason: &str) -> Result<()> {
+        self.live()?;
+        let r = async {
+            let reason =
+                domain::imaging::reason("reason", "拒绝理由", reason).map_err(|e| StoreError::Invalid(e.into()))?;
+            let (state, assignee, _, _) = self.request_row(id).await?;
+            let me = self.actor.user_id.map(|u| u.get());
+            if me.is_none() || assignee != me {
+                return Err(StoreError::Forbidden("只有被分派的专家可以拒绝这份会诊申请".into()));
+            }
+            if !matches!(state.as_str(), "offered" | "accepted") {
+                return Err(StoreError::Conflict(format!("会诊申请 {id} 处于“{}”，不能拒绝", label(&state))));
+            }
+            let now = crate::write::now();
+            self.event(id, "declined", me, Some(&reason), &now).await?;
+            self.offer_next(id, &now).await
+        }
+        .await;
+        self.note(r)
+    }
+
+    /// An expert on the department's roster (of the owning hospital) takes a queued request
+    /// ("assign to me"): it is accepted at once.
+    pub async fn take_imaging(&mut self, id: i64) -> Result<()> {
+        self.live()?;
+        let r = async {
+            let (state, _, department, owner) = self.request_row(id).await?;
+            let Some(me) = self.actor.user_id.map(|u| u.get()) else {
+                return Err(StoreError::Forbidden("只有值班专家可以领取会诊申请".into()));
+            };
+            if !self.on_roster(me, department, owner).await? {
+                return Err(StoreError::Forbidden("只有该科室排班表上的专家可以领取会诊申请".into()));
+            }
+            if state != "queued" {
+                return Err(StoreError::Conflict(format!("会诊申请 {id} 处于“{}”，不能领取", label(&state))));
+            }
+            let now = crate::write::now();
+            self.move_to(id, Some(me), "accepted", &now).await?;
+            self.event(id, "taken", Some(me), None, &now).await
+        }
+        .await;
+        self.note(r)
+    }
+
+    /// A manager of the centre offers the request to another expert of the roster, with a reason.
+    pub async fn reassign_imaging(&mut self, id: i64, to: i64, reason: &str) -> Result<()> {
+        self.live()?;
+        let r = async {
+            if !self.actor.role.manages_program() {
+                return Err(StoreError::Forbidden("只有“项目管理”角色可以改派会诊申请".into()));
+            }
+            let reason =
+                domain::imaging::reason("reason", "改派理由", reason).map_err(|e| StoreError::Invalid(e.into()))?;
+            let (state, assignee, department, owner) = self.request_row(id).await?;
+            if !self.on_roster(to, department, owner).await? {
+                return Err(invalid(
+                    "to_user_id",
+                    "改派专家",
+                    "该科室排班表上、包科医院的专家",
+                    format!("用户 {to} 不在该科室的排班表上"),
+                ));
+            }
+            if !matches!(state.as_str(), "queued" | "offered" | "accepted") {
+                return Err(StoreError::Conflict(format!("会诊申请 {id} 处于“{}”，不能改派", label(&state))));
+            }
+            if assignee == Some(to) && state != "queued" {
+                return Err(invalid("to_user_id", "改派专家", "另一位专家", "会诊申请已分派给这位专家".into()));
+            }
+            let now = crate::write::now();
+            self.move_to(id, Some(to), "offered", &now).await?;
+            self.event(id, "reassigned", Some(to), Some(&reason), &now).await?;
+            self.tell(id, Some(to), owner).await
+        }
+        .await;
+        self.note(r)
+    }
+
+    async fn on_roster(&mut self, user: i64, department: i64, owner: i64) -> Result<bool> {
+        let org: Option<Option<i64>> = sqlx::query_scalar(
+            "SELECT u.org_id FROM imaging_experts e JOIN users u ON u.id = e.user_id \
+             WHERE e.user_id = $1 AND e.department_org_id = $2",
+        )
+        .bind(user)
+        .bind(department)
+        .fetch_optional(&mut *self.tx)
+        .await?;
+        match org.flatten() {
+            Some(o) => crate::reporting::holds(&mut self.tx, owner, o).await,
+            None => Ok(false),
+        }
+    }
+}
+
+fn label(state: &str) -> &'static str {
+    RequestState::parse(state).map(|s| s.label()).unwrap_or("未知状态")
+}

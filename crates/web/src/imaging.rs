@@ -1,0 +1,731 @@
+//! 远程影像 (the remote imaging centre): the worklist (`/imaging`: what is offered to or accepted
+//! by the reader, its departments' queue, its hospital's requests; emergencies first, with the
+//! images' completeness as the PACS reported it), a consultation request's form and page (accept,
+//! decline with a reason, take from the queue, a manager's reassignment; every step with its time),
+//! the consent document, the studies lately arrived from the PACS, and the duty roster
+//! (`/imaging/duty`). Every write goes through `store::consults`, which decides who may do what.
+
+use crate::auth::Ctx;
+use crate::layout;
+use crate::{AppError, AppState};
+use axum::extract::{Multipart, Path, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use domain::imaging::{title_label, Consent, NewRequest, Priority, MODALITIES, PRIORITIES, TITLES};
+use maud::{html, Markup};
+use serde::Deserialize;
+use std::collections::HashMap;
+use store::consults::Request;
+use store::StoreError;
+
+fn id_of(ctx: &Ctx, raw: &str) -> Result<i64, AppError> {
+    raw.parse::<i64>()
+        .ok()
+        .filter(|i| *i > 0)
+        .ok_or_else(|| AppError::NotFound(ctx.t("没有这份会诊申请", "No such consultation request").into()))
+}
+
+fn state_zh(state: &str) -> &'static str {
+    domain::imaging::RequestState::parse(state).map(|s| s.label()).unwrap_or("未知")
+}
+
+fn priority_zh(p: &str) -> &'static str {
+    Priority::parse(p).map(|p| p.label()).unwrap_or("常规")
+}
+
+fn action_zh(a: &str) -> &'static str {
+    match a {
+        "requested" => "提出申请",
+        "offered" => "分派给专家",
+        "queued" => "进入包科医院待分派队列",
+        "accepted" => "专家接收",
+        "declined" => "专家拒绝",
+        "reassigned" => "改派",
+        "taken" => "专家领取",
+        _ => "其他",
+    }
+}
+
+fn images(ctx: &Ctx, m: Option<&(bool, i64, i64)>) -> Markup {
+    html! {
+        @match m {
+            Some((true, series, instances)) => span.images.complete { (ctx.t("图像完整", "images complete")) " · " (series) (ctx.t(" 序列 ", " series ")) (instances) (ctx.t(" 幅", " images")) },
+            Some((false, series, instances)) => span.images.receiving { (ctx.t("接收中", "receiving")) " · " (series) (ctx.t(" 序列 ", " series ")) (instances) (ctx.t(" 幅", " images")) },
+            None => span.images { "—" },
+        }
+    }
+}
+
+fn table(ctx: &Ctx, rows: &[&Request], imgs: &HashMap<i64, (bool, i64, i64)>) -> Markup {
+    html! {
+        table.data.worklist {
+            thead { tr {
+                th { (ctx.t("编号", "No.")) } th { (ctx.t("优先级", "Priority")) } th { (ctx.t("科室", "Department")) }
+                th { (ctx.t("包科医院", "Owning hospital")) } th { (ctx.t("检查", "Exam")) } th { (ctx.t("患者", "Patient")) }
+                th { (ctx.t("图像", "Images")) } th { (ctx.t("状态", "State")) } th { (ctx.t("专家", "Expert")) } th { (ctx.t("申请时间", "Asked")) }
+            } }
+            tbody {
+                @for r in rows {
+                    tr class={ "priority-" (r.priority) } data-request=(r.id) {
+                        td { a href={ "/imaging/requests/" (r.id) } { (r.id) } }
+                        td { span class={ "badge " (r.priority) } { (priority_zh(&r.priority)) } }
+                        td { (r.department) } td { (r.owner) }
+                        td { (r.modality) " · " (r.exam) }
+                        td { (r.patient_name) " · " (r.patient_sex) " · " (r.patient_age) (ctx.t("岁", " y")) }
+                        td { (images(ctx, imgs.get(&r.id))) }
+                        td { span class={ "state " (r.state) } { (state_zh(&r.state)) } }
+                        td { (r.assignee.clone().unwrap_or_else(|| "—".into())) }
+                        td { (layout::beijing(&r.requested_at)) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+pub async fn worklist(State(s): State<AppState>, ctx: Ctx) -> Result<Markup, AppError> {
+    crate::reads_business(&ctx)?;
+    let actor = ctx.user.actor(None);
+    let all = s.store.imaging_worklist(&actor, 1000).await?;
+    let ids: Vec<i64> = all.iter().map(|r| r.id).collect();
+    let imgs = s.store.imaging_images(&ids).await?;
+    let me = ctx.user.user_id.get();
+    let mine: Vec<&Request> = all.iter().filter(|r| r.assignee_user_id == Some(me)).collect();
+    let roster = s.store.imaging_roster_of(me).await?;
+    let queue: Vec<&Request> = all
+        .iter()
+        .filter(|r| r.state == "queued" && roster.iter().any(|e| e.department_org_id == r.department_org_id))
+        .collect();
+    let others: Vec<&Request> =
+        all.iter().filter(|r| r.assignee_user_id != Some(me) && !queue.iter().any(|q| q.id == r.id)).collect();
+    let title = ctx.t("远程影像会诊", "Remote imaging consultations");
+    let body = html! {
+        h1 { (title) }
+        p {
+            @if ctx.user.role.writes_records() { a.button href="/imaging/requests/new" id="new-request" { (ctx.t("提出会诊申请", "Request a consultation")) } " " }
+            a href="/imaging/studies" { (ctx.t("影像平台收到的检查 ›", "Studies received by the PACS ›")) }
+            @if ctx.user.role.manages_program() { " · " a href="/imaging/duty" { (ctx.t("专家排班 ›", "Duty roster ›")) } }
+        }
+        @if !roster.is_empty() {
+            p.hint { (ctx.t("我的排班：", "On the roster of: "))
+                @for (i, e) in roster.iter().enumerate() { @if i > 0 { "、" } (e.department) "（" (title_label(&e.title)) @if !e.on_duty { (ctx.t("，不在岗", ", off duty")) } "）" } }
+        }
+        h2 { (ctx.t("分派给我的", "Assigned to me")) }
+        @if mine.is_empty() { p.hint id="mine-empty" { (ctx.t("没有。", "None.")) } } @else { div id="mine" { (table(&ctx, &mine, &imgs)) } }
+        @if !roster.is_empty() {
+            h2 { (ctx.t("科室待分派队列", "My departments' queue")) }
+            @if queue.is_empty() { p.hint { (ctx.t("队列为空。", "The queue is empty.")) } } @else { div id="queue" { (table(&ctx, &queue, &imgs)) } }
+        }
+        h2 { (ctx.t("会诊申请", "Requests")) }
+        @if others.is_empty() { p.hint { (ctx.t("没有。", "None.")) } } @else { div id="requests" { (table(&ctx, &others, &imgs)) } }
+    };
+    Ok(layout::page(&ctx, title, body))
+}
+
+/// The request form, with the errors of a refused try beside their fields.
+async fn form(
+    s: &AppState,
+    ctx: &Ctx,
+    errors: &HashMap<String, String>,
+    v: &HashMap<String, String>,
+) -> Result<Markup, AppError> {
+    let depts = s.store.imaging_departments().await?;
+    let studies = s.store.imaging_studies(200).await?;
+    let err = |k: &str| errors.get(k).cloned();
+    let val = |k: &str| v.get(k).cloned().unwrap_or_default();
+    let chosen: Vec<&str> = v.get("study_uids").map(|s| s.split('\n').collect()).unwrap_or_default();
+    Ok(html! {
+        form.stack.imaging-request method="post" action="/imaging/requests" enctype="multipart/form-data" {
+            input type="hidden" name="csrf" value=(ctx.user.csrf);
+            fieldset { legend { (ctx.t("患者", "Patient")) }
+                (layout::field("患者姓名", html! { input name="patient_name" required maxlength="50" value=(val("patient_name")); }, err("patient_name")))
+                (layout::field("性别", html! { select name="patient_sex" { option value="男" selected[val("patient_sex") == "男"] { "男" } option value="女" selected[val("patient_sex") == "女"] { "女" } } }, err("patient_sex")))
+                (layout::field("年龄（周岁）", html! { input name="patient_age" type="number" min="0" max="150" required value=(val("patient_age")); }, err("patient_age")))
+                (layout::field("身份证号（选填，加密保存）", html! { input name="patient_id_number" maxlength="18" autocomplete="off" value=(val("patient_id_number")); }, err("patient_id_number")))
+            }
+            fieldset { legend { (ctx.t("检查与会诊", "Exam and question")) }
+                (layout::field("检查项目", html! { input name="exam" required maxlength="100" value=(val("exam")); }, err("exam")))
+                (layout::field("检查类型", html! { select name="modality" { @for (c, n) in MODALITIES { option value=(c) selected[val("modality") == *c] { (c) " " (n) } } } }, err("modality")))
+                (layout::field("检查部位", html! { input name="body_part" required maxlength="50" value=(val("body_part")); }, err("body_part")))
+                (layout::field("会诊目的（临床问题）", html! { textarea name="clinical_question" rows="2" required maxlength="500" { (val("clinical_question")) } }, err("clinical_question")))
+                (layout::field("病情摘要", html! { textarea name="case_summary" rows="4" required maxlength="4000" { (val("case_summary")) } }, err("case_summary")))
+                (layout::field("优先级", html! { select name="priority" { @for (_, c, n) in PRIORITIES { option value=(c) selected[val("priority") == *c] { (n) } } } }, err("priority")))
+                (layout::field("会诊科室（院包科）", html! { select name="department_id" { option value="" { "—" } @for (id, name, owner) in &depts { option value=(id) selected[val("department_id") == id.to_string()] { (name) " → " (owner) } } } }, err("department_id")))
+                (layout::field("专家职称", html! { select name="expert_title" { @for (c, n) in TITLES { option value=(c) selected[val("expert_title") == *c] { (n) } } } }, err("expert_title")))
+            }
+            fieldset.studies { legend { (ctx.t("关联检查（影像平台已收到的）", "Studies (as received by the PACS)")) }
+                @if let Some(e) = err("study_uids") { span.error role="alert" { (e) } }
+                @if studies.iter().all(|s| s.state == "deleted") { p.hint { (ctx.t("影像平台还没有收到检查：请先把图像传到影像平台。", "The PACS has no study yet: send the images first.")) } }
+                @for st in studies.iter().filter(|s| s.state != "deleted") {
+                    label.check { input type="checkbox" name="study_uids" value=(st.study_uid) checked[chosen.contains(&st.study_uid.as_str())];
+                        " " (st.study_date.clone().unwrap_or_default()) " · " (st.modalities) " · " (st.body_parts) " · " (st.description.clone().unwrap_or_default())
+                        " · " (st.series_count) (ctx.t(" 序列 ", " series ")) (st.instance_count) (ctx.t(" 幅 · ", " images · "))
+                        (if st.state == "complete" { ctx.t("完整", "complete") } else { ctx.t("接收中", "receiving") }) }
+                }
+            }
+            fieldset { legend { (ctx.t("知情同意", "Consent")) }
+                @if let Some(e) = err("consent") { span.error role="alert" { (e) } }
+                label.check { input type="checkbox" name="consent" value="yes"; " " (ctx.t("患者（或其监护人）已书面同意远程会诊", "The patient (or guardian) consented in writing")) }
+                (layout::field("签字的知情同意书（PDF、JPEG 或 PNG，不超过 10 MB）", html! { input type="file" name="consent_file" accept="application/pdf,image/jpeg,image/png"; }, err("consent_file")))
+            }
+            p.hint { (ctx.t("会诊意见仅供参考，诊疗决定由申请医院作出。", "The opinion is advisory; the treating decision stays with the requesting hospital.")) }
+            button type="submit" id="send-request" { (ctx.t("提交会诊申请", "Send the request")) }
+        }
+    })
+}
+
+pub async fn new_form(State(s): State<AppState>, ctx: Ctx) -> Result<Markup, AppError> {
+    crate::reads_business(&ctx)?;
+    let title = ctx.t("提出会诊申请", "Request a consultation");
+    let f = form(&s, &ctx, &HashMap::new(), &HashMap::new()).await?;
+    let body = html! { p.crumbs { a href="/imaging" { (ctx.t("远程影像会诊", "Remote imaging")) } " › " (title) } h1 { (title) } (f) };
+    Ok(layout::page(&ctx, title, body))
+}
+
+pub async fn create(State(s): State<AppState>, ctx: Ctx, mut parts: Multipart) -> Result<Response, AppError> {
+    let failed = |e: axum::extract::multipart::MultipartError| {
+        AppError::from(StoreError::Invalid(
+            domain::Invalid::new("consent_file", "知情同意书", "上传", format!("上传未完成：{}", e.body_text())).into(),
+        ))
+    };
+    let mut v: HashMap<String, String> = HashMap::new();
+    let mut uids = Vec::new();
+    let mut consent_given = false;
+    let mut file: Option<(String, String, Vec<u8>)> = None;
+    while let Some(field) = parts.next_field().await.map_err(failed)? {
+        let name = field.name().unwrap_or_default().to_string();
+        let file_name = field.file_name().map(str::to_string);
+        let ctype = field.content_type().unwrap_or("application/octet-stream").to_string();
+        let bytes = field.bytes().await.map_err(failed)?;
+        match name.as_str() {
+            "consent_file" => {
+                if let Some(n) = file_name.filter(|n| !n.is_empty()) {
+                    file = Some((n, ctype, bytes.to_vec()));
+                }
+            }
+            "study_uids" => uids.push(String::from_utf8_lossy(&bytes).into_owned()),
+            "consent" => consent_given = String::from_utf8_lossy(&bytes) == "yes",
+            _ => {
+                v.insert(name, String::from_utf8_lossy(&bytes).into_owned());
+            }
+        }
+    }
+    ctx.check_csrf(v.get("csrf").map(String::as_str).unwrap_or_default())?;
+    crate::reads_business(&ctx)?;
+    let get = |k: &str| v.get(k).cloned().unwrap_or_default();
+    let age = get("patient_age").trim().parse::<i64>().unwrap_or(-1);
+    let department_id = get("department_id").trim().parse::<i64>().ok();
+    let consent = match (consent_given, file) {
+        (true, Some((file_name, content_type, bytes))) => Some(Consent { given: true, file_name, content_type, bytes }),
+        (true, None) => {
+            Some(Consent { given: true, file_name: String::new(), content_type: String::new(), bytes: Vec::new() })
+        }
+        (false, _) => None,
+    };
+    let r = NewRequest {
+        patient_name: get("patient_name"),
+        patient_sex: get("patient_sex"),
+        patient_age: age,
+        patient_id_number: Some(get("patient_id_number")),
+        exam: get("exam"),
+        modality: get("modality"),
+        body_part: get("body_part"),
+        clinical_question: get("clinical_question"),
+        case_summary: get("case_summary"),
+        priority: get("priority"),
+        department_id,
+        expert_title: get("expert_title"),
+        study_uids: uids.clone(),
+        consent,
+    };
+    let res = async {
+        let mut tx = s.store.write(&ctx.user.actor(None)).await?;
+        let id = tx.request_imaging(&r).await?;
+        tx.commit().await?;
+        Ok::<i64, StoreError>(id)
+    }
+    .await;
+    match res {
+        Ok(id) => Ok(Redirect::to(&format!("/imaging/requests/{id}")).into_response()),
+        Err(StoreError::Invalid(e)) => {
+            let errors: HashMap<String, String> = e.0.iter().map(|x| (x.field.clone(), x.to_string())).collect();
+            v.insert("study_uids".into(), uids.join("\n"));
+            // The 身份证号 is not sent back into the page.
+            v.remove("patient_id_number");
+            let title = ctx.t("提出会诊申请", "Request a consultation");
+            let f = form(&s, &ctx, &errors, &v).await?;
+            let body = html! {
+                p.crumbs { a href="/imaging" { (ctx.t("远程影像会诊", "Remote imaging")) } " › " (title) }
+                h1 { (title) }
+                div.errors role="alert" { p { (ctx.t("会诊申请未提交：", "The request was not sent: ")) } ul { @for x in &e.0 { li data-field=(x.field) { (x.to_string()) } } } }
+                (f)
+            };
+            Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, layout::page(&ctx, title, body)).into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn visible(s: &AppState, ctx: &Ctx, id: i64) -> Result<Request, AppError> {
+    crate::reads_business(ctx)?;
+    match s.store.imaging_request_for(&ctx.user.actor(None), id).await {
+        Ok(r) => Ok(r),
+        Err(StoreError::NotFound { .. }) => {
+            Err(AppError::NotFound(ctx.t("没有这份会诊申请", "No such consultation request").into()))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn page(State(s): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> Result<Markup, AppError> {
+    let id = id_of(&ctx, &id)?;
+    let r = visible(&s, &ctx, id).await?;
+    let studies = s.store.imaging_request_studies(id).await?;
+    let events = s.store.imaging_request_events(id).await?;
+    let me = ctx.user.user_id.get();
+    let mine = r.assignee_user_id == Some(me);
+    let roster = s.store.imaging_experts(r.department_org_id).await?;
+    let on_roster = roster.iter().any(|e| e.user_id == me);
+    let names: HashMap<i64, String> = roster.iter().map(|e| (e.user_id, e.user_name.clone())).collect();
+    let who = |u: Option<i64>| u.map(|u| names.get(&u).cloned().unwrap_or_else(|| format!("#{u}"))).unwrap_or_default();
+    let title = format!("{}{} {}", ctx.t("会诊申请 ", "Consultation request "), r.id, r.exam);
+    let body = html! {
+        p.crumbs { a href="/imaging" { (ctx.t("远程影像会诊", "Remote imaging")) } " › " (r.id) }
+        h1 { (title) }
+        p { span class={ "badge " (r.priority) } { (priority_zh(&r.priority)) } " "
+            (ctx.t("状态：", "State: ")) span id="request-state" class={ "state " (r.state) } { (state_zh(&r.state)) }
+            @if let Some(a) = &r.assignee { " · " (ctx.t("专家：", "Expert: ")) span id="request-assignee" { (a) } } }
+        p.hint.advisory { (ctx.t("远程会诊意见仅供参考，诊疗决定由申请医院作出。", "The consultation's opinion is advisory; the treating decision stays with the requesting hospital.")) }
+        dl.record {
+            dt { (ctx.t("申请单位", "Requested by")) } dd { (r.requesting_org) }
+            dt { (ctx.t("会诊科室", "Department")) } dd { (r.department) }
+            dt { (ctx.t("包科医院", "Owning hospital")) } dd id="request-owner" { (r.owner) }
+            dt { (ctx.t("患者", "Patient")) } dd { (r.patient_name) " · " (r.patient_sex) " · " (r.patient_age) (ctx.t(" 岁", " y"))
+                @if let Some(m) = &r.patient_id_number_mask { " · " (ctx.t("身份证号 ", "ID ")) (m) } }
+            dt { (ctx.t("检查", "Exam")) } dd { (r.modality) " · " (r.exam) " · " (r.body_part) }
+            dt { (ctx.t("会诊目的", "Question")) } dd { (r.clinical_question) }
+            dt { (ctx.t("病情摘要", "Case summary")) } dd.summary { (r.case_summary) }
+            dt { (ctx.t("专家职称", "Title asked")) } dd { (title_label(&r.expert_title)) }
+            dt { (ctx.t("知情同意", "Consent")) } dd { (ctx.t("已书面同意 · ", "given in writing · ")) a href={ "/imaging/requests/" (r.id) "/consent" } { (ctx.t("知情同意书", "the signed form")) } }
+            dt { (ctx.t("申请时间", "Asked")) } dd { (layout::beijing(&r.requested_at)) }
+        }
+        h2 { (ctx.t("关联检查", "Studies")) }
+        table.data.compact.studies {
+            thead { tr { th { (ctx.t("检查日期", "Date")) } th { (ctx.t("类型", "Modality")) } th { (ctx.t("部位", "Body part")) } th { (ctx.t("描述", "Description")) } th.num { (ctx.t("序列", "Series")) } th.num { (ctx.t("图像", "Images")) } th { (ctx.t("状态", "State")) } } }
+            tbody { @for st in &studies { tr {
+                td { (st.study_date.clone().unwrap_or_default()) } td { (st.modalities) } td { (st.body_parts) } td { (st.description.clone().unwrap_or_default()) }
+                td.num { (st.series_count) } td.num { (st.instance_count) }
+                td { (match st.state.as_str() { "complete" => ctx.t("图像完整", "complete"), "deleted" => ctx.t("已从影像平台删除", "removed from the PACS"), _ => ctx.t("接收中", "receiving") }) }
+            } } }
+        }
+        h2 { (ctx.t("办理", "Actions")) }
+        div.actions {
+            @if mine && r.state == "offered" {
+                form.inline method="post" action={ "/imaging/requests/" (r.id) "/act" } {
+                    input type="hidden" name="csrf" value=(ctx.user.csrf); input type="hidden" name="action" value="accept";
+                    button type="submit" id="accept-request" { (ctx.t("接收", "Accept")) }
+                }
+            }
+            @if mine && r.state != "queued" {
+                form.inline method="post" action={ "/imaging/requests/" (r.id) "/act" } {
+                    input type="hidden" name="csrf" value=(ctx.user.csrf); input type="hidden" name="action" value="decline";
+                    input name="reason" placeholder=(ctx.t("拒绝理由（必填）", "Reason (required)")) required maxlength="200";
+                    button.danger type="submit" id="decline-request" { (ctx.t("拒绝", "Decline")) }
+                }
+            }
+            @if on_roster && r.state == "queued" {
+                form.inline method="post" action={ "/imaging/requests/" (r.id) "/act" } {
+                    input type="hidden" name="csrf" value=(ctx.user.csrf); input type="hidden" name="action" value="take";
+                    button type="submit" id="take-request" { (ctx.t("分派给我", "Assign to me")) }
+                }
+            }
+            @if ctx.user.role.manages_program() && !roster.is_empty() {
+                form.inline method="post" action={ "/imaging/requests/" (r.id) "/act" } {
+                    input type="hidden" name="csrf" value=(ctx.user.csrf); input type="hidden" name="action" value="reassign";
+                    select name="to_user_id" { @for e in &roster { option value=(e.user_id) { (e.user_name) "（" (title_label(&e.title)) @if !e.on_duty { "，不在岗" } "）" } } }
+                    input name="reason" placeholder=(ctx.t("改派理由（必填）", "Reason (required)")) required maxlength="200";
+                    button type="submit" id="reassign-request" { (ctx.t("改派", "Reassign")) }
+                }
+            }
+        }
+        h2 { (ctx.t("办理过程", "Steps")) }
+        ol.events {
+            @for e in &events {
+                li data-action=(e.action) { (layout::beijing(&e.at)) " · " (action_zh(&e.action))
+                    @if e.to_user_id.is_some() && e.action != "accepted" { " → " (who(e.to_user_id)) }
+                    @if let Some(why) = &e.reason { " · " (ctx.t("理由：", "reason: ")) (why) } }
+            }
+        }
+    };
+    Ok(layout::page(&ctx, &title, body))
+}
+
+#[derive(Deserialize)]
+pub struct ActForm {
+    csrf: String,
+    action: String,
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    to_user_id: Option<String>,
+}
+
+pub async fn act(
+    State(s): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    Form(f): Form<ActForm>,
+) -> Result<Response, AppError> {
+    ctx.check_csrf(&f.csrf)?;
+    let id = id_of(&ctx, &id)?;
+    visible(&s, &ctx, id).await?;
+    let mut tx = s.store.write(&ctx.user.actor(None)).await?;
+    match f.action.as_str() {
+        "accept" => tx.accept_imaging(id).await?,
+        "decline" => tx.decline_imaging(id, &f.reason).await?,
+        "take" => tx.take_imaging(id).await?,
+        "reassign" => {
+            let to = f.to_user_id.as_deref().and_then(|t| t.trim().parse::<i64>().ok()).ok_or_else(|| {
+                AppError::from(StoreError::Invalid(
+                    domain::Invalid::new("to_user_id", "改派专家", "排班表上的专家", "未选择专家").into(),
+                ))
+            })?;
+            tx.reassign_imaging(id, to, &f.reason).await?
+        }
+        other => {
+            return Err(AppError::from(StoreError::Invalid(
+                domain::Invalid::new("action", "办理操作", "接收、拒绝、领取或改派", format!("“{other}”不是办理操作"))
+                    .into(),
+            )))
+        }
+    }
+    tx.commit().await?;
+    Ok(Redirect::to(&format!("/imaging/requests/{id}")).into_response())
+}
+
+pub async fn consent(State(s): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> Result<Response, AppError> {
+    let id = id_of(&ctx, &id)?;
+    crate::reads_business(&ctx)?;
+    let (name, _, _, bytes) = match s.store.imaging_consent_for(&ctx.user.actor(None), id).await {
+        Ok(x) => x,
+        Err(StoreError::NotFound { .. }) => {
+            return Err(AppError::NotFound(ctx.t("没有这份会诊申请", "No such consultation request").into()))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let disposition = format!("attachment; filename=\"consent\"; filename*=UTF-8''{}", crate::records::encode(&name));
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/octet-stream".to_string()),
+            (header::CONTENT_DISPOSITION, disposition),
+            (header::HeaderName::from_static("x-content-type-options"), "nosniff".to_string()),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+pub async fn studies(State(s): State<AppState>, ctx: Ctx) -> Result<Markup, AppError> {
+    crate::reads_business(&ctx)?;
+    let studies = s.store.imaging_studies(500).await?;
+    let title = ctx.t("影像平台收到的检查", "Studies received by the PACS");
+    let body = html! {
+        p.crumbs { a href="/imaging" { (ctx.t("远程影像会诊", "Remote imaging")) } " › " (title) }
+        h1 { (title) }
+        p.hint { (ctx.t("由影像平台（PACS）的变更记录自动获知，不保存图像和患者身份信息。", "Learnt from the PACS's change feed; no images and no patient identifiers are kept here.")) }
+        table.data.compact.studies {
+            thead { tr { th { (ctx.t("到达时间", "Arrived")) } th { (ctx.t("检查日期", "Date")) } th { (ctx.t("类型", "Modality")) } th { (ctx.t("部位", "Body part")) } th { (ctx.t("描述", "Description")) } th.num { (ctx.t("序列", "Series")) } th.num { (ctx.t("图像", "Images")) } th { (ctx.t("状态", "State")) } } }
+            tbody { @for st in &studies { tr data-uid=(st.study_uid) {
+                td { (layout::beijing(&st.first_seen_at)) } td { (st.study_date.clone().unwrap_or_default()) } td { (st.modalities) } td { (st.body_parts) }
+                td { (st.description.clone().unwrap_or_default()) } td.num { (st.series_count) } td.num { (st.instance_count) }
+                td { (match st.state.as_str() { "complete" => ctx.t("图像完整", "complete"), "deleted" => ctx.t("已删除", "removed"), _ => ctx.t("接收中", "receiving") }) }
+            } } }
+        }
+    };
+    Ok(layout::page(&ctx, title, body))
+}
+
+pub async fn duty(State(s): State<AppState>, ctx: Ctx) -> Result<Markup, AppError> {
+    crate::reads_business(&ctx)?;
+    let depts = s.store.imaging_departments().await?;
+    let title = ctx.t("专家排班", "Duty roster");
+    let mut rosters = Vec::new();
+    for (id, name, owner) in &depts {
+        rosters.push((*id, name.clone(), owner.clone(), s.store.imaging_experts(*id).await?));
+    }
+    let body = html! {
+        p.crumbs { a href="/imaging" { (ctx.t("远程影像会诊", "Remote imaging")) } " › " (title) }
+        h1 { (title) }
+        p.hint { (ctx.t("会诊申请按院包科结对交给包科医院，再分派给该科室排班表上在岗、职称符合要求、手头申请最少的专家。", "A request goes to the hospital that owns the department, then to the expert on its roster who is on duty, meets the title asked and has the fewest open requests.")) }
+        table.data.compact.roster {
+            thead { tr { th { (ctx.t("科室", "Department")) } th { (ctx.t("包科医院", "Owning hospital")) } th { (ctx.t("专家", "Experts")) } } }
+            tbody { @for (_, name, owner, experts) in &rosters { tr {
+                td { (name) } td { (owner) }
+                td { @for (i, e) in experts.iter().enumerate() { @if i > 0 { "、" } (e.user_name) "（" (title_label(&e.title)) @if !e.on_duty { (ctx.t("，不在岗", ", off duty")) } "）" } }
+            } } }
+        }
+        @if ctx.user.role.manages_program() {
+            h2 { (ctx.t("排班", "Set duty")) }
+            form.inline method="post" action="/imaging/duty" {
+                input type="hidden" name="csrf" value=(ctx.user.csrf);
+                select name="department_id" { @for (id, name, owner) in &depts { option value=(id) { (name) " → " (owner) } } }
+                input name="user" placeholder=(ctx.t("专家用户名", "Expert's user name")) required maxlength="100";
+                select name="title" { @for (c, n) in TITLES.iter().skip(1) { option value=(c) { (n) } } }
+                select name="on_duty" { option value="1" { (ctx.t("在岗", "on duty")) } option value="0" { (ctx.t("不在岗", "off duty")) } }
+                button type="submit" id="set-duty" { (ctx.t("保存", "Save")) }
+            }
+        }
+    };
+    Ok(layout::page(&ctx, title, body))
+}
+
+#[derive(Deserialize)]
+pub struct DutyForm {
+    csrf: String,
+    department_id: String,
+    user: String,
+    title: String,
+    on_duty: String,
+}
+
+pub async fn set_duty(State(s): State<AppState>, ctx: Ctx, Form(f): Form<DutyForm>) -> Result<Response, AppError> {
+    ctx.check_csrf(&f.csrf)?;
+    crate::reads_business(&ctx)?;
+    let bad = |field: &str, label: &str, msg: String| {
+        AppError::from(StoreError::Invalid(domain::Invalid::new(field, label, "存在", msg).into()))
+    };
+    let department =
+        f.department_id.trim().parse::<i64>().map_err(|_| bad("department_id", "科室", "未选择科室".into()))?;
+    let user = s
+        .store
+        .user_id_by_name(f.user.trim())
+        .await?
+        .ok_or_else(|| bad("user", "专家", format!("没有用户“{}”", f.user.trim())))?;
+    let mut tx = s.store.write(&ctx.user.actor(None)).await?;
+    tx.set_imaging_expert(user, department, &f.title, f.on_duty.trim() == "1").await?;
+    tx.commit().await?;
+    Ok(Redirect::to("/imaging/duty").into_response())
+}
+
+// The JSON API: the same store calls, scopes and refusals as the pages.
+
+use crate::api::{ApiCtx, ApiError};
+use axum::body::Bytes;
+use axum::http::StatusCode;
+use axum::Json;
+use base64::Engine as _;
+use serde_json::{json, Map, Value};
+
+fn bad(field: &str, label: &str, rule: &str, message: String) -> ApiError {
+    ApiError::invalid(StatusCode::BAD_REQUEST, domain::Invalid::new(field, label, rule, message).into())
+}
+
+/// A JSON object body, or a 400 saying what is wrong with it.
+fn object(body: &Bytes) -> Result<Map<String, Value>, ApiError> {
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(m)) => Ok(m),
+        Ok(_) => Err(bad("body", "请求体", "JSON 对象", "请求体须为 JSON 对象".into())),
+        Err(e) => Err(bad("body", "请求体", "JSON", format!("请求体不是有效的 JSON：{e}"))),
+    }
+}
+
+fn text(m: &Map<String, Value>, k: &str, label: &str) -> Result<String, ApiError> {
+    match m.get(k) {
+        None | Some(Value::Null) => Ok(String::new()),
+        Some(Value::String(s)) => Ok(s.clone()),
+        Some(_) => Err(bad(k, label, "字符串", format!("{label}须为字符串"))),
+    }
+}
+
+fn int(m: &Map<String, Value>, k: &str, label: &str) -> Result<Option<i64>, ApiError> {
+    match m.get(k) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => n.as_i64().map(Some).ok_or_else(|| bad(k, label, "整数", format!("{label}须为整数"))),
+        Some(_) => Err(bad(k, label, "整数", format!("{label}须为整数"))),
+    }
+}
+
+const REQUEST_FIELDS: &[&str] = &[
+    "patient_name",
+    "patient_sex",
+    "patient_age",
+    "patient_id_number",
+    "exam",
+    "modality",
+    "body_part",
+    "clinical_question",
+    "case_summary",
+    "priority",
+    "department_id",
+    "expert_title",
+    "study_uids",
+    "consent",
+];
+
+/// A request from its JSON body; the consent document as base64 in `consent.data_base64`.
+fn request_of_json(m: &Map<String, Value>) -> Result<NewRequest, ApiError> {
+    if let Some(k) = m.keys().find(|k| !REQUEST_FIELDS.contains(&k.as_str())) {
+        return Err(bad(k, k, "已知字段", format!("未知字段“{k}”")));
+    }
+    let study_uids = match m.get("study_uids") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(a)) => a
+            .iter()
+            .map(|v| {
+                v.as_str()
+                    .map(str::to_string)
+                    .ok_or_else(|| bad("study_uids", "关联检查", "字符串数组", "检查 UID 须为字符串".into()))
+            })
+            .collect::<Result<_, _>>()?,
+        Some(_) => return Err(bad("study_uids", "关联检查", "字符串数组", "关联检查须为检查 UID 的数组".into())),
+    };
+    let consent = match m.get("consent") {
+        None | Some(Value::Null) => None,
+        Some(Value::Object(c)) => {
+            if let Some(k) =
+                c.keys().find(|k| !["given", "file_name", "content_type", "data_base64"].contains(&k.as_str()))
+            {
+                return Err(bad(
+                    "consent",
+                    "知情同意",
+                    "given、file_name、content_type、data_base64",
+                    format!("未知字段“consent.{k}”"),
+                ));
+            }
+            let given = match c.get("given") {
+                Some(Value::Bool(b)) => *b,
+                _ => {
+                    return Err(bad(
+                        "consent",
+                        "知情同意",
+                        "given 为布尔值",
+                        "须写明 consent.given（true 或 false）".into(),
+                    ))
+                }
+            };
+            let data = text(c, "data_base64", "知情同意书")?;
+            let bytes = base64::engine::general_purpose::STANDARD.decode(data.trim()).map_err(|e| {
+                bad("consent_file", "知情同意书", "Base64", format!("知情同意书不是有效的 Base64：{e}"))
+            })?;
+            Some(Consent {
+                given,
+                file_name: text(c, "file_name", "文件名")?,
+                content_type: text(c, "content_type", "文件类型")?,
+                bytes,
+            })
+        }
+        Some(_) => return Err(bad("consent", "知情同意", "JSON 对象", "知情同意须为对象".into())),
+    };
+    let patient_id_number = text(m, "patient_id_number", "患者身份证号")?;
+    Ok(NewRequest {
+        patient_name: text(m, "patient_name", "患者姓名")?,
+        patient_sex: text(m, "patient_sex", "患者性别")?,
+        patient_age: int(m, "patient_age", "患者年龄")?.unwrap_or(-1),
+        patient_id_number: Some(patient_id_number),
+        exam: text(m, "exam", "检查项目")?,
+        modality: text(m, "modality", "检查类型")?,
+        body_part: text(m, "body_part", "检查部位")?,
+        clinical_question: text(m, "clinical_question", "会诊目的")?,
+        case_summary: text(m, "case_summary", "病情摘要")?,
+        priority: text(m, "priority", "优先级")?,
+        department_id: int(m, "department_id", "会诊科室")?,
+        expert_title: text(m, "expert_title", "专家职称")?,
+        study_uids,
+        consent,
+    })
+}
+
+fn request_json(r: &Request, imgs: Option<&(bool, i64, i64)>) -> Value {
+    let mut v = serde_json::to_value(r).unwrap_or(Value::Null);
+    if let Some((complete, series, instances)) = imgs {
+        v["images"] = json!({ "complete": complete, "series": series, "instances": instances });
+    }
+    v
+}
+
+fn api_id(raw: &str) -> Result<i64, ApiError> {
+    raw.parse::<i64>().ok().filter(|i| *i > 0).ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "没有这份会诊申请"))
+}
+
+async fn api_visible(s: &AppState, api: &ApiCtx, id: i64) -> Result<Request, ApiError> {
+    crate::reads_business(&api.ctx)?;
+    match s.store.imaging_request_for(&api.ctx.user.actor(Some(api.source.clone())), id).await {
+        Ok(r) => Ok(r),
+        Err(StoreError::NotFound { .. }) => Err(ApiError::new(StatusCode::NOT_FOUND, "没有这份会诊申请")),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// GET /api/v1/imaging/requests: the caller's worklist.
+pub async fn api_list(State(s): State<AppState>, api: ApiCtx) -> Result<Json<Value>, ApiError> {
+    crate::reads_business(&api.ctx)?;
+    let all = s.store.imaging_worklist(&api.ctx.user.actor(None), 1000).await?;
+    let ids: Vec<i64> = all.iter().map(|r| r.id).collect();
+    let imgs = s.store.imaging_images(&ids).await?;
+    let items: Vec<Value> = all.iter().map(|r| request_json(r, imgs.get(&r.id))).collect();
+    Ok(Json(json!({ "total": items.len(), "items": items })))
+}
+
+/// POST /api/v1/imaging/requests.
+pub async fn api_create(State(s): State<AppState>, api: ApiCtx, body: Bytes) -> Result<Response, ApiError> {
+    crate::reads_business(&api.ctx)?;
+    let r = request_of_json(&object(&body)?)?;
+    let actor = api.ctx.user.actor(Some(api.source.clone()));
+    let mut tx = s.store.write(&actor).await?;
+    let id = tx.request_imaging(&r).await?;
+    tx.commit().await?;
+    let r = api_visible(&s, &api, id).await?;
+    let imgs = s.store.imaging_images(&[id]).await?;
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, format!("/api/v1/imaging/requests/{id}"))],
+        Json(request_json(&r, imgs.get(&id))),
+    )
+        .into_response())
+}
+
+/// GET /api/v1/imaging/requests/{id}: the request, its studies and its steps.
+pub async fn api_get(State(s): State<AppState>, api: ApiCtx, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+    let id = api_id(&id)?;
+    let r = api_visible(&s, &api, id).await?;
+    let imgs = s.store.imaging_images(&[id]).await?;
+    let mut v = request_json(&r, imgs.get(&id));
+    v["studies"] = serde_json::to_value(s.store.imaging_request_studies(id).await?).unwrap_or(Value::Null);
+    v["events"] = serde_json::to_value(s.store.imaging_request_events(id).await?).unwrap_or(Value::Null);
+    Ok(Json(v))
+}
+
+/// POST /api/v1/imaging/requests/{id}/{action}: accept, decline (`reason`), take, reassign
+/// (`to_user_id`, `reason`).
+pub async fn api_act(
+    State(s): State<AppState>,
+    api: ApiCtx,
+    Path((id, action)): Path<(String, String)>,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let id = api_id(&id)?;
+    api_visible(&s, &api, id).await?;
+    let m = if body.iter().all(u8::is_ascii_whitespace) { Map::new() } else { object(&body)? };
+    if let Some(k) = m.keys().find(|k| !["reason", "to_user_id"].contains(&k.as_str())) {
+        return Err(bad(k, k, "reason、to_user_id", format!("未知字段“{k}”")));
+    }
+    let reason = text(&m, "reason", "理由")?;
+    let actor = api.ctx.user.actor(Some(api.source.clone()));
+    let mut tx = s.store.write(&actor).await?;
+    match action.as_str() {
+        "accept" => tx.accept_imaging(id).await?,
+        "decline" => tx.decline_imaging(id, &reason).await?,
+        "take" => tx.take_imaging(id).await?,
+        "reassign" => {
+            let to = int(&m, "to_user_id", "改派专家")?
+                .ok_or_else(|| bad("to_user_id", "改派专家", "必填", "未指定改派的专家（to_user_id）".into()))?;
+            tx.reassign_imaging(id, to, &reason).await?
+        }
+        _ => return Err(ApiError::new(StatusCode::NOT_FOUND, "没有这个办理操作：accept、decline、take 或 reassign")),
+    }
+    tx.commit().await?;
+    let r = api_visible(&s, &api, id).await?;
+    let imgs = s.store.imaging_images(&[id]).await?;
+    Ok(Json(request_json(&r, imgs.get(&id))))
+}
