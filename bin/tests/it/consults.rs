@@ -396,6 +396,42 @@ async fn consultation_pages(db: &TestDb) {
     let r = expert.post(&format!("/imaging/requests/{id}/act"), &[("csrf", &csrf), ("action", "accept")]);
     assert_eq!(r.status, 303);
     assert!(expert.get(&format!("/imaging/requests/{id}")).body.contains("已接收"));
+    // The report on the page: the draft from the template, saved, signed, issued; the requester
+    // confirms; the print layout.
+    let page = expert.get(&format!("/imaging/requests/{id}"));
+    assert!(page.body.contains("save-report") && page.body.contains("中线结构居中"), "{}", page.body);
+    let at = format!("/imaging/requests/{id}/report");
+    let r = expert.post(
+        &at,
+        &[
+            ("csrf", &csrf),
+            ("action", "save"),
+            ("findings", "右侧额叶见片状高密度影。"),
+            ("impression", "右侧额叶脑出血。"),
+            ("advice", "建议神经外科会诊。"),
+        ],
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(expert.post(&at, &[("csrf", &csrf), ("action", "sign")]).status, 303);
+    assert_eq!(expert.post(&at, &[("csrf", &csrf), ("action", "issue")]).status, 303);
+    assert_eq!(expert.post(&at, &[("csrf", &csrf), ("action", "unknown")]).status, 422);
+    let csrf_d = doctor.get("/imaging").hidden("csrf");
+    let page = doctor.get(&format!("/imaging/requests/{id}"));
+    assert!(page.body.contains("confirm-report") && page.body.contains("右侧额叶脑出血"), "{}", page.body);
+    assert_eq!(doctor.post(&at, &[("csrf", &csrf_d), ("action", "confirm")]).status, 303);
+    let print = doctor.get(&format!("/imaging/requests/{id}/report/print"));
+    assert_eq!(print.status, 200);
+    for s in [
+        "赣陶远程影像中心",
+        "阿依古丽·买买提",
+        "右侧额叶脑出血",
+        "建议神经外科会诊",
+        "u.e1",
+        "仅供临床参考",
+        "size: A4",
+    ] {
+        assert!(print.body.contains(s), "{s} in the printed report");
+    }
 
     let mut outsider = browse("outsider");
     let before = count(db, "audit_log").await;
@@ -463,3 +499,101 @@ async fn consultation_pages(db: &TestDb) {
     assert!(!list.body.contains("653022197805120020"));
 }
 both!(consultation_pages);
+
+/// The report: written by the expert who accepted the request (from the exam's template), signed,
+/// reviewed by a second expert where the centre requires it, issued, confirmed by the requester;
+/// an amendment is a new version through the same steps, the old one kept as it was.
+async fn consultation_reports(db: &TestDb) {
+    use domain::imaging::{ReportAction as A, ReportText};
+    let store = db.store().await;
+    let w = world(&store).await;
+    let manager = w.actor("manager");
+    for (who, title) in [("e1", "副主任医师"), ("e2", "主任医师"), ("e3", "主治医师")] {
+        let u = w.user(who);
+        write(&store, &manager, async |tx| tx.set_imaging_expert(u, w.imaging_dept, title, true).await).await.unwrap();
+    }
+    let doctor = w.actor("doctor");
+    let (e1, e2, e3) = (w.actor("e1"), w.actor("e2"), w.actor("e3"));
+    let id = write(&store, &doctor, async |tx| tx.request_imaging(&request(w.imaging_dept)).await).await.unwrap();
+    let text = |f: &str, i: &str| ReportText { findings: f.into(), impression: i.into(), advice: String::new() };
+    // Not before it is accepted, and only by its expert.
+    let e = write(&store, &e1, async |tx| tx.save_imaging_report(id, &text("", "")).await).await.unwrap_err();
+    assert!(matches!(e, StoreError::Conflict(_)), "{e}");
+    write(&store, &e1, async |tx| tx.accept_imaging(id).await).await.unwrap();
+    let e = write(&store, &e2, async |tx| tx.save_imaging_report(id, &text("x", "y")).await).await.unwrap_err();
+    assert!(matches!(e, StoreError::Forbidden(_)), "{e}");
+    // The first draft comes from the exam's template (头颅 CT).
+    write(&store, &e1, async |tx| tx.save_imaging_report(id, &text("", "")).await).await.unwrap();
+    let v1 = &store.imaging_reports(id).await.unwrap()[0];
+    assert_eq!((v1.version, v1.state.as_str(), v1.template.as_str()), (1, "draft", "头颅 CT 平扫"));
+    assert!(v1.findings.contains("中线结构居中"), "{}", v1.findings);
+    // A draft without its impression cannot be signed.
+    write(&store, &e1, async |tx| tx.save_imaging_report(id, &text("右侧额叶见片状高密度影。", "")).await)
+        .await
+        .unwrap();
+    let e = write(&store, &e1, async |tx| tx.imaging_report_step(id, A::Sign, None).await).await.unwrap_err();
+    assert!(matches!(&e, StoreError::Invalid(i) if i.0[0].field == "impression"), "{e}");
+    write(&store, &e1, async |tx| {
+        tx.save_imaging_report(id, &text("右侧额叶见片状高密度影，周围水肿。", "右侧额叶脑出血。")).await
+    })
+    .await
+    .unwrap();
+    write(&store, &e1, async |tx| tx.imaging_report_step(id, A::Sign, None).await).await.unwrap();
+    let e = write(&store, &e1, async |tx| tx.save_imaging_report(id, &text("改", "改")).await).await.unwrap_err();
+    assert!(matches!(e, StoreError::Conflict(_)), "a signed report is not edited: {e}");
+    // The centre requires a second signature: the reader cannot issue alone, an attending cannot review.
+    write(&store, &manager, async |tx| tx.set_imaging_review_required(true).await).await.unwrap();
+    assert!(store.imaging_review_required().await.unwrap());
+    let e = write(&store, &e1, async |tx| tx.imaging_report_step(id, A::Issue, None).await).await.unwrap_err();
+    assert!(matches!(e, StoreError::Forbidden(_)), "{e}");
+    let e = write(&store, &e3, async |tx| tx.imaging_report_step(id, A::Review, None).await).await.unwrap_err();
+    assert!(matches!(e, StoreError::Forbidden(_)), "{e}");
+    let e = write(&store, &e1, async |tx| tx.imaging_report_step(id, A::Review, None).await).await.unwrap_err();
+    assert!(matches!(e, StoreError::Forbidden(_)), "the reader does not review its own report: {e}");
+    write(&store, &e2, async |tx| tx.imaging_report_step(id, A::Review, None).await).await.unwrap();
+    let e = write(&store, &doctor, async |tx| tx.imaging_report_step(id, A::Confirm, None).await).await.unwrap_err();
+    assert!(matches!(e, StoreError::Forbidden(_)), "not confirmed before it is issued: {e}");
+    let told = count(db, "notifications").await;
+    write(&store, &e1, async |tx| tx.imaging_report_step(id, A::Issue, None).await).await.unwrap();
+    assert_eq!(store.imaging_request_for(&doctor, id).await.unwrap().state, "reported");
+    assert!(count(db, "notifications").await > told, "the requesting hospital is told");
+    write(&store, &doctor, async |tx| tx.imaging_report_step(id, A::Confirm, None).await).await.unwrap();
+    assert_eq!(store.imaging_request_for(&doctor, id).await.unwrap().state, "confirmed");
+    let v1 = &store.imaging_reports(id).await.unwrap()[0];
+    assert_eq!(v1.state, "confirmed");
+    assert!(v1.signed_at.is_some() && v1.reviewed_at.is_some() && v1.issued_at.is_some() && v1.confirmed_at.is_some());
+    assert_eq!((v1.author.as_deref(), v1.reviewer.as_deref()), (Some("u.e1"), Some("u.e2")));
+
+    // An amendment: a reason, a new version through the same steps; the first one kept.
+    let e = write(&store, &e1, async |tx| tx.imaging_report_step(id, A::Amend, Some(" ")).await).await.unwrap_err();
+    assert!(matches!(&e, StoreError::Invalid(i) if i.0[0].field == "reason"), "{e}");
+    write(&store, &e1, async |tx| tx.imaging_report_step(id, A::Amend, Some("补充出血量估计")).await).await.unwrap();
+    write(&store, &e1, async |tx| {
+        tx.save_imaging_report(
+            id,
+            &text("右侧额叶见片状高密度影，约 15 ml，周围水肿。", "右侧额叶脑出血（约 15 ml）。"),
+        )
+        .await
+    })
+    .await
+    .unwrap();
+    write(&store, &e1, async |tx| tx.imaging_report_step(id, A::Sign, None).await).await.unwrap();
+    write(&store, &e2, async |tx| tx.imaging_report_step(id, A::Review, None).await).await.unwrap();
+    write(&store, &e2, async |tx| tx.imaging_report_step(id, A::Issue, None).await).await.unwrap();
+    let versions = store.imaging_reports(id).await.unwrap();
+    assert_eq!(
+        versions.iter().map(|v| (v.version, v.state.as_str())).collect::<Vec<_>>(),
+        [(2, "final"), (1, "confirmed")]
+    );
+    assert_eq!(versions[1].impression, "右侧额叶脑出血。");
+    assert_eq!(versions[0].amendment_reason.as_deref(), Some("补充出血量估计"));
+    assert_eq!(store.imaging_request_for(&doctor, id).await.unwrap().state, "reported", "to be confirmed again");
+    let steps: Vec<String> = store.imaging_request_events(id).await.unwrap().into_iter().map(|e| e.action).collect();
+    for s in ["report_signed", "report_reviewed", "report_issued", "report_confirmed", "report_amended"] {
+        assert!(steps.iter().any(|x| x == s), "{s} in {steps:?}");
+    }
+    // Only a manager sets the rule.
+    let e = write(&store, &e1, async |tx| tx.set_imaging_review_required(false).await).await.unwrap_err();
+    assert!(matches!(e, StoreError::Forbidden(_)), "{e}");
+}
+both!(consultation_reports);

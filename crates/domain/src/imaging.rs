@@ -335,6 +335,188 @@ impl RequestState {
     }
 }
 
+/// A consultation report's state: 草稿 → 初步报告 (the reader signed) → 已审核 (a second signature,
+/// where the centre requires one) → 正式报告 (issued) → 已确认 (by the requester). An amendment is
+/// a new version that goes the same way; the version it replaces stays as it was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReportState {
+    Draft,
+    Preliminary,
+    Reviewed,
+    Final,
+    Confirmed,
+}
+
+pub const REPORT_STATES: &[(ReportState, &str, &str)] = &[
+    (ReportState::Draft, "draft", "草稿"),
+    (ReportState::Preliminary, "preliminary", "初步报告"),
+    (ReportState::Reviewed, "reviewed", "已审核"),
+    (ReportState::Final, "final", "正式报告"),
+    (ReportState::Confirmed, "confirmed", "已确认"),
+];
+
+impl ReportState {
+    pub fn parse(s: &str) -> Option<ReportState> {
+        REPORT_STATES.iter().find(|(_, c, n)| *c == s || *n == s).map(|(r, _, _)| *r)
+    }
+    pub fn code(self) -> &'static str {
+        REPORT_STATES.iter().find(|(r, _, _)| *r == self).map(|(_, c, _)| *c).unwrap_or("draft")
+    }
+    pub fn label(self) -> &'static str {
+        REPORT_STATES.iter().find(|(r, _, _)| *r == self).map(|(_, _, n)| *n).unwrap_or("草稿")
+    }
+}
+
+/// What is done to a report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReportAction {
+    /// 签署初步报告: the reader signs the draft.
+    Sign,
+    /// 审核: a second expert signs.
+    Review,
+    /// 签发: the report becomes the formal one.
+    Issue,
+    /// 确认: the requesting hospital has read it.
+    Confirm,
+    /// 修订: a new version of a formal report.
+    Amend,
+}
+
+pub const REPORT_ACTIONS: &[(ReportAction, &str, &str)] = &[
+    (ReportAction::Sign, "sign", "签署初步报告"),
+    (ReportAction::Review, "review", "审核签名"),
+    (ReportAction::Issue, "issue", "签发正式报告"),
+    (ReportAction::Confirm, "confirm", "确认收到"),
+    (ReportAction::Amend, "amend", "修订报告"),
+];
+
+impl ReportAction {
+    pub fn parse(s: &str) -> Option<ReportAction> {
+        REPORT_ACTIONS.iter().find(|(_, c, n)| *c == s || *n == s).map(|(a, _, _)| *a)
+    }
+    pub fn code(self) -> &'static str {
+        REPORT_ACTIONS.iter().find(|(a, _, _)| *a == self).map(|(_, c, _)| *c).unwrap_or("sign")
+    }
+    pub fn label(self) -> &'static str {
+        REPORT_ACTIONS.iter().find(|(a, _, _)| *a == self).map(|(_, _, n)| *n).unwrap_or("签署初步报告")
+    }
+}
+
+/// Where an actor stands to a report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ReportStanding {
+    /// The expert the request is assigned to (the reader, who writes the report).
+    pub reader: bool,
+    /// Another expert of the department's roster, of 副主任医师 or above: may give the second signature.
+    pub reviewer: bool,
+    /// A writing user of the requesting hospital.
+    pub requester: bool,
+}
+
+/// The one state machine of a report: the state an action leads to, or why it may not be done.
+/// `review_required`: the centre requires a second signature before a report is issued.
+pub fn report_step(
+    state: ReportState,
+    action: ReportAction,
+    who: ReportStanding,
+    review_required: bool,
+) -> Result<ReportState, &'static str> {
+    use ReportAction as A;
+    use ReportState as S;
+    const STATE: &str = "报告当前的状态不能进行此操作";
+    match action {
+        A::Sign if !who.reader => Err("只有阅片专家可以签署报告"),
+        A::Sign if state == S::Draft => Ok(S::Preliminary),
+        A::Review if who.reader || !who.reviewer => Err("审核须由报告医师以外、副主任医师以上的排班专家签名"),
+        A::Review if state == S::Preliminary => Ok(S::Reviewed),
+        A::Issue if state == S::Reviewed && (who.reader || who.reviewer) => Ok(S::Final),
+        A::Issue if state == S::Preliminary && who.reader && review_required => {
+            Err("本中心要求审核签名：须由另一位副主任医师以上的专家审核后签发")
+        }
+        A::Issue if state == S::Preliminary && who.reader => Ok(S::Final),
+        A::Issue if !who.reader && !who.reviewer => Err("只有阅片专家或审核专家可以签发报告"),
+        A::Confirm if !who.requester => Err("只有申请医院可以确认收到报告"),
+        A::Confirm if state == S::Final => Ok(S::Confirmed),
+        A::Amend if !who.reader => Err("只有阅片专家可以修订报告"),
+        A::Amend if matches!(state, S::Final | S::Confirmed) => Ok(S::Draft),
+        _ => Err(STATE),
+    }
+}
+
+/// The report's text: 检查所见, 诊断意见, 建议.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ReportText {
+    pub findings: String,
+    pub impression: String,
+    #[serde(default)]
+    pub advice: String,
+}
+
+impl ReportText {
+    /// A draft may be incomplete; a text to be signed must have its findings and impression.
+    pub fn check(&self, to_sign: bool) -> Result<ReportText, Invalids> {
+        let mut e = Invalids::default();
+        let mut field = |k: &str, label: &str, s: &str, max: usize, required: bool| -> String {
+            let t = s.trim();
+            if t.is_empty() {
+                if required {
+                    e.push(Invalid::new(k, label, "签署前必填", format!("{label}不能为空")));
+                }
+                return String::new();
+            }
+            match plain(k, label, t, max) {
+                Ok(v) => v,
+                Err(x) => {
+                    e.push(x);
+                    String::new()
+                }
+            }
+        };
+        let findings = field("findings", "检查所见", &self.findings, 8000, to_sign);
+        let impression = field("impression", "诊断意见", &self.impression, 4000, to_sign);
+        let advice = field("advice", "建议", &self.advice, 2000, false);
+        e.finish(|| ReportText { findings, impression, advice })
+    }
+}
+
+/// Report templates per exam: (modality, body part word, name, 检查所见, 诊断意见).
+pub const REPORT_TEMPLATES: &[(&str, &str, &str, &str, &str)] = &[
+    (
+        "CT",
+        "头",
+        "头颅 CT 平扫",
+        "颅骨骨质完整，未见骨折征象。脑实质内未见异常密度影，灰白质分界清楚。脑室系统大小、形态未见异常，脑沟、脑裂、脑池未见增宽，中线结构居中。",
+        "头颅 CT 平扫未见明显异常。",
+    ),
+    (
+        "CT",
+        "胸",
+        "胸部 CT 平扫",
+        "胸廓对称，气管及支气管通畅。双肺纹理清晰，肺野内未见实变及结节影。纵隔内未见肿大淋巴结，心影大小正常。双侧胸腔未见积液。",
+        "胸部 CT 平扫未见明显异常。",
+    ),
+    (
+        "MR",
+        "头",
+        "头颅 MR 平扫",
+        "脑实质内未见异常信号影，DWI 未见弥散受限。脑室系统未见扩大，中线结构居中。垂体、脑干及小脑未见异常。",
+        "头颅 MR 平扫未见明显异常。",
+    ),
+    ("", "", "通用", "", ""),
+];
+
+/// The template for an exam: the first whose modality and body-part word match, else the general one.
+pub fn template_for(modality: &str, body_part: &str) -> (&'static str, &'static str, &'static str) {
+    REPORT_TEMPLATES
+        .iter()
+        .find(|(m, b, ..)| !m.is_empty() && *m == modality && body_part.contains(b))
+        .or(REPORT_TEMPLATES.last())
+        .map(|(_, _, n, f, i)| (*n, *f, *i))
+        .unwrap_or(("通用", "", ""))
+}
+
 /// A reason a person gives (a decline, a reassignment): required, at most 200 characters.
 pub fn reason(field: &str, label: &str, s: &str) -> Result<String, Invalid> {
     plain(field, label, s, 200)
@@ -411,6 +593,52 @@ mod tests {
         let mut r = good();
         r.patient_id_number = Some("110101199003070000".into());
         assert_eq!(fields(&r), ["patient_id_number"]);
+    }
+
+    #[test]
+    fn the_report_goes_its_way_and_no_other() {
+        use ReportAction as A;
+        use ReportState as S;
+        let reader = ReportStanding { reader: true, ..Default::default() };
+        let reviewer = ReportStanding { reviewer: true, ..Default::default() };
+        let requester = ReportStanding { requester: true, ..Default::default() };
+        assert_eq!(report_step(S::Draft, A::Sign, reader, true), Ok(S::Preliminary));
+        assert!(report_step(S::Draft, A::Sign, reviewer, true).is_err());
+        assert!(report_step(S::Preliminary, A::Issue, reader, true).is_err());
+        assert_eq!(report_step(S::Preliminary, A::Issue, reader, false), Ok(S::Final));
+        assert!(report_step(S::Preliminary, A::Review, reader, true).is_err());
+        assert_eq!(report_step(S::Preliminary, A::Review, reviewer, true), Ok(S::Reviewed));
+        assert_eq!(report_step(S::Reviewed, A::Issue, reviewer, true), Ok(S::Final));
+        assert!(report_step(S::Reviewed, A::Confirm, requester, true).is_err());
+        assert_eq!(report_step(S::Final, A::Confirm, requester, true), Ok(S::Confirmed));
+        assert!(report_step(S::Final, A::Confirm, reader, true).is_err());
+        assert_eq!(report_step(S::Confirmed, A::Amend, reader, true), Ok(S::Draft));
+        assert!(report_step(S::Draft, A::Amend, reader, true).is_err());
+        assert!(report_step(S::Final, A::Sign, reader, true).is_err());
+        // Every state, action, standing and rule tried: 15 lead somewhere — sign a draft (2), review
+        // (2), issue a preliminary one without the rule (1), issue a reviewed one as reader or
+        // reviewer (4), confirm (2), amend a final or confirmed one (4).
+        let states = [S::Draft, S::Preliminary, S::Reviewed, S::Final, S::Confirmed];
+        let actions = [A::Sign, A::Review, A::Issue, A::Confirm, A::Amend];
+        let everyone = [reader, reviewer, requester];
+        let mut allowed = 0;
+        for s in states {
+            for a in actions {
+                for w in everyone {
+                    for req in [true, false] {
+                        allowed += usize::from(report_step(s, a, w, req).is_ok());
+                    }
+                }
+            }
+        }
+        assert_eq!(allowed, 15);
+    }
+
+    #[test]
+    fn the_template_follows_the_exam() {
+        assert_eq!(template_for("CT", "头部").0, "头颅 CT 平扫");
+        assert_eq!(template_for("MR", "头颅").0, "头颅 MR 平扫");
+        assert_eq!(template_for("US", "腹部").0, "通用");
     }
 
     #[test]

@@ -9,7 +9,10 @@ use crate::error::{Result, StoreError};
 use crate::{Store, Tx};
 use base64::Engine as _;
 use domain::audit::Actor;
-use domain::imaging::{title_meets, CheckedRequest, NewRequest, RequestState};
+use domain::imaging::{
+    report_step, title_meets, CheckedRequest, NewRequest, ReportAction, ReportStanding, ReportState, ReportText,
+    RequestState,
+};
 use serde::Serialize;
 use serde_json::{json, Value};
 
@@ -805,6 +808,404 @@ impl Tx<'_> {
             Some(o) => crate::reporting::holds(&mut self.tx, owner, o).await,
             None => Ok(false),
         }
+    }
+}
+
+/// A version of a consultation's report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Report {
+    pub id: i64,
+    pub request_id: i64,
+    pub version: i64,
+    pub template: String,
+    pub findings: String,
+    pub impression: String,
+    pub advice: String,
+    pub state: String,
+    pub amendment_reason: Option<String>,
+    pub author_user_id: Option<i64>,
+    pub author: Option<String>,
+    pub reviewer_user_id: Option<i64>,
+    pub reviewer: Option<String>,
+    pub issued_by: Option<i64>,
+    pub confirmed_by: Option<i64>,
+    pub created_at: String,
+    pub signed_at: Option<String>,
+    pub reviewed_at: Option<String>,
+    pub issued_at: Option<String>,
+    pub confirmed_at: Option<String>,
+}
+
+const REPORT_SELECT: &str = "SELECT p.id, p.request_id, p.version, p.template, p.findings, p.impression, p.advice, \
+     p.state, p.amendment_reason, p.author_user_id, a.name, p.reviewer_user_id, v.name, p.issued_by, p.confirmed_by, \
+     p.created_at, p.signed_at, p.reviewed_at, p.issued_at, p.confirmed_at FROM imaging_reports p \
+     LEFT JOIN users a ON a.id = p.author_user_id LEFT JOIN users v ON v.id = p.reviewer_user_id";
+
+fn report_of(r: &sqlx::any::AnyRow) -> Result<Report> {
+    use sqlx::Row;
+    Ok(Report {
+        id: r.try_get(0)?,
+        request_id: r.try_get(1)?,
+        version: r.try_get(2)?,
+        template: r.try_get(3)?,
+        findings: r.try_get(4)?,
+        impression: r.try_get(5)?,
+        advice: r.try_get(6)?,
+        state: r.try_get(7)?,
+        amendment_reason: r.try_get(8)?,
+        author_user_id: r.try_get(9)?,
+        author: r.try_get(10)?,
+        reviewer_user_id: r.try_get(11)?,
+        reviewer: r.try_get(12)?,
+        issued_by: r.try_get(13)?,
+        confirmed_by: r.try_get(14)?,
+        created_at: r.try_get(15)?,
+        signed_at: r.try_get(16)?,
+        reviewed_at: r.try_get(17)?,
+        issued_at: r.try_get(18)?,
+        confirmed_at: r.try_get(19)?,
+    })
+}
+
+const REVIEW_SETTING: &str = "imaging_review_required";
+
+impl Store {
+    /// The report's versions of a request, the newest first (callers check who may see the request).
+    pub async fn imaging_reports(&self, request: i64) -> Result<Vec<Report>> {
+        let rows = sqlx::query(&format!("{REPORT_SELECT} WHERE p.request_id = $1 ORDER BY p.version DESC"))
+            .bind(request)
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter().map(report_of).collect()
+    }
+
+    /// Does the centre require a second signature (审核) before a report is issued? Off until a
+    /// manager turns it on.
+    pub async fn imaging_review_required(&self) -> Result<bool> {
+        let v: Option<String> = sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
+            .bind(REVIEW_SETTING)
+            .fetch_optional(self.pool())
+            .await?;
+        Ok(v.as_deref() == Some("1"))
+    }
+
+    /// Where `actor` stands to the report of this request.
+    pub async fn imaging_report_standing(&self, actor: &Actor, request: &Request) -> Result<ReportStanding> {
+        let me = actor.user_id.map(|u| u.get());
+        let reader = me.is_some() && request.assignee_user_id == me;
+        let mut conn = self.pool().acquire().await?;
+        let reviewer = match me {
+            Some(u) if !reader => reviewer_on(&mut conn, u, request.department_org_id, request.owner_org_id).await?,
+            _ => false,
+        };
+        let requester = match actor.org_id {
+            Some(o) if actor.role.writes_records() => {
+                crate::reporting::holds(&mut conn, o.get(), request.requesting_org_id).await?
+            }
+            _ => false,
+        };
+        Ok(ReportStanding { reader, reviewer, requester })
+    }
+}
+
+/// Is `user` on the department's roster, of the owning hospital, 副主任医师 or above?
+async fn reviewer_on(conn: &mut sqlx::AnyConnection, user: i64, department: i64, owner: i64) -> Result<bool> {
+    let row: Option<(String, Option<i64>)> = sqlx::query_as(
+        "SELECT e.title, u.org_id FROM imaging_experts e JOIN users u ON u.id = e.user_id \
+         WHERE e.user_id = $1 AND e.department_org_id = $2",
+    )
+    .bind(user)
+    .bind(department)
+    .fetch_optional(&mut *conn)
+    .await?;
+    match row {
+        Some((title, Some(org))) if title_meets(&title, "associate_chief") => {
+            crate::reporting::holds(conn, owner, org).await
+        }
+        _ => Ok(false),
+    }
+}
+
+impl Tx<'_> {
+    /// Turn the second signature on or off (项目管理 only), audited.
+    pub async fn set_imaging_review_required(&mut self, on: bool) -> Result<()> {
+        self.live()?;
+        let r = async {
+            if !self.actor.role.manages_program() {
+                return Err(StoreError::Forbidden("只有“项目管理”角色可以设置报告审核".into()));
+            }
+            let before: Option<String> = sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
+                .bind(REVIEW_SETTING)
+                .fetch_optional(&mut *self.tx)
+                .await?;
+            sqlx::query("DELETE FROM settings WHERE key = $1").bind(REVIEW_SETTING).execute(&mut *self.tx).await?;
+            sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2)")
+                .bind(REVIEW_SETTING)
+                .bind(if on { "1" } else { "0" })
+                .execute(&mut *self.tx)
+                .await?;
+            self.audit_step(
+                "set_imaging_review_required",
+                "settings",
+                None,
+                before.map(|b| json!({ REVIEW_SETTING: b })),
+                Some(json!({ REVIEW_SETTING: if on { "1" } else { "0" } })),
+            )
+            .await
+        }
+        .await;
+        self.note(r)
+    }
+
+    async fn standing_in_tx(&mut self, id: i64) -> Result<(ReportStanding, String, i64)> {
+        let (state, assignee, department, owner) = self.request_row(id).await?;
+        let (requesting,): (i64,) = sqlx::query_as("SELECT requesting_org_id FROM imaging_requests WHERE id = $1")
+            .bind(id)
+            .fetch_one(&mut *self.tx)
+            .await?;
+        let me = self.actor.user_id.map(|u| u.get());
+        let reader = me.is_some() && assignee == me;
+        let reviewer = match me {
+            Some(u) if !reader => reviewer_on(&mut self.tx, u, department, owner).await?,
+            _ => false,
+        };
+        let requester = match self.actor.org_id {
+            Some(o) if self.actor.role.writes_records() => {
+                crate::reporting::holds(&mut self.tx, o.get(), requesting).await?
+            }
+            _ => false,
+        };
+        Ok((ReportStanding { reader, reviewer, requester }, state, owner))
+    }
+
+    /// The current version: (id, version, state).
+    async fn current_report(&mut self, request: i64) -> Result<Option<(i64, i64, String)>> {
+        Ok(sqlx::query_as(
+            "SELECT id, version, state FROM imaging_reports WHERE request_id = $1 ORDER BY version DESC LIMIT 1",
+        )
+        .bind(request)
+        .fetch_optional(&mut *self.tx)
+        .await?)
+    }
+
+    /// The reader writes the report's draft (the current version while it is a draft; the first
+    /// one is made here, from the exam's template when `text` is empty). Returns the report's id.
+    pub async fn save_imaging_report(&mut self, request: i64, text: &ReportText) -> Result<i64> {
+        self.live()?;
+        let r = self.save_report_step(request, text).await;
+        self.note(r)
+    }
+
+    async fn save_report_step(&mut self, request: i64, text: &ReportText) -> Result<i64> {
+        let (who, state, _) = self.standing_in_tx(request).await?;
+        if !who.reader {
+            return Err(StoreError::Forbidden("只有接收这份会诊申请的专家可以书写报告".into()));
+        }
+        let t = text.check(false).map_err(StoreError::Invalid)?;
+        let now = crate::write::now();
+        match self.current_report(request).await? {
+            Some((id, _, s)) if s == "draft" => {
+                let before = self.row_json("imaging_reports", id).await?.map(Value::Object);
+                sqlx::query(
+                    "UPDATE imaging_reports SET findings = $1, impression = $2, advice = $3, author_user_id = $4, \
+                     updated_at = $5 WHERE id = $6",
+                )
+                .bind(&t.findings)
+                .bind(&t.impression)
+                .bind(&t.advice)
+                .bind(self.actor.user_id.map(|u| u.get()))
+                .bind(&now)
+                .bind(id)
+                .execute(&mut *self.tx)
+                .await?;
+                let after = self.row_json("imaging_reports", id).await?.map(Value::Object);
+                self.audit_step("imaging_report_save", "imaging_reports", Some(id), before, after).await?;
+                Ok(id)
+            }
+            Some((_, v, s)) => Err(StoreError::Conflict(format!(
+                "报告第 {v} 版已是“{}”，不能再改；如需更正请修订",
+                ReportState::parse(&s).map(|x| x.label()).unwrap_or("未知")
+            ))),
+            None => {
+                if state != "accepted" {
+                    return Err(StoreError::Conflict(format!(
+                        "会诊申请 {request} 处于“{}”，不能书写报告",
+                        label(&state)
+                    )));
+                }
+                let (modality, body_part): (String, String) =
+                    sqlx::query_as("SELECT modality, body_part FROM imaging_requests WHERE id = $1")
+                        .bind(request)
+                        .fetch_one(&mut *self.tx)
+                        .await?;
+                let (template, f, i) = domain::imaging::template_for(&modality, &body_part);
+                let (findings, impression) = if t.findings.is_empty() && t.impression.is_empty() {
+                    (f.to_string(), i.to_string())
+                } else {
+                    (t.findings.clone(), t.impression.clone())
+                };
+                self.insert_report(request, 1, template, &findings, &impression, &t.advice, None, &now).await
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn insert_report(
+        &mut self,
+        request: i64,
+        version: i64,
+        template: &str,
+        findings: &str,
+        impression: &str,
+        advice: &str,
+        reason: Option<&str>,
+        now: &str,
+    ) -> Result<i64> {
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO imaging_reports (request_id, version, template, findings, impression, advice, state, \
+             amendment_reason, author_user_id, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, 'draft', $7, $8, $9, $9) RETURNING id",
+        )
+        .bind(request)
+        .bind(version)
+        .bind(template)
+        .bind(findings)
+        .bind(impression)
+        .bind(advice)
+        .bind(reason)
+        .bind(self.actor.user_id.map(|u| u.get()))
+        .bind(now)
+        .fetch_one(&mut *self.tx)
+        .await
+        .map_err(|e| crate::error::explain(e, "会诊报告"))?;
+        let after = self.row_json("imaging_reports", id).await?.map(Value::Object);
+        self.audit_step("imaging_report_save", "imaging_reports", Some(id), None, after).await?;
+        Ok(id)
+    }
+
+    /// One step of the report's state machine ([`domain::imaging::report_step`]): sign, review,
+    /// issue, confirm, or amend (with its reason, as a new draft version). Issuing makes the
+    /// request 已出报告 and tells the requesting hospital; confirming makes it 已确认.
+    pub async fn imaging_report_step(
+        &mut self,
+        request: i64,
+        action: ReportAction,
+        reason: Option<&str>,
+    ) -> Result<()> {
+        self.live()?;
+        let r = self.report_step_step(request, action, reason).await;
+        self.note(r)
+    }
+
+    async fn report_step_step(&mut self, request: i64, action: ReportAction, reason: Option<&str>) -> Result<()> {
+        let (who, _, _) = self.standing_in_tx(request).await?;
+        let Some((id, version, state)) = self.current_report(request).await? else {
+            return Err(StoreError::Conflict("还没有报告：请先书写报告".into()));
+        };
+        let state = ReportState::parse(&state).ok_or_else(|| StoreError::Integrity(format!("报告 {id} 的状态无效")))?;
+        let required = {
+            let v: Option<String> = sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
+                .bind(REVIEW_SETTING)
+                .fetch_optional(&mut *self.tx)
+                .await?;
+            v.as_deref() == Some("1")
+        };
+        let next = report_step(state, action, who, required).map_err(|m| StoreError::Forbidden(m.into()))?;
+        let now = crate::write::now();
+        let me = self.actor.user_id.map(|u| u.get());
+        if action == ReportAction::Amend {
+            let reason = domain::imaging::reason("reason", "修订理由", reason.unwrap_or_default())
+                .map_err(|e| StoreError::Invalid(e.into()))?;
+            let (template, findings, impression, advice): (String, String, String, String) =
+                sqlx::query_as("SELECT template, findings, impression, advice FROM imaging_reports WHERE id = $1")
+                    .bind(id)
+                    .fetch_one(&mut *self.tx)
+                    .await?;
+            self.insert_report(request, version + 1, &template, &findings, &impression, &advice, Some(&reason), &now)
+                .await?;
+            return self.event(request, "report_amended", None, Some(&reason), &now).await;
+        }
+        if action == ReportAction::Sign {
+            let (findings, impression, advice): (String, String, String) =
+                sqlx::query_as("SELECT findings, impression, advice FROM imaging_reports WHERE id = $1")
+                    .bind(id)
+                    .fetch_one(&mut *self.tx)
+                    .await?;
+            ReportText { findings, impression, advice }.check(true).map_err(StoreError::Invalid)?;
+        }
+        let before = self.row_json("imaging_reports", id).await?.map(Value::Object);
+        let (column, by) = match action {
+            ReportAction::Sign => ("signed_at", "author_user_id"),
+            ReportAction::Review => ("reviewed_at", "reviewer_user_id"),
+            ReportAction::Issue => ("issued_at", "issued_by"),
+            ReportAction::Confirm => ("confirmed_at", "confirmed_by"),
+            ReportAction::Amend => ("updated_at", "author_user_id"),
+        };
+        sqlx::query(&format!(
+            "UPDATE imaging_reports SET state = $1, {column} = $2, {by} = $3, updated_at = $2 WHERE id = $4"
+        ))
+        .bind(next.code())
+        .bind(&now)
+        .bind(me)
+        .bind(id)
+        .execute(&mut *self.tx)
+        .await?;
+        let after = self.row_json("imaging_reports", id).await?.map(Value::Object);
+        self.audit_step(&format!("imaging_report_{}", action.code()), "imaging_reports", Some(id), before, after)
+            .await?;
+        self.event(
+            request,
+            &format!(
+                "report_{}",
+                match action {
+                    ReportAction::Sign => "signed",
+                    ReportAction::Review => "reviewed",
+                    ReportAction::Issue => "issued",
+                    ReportAction::Confirm => "confirmed",
+                    ReportAction::Amend => "amended",
+                }
+            ),
+            None,
+            None,
+            &now,
+        )
+        .await?;
+        match next {
+            ReportState::Final => {
+                let assignee: Option<i64> =
+                    sqlx::query_scalar("SELECT assignee_user_id FROM imaging_requests WHERE id = $1")
+                        .bind(request)
+                        .fetch_one(&mut *self.tx)
+                        .await?;
+                self.move_to(request, assignee, "reported", &now).await?;
+                let (requesting, exam): (i64, String) =
+                    sqlx::query_as("SELECT requesting_org_id, exam FROM imaging_requests WHERE id = $1")
+                        .bind(request)
+                        .fetch_one(&mut *self.tx)
+                        .await?;
+                let title = format!("远程影像会诊报告已签发：{exam}");
+                let body = if version > 1 { format!("第 {version} 版（修订）") } else { String::new() };
+                let link = format!("/imaging/requests/{request}");
+                let n = crate::followups::NewNotice {
+                    kind: "imaging",
+                    title: &title,
+                    body: &body,
+                    link: &link,
+                    dedupe: None,
+                };
+                self.notify_org_step(requesting, &n).await?;
+            }
+            ReportState::Confirmed => {
+                let assignee: Option<i64> =
+                    sqlx::query_scalar("SELECT assignee_user_id FROM imaging_requests WHERE id = $1")
+                        .bind(request)
+                        .fetch_one(&mut *self.tx)
+                        .await?;
+                self.move_to(request, assignee, "confirmed", &now).await?;
+            }
+            _ => {}
+        }
+        Ok(())
     }
 }
 

@@ -22,6 +22,7 @@ pub(crate) const MIGRATIONS: &[(u32, &str)] = &[
     (11, include_str!("../migrations/0011_followups.sql")),
     (12, include_str!("../migrations/0012_imaging.sql")),
     (13, include_str!("../migrations/0013_imaging_requests.sql")),
+    (14, include_str!("../migrations/0014_imaging_reports.sql")),
 ];
 
 /// Split a script on `;` at line ends (the migrations contain no semicolons inside strings).

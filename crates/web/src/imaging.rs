@@ -12,11 +12,14 @@ use axum::extract::{Multipart, Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
-use domain::imaging::{title_label, Consent, NewRequest, Priority, MODALITIES, PRIORITIES, TITLES};
+use domain::imaging::{
+    title_label, Consent, NewRequest, Priority, ReportAction, ReportStanding, ReportState, ReportText, MODALITIES,
+    PRIORITIES, TITLES,
+};
 use maud::{html, Markup};
 use serde::Deserialize;
 use std::collections::HashMap;
-use store::consults::Request;
+use store::consults::{Report, Request};
 use store::StoreError;
 
 fn id_of(ctx: &Ctx, raw: &str) -> Result<i64, AppError> {
@@ -43,6 +46,11 @@ fn action_zh(a: &str) -> &'static str {
         "declined" => "专家拒绝",
         "reassigned" => "改派",
         "taken" => "专家领取",
+        "report_signed" => "签署初步报告",
+        "report_reviewed" => "审核签名",
+        "report_issued" => "签发正式报告",
+        "report_confirmed" => "申请医院确认",
+        "report_amended" => "修订报告",
         _ => "其他",
     }
 }
@@ -289,6 +297,9 @@ pub async fn page(State(s): State<AppState>, ctx: Ctx, Path(id): Path<String>) -
     let on_roster = roster.iter().any(|e| e.user_id == me);
     let names: HashMap<i64, String> = roster.iter().map(|e| (e.user_id, e.user_name.clone())).collect();
     let who = |u: Option<i64>| u.map(|u| names.get(&u).cloned().unwrap_or_else(|| format!("#{u}"))).unwrap_or_default();
+    let reports = s.store.imaging_reports(id).await?;
+    let standing = s.store.imaging_report_standing(&ctx.user.actor(None), &r).await?;
+    let required = s.store.imaging_review_required().await?;
     let title = format!("{}{} {}", ctx.t("会诊申请 ", "Consultation request "), r.id, r.exam);
     let body = html! {
         p.crumbs { a href="/imaging" { (ctx.t("远程影像会诊", "Remote imaging")) } " › " (r.id) }
@@ -349,6 +360,7 @@ pub async fn page(State(s): State<AppState>, ctx: Ctx, Path(id): Path<String>) -
                 }
             }
         }
+        (report_section(&ctx, &r, &reports, standing, required))
         h2 { (ctx.t("办理过程", "Steps")) }
         ol.events {
             @for e in &events {
@@ -449,6 +461,7 @@ pub async fn studies(State(s): State<AppState>, ctx: Ctx) -> Result<Markup, AppE
 pub async fn duty(State(s): State<AppState>, ctx: Ctx) -> Result<Markup, AppError> {
     crate::reads_business(&ctx)?;
     let depts = s.store.imaging_departments().await?;
+    let required = s.store.imaging_review_required().await?;
     let title = ctx.t("专家排班", "Duty roster");
     let mut rosters = Vec::new();
     for (id, name, owner) in &depts {
@@ -465,7 +478,15 @@ pub async fn duty(State(s): State<AppState>, ctx: Ctx) -> Result<Markup, AppErro
                 td { @for (i, e) in experts.iter().enumerate() { @if i > 0 { "、" } (e.user_name) "（" (title_label(&e.title)) @if !e.on_duty { (ctx.t("，不在岗", ", off duty")) } "）" } }
             } } }
         }
+        h2 { (ctx.t("报告审核", "Second signature")) }
+        p id="review-rule" { @if required { (ctx.t("本中心要求审核签名：报告须由另一位副主任医师以上的专家审核后签发。", "A second signature (associate chief or above) is required before a report is issued.")) }
+            @else { (ctx.t("不要求审核签名：阅片专家签署初步报告后即可签发。", "No second signature is required: the reader issues the report after signing it.")) } }
         @if ctx.user.role.manages_program() {
+            form.inline method="post" action="/imaging/review" {
+                input type="hidden" name="csrf" value=(ctx.user.csrf);
+                input type="hidden" name="required" value=(if required { "0" } else { "1" });
+                button type="submit" id="toggle-review" { (if required { ctx.t("取消审核要求", "Stop requiring it") } else { ctx.t("要求审核签名", "Require it") }) }
+            }
             h2 { (ctx.t("排班", "Set duty")) }
             form.inline method="post" action="/imaging/duty" {
                 input type="hidden" name="csrf" value=(ctx.user.csrf);
@@ -504,6 +525,187 @@ pub async fn set_duty(State(s): State<AppState>, ctx: Ctx, Form(f): Form<DutyFor
         .ok_or_else(|| bad("user", "专家", format!("没有用户“{}”", f.user.trim())))?;
     let mut tx = s.store.write(&ctx.user.actor(None)).await?;
     tx.set_imaging_expert(user, department, &f.title, f.on_duty.trim() == "1").await?;
+    tx.commit().await?;
+    Ok(Redirect::to("/imaging/duty").into_response())
+}
+
+/// The report's section of a request's page: its versions, newest first, each with its
+/// signatures and times; the reader's form while the current version is a draft; the steps the
+/// reader may take.
+fn report_section(ctx: &Ctx, r: &Request, reports: &[Report], who: ReportStanding, required: bool) -> Markup {
+    let current = reports.first();
+    let may = |a: ReportAction| {
+        current
+            .and_then(|c| ReportState::parse(&c.state))
+            .is_some_and(|s| domain::imaging::report_step(s, a, who, required).is_ok())
+    };
+    let draft = current.filter(|c| c.state == "draft");
+    let (t_name, t_findings, t_impression) = domain::imaging::template_for(&r.modality, &r.body_part);
+    let step = |a: ReportAction, id: &str| {
+        html! {
+            form.inline method="post" action={ "/imaging/requests/" (r.id) "/report" } {
+                input type="hidden" name="csrf" value=(ctx.user.csrf); input type="hidden" name="action" value=(a.code());
+                @if a == ReportAction::Amend { input name="reason" placeholder=(ctx.t("修订理由（必填）", "Reason (required)")) required maxlength="200"; }
+                button type="submit" id=(id) { (a.label()) }
+            }
+        }
+    };
+    html! {
+        h2 { (ctx.t("会诊报告", "Report")) }
+        p.hint.advisory { (ctx.t("本报告为远程会诊意见，仅供参考；诊疗决定由申请医院作出。", "This report is an advisory opinion; the treating decision stays with the requesting hospital.")) }
+        @if who.reader && (current.is_none() || draft.is_some()) && matches!(r.state.as_str(), "accepted" | "reported" | "confirmed") {
+            @let (f, i, a) = match draft { Some(d) => (d.findings.clone(), d.impression.clone(), d.advice.clone()), None => (t_findings.to_string(), t_impression.to_string(), String::new()) };
+            form.stack.report method="post" action={ "/imaging/requests/" (r.id) "/report" } {
+                input type="hidden" name="csrf" value=(ctx.user.csrf); input type="hidden" name="action" value="save";
+                @if draft.is_none() { p.hint { (ctx.t("模板：", "Template: ")) (t_name) } }
+                (layout::field("检查所见", html! { textarea name="findings" rows="6" maxlength="8000" { (f) } }, None))
+                (layout::field("诊断意见", html! { textarea name="impression" rows="3" maxlength="4000" { (i) } }, None))
+                (layout::field("建议", html! { textarea name="advice" rows="2" maxlength="2000" { (a) } }, None))
+                button type="submit" id="save-report" { (ctx.t("保存草稿", "Save the draft")) }
+            }
+        }
+        div.actions {
+            @if may(ReportAction::Sign) { (step(ReportAction::Sign, "sign-report")) }
+            @if may(ReportAction::Review) { (step(ReportAction::Review, "review-report")) }
+            @if may(ReportAction::Issue) { (step(ReportAction::Issue, "issue-report")) }
+            @if may(ReportAction::Confirm) { (step(ReportAction::Confirm, "confirm-report")) }
+            @if may(ReportAction::Amend) { (step(ReportAction::Amend, "amend-report")) }
+            @if current.is_some_and(|c| matches!(c.state.as_str(), "final" | "confirmed")) {
+                a.button href={ "/imaging/requests/" (r.id) "/report/print" } id="print-report" { (ctx.t("打印报告", "Print")) }
+            }
+        }
+        @for p in reports {
+            section.report-version data-version=(p.version) data-state=(p.state) {
+                h3 { (ctx.t("第 ", "Version ")) (p.version) (ctx.t(" 版 · ", " · ")) span.state { (ReportState::parse(&p.state).map(|s| s.label()).unwrap_or("")) }
+                    @if let Some(why) = &p.amendment_reason { " · " (ctx.t("修订理由：", "amended because: ")) (why) } }
+                dl.record {
+                    dt { (ctx.t("检查所见", "Findings")) } dd.findings { (p.findings) }
+                    dt { (ctx.t("诊断意见", "Impression")) } dd.impression { (p.impression) }
+                    @if !p.advice.is_empty() { dt { (ctx.t("建议", "Advice")) } dd { (p.advice) } }
+                    dt { (ctx.t("签名与时间", "Signatures")) }
+                    dd.signatures {
+                        (ctx.t("报告医师 ", "Reader ")) (p.author.clone().unwrap_or_default())
+                        @if let Some(t) = &p.signed_at { " " (layout::beijing(t)) }
+                        @if let Some(v) = &p.reviewer { " · " (ctx.t("审核医师 ", "Reviewer ")) (v) @if let Some(t) = &p.reviewed_at { " " (layout::beijing(t)) } }
+                        @if let Some(t) = &p.issued_at { " · " (ctx.t("签发 ", "Issued ")) (layout::beijing(t)) }
+                        @if let Some(t) = &p.confirmed_at { " · " (ctx.t("申请医院确认 ", "Confirmed ")) (layout::beijing(t)) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ReportForm {
+    csrf: String,
+    action: String,
+    #[serde(default)]
+    findings: String,
+    #[serde(default)]
+    impression: String,
+    #[serde(default)]
+    advice: String,
+    #[serde(default)]
+    reason: String,
+}
+
+pub async fn report(
+    State(s): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    Form(f): Form<ReportForm>,
+) -> Result<Response, AppError> {
+    ctx.check_csrf(&f.csrf)?;
+    let id = id_of(&ctx, &id)?;
+    visible(&s, &ctx, id).await?;
+    let mut tx = s.store.write(&ctx.user.actor(None)).await?;
+    if f.action == "save" {
+        tx.save_imaging_report(id, &ReportText { findings: f.findings, impression: f.impression, advice: f.advice })
+            .await?;
+    } else {
+        let a = ReportAction::parse(&f.action).ok_or_else(|| {
+            AppError::from(StoreError::Invalid(
+                domain::Invalid::new(
+                    "action",
+                    "报告操作",
+                    "签署、审核、签发、确认或修订",
+                    format!("“{}”不是报告操作", f.action),
+                )
+                .into(),
+            ))
+        })?;
+        tx.imaging_report_step(id, a, Some(&f.reason)).await?;
+    }
+    tx.commit().await?;
+    Ok(Redirect::to(&format!("/imaging/requests/{id}")).into_response())
+}
+
+/// The formal report as the hospital prints it: A4, the centre's header, the patient block, the
+/// report, the signatures and times in Beijing time, the advisory notice.
+pub async fn print(State(s): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> Result<Markup, AppError> {
+    let id = id_of(&ctx, &id)?;
+    let r = visible(&s, &ctx, id).await?;
+    let reports = s.store.imaging_reports(id).await?;
+    let Some(p) = reports.iter().find(|p| matches!(p.state.as_str(), "final" | "confirmed")) else {
+        return Err(AppError::NotFound(ctx.t("这份会诊申请还没有正式报告", "No formal report yet").into()));
+    };
+    let studies = s.store.imaging_request_studies(id).await?;
+    let title = format!("远程影像会诊报告 {}-{}", r.id, p.version);
+    Ok(html! {
+        (maud::DOCTYPE)
+        html lang="zh-CN" {
+            head {
+                meta charset="utf-8";
+                title { (title) }
+                style { (maud::PreEscaped(PRINT_CSS)) }
+            }
+            body.print-report {
+                header {
+                    h1 { "赣陶远程影像中心" }
+                    p.sub { (r.owner) " · " (r.department) " 远程影像会诊报告" }
+                    p.no { "会诊编号 " (r.id) " · 第 " (p.version) " 版" @if p.version > 1 { "（修订）" } }
+                }
+                table.patient {
+                    tr { th { "姓名" } td { (r.patient_name) } th { "性别" } td { (r.patient_sex) } th { "年龄" } td { (r.patient_age) " 岁" } }
+                    tr { th { "申请单位" } td colspan="3" { (r.requesting_org) } th { "优先级" } td { (priority_zh(&r.priority)) } }
+                    tr { th { "检查项目" } td colspan="3" { (r.modality) " " (r.exam) } th { "部位" } td { (r.body_part) } }
+                    tr { th { "检查日期" } td colspan="5" { @for (i, st) in studies.iter().enumerate() { @if i > 0 { "；" } (st.study_date.clone().unwrap_or_default()) " " (st.description.clone().unwrap_or_default()) } } }
+                    tr { th { "会诊目的" } td colspan="5" { (r.clinical_question) } }
+                }
+                h2 { "检查所见" } p.text { (p.findings) }
+                h2 { "诊断意见" } p.text { (p.impression) }
+                @if !p.advice.is_empty() { h2 { "建议" } p.text { (p.advice) } }
+                @if let Some(why) = &p.amendment_reason { p.amended { "修订理由：" (why) } }
+                table.signatures {
+                    tr { th { "报告医师" } td { (p.author.clone().unwrap_or_default()) } th { "签署时间" } td { (p.signed_at.as_deref().map(layout::beijing).unwrap_or_default()) } }
+                    tr { th { "审核医师" } td { (p.reviewer.clone().unwrap_or_else(|| "—".into())) } th { "审核时间" } td { (p.reviewed_at.as_deref().map(layout::beijing).unwrap_or_else(|| "—".into())) } }
+                    tr { th { "申请时间" } td { (layout::beijing(&r.requested_at)) } th { "签发时间" } td { (p.issued_at.as_deref().map(layout::beijing).unwrap_or_default()) } }
+                }
+                p.advisory { "本报告为远程会诊意见，仅供临床参考；诊疗决定由申请医院的经治医师作出。时间均为北京时间。" }
+            }
+        }
+    })
+}
+
+const PRINT_CSS: &str = "@page { size: A4; margin: 18mm 16mm; } \
+body.print-report { font-family: 'Noto Serif CJK SC', 'Noto Sans CJK SC', serif; font-size: 11pt; color: #000; max-width: 178mm; margin: 0 auto; } \
+header { text-align: center; border-bottom: 2px solid #000; margin-bottom: 4mm; } header h1 { font-size: 18pt; margin: 0; letter-spacing: 0.2em; } \
+header p { margin: 1mm 0; } table { width: 100%; border-collapse: collapse; margin: 3mm 0; } th, td { border: 1px solid #444; padding: 1.5mm 2mm; text-align: left; vertical-align: top; } \
+th { width: 16%; background: #f2f2f2; font-weight: normal; } h2 { font-size: 12pt; margin: 4mm 0 1mm; } p.text { white-space: pre-wrap; margin: 0 0 2mm; } \
+p.advisory { margin-top: 6mm; font-size: 9.5pt; border-top: 1px solid #000; padding-top: 2mm; }";
+
+#[derive(Deserialize)]
+pub struct ReviewForm {
+    csrf: String,
+    required: String,
+}
+
+pub async fn set_review(State(s): State<AppState>, ctx: Ctx, Form(f): Form<ReviewForm>) -> Result<Response, AppError> {
+    ctx.check_csrf(&f.csrf)?;
+    crate::reads_business(&ctx)?;
+    let mut tx = s.store.write(&ctx.user.actor(None)).await?;
+    tx.set_imaging_review_required(f.required.trim() == "1").await?;
     tx.commit().await?;
     Ok(Redirect::to("/imaging/duty").into_response())
 }
@@ -693,6 +895,7 @@ pub async fn api_get(State(s): State<AppState>, api: ApiCtx, Path(id): Path<Stri
     let mut v = request_json(&r, imgs.get(&id));
     v["studies"] = serde_json::to_value(s.store.imaging_request_studies(id).await?).unwrap_or(Value::Null);
     v["events"] = serde_json::to_value(s.store.imaging_request_events(id).await?).unwrap_or(Value::Null);
+    v["reports"] = serde_json::to_value(s.store.imaging_reports(id).await?).unwrap_or(Value::Null);
     Ok(Json(v))
 }
 
@@ -707,8 +910,9 @@ pub async fn api_act(
     let id = api_id(&id)?;
     api_visible(&s, &api, id).await?;
     let m = if body.iter().all(u8::is_ascii_whitespace) { Map::new() } else { object(&body)? };
-    if let Some(k) = m.keys().find(|k| !["reason", "to_user_id"].contains(&k.as_str())) {
-        return Err(bad(k, k, "reason、to_user_id", format!("未知字段“{k}”")));
+    const KNOWN: &[&str] = &["reason", "to_user_id", "findings", "impression", "advice"];
+    if let Some(k) = m.keys().find(|k| !KNOWN.contains(&k.as_str())) {
+        return Err(bad(k, k, "reason、to_user_id、findings、impression、advice", format!("未知字段“{k}”")));
     }
     let reason = text(&m, "reason", "理由")?;
     let actor = api.ctx.user.actor(Some(api.source.clone()));
@@ -722,7 +926,24 @@ pub async fn api_act(
                 .ok_or_else(|| bad("to_user_id", "改派专家", "必填", "未指定改派的专家（to_user_id）".into()))?;
             tx.reassign_imaging(id, to, &reason).await?
         }
-        _ => return Err(ApiError::new(StatusCode::NOT_FOUND, "没有这个办理操作：accept、decline、take 或 reassign")),
+        "report" => {
+            let t = ReportText {
+                findings: text(&m, "findings", "检查所见")?,
+                impression: text(&m, "impression", "诊断意见")?,
+                advice: text(&m, "advice", "建议")?,
+            };
+            tx.save_imaging_report(id, &t).await?;
+        }
+        "sign" | "review" | "issue" | "confirm" | "amend" => {
+            let a = ReportAction::parse(&action).unwrap_or(ReportAction::Sign);
+            tx.imaging_report_step(id, a, Some(&reason)).await?
+        }
+        _ => {
+            return Err(ApiError::new(
+                StatusCode::NOT_FOUND,
+                "没有这个办理操作：accept、decline、take、reassign、report、sign、review、issue、confirm 或 amend",
+            ))
+        }
     }
     tx.commit().await?;
     let r = api_visible(&s, &api, id).await?;

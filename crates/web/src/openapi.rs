@@ -398,9 +398,10 @@ fn imaging_paths(paths: &mut Map<String, Value>) {
     );
     paths.insert(
         "/api/v1/imaging/requests/{id}/{action}".into(),
-        json!({ "post": operation("imaging_request_act".into(), IMAGING, "办理会诊申请：接收、拒绝（须写理由）、领取（分派给我）或改派（项目管理）（Accept, decline, take or reassign）".into(),
+        json!({ "post": operation("imaging_request_act".into(), IMAGING, "办理会诊申请与报告：接收、拒绝（须写理由）、领取、改派（项目管理）；书写、签署、审核、签发、确认与修订报告（Routing and report steps）".into(),
             vec![id, json!({ "name": "action", "in": "path", "required": true,
-                "schema": { "type": "string", "enum": ["accept", "decline", "take", "reassign"] }, "description": "办理操作" })],
+                "schema": { "type": "string", "enum": ["accept", "decline", "take", "reassign", "report", "sign", "review", "issue", "confirm", "amend"] },
+                "description": "办理操作：accept 接收，decline 拒绝，take 领取，reassign 改派；report 保存报告草稿，sign 签署初步报告，review 审核签名，issue 签发正式报告，confirm 申请医院确认，amend 修订（新版本）" })],
             Some(json!({ "required": false, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/ImagingAction" } } } })),
             ("200", ok("办理后的会诊申请", "ImagingRequest")), &["400", "401", "403", "404", "409", "422"]) }),
     );
@@ -434,6 +435,7 @@ fn imaging_schemas(s: &mut Map<String, Value>) {
         "ImagingRequestDetail".into(),
         json!({ "allOf": [ { "$ref": "#/components/schemas/ImagingRequest" }, { "type": "object", "properties": {
             "studies": { "type": "array", "items": { "type": "object" } },
+            "reports": { "type": "array", "items": { "type": "object" }, "description": "报告的各版本，最新的在前" },
             "events": { "type": "array", "items": { "type": "object", "properties": {
                 "at": text, "action": text, "by_user_id": opt_int, "to_user_id": opt_int, "reason": opt_text } } } } } ] }),
     );
@@ -460,7 +462,10 @@ fn imaging_schemas(s: &mut Map<String, Value>) {
     s.insert(
         "ImagingAction".into(),
         json!({ "type": "object", "additionalProperties": false, "properties": {
-            "reason": { "type": "string", "description": "拒绝或改派的理由（拒绝、改派时必填）" },
+            "reason": { "type": "string", "description": "拒绝、改派或修订的理由（这三种操作必填）" },
+            "findings": { "type": "string", "description": "检查所见（report）" },
+            "impression": { "type": "string", "description": "诊断意见（report）" },
+            "advice": { "type": "string", "description": "建议（report）" },
             "to_user_id": { "type": "integer", "format": "int64", "description": "改派给的专家（用户编号）" } } }),
     );
 }
