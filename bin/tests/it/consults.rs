@@ -159,6 +159,8 @@ fn request(department: i64) -> NewRequest {
         priority: "急诊".into(),
         department_id: Some(department),
         expert_title: "副主任医师".into(),
+        patient_source: "急诊".into(),
+        complex: false,
         study_uids: vec![CT_UID.into()],
         consent: Some(Consent {
             given: true,
@@ -388,6 +390,9 @@ async fn consultation_pages(db: &TestDb) {
     );
     let page = expert.get(&format!("/imaging/requests/{id}"));
     assert!(page.body.contains("accept-request") && page.body.contains("仅供参考"), "{}", page.body);
+    // The clock: an emergency head CT, its images complete, due 30 minutes from then.
+    let clock = page.between("id=\"request-clock\">", "</dd>");
+    assert!(clock.contains("急诊头颅 CT/MR") && clock.contains("30") && clock.contains("截止"), "{clock}");
     assert!(page.body.contains("653***********0020") && !page.body.contains("653022197805120020"));
     let csrf = page.hidden("csrf");
     let r =
@@ -465,6 +470,8 @@ async fn consultation_pages(db: &TestDb) {
     let id2 = v["id"].as_i64().unwrap();
     assert_eq!((v["state"].as_str(), v["assignee_user_id"].as_i64()), (Some("offered"), Some(e1)));
     assert_eq!(v["images"]["complete"], true);
+    assert_eq!((v["patient_source"].as_str(), v["clock"]["target"].as_str()), (Some("outpatient"), Some("门诊患者")));
+    assert_eq!((v["clock"]["state"].as_str(), v["clock"]["working_hours"].as_bool()), (Some("running"), Some(true)));
     let no_consent = body.replace(r#""given": true"#, r#""given": false"#);
     let r = api(&mut doctor, "POST", "/api/v1/imaging/requests", &csrf, &no_consent);
     assert_eq!(r.status, 422, "{}", r.body);
@@ -595,5 +602,20 @@ async fn consultation_reports(db: &TestDb) {
     // Only a manager sets the rule.
     let e = write(&store, &e1, async |tx| tx.set_imaging_review_required(false).await).await.unwrap_err();
     assert!(matches!(e, StoreError::Forbidden(_)), "{e}");
+
+    // The turnaround targets: the defaults until a manager sets the centre's own, each checked.
+    let mut targets = store.imaging_tat_targets().await.unwrap();
+    assert_eq!(targets, domain::imaging::default_targets());
+    targets[5].minutes = 0;
+    let e = write(&store, &manager, async |tx| tx.set_imaging_tat_targets(&targets).await).await.unwrap_err();
+    assert!(matches!(&e, StoreError::Invalid(i) if i.0[0].field == "targets[5].minutes"), "{e}");
+    targets[5].minutes = 180;
+    let e = write(&store, &e1, async |tx| tx.set_imaging_tat_targets(&targets).await).await.unwrap_err();
+    assert!(matches!(e, StoreError::Forbidden(_)), "{e}");
+    write(&store, &manager, async |tx| tx.set_imaging_tat_targets(&targets).await).await.unwrap();
+    assert_eq!(store.imaging_tat_targets().await.unwrap()[5].minutes, 180);
+    // The report was issued: when, for the clocks.
+    let issued = store.imaging_issued(&[id]).await.unwrap();
+    assert!(issued[&id] <= versions[0].issued_at.clone().unwrap(), "the first issue counts");
 }
 both!(consultation_reports);

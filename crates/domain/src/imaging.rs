@@ -7,6 +7,7 @@
 use crate::people::{mask, IdNumber};
 use crate::values::{has_control, required_text, Secret};
 use crate::{Invalid, Invalids};
+use chrono::{DateTime, Datelike, TimeZone, Timelike, Utc};
 use serde::{Deserialize, Serialize};
 
 /// 急诊 / 加急 / 常规: the order of the worklist and, later, the turnaround target.
@@ -108,6 +109,21 @@ fn plain(field: &str, label: &str, s: &str, max: usize) -> Result<String, Invali
     Ok(t)
 }
 
+/// Where the patient is: 门诊, 住院 or 急诊.
+pub const SOURCES: &[(&str, &str)] = &[("outpatient", "门诊"), ("inpatient", "住院"), ("emergency", "急诊")];
+
+pub fn parse_source(s: &str) -> Result<&'static str, Invalid> {
+    let t = s.trim();
+    let t = if t.is_empty() { "outpatient" } else { t };
+    SOURCES.iter().find(|(c, n)| *c == t || *n == t).map(|(c, _)| *c).ok_or_else(|| {
+        Invalid::new("patient_source", "患者来源", "门诊、住院或急诊", format!("“{t}”不是已知的患者来源"))
+    })
+}
+
+pub fn source_label(code: &str) -> &'static str {
+    SOURCES.iter().find(|(c, _)| *c == code).map(|(_, n)| *n).unwrap_or("门诊")
+}
+
 /// The consent document's largest size and its kinds.
 pub const CONSENT_MAX_BYTES: usize = 10 * 1024 * 1024;
 pub const CONSENT_TYPES: &[&str] = &["application/pdf", "image/jpeg", "image/png"];
@@ -140,6 +156,10 @@ pub struct NewRequest {
     /// The county hospital's department asked (an organization of kind 科室).
     pub department_id: Option<i64>,
     pub expert_title: String,
+    /// 门诊 / 住院 / 急诊 (empty: 门诊).
+    pub patient_source: String,
+    /// 疑难病例: a complex case, under its own turnaround target.
+    pub complex: bool,
     /// The studies' DICOM StudyInstanceUIDs, as the PACS told us of them.
     pub study_uids: Vec<String>,
     pub consent: Option<Consent>,
@@ -160,6 +180,8 @@ pub struct CheckedRequest {
     pub priority: Priority,
     pub department_id: i64,
     pub expert_title: &'static str,
+    pub patient_source: &'static str,
+    pub complex: bool,
     pub study_uids: Vec<String>,
     pub consent: Consent,
 }
@@ -198,6 +220,7 @@ impl NewRequest {
         let summary = e.take(plain("case_summary", "病情摘要", &self.case_summary, 4000));
         let priority = e.take(Priority::parse(&self.priority));
         let title = e.take(parse_title(&self.expert_title));
+        let source = e.take(parse_source(&self.patient_source));
         if self.department_id.is_none() {
             e.push(Invalid::new("department_id", "会诊科室", "必填：县医院的一个院包科科室", "未选择会诊科室"));
         }
@@ -268,7 +291,19 @@ impl NewRequest {
         if !e.is_empty() {
             return Err(e);
         }
-        match (name, sex, exam, modality, body_part, question, summary, priority, title, self.department_id, consent) {
+        match (
+            name,
+            sex,
+            exam,
+            modality,
+            body_part,
+            question,
+            summary,
+            priority,
+            (title, source),
+            self.department_id,
+            consent,
+        ) {
             (
                 Some(patient_name),
                 Some(patient_sex),
@@ -278,7 +313,7 @@ impl NewRequest {
                 Some(clinical_question),
                 Some(case_summary),
                 Some(priority),
-                Some(expert_title),
+                (Some(expert_title), Some(patient_source)),
                 Some(department_id),
                 Some(consent),
             ) => Ok(CheckedRequest {
@@ -294,6 +329,8 @@ impl NewRequest {
                 priority,
                 department_id,
                 expert_title,
+                patient_source,
+                complex: self.complex,
                 study_uids: uids,
                 consent,
             }),
@@ -517,6 +554,174 @@ pub fn template_for(modality: &str, body_part: &str) -> (&'static str, &'static 
         .unwrap_or(("通用", "", ""))
 }
 
+/// A turnaround target (报告时限): which requests it covers — each condition unset covers all — and
+/// how long a report may take from the moment its images are complete (or the request is made,
+/// whichever is later): `minutes` of the clock, or of working hours.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TatTarget {
+    pub name: String,
+    #[serde(default)]
+    pub priority: Option<String>,
+    #[serde(default)]
+    pub source: Option<String>,
+    #[serde(default)]
+    pub modalities: Vec<String>,
+    /// A word the body part must contain (头 for the head).
+    #[serde(default)]
+    pub body_word: Option<String>,
+    #[serde(default)]
+    pub complex: Option<bool>,
+    pub minutes: i64,
+    pub working_hours: bool,
+}
+
+/// The defaults (the centre edits them): emergency head CT/MR 30 min, emergency CT/MR and other
+/// emergencies 1 h, complex cases 24 h, inpatients 6 working hours, outpatients 4, anything else 24 h.
+pub fn default_targets() -> Vec<TatTarget> {
+    let t = |name: &str,
+             priority: Option<&str>,
+             source: Option<&str>,
+             modalities: &[&str],
+             body: Option<&str>,
+             complex: Option<bool>,
+             minutes: i64,
+             working: bool| TatTarget {
+        name: name.into(),
+        priority: priority.map(str::to_string),
+        source: source.map(str::to_string),
+        modalities: modalities.iter().map(|m| m.to_string()).collect(),
+        body_word: body.map(str::to_string),
+        complex,
+        minutes,
+        working_hours: working,
+    };
+    vec![
+        t("急诊头颅 CT/MR", Some("emergency"), None, &["CT", "MR"], Some("头"), None, 30, false),
+        t("急诊 CT/MR", Some("emergency"), None, &["CT", "MR"], None, None, 60, false),
+        t("急诊其他检查", Some("emergency"), None, &[], None, None, 60, false),
+        t("疑难病例", None, None, &[], None, Some(true), 24 * 60, false),
+        t("住院患者", None, Some("inpatient"), &[], None, None, 6 * 60, true),
+        t("门诊患者", None, Some("outpatient"), &[], None, None, 4 * 60, true),
+        t("其他", None, None, &[], None, None, 24 * 60, false),
+    ]
+}
+
+/// The first target that covers a request.
+pub fn target_for<'a>(
+    targets: &'a [TatTarget],
+    priority: &str,
+    source: &str,
+    modality: &str,
+    body_part: &str,
+    complex: bool,
+) -> Option<&'a TatTarget> {
+    targets.iter().find(|t| {
+        t.priority.as_deref().is_none_or(|p| p == priority)
+            && t.source.as_deref().is_none_or(|s| s == source)
+            && (t.modalities.is_empty() || t.modalities.iter().any(|m| m == modality))
+            && t.body_word.as_deref().is_none_or(|w| body_part.contains(w))
+            && t.complex.is_none_or(|c| c == complex)
+    })
+}
+
+/// Check a centre's targets: each named, 1 minute to 7 days.
+pub fn check_targets(targets: &[TatTarget]) -> Result<(), Invalids> {
+    let mut e = Invalids::default();
+    if targets.is_empty() {
+        e.push(Invalid::new("targets", "报告时限", "至少一条", "没有报告时限"));
+    }
+    for (i, t) in targets.iter().enumerate() {
+        if !(1..=7 * 24 * 60).contains(&t.minutes) {
+            e.push(Invalid::new(
+                format!("targets[{i}].minutes"),
+                format!("{}的时限", t.name),
+                "1 分钟到 7 天（10080 分钟）",
+                format!("{} 分钟不在范围内", t.minutes),
+            ));
+        }
+        if t.name.trim().is_empty() || t.name.chars().count() > 50 || has_control(&t.name) {
+            e.push(Invalid::new(format!("targets[{i}].name"), "时限名称", "1–50 个字符", "时限名称无效"));
+        }
+    }
+    e.finish(|| ())
+}
+
+/// Working hours in Beijing time: Monday to Friday, 10:00–14:00 and 16:00–20:00 (as Xinjiang's
+/// offices keep them). Holidays are not known here.
+pub const WORKING_SPANS: &[(u32, u32)] = &[(10 * 60, 14 * 60), (16 * 60, 20 * 60)];
+
+/// When a report is due: `start` plus the target, counted in working minutes where it says so.
+pub fn due(start: DateTime<Utc>, t: &TatTarget) -> DateTime<Utc> {
+    let clock = start + chrono::Duration::minutes(t.minutes);
+    let Some(tz) = chrono::FixedOffset::east_opt(8 * 3600) else { return clock };
+    if !t.working_hours {
+        return clock;
+    }
+    let local = start.with_timezone(&tz);
+    let mut day = local.date_naive();
+    let mut sec = i64::from(local.num_seconds_from_midnight());
+    let mut left = t.minutes * 60;
+    // A target is at most 7 days of working minutes: a few weeks of days at most.
+    for _ in 0..800 {
+        if day.weekday().num_days_from_monday() < 5 {
+            for &(from, to) in WORKING_SPANS {
+                let (from, to) = (i64::from(from) * 60, i64::from(to) * 60);
+                if sec >= to {
+                    continue;
+                }
+                let begin = sec.max(from);
+                if left <= to - begin {
+                    let midnight = day.and_hms_opt(0, 0, 0).and_then(|d| tz.from_local_datetime(&d).single());
+                    return midnight
+                        .map(|m| (m + chrono::Duration::seconds(begin + left)).with_timezone(&Utc))
+                        .unwrap_or(clock);
+                }
+                left -= to - begin;
+                sec = to;
+            }
+        }
+        let Some(next) = day.succ_opt() else { return clock };
+        day = next;
+        sec = 0;
+    }
+    clock
+}
+
+/// Where a request's report clock stands. The clock starts when the request is made and its
+/// images are complete, whichever is later: the reader is not timed while images still arrive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Clock {
+    /// Its images are not complete yet: the clock has not started.
+    WaitingForImages,
+    Running {
+        start: DateTime<Utc>,
+        due: DateTime<Utc>,
+        overdue: bool,
+    },
+    Done {
+        start: DateTime<Utc>,
+        due: DateTime<Utc>,
+        issued: DateTime<Utc>,
+        within: bool,
+    },
+}
+
+pub fn clock(
+    requested: DateTime<Utc>,
+    images_complete: Option<DateTime<Utc>>,
+    issued: Option<DateTime<Utc>>,
+    t: &TatTarget,
+    now: DateTime<Utc>,
+) -> Clock {
+    let start = images_complete.map_or(requested, |c| c.max(requested));
+    let d = due(start, t);
+    match issued {
+        Some(at) => Clock::Done { start, due: d, issued: at, within: at <= d },
+        None if images_complete.is_none() => Clock::WaitingForImages,
+        None => Clock::Running { start, due: d, overdue: now > d },
+    }
+}
+
 /// A reason a person gives (a decline, a reassignment): required, at most 200 characters.
 pub fn reason(field: &str, label: &str, s: &str) -> Result<String, Invalid> {
     plain(field, label, s, 200)
@@ -540,6 +745,8 @@ mod tests {
             priority: "急诊".into(),
             department_id: Some(7),
             expert_title: "副主任医师".into(),
+            patient_source: "急诊".into(),
+            complex: false,
             study_uids: vec!["1.2.840.113619.2.1".into(), " 1.2.840.113619.2.1 ".into()],
             consent: Some(Consent {
                 given: true,
@@ -639,6 +846,46 @@ mod tests {
         assert_eq!(template_for("CT", "头部").0, "头颅 CT 平扫");
         assert_eq!(template_for("MR", "头颅").0, "头颅 MR 平扫");
         assert_eq!(template_for("US", "腹部").0, "通用");
+    }
+
+    #[test]
+    fn the_targets_and_their_clocks() {
+        let targets = default_targets();
+        let name = |p, s, m, b, c| target_for(&targets, p, s, m, b, c).map(|t| t.name.as_str());
+        assert_eq!(name("emergency", "emergency", "CT", "头部", false), Some("急诊头颅 CT/MR"));
+        assert_eq!(name("emergency", "inpatient", "MR", "腰椎", false), Some("急诊 CT/MR"));
+        assert_eq!(name("emergency", "emergency", "DX", "胸部", false), Some("急诊其他检查"));
+        assert_eq!(name("routine", "inpatient", "CT", "胸部", true), Some("疑难病例"));
+        assert_eq!(name("routine", "inpatient", "CT", "胸部", false), Some("住院患者"));
+        assert_eq!(name("urgent", "outpatient", "US", "腹部", false), Some("门诊患者"));
+        assert!(check_targets(&targets).is_ok());
+        let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+        let find = |n: &str| targets.iter().find(|t| t.name == n).unwrap().clone();
+        // On the clock: 30 minutes, nights and weekends included.
+        assert_eq!(due(at("2026-12-05T15:00:00Z"), &find("急诊头颅 CT/MR")), at("2026-12-05T15:30:00Z"));
+        // Four working hours from Friday 19:00 Beijing: one hour that day, three on Monday from 10:00.
+        assert_eq!(due(at("2026-12-04T11:00:00Z"), &find("门诊患者")), at("2026-12-07T05:00:00Z"));
+        // From Saturday: Monday 10:00–14:00 and 16:00–18:00 for six hours.
+        assert_eq!(due(at("2026-12-05T03:00:00Z"), &find("住院患者")), at("2026-12-07T10:00:00Z"));
+        // Inside the lunch break: the clock waits for 16:00.
+        assert_eq!(
+            due(at("2026-12-07T06:30:00Z"), &TatTarget { minutes: 90, ..find("门诊患者") }),
+            at("2026-12-07T09:30:00Z")
+        );
+        let t = find("急诊头颅 CT/MR");
+        let (asked, images) = (at("2026-12-07T02:00:00Z"), at("2026-12-07T02:10:00Z"));
+        assert_eq!(clock(asked, None, None, &t, at("2026-12-07T05:00:00Z")), Clock::WaitingForImages);
+        assert_eq!(
+            clock(asked, Some(images), None, &t, at("2026-12-07T02:41:00Z")),
+            Clock::Running { start: images, due: at("2026-12-07T02:40:00Z"), overdue: true }
+        );
+        assert!(matches!(
+            clock(asked, Some(images), Some(at("2026-12-07T02:35:00Z")), &t, asked),
+            Clock::Done { within: true, .. }
+        ));
+        let mut bad = targets.clone();
+        bad[0].minutes = 0;
+        assert_eq!(check_targets(&bad).unwrap_err().0[0].field, "targets[0].minutes");
     }
 
     #[test]

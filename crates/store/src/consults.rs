@@ -11,7 +11,7 @@ use base64::Engine as _;
 use domain::audit::Actor;
 use domain::imaging::{
     report_step, title_meets, CheckedRequest, NewRequest, ReportAction, ReportStanding, ReportState, ReportText,
-    RequestState,
+    RequestState, TatTarget,
 };
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -61,6 +61,8 @@ pub struct Request {
     pub assignee: Option<String>,
     pub requested_at: String,
     pub updated_at: String,
+    pub patient_source: String,
+    pub complex: bool,
 }
 
 impl Request {
@@ -68,6 +70,18 @@ impl Request {
         RequestState::parse(&self.state)
     }
 }
+
+/// A request's images as the PACS reported them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Images {
+    pub complete: bool,
+    pub series: i64,
+    pub instances: i64,
+    /// When the last of its studies became complete (None while one is not).
+    pub complete_at: Option<String>,
+}
+
+const TAT_SETTING: &str = "imaging_tat_targets";
 
 /// One timestamped step of a request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -82,8 +96,8 @@ pub struct Event {
 const REQUEST_SELECT: &str = "SELECT r.id, r.program_id, r.requesting_org_id, ro.name, r.requested_by, \
      r.department_org_id, d.name, r.owner_org_id, ow.name, r.pairing_id, r.patient_name, r.patient_sex, \
      r.patient_age, r.patient_id_number_mask, r.exam, r.modality, r.body_part, r.clinical_question, r.case_summary, \
-     r.priority, r.expert_title, r.state, r.assignee_user_id, u.name, r.requested_at, r.updated_at \
-     FROM imaging_requests r JOIN organizations ro ON ro.id = r.requesting_org_id \
+     r.priority, r.expert_title, r.state, r.assignee_user_id, u.name, r.requested_at, r.updated_at, \
+     r.patient_source, r.complex FROM imaging_requests r JOIN organizations ro ON ro.id = r.requesting_org_id \
      JOIN organizations d ON d.id = r.department_org_id JOIN organizations ow ON ow.id = r.owner_org_id \
      LEFT JOIN users u ON u.id = r.assignee_user_id";
 
@@ -116,6 +130,8 @@ fn request_of(r: &sqlx::any::AnyRow) -> Result<Request> {
         assignee: r.try_get(23)?,
         requested_at: r.try_get(24)?,
         updated_at: r.try_get(25)?,
+        patient_source: r.try_get(26)?,
+        complex: r.try_get::<i64, _>(27)? != 0,
     })
 }
 
@@ -263,29 +279,71 @@ impl Store {
         rows.iter().map(request_of).collect()
     }
 
-    /// For each of these requests, its studies' state: (request, complete, series, instances),
-    /// a request's images complete when every study of it is.
-    pub async fn imaging_images(&self, ids: &[i64]) -> Result<std::collections::HashMap<i64, (bool, i64, i64)>> {
+    /// For each of these requests, its images as the PACS reported them: complete when every
+    /// study of it is (then since the last of them became so), the series and instances.
+    pub async fn imaging_images(&self, ids: &[i64]) -> Result<std::collections::HashMap<i64, Images>> {
+        let mut out: std::collections::HashMap<i64, Images> = std::collections::HashMap::new();
+        for chunk in ids.chunks(500) {
+            let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "SELECT rs.request_id, s.state, s.series_count, s.instance_count, s.complete_at FROM imaging_request_studies rs \
+                 JOIN imaging_studies s ON s.id = rs.study_id WHERE rs.request_id IN ({})",
+                marks.join(", ")
+            );
+            let mut q = sqlx::query_as::<_, (i64, String, i64, i64, Option<String>)>(&sql);
+            for id in chunk {
+                q = q.bind(*id);
+            }
+            for (id, state, series, instances, complete_at) in q.fetch_all(self.pool()).await? {
+                let e = out.entry(id).or_insert(Images { complete: true, series: 0, instances: 0, complete_at: None });
+                e.complete &= state == "complete";
+                e.series += series;
+                e.instances += instances;
+                e.complete_at = match (e.complete_at.take(), complete_at) {
+                    (Some(a), Some(b)) => Some(a.max(b)),
+                    (a, b) => a.or(b),
+                };
+            }
+        }
+        for e in out.values_mut() {
+            if !e.complete {
+                e.complete_at = None;
+            }
+        }
+        Ok(out)
+    }
+
+    /// When each of these requests' report was first issued.
+    pub async fn imaging_issued(&self, ids: &[i64]) -> Result<std::collections::HashMap<i64, String>> {
         let mut out = std::collections::HashMap::new();
         for chunk in ids.chunks(500) {
             let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
             let sql = format!(
-                "SELECT rs.request_id, s.state, s.series_count, s.instance_count FROM imaging_request_studies rs \
-                 JOIN imaging_studies s ON s.id = rs.study_id WHERE rs.request_id IN ({})",
+                "SELECT request_id, MIN(at) FROM imaging_request_events WHERE action = 'report_issued' \
+                 AND request_id IN ({}) GROUP BY request_id",
                 marks.join(", ")
             );
-            let mut q = sqlx::query_as::<_, (i64, String, i64, i64)>(&sql);
+            let mut q = sqlx::query_as::<_, (i64, String)>(&sql);
             for id in chunk {
                 q = q.bind(*id);
             }
-            for (id, state, series, instances) in q.fetch_all(self.pool()).await? {
-                let e = out.entry(id).or_insert((true, 0, 0));
-                e.0 &= state == "complete";
-                e.1 += series;
-                e.2 += instances;
-            }
+            out.extend(q.fetch_all(self.pool()).await?);
         }
         Ok(out)
+    }
+
+    /// The centre's turnaround targets (the defaults until a manager sets its own).
+    pub async fn imaging_tat_targets(&self) -> Result<Vec<TatTarget>> {
+        let v: Option<String> = sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
+            .bind(TAT_SETTING)
+            .fetch_optional(self.pool())
+            .await?;
+        match v {
+            None => Ok(domain::imaging::default_targets()),
+            Some(v) => {
+                serde_json::from_str(&v).map_err(|e| StoreError::Integrity(format!("报告时限设置无法读取：{e}")))
+            }
+        }
     }
 
     /// The county hospital's departments owned today under a 院包科 pairing: (department, its
@@ -539,9 +597,9 @@ impl Tx<'_> {
             "INSERT INTO imaging_requests (program_id, requesting_org_id, requested_by, department_org_id, owner_org_id, \
              pairing_id, patient_name, patient_sex, patient_age, patient_id_number_enc, patient_id_number_hash, \
              patient_id_number_mask, exam, modality, body_part, clinical_question, case_summary, priority, expert_title, \
-             consent, state, requested_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, 1, 'queued', $20, $20) \
-             RETURNING id",
+             consent, state, requested_at, updated_at, patient_source, complex) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, 1, 'queued', $20, $20, \
+             $21, $22) RETURNING id",
         )
         .bind(program)
         .bind(org)
@@ -563,6 +621,8 @@ impl Tx<'_> {
         .bind(c.priority.code())
         .bind(c.expert_title)
         .bind(&now)
+        .bind(c.patient_source)
+        .bind(i64::from(c.complex))
         .fetch_one(&mut *self.tx)
         .await
         .map_err(|e| crate::error::explain(e, "会诊申请"))?;
@@ -927,6 +987,38 @@ async fn reviewer_on(conn: &mut sqlx::AnyConnection, user: i64, department: i64,
 }
 
 impl Tx<'_> {
+    /// Set the centre's turnaround targets (项目管理 only), audited with the targets before and after.
+    pub async fn set_imaging_tat_targets(&mut self, targets: &[TatTarget]) -> Result<()> {
+        self.live()?;
+        let r = async {
+            if !self.actor.role.manages_program() {
+                return Err(StoreError::Forbidden("只有“项目管理”角色可以设置报告时限".into()));
+            }
+            domain::imaging::check_targets(targets).map_err(StoreError::Invalid)?;
+            let before: Option<String> = sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
+                .bind(TAT_SETTING)
+                .fetch_optional(&mut *self.tx)
+                .await?;
+            let after = serde_json::to_string(targets).map_err(|e| StoreError::Integrity(e.to_string()))?;
+            sqlx::query("DELETE FROM settings WHERE key = $1").bind(TAT_SETTING).execute(&mut *self.tx).await?;
+            sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2)")
+                .bind(TAT_SETTING)
+                .bind(&after)
+                .execute(&mut *self.tx)
+                .await?;
+            self.audit_step(
+                "set_imaging_tat_targets",
+                "settings",
+                None,
+                before.and_then(|b| serde_json::from_str::<Value>(&b).ok()),
+                serde_json::from_str::<Value>(&after).ok(),
+            )
+            .await
+        }
+        .await;
+        self.note(r)
+    }
+
     /// Turn the second signature on or off (项目管理 only), audited.
     pub async fn set_imaging_review_required(&mut self, on: bool) -> Result<()> {
         self.live()?;

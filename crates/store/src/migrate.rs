@@ -23,6 +23,7 @@ pub(crate) const MIGRATIONS: &[(u32, &str)] = &[
     (12, include_str!("../migrations/0012_imaging.sql")),
     (13, include_str!("../migrations/0013_imaging_requests.sql")),
     (14, include_str!("../migrations/0014_imaging_reports.sql")),
+    (15, include_str!("../migrations/0015_imaging_clocks.sql")),
 ];
 
 /// Split a script on `;` at line ends (the migrations contain no semicolons inside strings).

@@ -12,14 +12,15 @@ use axum::extract::{Multipart, Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
+use chrono::{DateTime, Utc};
 use domain::imaging::{
-    title_label, Consent, NewRequest, Priority, ReportAction, ReportStanding, ReportState, ReportText, MODALITIES,
-    PRIORITIES, TITLES,
+    clock, source_label, target_for, title_label, Clock, Consent, NewRequest, Priority, ReportAction, ReportStanding,
+    ReportState, ReportText, TatTarget, MODALITIES, PRIORITIES, SOURCES, TITLES,
 };
 use maud::{html, Markup};
 use serde::Deserialize;
 use std::collections::HashMap;
-use store::consults::{Report, Request};
+use store::consults::{Images, Report, Request};
 use store::StoreError;
 
 fn id_of(ctx: &Ctx, raw: &str) -> Result<i64, AppError> {
@@ -55,27 +56,80 @@ fn action_zh(a: &str) -> &'static str {
     }
 }
 
-fn images(ctx: &Ctx, m: Option<&(bool, i64, i64)>) -> Markup {
+fn images(ctx: &Ctx, m: Option<&Images>) -> Markup {
     html! {
         @match m {
-            Some((true, series, instances)) => span.images.complete { (ctx.t("图像完整", "images complete")) " · " (series) (ctx.t(" 序列 ", " series ")) (instances) (ctx.t(" 幅", " images")) },
-            Some((false, series, instances)) => span.images.receiving { (ctx.t("接收中", "receiving")) " · " (series) (ctx.t(" 序列 ", " series ")) (instances) (ctx.t(" 幅", " images")) },
+            Some(i) if i.complete => span.images.complete { (ctx.t("图像完整", "images complete")) " · " (i.series) (ctx.t(" 序列 ", " series ")) (i.instances) (ctx.t(" 幅", " images")) },
+            Some(i) => span.images.receiving { (ctx.t("接收中", "receiving")) " · " (i.series) (ctx.t(" 序列 ", " series ")) (i.instances) (ctx.t(" 幅", " images")) },
             None => span.images { "—" },
         }
     }
 }
 
-fn table(ctx: &Ctx, rows: &[&Request], imgs: &HashMap<i64, (bool, i64, i64)>) -> Markup {
+fn parse_ts(s: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s).ok().map(|d| d.with_timezone(&Utc))
+}
+
+/// What the clocks need of the requests shown: their images, when their reports were issued,
+/// the centre's targets, and now.
+struct Clocks {
+    images: HashMap<i64, Images>,
+    issued: HashMap<i64, String>,
+    targets: Vec<TatTarget>,
+    now: DateTime<Utc>,
+}
+
+impl Clocks {
+    async fn of(s: &AppState, ids: &[i64]) -> Result<Clocks, AppError> {
+        Ok(Clocks {
+            images: s.store.imaging_images(ids).await?,
+            issued: s.store.imaging_issued(ids).await?,
+            targets: s.store.imaging_tat_targets().await?,
+            now: Utc::now(),
+        })
+    }
+
+    fn of_request(&self, r: &Request) -> Option<(&TatTarget, Clock)> {
+        let t = target_for(&self.targets, &r.priority, &r.patient_source, &r.modality, &r.body_part, r.complex)?;
+        let requested = parse_ts(&r.requested_at)?;
+        let images = self.images.get(&r.id).and_then(|i| i.complete_at.as_deref()).and_then(parse_ts);
+        let issued = self.issued.get(&r.id).and_then(|s| parse_ts(s));
+        Some((t, clock(requested, images, issued, t, self.now)))
+    }
+}
+
+fn shown(t: DateTime<Utc>) -> String {
+    layout::beijing(&t.to_rfc3339())
+}
+
+fn clock_cell(ctx: &Ctx, c: Option<(&TatTarget, Clock)>) -> Markup {
+    html! {
+        @match c {
+            None => span.clock { "—" },
+            Some((t, Clock::WaitingForImages)) => span.clock.waiting title=(t.name) { (ctx.t("待图像完整，未计时", "waiting for the images")) },
+            Some((t, Clock::Running { due, overdue, .. })) => span class={ "clock " @if overdue { "overdue" } @else { "running" } } title=(t.name) {
+                (ctx.t("截止 ", "due ")) (shown(due)) @if overdue { " " span.badge.overdue { (ctx.t("超时", "overdue")) } } },
+            Some((t, Clock::Done { start, issued, within, .. })) => span class={ "clock " @if within { "within" } @else { "late" } } title=(t.name) {
+                (ctx.t("用时 ", "took ")) ((issued - start).num_minutes()) (ctx.t(" 分钟 · ", " min · ")) @if within { (ctx.t("按时", "on time")) } @else { (ctx.t("超时", "late")) } },
+        }
+    }
+}
+
+fn table(ctx: &Ctx, rows: &[&Request], clocks: &Clocks) -> Markup {
+    let imgs = &clocks.images;
     html! {
         table.data.worklist {
             thead { tr {
                 th { (ctx.t("编号", "No.")) } th { (ctx.t("优先级", "Priority")) } th { (ctx.t("科室", "Department")) }
                 th { (ctx.t("包科医院", "Owning hospital")) } th { (ctx.t("检查", "Exam")) } th { (ctx.t("患者", "Patient")) }
                 th { (ctx.t("图像", "Images")) } th { (ctx.t("状态", "State")) } th { (ctx.t("专家", "Expert")) } th { (ctx.t("申请时间", "Asked")) }
+                th { (ctx.t("报告时限", "Due")) }
             } }
             tbody {
                 @for r in rows {
-                    tr class={ "priority-" (r.priority) } data-request=(r.id) {
+                    @let c = clocks.of_request(r);
+                    @let late = matches!(c, Some((_, Clock::Running { overdue: true, .. })));
+                    tr class={ "priority-" (r.priority) @if late { " overdue" } } data-request=(r.id) {
                         td { a href={ "/imaging/requests/" (r.id) } { (r.id) } }
                         td { span class={ "badge " (r.priority) } { (priority_zh(&r.priority)) } }
                         td { (r.department) } td { (r.owner) }
@@ -85,6 +139,7 @@ fn table(ctx: &Ctx, rows: &[&Request], imgs: &HashMap<i64, (bool, i64, i64)>) ->
                         td { span class={ "state " (r.state) } { (state_zh(&r.state)) } }
                         td { (r.assignee.clone().unwrap_or_else(|| "—".into())) }
                         td { (layout::beijing(&r.requested_at)) }
+                        td { (clock_cell(ctx, c)) }
                     }
                 }
             }
@@ -97,7 +152,7 @@ pub async fn worklist(State(s): State<AppState>, ctx: Ctx) -> Result<Markup, App
     let actor = ctx.user.actor(None);
     let all = s.store.imaging_worklist(&actor, 1000).await?;
     let ids: Vec<i64> = all.iter().map(|r| r.id).collect();
-    let imgs = s.store.imaging_images(&ids).await?;
+    let clocks = Clocks::of(&s, &ids).await?;
     let me = ctx.user.user_id.get();
     let mine: Vec<&Request> = all.iter().filter(|r| r.assignee_user_id == Some(me)).collect();
     let roster = s.store.imaging_roster_of(me).await?;
@@ -120,13 +175,13 @@ pub async fn worklist(State(s): State<AppState>, ctx: Ctx) -> Result<Markup, App
                 @for (i, e) in roster.iter().enumerate() { @if i > 0 { "、" } (e.department) "（" (title_label(&e.title)) @if !e.on_duty { (ctx.t("，不在岗", ", off duty")) } "）" } }
         }
         h2 { (ctx.t("分派给我的", "Assigned to me")) }
-        @if mine.is_empty() { p.hint id="mine-empty" { (ctx.t("没有。", "None.")) } } @else { div id="mine" { (table(&ctx, &mine, &imgs)) } }
+        @if mine.is_empty() { p.hint id="mine-empty" { (ctx.t("没有。", "None.")) } } @else { div id="mine" { (table(&ctx, &mine, &clocks)) } }
         @if !roster.is_empty() {
             h2 { (ctx.t("科室待分派队列", "My departments' queue")) }
-            @if queue.is_empty() { p.hint { (ctx.t("队列为空。", "The queue is empty.")) } } @else { div id="queue" { (table(&ctx, &queue, &imgs)) } }
+            @if queue.is_empty() { p.hint { (ctx.t("队列为空。", "The queue is empty.")) } } @else { div id="queue" { (table(&ctx, &queue, &clocks)) } }
         }
         h2 { (ctx.t("会诊申请", "Requests")) }
-        @if others.is_empty() { p.hint { (ctx.t("没有。", "None.")) } } @else { div id="requests" { (table(&ctx, &others, &imgs)) } }
+        @if others.is_empty() { p.hint { (ctx.t("没有。", "None.")) } } @else { div id="requests" { (table(&ctx, &others, &clocks)) } }
     };
     Ok(layout::page(&ctx, title, body))
 }
@@ -161,6 +216,8 @@ async fn form(
                 (layout::field("优先级", html! { select name="priority" { @for (_, c, n) in PRIORITIES { option value=(c) selected[val("priority") == *c] { (n) } } } }, err("priority")))
                 (layout::field("会诊科室（院包科）", html! { select name="department_id" { option value="" { "—" } @for (id, name, owner) in &depts { option value=(id) selected[val("department_id") == id.to_string()] { (name) " → " (owner) } } } }, err("department_id")))
                 (layout::field("专家职称", html! { select name="expert_title" { @for (c, n) in TITLES { option value=(c) selected[val("expert_title") == *c] { (n) } } } }, err("expert_title")))
+                (layout::field("患者来源", html! { select name="patient_source" { @for (c, n) in SOURCES { option value=(c) selected[val("patient_source") == *c] { (n) } } } }, err("patient_source")))
+                label.check { input type="checkbox" name="complex" value="yes" checked[val("complex") == "yes"]; " " (ctx.t("疑难病例", "Complex case")) }
             }
             fieldset.studies { legend { (ctx.t("关联检查（影像平台已收到的）", "Studies (as received by the PACS)")) }
                 @if let Some(e) = err("study_uids") { span.error role="alert" { (e) } }
@@ -244,6 +301,8 @@ pub async fn create(State(s): State<AppState>, ctx: Ctx, mut parts: Multipart) -
         priority: get("priority"),
         department_id,
         expert_title: get("expert_title"),
+        patient_source: get("patient_source"),
+        complex: get("complex") == "yes",
         study_uids: uids.clone(),
         consent,
     };
@@ -300,6 +359,8 @@ pub async fn page(State(s): State<AppState>, ctx: Ctx, Path(id): Path<String>) -
     let reports = s.store.imaging_reports(id).await?;
     let standing = s.store.imaging_report_standing(&ctx.user.actor(None), &r).await?;
     let required = s.store.imaging_review_required().await?;
+    let clocks = Clocks::of(&s, &[id]).await?;
+    let c = clocks.of_request(&r);
     let title = format!("{}{} {}", ctx.t("会诊申请 ", "Consultation request "), r.id, r.exam);
     let body = html! {
         p.crumbs { a href="/imaging" { (ctx.t("远程影像会诊", "Remote imaging")) } " › " (r.id) }
@@ -318,6 +379,10 @@ pub async fn page(State(s): State<AppState>, ctx: Ctx, Path(id): Path<String>) -
             dt { (ctx.t("会诊目的", "Question")) } dd { (r.clinical_question) }
             dt { (ctx.t("病情摘要", "Case summary")) } dd.summary { (r.case_summary) }
             dt { (ctx.t("专家职称", "Title asked")) } dd { (title_label(&r.expert_title)) }
+            dt { (ctx.t("患者来源", "Patient")) } dd { (source_label(&r.patient_source)) @if r.complex { (ctx.t(" · 疑难病例", " · complex case")) } }
+            dt { (ctx.t("报告时限", "Turnaround")) } dd id="request-clock" {
+                @if let Some((t, _)) = c { (t.name) "：" (t.minutes) (ctx.t(" 分钟", " min")) @if t.working_hours { (ctx.t("（工作时间）", " (working hours)")) } " · " }
+                (clock_cell(&ctx, c)) }
             dt { (ctx.t("知情同意", "Consent")) } dd { (ctx.t("已书面同意 · ", "given in writing · ")) a href={ "/imaging/requests/" (r.id) "/consent" } { (ctx.t("知情同意书", "the signed form")) } }
             dt { (ctx.t("申请时间", "Asked")) } dd { (layout::beijing(&r.requested_at)) }
         }
@@ -462,6 +527,7 @@ pub async fn duty(State(s): State<AppState>, ctx: Ctx) -> Result<Markup, AppErro
     crate::reads_business(&ctx)?;
     let depts = s.store.imaging_departments().await?;
     let required = s.store.imaging_review_required().await?;
+    let targets = s.store.imaging_tat_targets().await?;
     let title = ctx.t("专家排班", "Duty roster");
     let mut rosters = Vec::new();
     for (id, name, owner) in &depts {
@@ -477,6 +543,20 @@ pub async fn duty(State(s): State<AppState>, ctx: Ctx) -> Result<Markup, AppErro
                 td { (name) } td { (owner) }
                 td { @for (i, e) in experts.iter().enumerate() { @if i > 0 { "、" } (e.user_name) "（" (title_label(&e.title)) @if !e.on_duty { (ctx.t("，不在岗", ", off duty")) } "）" } }
             } } }
+        }
+        h2 { (ctx.t("报告时限", "Turnaround targets")) }
+        p.hint { (ctx.t("从申请提出且图像完整时起计时；按顺序取第一条适用的规则；工作时间为周一至周五北京时间 10:00–14:00、16:00–20:00。", "The clock starts when the request is made and its images are complete; the first rule that applies counts; working hours are Monday to Friday, 10:00–14:00 and 16:00–20:00 Beijing time.")) }
+        form.targets method="post" action="/imaging/targets" {
+            input type="hidden" name="csrf" value=(ctx.user.csrf);
+            table.data.compact.targets {
+                thead { tr { th { (ctx.t("规则", "Rule")) } th.num { (ctx.t("时限（分钟）", "Minutes")) } th { (ctx.t("按工作时间计", "Working hours")) } } }
+                tbody { @for (i, t) in targets.iter().enumerate() { tr data-target=(t.name) {
+                    td { (t.name) }
+                    td.num { @if ctx.user.role.manages_program() { input type="number" name={ "minutes_" (i) } min="1" max="10080" value=(t.minutes); } @else { (t.minutes) } }
+                    td { @if ctx.user.role.manages_program() { input type="checkbox" name={ "working_" (i) } value="yes" checked[t.working_hours]; } @else { (if t.working_hours { "是" } else { "否" }) } }
+                } } }
+            }
+            @if ctx.user.role.manages_program() { button type="submit" id="save-targets" { (ctx.t("保存报告时限", "Save the targets")) } }
         }
         h2 { (ctx.t("报告审核", "Second signature")) }
         p id="review-rule" { @if required { (ctx.t("本中心要求审核签名：报告须由另一位副主任医师以上的专家审核后签发。", "A second signature (associate chief or above) is required before a report is issued.")) }
@@ -710,6 +790,37 @@ pub async fn set_review(State(s): State<AppState>, ctx: Ctx, Form(f): Form<Revie
     Ok(Redirect::to("/imaging/duty").into_response())
 }
 
+/// The targets form: each rule's minutes and whether they are working minutes, by position.
+pub async fn set_targets(
+    State(s): State<AppState>,
+    ctx: Ctx,
+    Form(f): Form<HashMap<String, String>>,
+) -> Result<Response, AppError> {
+    ctx.check_csrf(f.get("csrf").map(String::as_str).unwrap_or_default())?;
+    crate::reads_business(&ctx)?;
+    let mut targets = s.store.imaging_tat_targets().await?;
+    for (i, t) in targets.iter_mut().enumerate() {
+        if let Some(m) = f.get(&format!("minutes_{i}")) {
+            t.minutes = m.trim().parse::<i64>().map_err(|_| {
+                AppError::from(StoreError::Invalid(
+                    domain::Invalid::new(
+                        format!("targets[{i}].minutes"),
+                        format!("{}的时限", t.name),
+                        "整数分钟",
+                        format!("“{m}”不是整数"),
+                    )
+                    .into(),
+                ))
+            })?;
+        }
+        t.working_hours = f.get(&format!("working_{i}")).is_some_and(|v| v == "yes");
+    }
+    let mut tx = s.store.write(&ctx.user.actor(None)).await?;
+    tx.set_imaging_tat_targets(&targets).await?;
+    tx.commit().await?;
+    Ok(Redirect::to("/imaging/duty").into_response())
+}
+
 // The JSON API: the same store calls, scopes and refusals as the pages.
 
 use crate::api::{ApiCtx, ApiError};
@@ -761,6 +872,8 @@ const REQUEST_FIELDS: &[&str] = &[
     "priority",
     "department_id",
     "expert_title",
+    "patient_source",
+    "complex",
     "study_uids",
     "consent",
 ];
@@ -833,15 +946,37 @@ fn request_of_json(m: &Map<String, Value>) -> Result<NewRequest, ApiError> {
         priority: text(m, "priority", "优先级")?,
         department_id: int(m, "department_id", "会诊科室")?,
         expert_title: text(m, "expert_title", "专家职称")?,
+        patient_source: text(m, "patient_source", "患者来源")?,
+        complex: match m.get("complex") {
+            None | Some(Value::Null) => false,
+            Some(Value::Bool(b)) => *b,
+            Some(_) => return Err(bad("complex", "疑难病例", "布尔值", "疑难病例须为 true 或 false".into())),
+        },
         study_uids,
         consent,
     })
 }
 
-fn request_json(r: &Request, imgs: Option<&(bool, i64, i64)>) -> Value {
+fn request_json(r: &Request, clocks: &Clocks) -> Value {
     let mut v = serde_json::to_value(r).unwrap_or(Value::Null);
-    if let Some((complete, series, instances)) = imgs {
-        v["images"] = json!({ "complete": complete, "series": series, "instances": instances });
+    if let Some(i) = clocks.images.get(&r.id) {
+        v["images"] = json!({ "complete": i.complete, "series": i.series, "instances": i.instances, "complete_at": i.complete_at });
+    }
+    if let Some((t, c)) = clocks.of_request(r) {
+        let ts = |d: DateTime<Utc>| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        v["clock"] = match c {
+            Clock::WaitingForImages => {
+                json!({ "target": t.name, "minutes": t.minutes, "working_hours": t.working_hours, "state": "waiting_for_images" })
+            }
+            Clock::Running { start, due, overdue } => {
+                json!({ "target": t.name, "minutes": t.minutes, "working_hours": t.working_hours,
+                "state": "running", "start": ts(start), "due": ts(due), "overdue": overdue })
+            }
+            Clock::Done { start, due, issued, within } => {
+                json!({ "target": t.name, "minutes": t.minutes, "working_hours": t.working_hours,
+                "state": "done", "start": ts(start), "due": ts(due), "issued": ts(issued), "minutes_taken": (issued - start).num_minutes(), "within": within })
+            }
+        };
     }
     v
 }
@@ -864,8 +999,8 @@ pub async fn api_list(State(s): State<AppState>, api: ApiCtx) -> Result<Json<Val
     crate::reads_business(&api.ctx)?;
     let all = s.store.imaging_worklist(&api.ctx.user.actor(None), 1000).await?;
     let ids: Vec<i64> = all.iter().map(|r| r.id).collect();
-    let imgs = s.store.imaging_images(&ids).await?;
-    let items: Vec<Value> = all.iter().map(|r| request_json(r, imgs.get(&r.id))).collect();
+    let clocks = Clocks::of(&s, &ids).await?;
+    let items: Vec<Value> = all.iter().map(|r| request_json(r, &clocks)).collect();
     Ok(Json(json!({ "total": items.len(), "items": items })))
 }
 
@@ -878,11 +1013,11 @@ pub async fn api_create(State(s): State<AppState>, api: ApiCtx, body: Bytes) -> 
     let id = tx.request_imaging(&r).await?;
     tx.commit().await?;
     let r = api_visible(&s, &api, id).await?;
-    let imgs = s.store.imaging_images(&[id]).await?;
+    let clocks = Clocks::of(&s, &[id]).await?;
     Ok((
         StatusCode::CREATED,
         [(header::LOCATION, format!("/api/v1/imaging/requests/{id}"))],
-        Json(request_json(&r, imgs.get(&id))),
+        Json(request_json(&r, &clocks)),
     )
         .into_response())
 }
@@ -891,8 +1026,8 @@ pub async fn api_create(State(s): State<AppState>, api: ApiCtx, body: Bytes) -> 
 pub async fn api_get(State(s): State<AppState>, api: ApiCtx, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
     let id = api_id(&id)?;
     let r = api_visible(&s, &api, id).await?;
-    let imgs = s.store.imaging_images(&[id]).await?;
-    let mut v = request_json(&r, imgs.get(&id));
+    let clocks = Clocks::of(&s, &[id]).await?;
+    let mut v = request_json(&r, &clocks);
     v["studies"] = serde_json::to_value(s.store.imaging_request_studies(id).await?).unwrap_or(Value::Null);
     v["events"] = serde_json::to_value(s.store.imaging_request_events(id).await?).unwrap_or(Value::Null);
     v["reports"] = serde_json::to_value(s.store.imaging_reports(id).await?).unwrap_or(Value::Null);
@@ -947,6 +1082,6 @@ pub async fn api_act(
     }
     tx.commit().await?;
     let r = api_visible(&s, &api, id).await?;
-    let imgs = s.store.imaging_images(&[id]).await?;
-    Ok(Json(request_json(&r, imgs.get(&id))))
+    let clocks = Clocks::of(&s, &[id]).await?;
+    Ok(Json(request_json(&r, &clocks)))
 }

@@ -160,6 +160,7 @@ pub fn router_with(store: Store, config: Config) -> Router {
         .route("/imaging/requests/{id}/report", post(imaging::report))
         .route("/imaging/requests/{id}/report/print", get(imaging::print))
         .route("/imaging/review", post(imaging::set_review))
+        .route("/imaging/targets", post(imaging::set_targets))
         .route("/notifications", get(followups::notifications))
         .route("/notifications/read", post(followups::read_all))
         .route("/notifications/{id}/open", post(followups::open_notice))

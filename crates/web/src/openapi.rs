@@ -412,9 +412,11 @@ fn imaging_schemas(s: &mut Map<String, Value>) {
     let opt_text = json!({ "type": "string", "nullable": true });
     let int = json!({ "type": "integer", "format": "int64" });
     let opt_int = json!({ "type": "integer", "format": "int64", "nullable": true });
-    s.insert(
-        "ImagingRequest".into(),
-        json!({ "type": "object", "properties": {
+    let clock = json!({ "type": "object", "description": "报告时限：适用的规则、计时起点（申请提出且图像完整）、截止时间、是否超时或按时", "properties": {
+        "target": text, "minutes": int, "working_hours": { "type": "boolean" },
+        "state": { "type": "string", "enum": ["waiting_for_images", "running", "done"] },
+        "start": text, "due": text, "issued": text, "overdue": { "type": "boolean" }, "within": { "type": "boolean" }, "minutes_taken": int } });
+    let mut request = json!({ "type": "object", "properties": {
             "id": int, "program_id": int, "requesting_org_id": int, "requesting_org": text, "requested_by": opt_int,
             "department_org_id": int, "department": text, "owner_org_id": int, "owner": text, "pairing_id": int,
             "patient_name": text, "patient_sex": text, "patient_age": int,
@@ -423,9 +425,11 @@ fn imaging_schemas(s: &mut Map<String, Value>) {
             "priority": { "type": "string", "enum": ["emergency", "urgent", "routine"] }, "expert_title": text,
             "state": { "type": "string", "enum": ["queued", "offered", "accepted", "reported", "confirmed"], "description": "queued 待分派，offered 待接收，accepted 已接收，reported 已出报告，confirmed 已确认" },
             "assignee_user_id": opt_int, "assignee": opt_text, "requested_at": text, "updated_at": text,
+            "patient_source": { "type": "string", "enum": ["outpatient", "inpatient", "emergency"] }, "complex": { "type": "boolean" },
             "images": { "type": "object", "properties": { "complete": { "type": "boolean" }, "series": int, "instances": int },
-                "description": "关联检查的图像：影像平台是否已宣告完整，序列与图像数" } } }),
-    );
+                "description": "关联检查的图像：影像平台是否已宣告完整，序列与图像数" } } });
+    request["properties"]["clock"] = clock;
+    s.insert("ImagingRequest".into(), request);
     s.insert(
         "ImagingRequestList".into(),
         json!({ "type": "object", "required": ["total", "items"], "properties": { "total": int,
@@ -453,6 +457,8 @@ fn imaging_schemas(s: &mut Map<String, Value>) {
                 "priority": { "type": "string", "enum": ["emergency", "urgent", "routine", "急诊", "加急", "常规"] },
                 "department_id": { "type": "integer", "format": "int64", "description": "县医院的院包科科室（单位编号）" },
                 "expert_title": { "type": "string", "enum": ["any", "attending", "associate_chief", "chief", "不限", "主治医师", "副主任医师", "主任医师"] },
+                "patient_source": { "type": "string", "enum": ["outpatient", "inpatient", "emergency", "门诊", "住院", "急诊"], "description": "患者来源（缺省为门诊）" },
+                "complex": { "type": "boolean", "description": "疑难病例" },
                 "study_uids": { "type": "array", "items": { "type": "string" }, "description": "影像平台已收到的检查的 StudyInstanceUID" },
                 "consent": { "type": "object", "additionalProperties": false, "required": ["given", "data_base64"], "properties": {
                     "given": { "type": "boolean" }, "file_name": text,
