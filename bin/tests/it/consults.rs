@@ -424,6 +424,30 @@ async fn consultation_pages(db: &TestDb) {
     let page = doctor.get(&format!("/imaging/requests/{id}"));
     assert!(page.body.contains("confirm-report") && page.body.contains("右侧额叶脑出血"), "{}", page.body);
     assert_eq!(doctor.post(&at, &[("csrf", &csrf_d), ("action", "confirm")]).status, 303);
+    // A critical finding, flagged and its notice recorded on the page; the board shows it.
+    let r = expert
+        .post(&format!("/imaging/requests/{id}/critical"), &[("csrf", &csrf), ("finding", "急性脑出血"), ("note", "")]);
+    assert_eq!(r.status, 303, "{}", r.body);
+    let page = expert.get(&format!("/imaging/requests/{id}"));
+    let critical = page.between("data-critical=\"", "\"");
+    assert!(page.body.contains(&format!("record-critical-{critical}")), "{}", page.body);
+    let r = expert.post(
+        &format!("/imaging/requests/{id}/critical/{critical}"),
+        &[
+            ("csrf", &csrf),
+            ("told_name", "阿卜杜拉"),
+            ("channel", "phone"),
+            ("told_at", ""),
+            ("read_back", "急性脑出血，已收到"),
+        ],
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    let board = doctor.get("/imaging/critical");
+    assert!(
+        board.body.contains("急性脑出血") && board.body.contains("阿卜杜拉") && board.body.contains("用时"),
+        "{}",
+        board.body
+    );
     let print = doctor.get(&format!("/imaging/requests/{id}/report/print"));
     assert_eq!(print.status, 200);
     for s in [
@@ -619,3 +643,83 @@ async fn consultation_reports(db: &TestDb) {
     assert!(issued[&id] <= versions[0].issued_at.clone().unwrap(), "the first issue counts");
 }
 both!(consultation_reports);
+
+/// Critical results: flagged by the reader from the centre's list, the requesting hospital told
+/// at once; the notice recorded with who, when, how and the read-back closes the 30-minute clock;
+/// the board shows them to those who may see the request.
+async fn critical_results(db: &TestDb) {
+    use domain::imaging::CriticalNotice;
+    let store = db.store().await;
+    let w = world(&store).await;
+    let manager = w.actor("manager");
+    let e1u = w.user("e1");
+    write(&store, &manager, async |tx| tx.set_imaging_expert(e1u, w.imaging_dept, "chief", true).await).await.unwrap();
+    let (doctor, e1) = (w.actor("doctor"), w.actor("e1"));
+    let id = write(&store, &doctor, async |tx| tx.request_imaging(&request(w.imaging_dept)).await).await.unwrap();
+    let e = write(&store, &e1, async |tx| tx.flag_critical(id, "急性脑出血", "").await).await.unwrap_err();
+    assert!(matches!(e, StoreError::Conflict(_)), "not before it is accepted: {e}");
+    write(&store, &e1, async |tx| tx.accept_imaging(id).await).await.unwrap();
+    let e = write(&store, &w.actor("e2"), async |tx| tx.flag_critical(id, "急性脑出血", "").await).await.unwrap_err();
+    assert!(matches!(e, StoreError::Forbidden(_)), "{e}");
+    let e = write(&store, &e1, async |tx| tx.flag_critical(id, "轻度感冒", "").await).await.unwrap_err();
+    assert!(matches!(&e, StoreError::Invalid(i) if i.0[0].field == "finding"), "{e}");
+    let told = count(db, "notifications").await;
+    let c =
+        write(&store, &e1, async |tx| tx.flag_critical(id, "急性脑出血", "右侧额叶，约 15 ml").await).await.unwrap();
+    assert!(count(db, "notifications").await > told, "the requesting hospital is told at once");
+    let board = store.imaging_critical_board(&doctor, 100).await.unwrap();
+    assert_eq!((board.len(), board[0].state.as_str(), board[0].finding.as_str()), (1, "open", "急性脑出血"));
+    assert!(store.imaging_critical_board(&w.actor("outsider"), 100).await.unwrap().is_empty());
+
+    let now = chrono::Utc::now();
+    let notice = |read_back: &str, at: chrono::DateTime<chrono::Utc>| CriticalNotice {
+        told_name: "阿卜杜拉 医生".into(),
+        channel: "电话".into(),
+        told_at: at,
+        read_back: read_back.into(),
+    };
+    let e =
+        write(&store, &doctor, async |tx| tx.record_critical_notice(c, &notice("收到", now)).await).await.unwrap_err();
+    assert!(matches!(e, StoreError::Forbidden(_)), "{e}");
+    let e = write(&store, &e1, async |tx| tx.record_critical_notice(c, &notice(" ", now)).await).await.unwrap_err();
+    assert!(matches!(&e, StoreError::Invalid(i) if i.0[0].field == "read_back"), "{e}");
+    let e = write(&store, &e1, async |tx| {
+        tx.record_critical_notice(c, &notice("收到", now - chrono::Duration::hours(1))).await
+    })
+    .await
+    .unwrap_err();
+    assert!(matches!(&e, StoreError::Invalid(i) if i.0[0].field == "told_at"), "{e}");
+    write(&store, &e1, async |tx| tx.record_critical_notice(c, &notice("右侧额叶急性脑出血，已收到", now)).await)
+        .await
+        .unwrap();
+    let e = write(&store, &e1, async |tx| tx.record_critical_notice(c, &notice("再次", now)).await).await.unwrap_err();
+    assert!(matches!(e, StoreError::Conflict(_)), "{e}");
+    let all = store.imaging_criticals_of(id).await.unwrap();
+    assert_eq!(
+        (all[0].state.as_str(), all[0].channel.as_deref(), all[0].read_back.as_deref()),
+        ("closed", Some("phone"), Some("右侧额叶急性脑出血，已收到"))
+    );
+    let steps: Vec<String> = store.imaging_request_events(id).await.unwrap().into_iter().map(|e| e.action).collect();
+    assert!(
+        steps.contains(&"critical_flagged".to_string()) && steps.contains(&"critical_closed".to_string()),
+        "{steps:?}"
+    );
+
+    // The centre's own list.
+    let e =
+        write(&store, &manager, async |tx| tx.set_imaging_critical_list(&[" ".to_string()]).await).await.unwrap_err();
+    assert!(matches!(&e, StoreError::Invalid(i) if i.0[0].field == "critical_list"), "{e}");
+    let e = write(&store, &e1, async |tx| tx.set_imaging_critical_list(&["张力性气胸".to_string()]).await)
+        .await
+        .unwrap_err();
+    assert!(matches!(e, StoreError::Forbidden(_)), "{e}");
+    write(&store, &manager, async |tx| {
+        tx.set_imaging_critical_list(&["张力性气胸".to_string(), "主动脉夹层".to_string()]).await
+    })
+    .await
+    .unwrap();
+    assert_eq!(store.imaging_critical_list().await.unwrap(), ["张力性气胸", "主动脉夹层"]);
+    let e = write(&store, &e1, async |tx| tx.flag_critical(id, "急性脑出血", "").await).await.unwrap_err();
+    assert!(matches!(&e, StoreError::Invalid(i) if i.0[0].field == "finding"), "off the list now: {e}");
+}
+both!(critical_results);

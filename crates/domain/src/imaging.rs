@@ -722,6 +722,73 @@ pub fn clock(
     }
 }
 
+/// The critical findings (危急值) a reader may flag, until the centre sets its own list.
+pub const CRITICAL_FINDINGS: &[&str] = &[
+    "急性脑出血",
+    "大面积脑梗死",
+    "脑疝",
+    "张力性气胸",
+    "主动脉夹层",
+    "急性肺动脉栓塞",
+    "急性心包填塞",
+    "消化道穿孔",
+    "绞窄性肠梗阻",
+    "实质脏器破裂出血",
+    "异位妊娠破裂",
+    "脊柱骨折伴脊髓损伤",
+];
+
+/// Minutes within which a critical finding must reach the requesting hospital's clinician.
+pub const CRITICAL_MINUTES: i64 = 30;
+
+/// How the clinician was told.
+pub const CRITICAL_CHANNELS: &[(&str, &str)] = &[("phone", "电话"), ("in_person", "当面"), ("video", "视频")];
+
+/// The centre's list: one finding a line, each 1–50 characters, no repeats, at least one.
+pub fn parse_critical_list(text: &str) -> Result<Vec<String>, Invalid> {
+    let mut out: Vec<String> = Vec::new();
+    for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        if line.chars().count() > 50 || has_control(line) {
+            return Err(Invalid::new("critical_list", "危急值清单", "每行一项，1–50 个字符", format!("“{line}”无效")));
+        }
+        if !out.iter().any(|x| x == line) {
+            out.push(line.to_string());
+        }
+    }
+    if out.is_empty() {
+        return Err(Invalid::new("critical_list", "危急值清单", "至少一项", "危急值清单为空"));
+    }
+    Ok(out)
+}
+
+/// Who was told of a critical finding, when, how, and what they read back (回读).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CriticalNotice {
+    pub told_name: String,
+    pub channel: String,
+    pub told_at: DateTime<Utc>,
+    pub read_back: String,
+}
+
+impl CriticalNotice {
+    /// Its own rules: a name, a known channel, the read-back, a time not after `now` nor before
+    /// `flagged`.
+    pub fn check(&self, flagged: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), Invalids> {
+        let mut e = Invalids::default();
+        e.take(plain("told_name", "接收人", &self.told_name, 50));
+        if !CRITICAL_CHANNELS.iter().any(|(c, n)| *c == self.channel || *n == self.channel) {
+            e.push(Invalid::new("channel", "通知方式", "电话、当面或视频", format!("“{}”不是通知方式", self.channel)));
+        }
+        e.take(plain("read_back", "接收人回读", &self.read_back, 500));
+        if self.told_at < flagged {
+            e.push(Invalid::new("told_at", "通知时间", "不早于标记危急值的时间", "通知时间早于标记危急值的时间"));
+        } else if self.told_at > now + chrono::Duration::minutes(1) {
+            e.push(Invalid::new("told_at", "通知时间", "不晚于现在", "通知时间在将来"));
+        }
+        e.finish(|| ())
+    }
+}
+
 /// A reason a person gives (a decline, a reassignment): required, at most 200 characters.
 pub fn reason(field: &str, label: &str, s: &str) -> Result<String, Invalid> {
     plain(field, label, s, 200)
@@ -886,6 +953,32 @@ mod tests {
         let mut bad = targets.clone();
         bad[0].minutes = 0;
         assert_eq!(check_targets(&bad).unwrap_err().0[0].field, "targets[0].minutes");
+    }
+
+    #[test]
+    fn critical_notices_keep_their_rules() {
+        let at = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
+        let n = CriticalNotice {
+            told_name: "阿卜杜拉 医生".into(),
+            channel: "电话".into(),
+            told_at: at("2026-12-07T02:20:00Z"),
+            read_back: "右侧额叶急性脑出血，已收到".into(),
+        };
+        assert!(n.check(at("2026-12-07T02:00:00Z"), at("2026-12-07T03:00:00Z")).is_ok());
+        let fields = |n: &CriticalNotice| {
+            n.check(at("2026-12-07T02:00:00Z"), at("2026-12-07T03:00:00Z"))
+                .unwrap_err()
+                .0
+                .into_iter()
+                .map(|i| i.field)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(fields(&CriticalNotice { read_back: " ".into(), ..n.clone() }), ["read_back"]);
+        assert_eq!(fields(&CriticalNotice { channel: "信鸽".into(), ..n.clone() }), ["channel"]);
+        assert_eq!(fields(&CriticalNotice { told_at: at("2026-12-07T01:59:00Z"), ..n.clone() }), ["told_at"]);
+        assert_eq!(fields(&CriticalNotice { told_at: at("2026-12-07T04:00:00Z"), ..n.clone() }), ["told_at"]);
+        assert_eq!(parse_critical_list("急性脑出血\n\n 气胸 \n急性脑出血").unwrap(), ["急性脑出血", "气胸"]);
+        assert!(parse_critical_list(" \n").is_err());
     }
 
     #[test]

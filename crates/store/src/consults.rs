@@ -1301,6 +1301,263 @@ impl Tx<'_> {
     }
 }
 
+/// A critical finding and its notice.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Critical {
+    pub id: i64,
+    pub request_id: i64,
+    pub finding: String,
+    pub note: Option<String>,
+    pub flagged_by: Option<i64>,
+    pub flagged_at: String,
+    pub state: String,
+    pub told_name: Option<String>,
+    pub channel: Option<String>,
+    pub told_at: Option<String>,
+    pub read_back: Option<String>,
+    pub recorded_by: Option<i64>,
+    pub recorded_at: Option<String>,
+    /// The request's department, owning hospital and requesting hospital, for the board.
+    pub department: String,
+    pub owner_org_id: i64,
+    pub owner: String,
+    pub requesting_org: String,
+    pub exam: String,
+}
+
+const CRITICAL_SELECT: &str = "SELECT c.id, c.request_id, c.finding, c.note, c.flagged_by, c.flagged_at, c.state, \
+     c.told_name, c.channel, c.told_at, c.read_back, c.recorded_by, c.recorded_at, d.name, r.owner_org_id, ow.name, ro.name, r.exam \
+     FROM imaging_critical c JOIN imaging_requests r ON r.id = c.request_id \
+     JOIN organizations d ON d.id = r.department_org_id JOIN organizations ow ON ow.id = r.owner_org_id \
+     JOIN organizations ro ON ro.id = r.requesting_org_id";
+
+fn critical_of(r: &sqlx::any::AnyRow) -> Result<Critical> {
+    use sqlx::Row;
+    Ok(Critical {
+        id: r.try_get(0)?,
+        request_id: r.try_get(1)?,
+        finding: r.try_get(2)?,
+        note: r.try_get(3)?,
+        flagged_by: r.try_get(4)?,
+        flagged_at: r.try_get(5)?,
+        state: r.try_get(6)?,
+        told_name: r.try_get(7)?,
+        channel: r.try_get(8)?,
+        told_at: r.try_get(9)?,
+        read_back: r.try_get(10)?,
+        recorded_by: r.try_get(11)?,
+        recorded_at: r.try_get(12)?,
+        department: r.try_get(13)?,
+        owner_org_id: r.try_get(14)?,
+        owner: r.try_get(15)?,
+        requesting_org: r.try_get(16)?,
+        exam: r.try_get(17)?,
+    })
+}
+
+const CRITICAL_SETTING: &str = "imaging_critical_list";
+
+fn ts(s: &str) -> Result<chrono::DateTime<chrono::Utc>> {
+    chrono::DateTime::parse_from_rfc3339(s)
+        .map(|d| d.with_timezone(&chrono::Utc))
+        .map_err(|e| StoreError::Integrity(format!("时间“{s}”无法读取：{e}")))
+}
+
+impl Store {
+    /// The centre's list of critical findings (the defaults until a manager sets its own).
+    pub async fn imaging_critical_list(&self) -> Result<Vec<String>> {
+        let v: Option<String> = sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
+            .bind(CRITICAL_SETTING)
+            .fetch_optional(self.pool())
+            .await?;
+        match v {
+            None => Ok(domain::imaging::CRITICAL_FINDINGS.iter().map(|s| s.to_string()).collect()),
+            Some(v) => serde_json::from_str(&v).map_err(|e| StoreError::Integrity(format!("危急值清单无法读取：{e}"))),
+        }
+    }
+
+    /// The critical findings of one request.
+    pub async fn imaging_criticals_of(&self, request: i64) -> Result<Vec<Critical>> {
+        let rows = sqlx::query(&format!("{CRITICAL_SELECT} WHERE c.request_id = $1 ORDER BY c.id"))
+            .bind(request)
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter().map(critical_of).collect()
+    }
+
+    /// The critical-results board: the open ones first, oldest first, then the latest closed
+    /// (at most `limit`), of the requests `actor` may see.
+    pub async fn imaging_critical_board(&self, actor: &Actor, limit: i64) -> Result<Vec<Critical>> {
+        let visible: std::collections::HashSet<i64> =
+            self.imaging_worklist(actor, 5_000).await?.into_iter().map(|r| r.id).collect();
+        let rows = sqlx::query(&format!(
+            "{CRITICAL_SELECT} ORDER BY CASE c.state WHEN 'open' THEN 0 ELSE 1 END, \
+             CASE c.state WHEN 'open' THEN c.flagged_at ELSE '' END, c.flagged_at DESC, c.id DESC LIMIT $1"
+        ))
+        .bind(limit.clamp(1, 5_000))
+        .fetch_all(self.pool())
+        .await?;
+        let all: Vec<Critical> = rows.iter().map(critical_of).collect::<Result<_>>()?;
+        Ok(all.into_iter().filter(|c| visible.contains(&c.request_id)).collect())
+    }
+}
+
+impl Tx<'_> {
+    /// Set the centre's list of critical findings (项目管理 only), audited.
+    pub async fn set_imaging_critical_list(&mut self, list: &[String]) -> Result<()> {
+        self.live()?;
+        let r = async {
+            if !self.actor.role.manages_program() {
+                return Err(StoreError::Forbidden("只有“项目管理”角色可以设置危急值清单".into()));
+            }
+            let list =
+                domain::imaging::parse_critical_list(&list.join("\n")).map_err(|e| StoreError::Invalid(e.into()))?;
+            let before: Option<String> = sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
+                .bind(CRITICAL_SETTING)
+                .fetch_optional(&mut *self.tx)
+                .await?;
+            let after = serde_json::to_string(&list).map_err(|e| StoreError::Integrity(e.to_string()))?;
+            sqlx::query("DELETE FROM settings WHERE key = $1").bind(CRITICAL_SETTING).execute(&mut *self.tx).await?;
+            sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2)")
+                .bind(CRITICAL_SETTING)
+                .bind(&after)
+                .execute(&mut *self.tx)
+                .await?;
+            self.audit_step(
+                "set_imaging_critical_list",
+                "settings",
+                None,
+                before.and_then(|b| serde_json::from_str::<Value>(&b).ok()),
+                serde_json::from_str::<Value>(&after).ok(),
+            )
+            .await
+        }
+        .await;
+        self.note(r)
+    }
+
+    /// The reader flags a critical finding of the list on a request it has accepted: the
+    /// 30-minute clock starts, the requesting hospital's users are told at once. Returns its id.
+    pub async fn flag_critical(&mut self, request: i64, finding: &str, note: &str) -> Result<i64> {
+        self.live()?;
+        let r = self.flag_step(request, finding, note).await;
+        self.note(r)
+    }
+
+    async fn flag_step(&mut self, request: i64, finding: &str, note: &str) -> Result<i64> {
+        let (state, assignee, _, _) = self.request_row(request).await?;
+        let me = self.actor.user_id.map(|u| u.get());
+        if me.is_none() || assignee != me {
+            return Err(StoreError::Forbidden("只有阅片专家可以标记危急值".into()));
+        }
+        if !matches!(state.as_str(), "accepted" | "reported" | "confirmed") {
+            return Err(StoreError::Conflict(format!("会诊申请 {request} 处于“{}”，不能标记危急值", label(&state))));
+        }
+        let list: Vec<String> = {
+            let v: Option<String> = sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
+                .bind(CRITICAL_SETTING)
+                .fetch_optional(&mut *self.tx)
+                .await?;
+            match v {
+                None => domain::imaging::CRITICAL_FINDINGS.iter().map(|s| s.to_string()).collect(),
+                Some(v) => {
+                    serde_json::from_str(&v).map_err(|e| StoreError::Integrity(format!("危急值清单无法读取：{e}")))?
+                }
+            }
+        };
+        let finding = finding.trim();
+        if !list.iter().any(|f| f == finding) {
+            return Err(invalid(
+                "finding",
+                "危急值",
+                "本中心危急值清单中的一项",
+                format!("“{finding}”不在危急值清单中"),
+            ));
+        }
+        let note = note.trim();
+        if note.chars().count() > 500 || domain::values::has_control(note) {
+            return Err(invalid("note", "说明", "不超过 500 个字符，无控制字符", "说明无效".into()));
+        }
+        let now = crate::write::now();
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO imaging_critical (request_id, finding, note, flagged_by, flagged_at, state) \
+             VALUES ($1, $2, $3, $4, $5, 'open') RETURNING id",
+        )
+        .bind(request)
+        .bind(finding)
+        .bind((!note.is_empty()).then_some(note))
+        .bind(me)
+        .bind(&now)
+        .fetch_one(&mut *self.tx)
+        .await?;
+        let after = self.row_json("imaging_critical", id).await?.map(Value::Object);
+        self.audit_step("imaging_critical_flag", "imaging_critical", Some(id), None, after).await?;
+        self.event(request, "critical_flagged", None, Some(finding), &now).await?;
+        let (requesting, exam): (i64, String) =
+            sqlx::query_as("SELECT requesting_org_id, exam FROM imaging_requests WHERE id = $1")
+                .bind(request)
+                .fetch_one(&mut *self.tx)
+                .await?;
+        let title = format!("危急值：{finding}");
+        let body = format!("检查项目：{exam}。请立即处置，并接听远程影像中心的电话确认（回读）。");
+        let link = format!("/imaging/requests/{request}");
+        let n = crate::followups::NewNotice { kind: "critical", title: &title, body: &body, link: &link, dedupe: None };
+        self.notify_org_step(requesting, &n).await?;
+        Ok(id)
+    }
+
+    /// The centre records that the finding reached the requesting hospital: who was told, when,
+    /// how, and their read-back; the clock stops. By the reader, or a manager.
+    pub async fn record_critical_notice(&mut self, critical: i64, n: &domain::imaging::CriticalNotice) -> Result<()> {
+        self.live()?;
+        let r = async {
+            let row: Option<(i64, String, String)> =
+                sqlx::query_as("SELECT request_id, state, flagged_at FROM imaging_critical WHERE id = $1")
+                    .bind(critical)
+                    .fetch_optional(&mut *self.tx)
+                    .await?;
+            let Some((request, state, flagged)) = row else {
+                return Err(StoreError::NotFound { what: "危急值", id: critical.to_string() });
+            };
+            let (_, assignee, _, _) = self.request_row(request).await?;
+            let me = self.actor.user_id.map(|u| u.get());
+            if !(self.actor.role.manages_program() || (me.is_some() && assignee == me)) {
+                return Err(StoreError::Forbidden("只有阅片专家或项目管理可以登记危急值的通知".into()));
+            }
+            if state != "open" {
+                return Err(StoreError::Conflict(format!("危急值 {critical} 已登记通知")));
+            }
+            n.check(ts(&flagged)?, chrono::Utc::now()).map_err(StoreError::Invalid)?;
+            let channel = domain::imaging::CRITICAL_CHANNELS
+                .iter()
+                .find(|(c, l)| *c == n.channel || *l == n.channel)
+                .map(|(c, _)| *c)
+                .unwrap_or("phone");
+            let before = self.row_json("imaging_critical", critical).await?.map(Value::Object);
+            let now = crate::write::now();
+            let told_at = n.told_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+            sqlx::query(
+                "UPDATE imaging_critical SET state = 'closed', told_name = $1, channel = $2, told_at = $3, read_back = $4, \
+                 recorded_by = $5, recorded_at = $6 WHERE id = $7",
+            )
+            .bind(n.told_name.trim())
+            .bind(channel)
+            .bind(&told_at)
+            .bind(n.read_back.trim())
+            .bind(me)
+            .bind(&now)
+            .bind(critical)
+            .execute(&mut *self.tx)
+            .await?;
+            let after = self.row_json("imaging_critical", critical).await?.map(Value::Object);
+            self.audit_step("imaging_critical_notice", "imaging_critical", Some(critical), before, after).await?;
+            self.event(request, "critical_closed", None, Some(n.told_name.trim()), &now).await
+        }
+        .await;
+        self.note(r)
+    }
+}
+
 fn label(state: &str) -> &'static str {
     RequestState::parse(state).map(|s| s.label()).unwrap_or("未知状态")
 }

@@ -24,6 +24,7 @@ pub(crate) const MIGRATIONS: &[(u32, &str)] = &[
     (13, include_str!("../migrations/0013_imaging_requests.sql")),
     (14, include_str!("../migrations/0014_imaging_reports.sql")),
     (15, include_str!("../migrations/0015_imaging_clocks.sql")),
+    (16, include_str!("../migrations/0016_imaging_critical.sql")),
 ];
 
 /// Split a script on `;` at line ends (the migrations contain no semicolons inside strings).

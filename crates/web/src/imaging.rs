@@ -20,7 +20,7 @@ use domain::imaging::{
 use maud::{html, Markup};
 use serde::Deserialize;
 use std::collections::HashMap;
-use store::consults::{Images, Report, Request};
+use store::consults::{Critical, Images, Report, Request};
 use store::StoreError;
 
 fn id_of(ctx: &Ctx, raw: &str) -> Result<i64, AppError> {
@@ -52,6 +52,8 @@ fn action_zh(a: &str) -> &'static str {
         "report_issued" => "签发正式报告",
         "report_confirmed" => "申请医院确认",
         "report_amended" => "修订报告",
+        "critical_flagged" => "标记危急值",
+        "critical_closed" => "危急值已通知并回读",
         _ => "其他",
     }
 }
@@ -168,7 +170,8 @@ pub async fn worklist(State(s): State<AppState>, ctx: Ctx) -> Result<Markup, App
         p {
             @if ctx.user.role.writes_records() { a.button href="/imaging/requests/new" id="new-request" { (ctx.t("提出会诊申请", "Request a consultation")) } " " }
             a href="/imaging/studies" { (ctx.t("影像平台收到的检查 ›", "Studies received by the PACS ›")) }
-            @if ctx.user.role.manages_program() { " · " a href="/imaging/duty" { (ctx.t("专家排班 ›", "Duty roster ›")) } }
+            " · " a href="/imaging/critical" id="critical-board" { (ctx.t("危急值 ›", "Critical results ›")) }
+            " · " a href="/imaging/duty" { (ctx.t("排班与规则 ›", "Roster and rules ›")) }
         }
         @if !roster.is_empty() {
             p.hint { (ctx.t("我的排班：", "On the roster of: "))
@@ -361,6 +364,8 @@ pub async fn page(State(s): State<AppState>, ctx: Ctx, Path(id): Path<String>) -
     let required = s.store.imaging_review_required().await?;
     let clocks = Clocks::of(&s, &[id]).await?;
     let c = clocks.of_request(&r);
+    let criticals = s.store.imaging_criticals_of(id).await?;
+    let critical_list = s.store.imaging_critical_list().await?;
     let title = format!("{}{} {}", ctx.t("会诊申请 ", "Consultation request "), r.id, r.exam);
     let body = html! {
         p.crumbs { a href="/imaging" { (ctx.t("远程影像会诊", "Remote imaging")) } " › " (r.id) }
@@ -426,6 +431,7 @@ pub async fn page(State(s): State<AppState>, ctx: Ctx, Path(id): Path<String>) -
             }
         }
         (report_section(&ctx, &r, &reports, standing, required))
+        (critical_section(&ctx, &r, &criticals, &critical_list, clocks.now))
         h2 { (ctx.t("办理过程", "Steps")) }
         ol.events {
             @for e in &events {
@@ -528,6 +534,7 @@ pub async fn duty(State(s): State<AppState>, ctx: Ctx) -> Result<Markup, AppErro
     let depts = s.store.imaging_departments().await?;
     let required = s.store.imaging_review_required().await?;
     let targets = s.store.imaging_tat_targets().await?;
+    let critical_list = s.store.imaging_critical_list().await?;
     let title = ctx.t("专家排班", "Duty roster");
     let mut rosters = Vec::new();
     for (id, name, owner) in &depts {
@@ -558,6 +565,14 @@ pub async fn duty(State(s): State<AppState>, ctx: Ctx) -> Result<Markup, AppErro
             }
             @if ctx.user.role.manages_program() { button type="submit" id="save-targets" { (ctx.t("保存报告时限", "Save the targets")) } }
         }
+        h2 { (ctx.t("危急值清单", "Critical findings")) }
+        @if ctx.user.role.manages_program() {
+            form.stack method="post" action="/imaging/critical-list" {
+                input type="hidden" name="csrf" value=(ctx.user.csrf);
+                (layout::field("每行一项", html! { textarea name="list" rows="8" maxlength="4000" { (critical_list.join("\n")) } }, None))
+                button type="submit" id="save-critical-list" { (ctx.t("保存危急值清单", "Save the list")) }
+            }
+        } @else { p { (critical_list.join("、")) } }
         h2 { (ctx.t("报告审核", "Second signature")) }
         p id="review-rule" { @if required { (ctx.t("本中心要求审核签名：报告须由另一位副主任医师以上的专家审核后签发。", "A second signature (associate chief or above) is required before a report is issued.")) }
             @else { (ctx.t("不要求审核签名：阅片专家签署初步报告后即可签发。", "No second signature is required: the reader issues the report after signing it.")) } }
@@ -821,6 +836,210 @@ pub async fn set_targets(
     Ok(Redirect::to("/imaging/duty").into_response())
 }
 
+/// A critical finding's clock: minutes left (negative: overdue) while open, or minutes it took.
+fn critical_clock(ctx: &Ctx, c: &Critical, now: DateTime<Utc>) -> Markup {
+    let flagged = parse_ts(&c.flagged_at);
+    let limit = domain::imaging::CRITICAL_MINUTES;
+    html! {
+        @match (flagged, c.told_at.as_deref().and_then(parse_ts)) {
+            (Some(f), Some(t)) => {
+                @let took = (t - f).num_minutes();
+                span class={ "clock " @if took <= limit { "within" } @else { "late" } } {
+                    (ctx.t("用时 ", "took ")) (took) (ctx.t(" 分钟", " min")) @if took > limit { " " span.badge.overdue { (ctx.t("超过 30 分钟", "over 30 min")) } } }
+            }
+            (Some(f), None) => {
+                @let left = limit - (now - f).num_minutes();
+                @if left >= 0 { span.clock.running data-left=(left) { (ctx.t("剩余 ", "")) (left) (ctx.t(" 分钟", " min left")) } }
+                @else { span.clock.overdue data-left=(left) { (ctx.t("已超时 ", "overdue by ")) (-left) (ctx.t(" 分钟", " min")) } }
+            }
+            _ => span.clock { "—" },
+        }
+    }
+}
+
+fn channel_zh(c: &str) -> &'static str {
+    domain::imaging::CRITICAL_CHANNELS.iter().find(|(k, _)| *k == c).map(|(_, n)| *n).unwrap_or("—")
+}
+
+/// The critical findings of a request on its page: each with its clock and notice; the reader's
+/// flag form; the notice form while one is open (the reader or a manager).
+fn critical_section(ctx: &Ctx, r: &Request, criticals: &[Critical], list: &[String], now: DateTime<Utc>) -> Markup {
+    let reader = r.assignee_user_id == Some(ctx.user.user_id.get());
+    let records = reader || ctx.user.role.manages_program();
+    let local_now = (now + chrono::Duration::hours(8)).format("%Y-%m-%dT%H:%M").to_string();
+    html! {
+        h2 { (ctx.t("危急值", "Critical results")) }
+        @if criticals.is_empty() { p.hint { (ctx.t("未标记危急值。", "None flagged.")) } }
+        @for c in criticals {
+            section.critical data-critical=(c.id) data-state=(c.state) {
+                p { strong { (c.finding) } " · " (ctx.t("标记于 ", "flagged ")) (layout::beijing(&c.flagged_at)) " · " (critical_clock(ctx, c, now))
+                    @if let Some(n) = &c.note { " · " (n) } }
+                @if c.state == "closed" {
+                    p.notice { (ctx.t("已通知 ", "Told ")) (c.told_name.clone().unwrap_or_default()) "（" (channel_zh(c.channel.as_deref().unwrap_or_default())) "）"
+                        " " (c.told_at.as_deref().map(layout::beijing).unwrap_or_default()) " · " (ctx.t("回读：", "read back: ")) (c.read_back.clone().unwrap_or_default()) }
+                } @else if records {
+                    form.inline.critical-notice method="post" action={ "/imaging/requests/" (r.id) "/critical/" (c.id) } {
+                        input type="hidden" name="csrf" value=(ctx.user.csrf);
+                        input name="told_name" placeholder=(ctx.t("接收人（申请医院）", "Told (requesting hospital)")) required maxlength="50";
+                        select name="channel" { @for (k, n) in domain::imaging::CRITICAL_CHANNELS { option value=(k) { (n) } } }
+                        input type="datetime-local" name="told_at" value=(local_now);
+                        input name="read_back" placeholder=(ctx.t("接收人回读的内容（必填）", "What they read back (required)")) required maxlength="500";
+                        button type="submit" id={ "record-critical-" (c.id) } { (ctx.t("登记通知", "Record the notice")) }
+                    }
+                }
+            }
+        }
+        @if reader && matches!(r.state.as_str(), "accepted" | "reported" | "confirmed") {
+            form.inline.flag-critical method="post" action={ "/imaging/requests/" (r.id) "/critical" } {
+                input type="hidden" name="csrf" value=(ctx.user.csrf);
+                select name="finding" { @for f in list { option value=(f) { (f) } } }
+                input name="note" placeholder=(ctx.t("说明（选填）", "Note (optional)")) maxlength="500";
+                button.danger type="submit" id="flag-critical" { (ctx.t("标记危急值", "Flag a critical result")) }
+            }
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct FlagForm {
+    csrf: String,
+    finding: String,
+    #[serde(default)]
+    note: String,
+}
+
+pub async fn flag(
+    State(s): State<AppState>,
+    ctx: Ctx,
+    Path(id): Path<String>,
+    Form(f): Form<FlagForm>,
+) -> Result<Response, AppError> {
+    ctx.check_csrf(&f.csrf)?;
+    let id = id_of(&ctx, &id)?;
+    visible(&s, &ctx, id).await?;
+    let mut tx = s.store.write(&ctx.user.actor(None)).await?;
+    tx.flag_critical(id, &f.finding, &f.note).await?;
+    tx.commit().await?;
+    Ok(Redirect::to(&format!("/imaging/requests/{id}")).into_response())
+}
+
+/// A time typed in Beijing time (`YYYY-MM-DDTHH:MM`), or now when left empty.
+fn beijing_input(raw: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, AppError> {
+    let t = raw.trim();
+    if t.is_empty() {
+        return Ok(now);
+    }
+    chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M")
+        .or_else(|_| chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M"))
+        .map(|n| n.and_utc() - chrono::Duration::hours(8))
+        .map_err(|_| {
+            AppError::from(StoreError::Invalid(
+                domain::Invalid::new("told_at", "通知时间", "北京时间 YYYY-MM-DD HH:MM", format!("“{t}”不是有效时间"))
+                    .into(),
+            ))
+        })
+}
+
+#[derive(Deserialize)]
+pub struct NoticeForm {
+    csrf: String,
+    #[serde(default)]
+    told_name: String,
+    #[serde(default)]
+    channel: String,
+    #[serde(default)]
+    told_at: String,
+    #[serde(default)]
+    read_back: String,
+}
+
+pub async fn record_notice(
+    State(s): State<AppState>,
+    ctx: Ctx,
+    Path((id, critical)): Path<(String, String)>,
+    Form(f): Form<NoticeForm>,
+) -> Result<Response, AppError> {
+    ctx.check_csrf(&f.csrf)?;
+    let id = id_of(&ctx, &id)?;
+    visible(&s, &ctx, id).await?;
+    let critical = critical
+        .parse::<i64>()
+        .ok()
+        .filter(|c| *c > 0)
+        .ok_or_else(|| AppError::NotFound(ctx.t("没有这个危急值", "No such critical result").into()))?;
+    if !s.store.imaging_criticals_of(id).await?.iter().any(|c| c.id == critical) {
+        return Err(AppError::NotFound(ctx.t("没有这个危急值", "No such critical result").into()));
+    }
+    let n = domain::imaging::CriticalNotice {
+        told_name: f.told_name,
+        channel: f.channel,
+        told_at: beijing_input(&f.told_at, Utc::now())?,
+        read_back: f.read_back,
+    };
+    let mut tx = s.store.write(&ctx.user.actor(None)).await?;
+    tx.record_critical_notice(critical, &n).await?;
+    tx.commit().await?;
+    Ok(Redirect::to(&format!("/imaging/requests/{id}")).into_response())
+}
+
+/// The critical-results board: the open ones with their countdown, oldest first, then the latest
+/// closed; a manager may order a follow-up (督办) of the owning hospital for a missed clock.
+pub async fn critical_board(State(s): State<AppState>, ctx: Ctx) -> Result<Markup, AppError> {
+    crate::reads_business(&ctx)?;
+    let all = s.store.imaging_critical_board(&ctx.user.actor(None), 500).await?;
+    let now = Utc::now();
+    let limit = domain::imaging::CRITICAL_MINUTES;
+    let open = all.iter().filter(|c| c.state == "open").count();
+    let missed = |c: &Critical| match (parse_ts(&c.flagged_at), c.told_at.as_deref().and_then(parse_ts)) {
+        (Some(f), Some(t)) => (t - f).num_minutes() > limit,
+        (Some(f), None) => (now - f).num_minutes() > limit,
+        _ => false,
+    };
+    let title = ctx.t("危急值", "Critical results");
+    let body = html! {
+        p.crumbs { a href="/imaging" { (ctx.t("远程影像会诊", "Remote imaging")) } " › " (title) }
+        h1 { (title) }
+        p { (ctx.t("未闭环 ", "Open ")) strong id="critical-open" { (open) } (ctx.t(" 项 · 危急值须在标记后 30 分钟内通知到申请医院的临床医师并回读确认。", " · each must reach the requesting hospital's clinician, read back, within 30 minutes.")) }
+        @if all.is_empty() { p.hint { (ctx.t("没有危急值。", "No critical results.")) } } @else {
+            table.data.critical-board {
+                thead { tr { th { (ctx.t("标记时间", "Flagged")) } th { (ctx.t("危急值", "Finding")) } th { (ctx.t("会诊", "Request")) } th { (ctx.t("科室 / 包科医院", "Department / owner")) }
+                    th { (ctx.t("申请医院", "Requested by")) } th { (ctx.t("时限", "Clock")) } th { (ctx.t("通知", "Notice")) } @if ctx.user.role.manages_program() { th {} } } }
+                tbody { @for c in &all {
+                    tr class={ (c.state) @if missed(c) { " overdue" } } data-critical=(c.id) {
+                        td { (layout::beijing(&c.flagged_at)) } td { strong { (c.finding) } }
+                        td { a href={ "/imaging/requests/" (c.request_id) } { (c.request_id) " " (c.exam) } }
+                        td { (c.department) " / " (c.owner) } td { (c.requesting_org) }
+                        td { (critical_clock(&ctx, c, now)) }
+                        td { @if c.state == "closed" { (c.told_name.clone().unwrap_or_default()) "（" (channel_zh(c.channel.as_deref().unwrap_or_default())) "）" } @else { (ctx.t("未通知", "not yet")) } }
+                        @if ctx.user.role.manages_program() { td { @if missed(c) { a.button href={ "/followups/new?org=" (c.owner_org_id) } { (ctx.t("下达督办", "Order a follow-up")) } } } }
+                    }
+                } }
+            }
+        }
+    };
+    Ok(layout::page(&ctx, title, body))
+}
+
+#[derive(Deserialize)]
+pub struct CriticalListForm {
+    csrf: String,
+    list: String,
+}
+
+pub async fn set_critical_list(
+    State(s): State<AppState>,
+    ctx: Ctx,
+    Form(f): Form<CriticalListForm>,
+) -> Result<Response, AppError> {
+    ctx.check_csrf(&f.csrf)?;
+    crate::reads_business(&ctx)?;
+    let list: Vec<String> = f.list.lines().map(str::to_string).collect();
+    let mut tx = s.store.write(&ctx.user.actor(None)).await?;
+    tx.set_imaging_critical_list(&list).await?;
+    tx.commit().await?;
+    Ok(Redirect::to("/imaging/duty").into_response())
+}
+
 // The JSON API: the same store calls, scopes and refusals as the pages.
 
 use crate::api::{ApiCtx, ApiError};
@@ -1031,6 +1250,7 @@ pub async fn api_get(State(s): State<AppState>, api: ApiCtx, Path(id): Path<Stri
     v["studies"] = serde_json::to_value(s.store.imaging_request_studies(id).await?).unwrap_or(Value::Null);
     v["events"] = serde_json::to_value(s.store.imaging_request_events(id).await?).unwrap_or(Value::Null);
     v["reports"] = serde_json::to_value(s.store.imaging_reports(id).await?).unwrap_or(Value::Null);
+    v["criticals"] = serde_json::to_value(s.store.imaging_criticals_of(id).await?).unwrap_or(Value::Null);
     Ok(Json(v))
 }
 
@@ -1045,7 +1265,20 @@ pub async fn api_act(
     let id = api_id(&id)?;
     api_visible(&s, &api, id).await?;
     let m = if body.iter().all(u8::is_ascii_whitespace) { Map::new() } else { object(&body)? };
-    const KNOWN: &[&str] = &["reason", "to_user_id", "findings", "impression", "advice"];
+    const KNOWN: &[&str] = &[
+        "reason",
+        "to_user_id",
+        "findings",
+        "impression",
+        "advice",
+        "finding",
+        "note",
+        "critical_id",
+        "told_name",
+        "channel",
+        "told_at",
+        "read_back",
+    ];
     if let Some(k) = m.keys().find(|k| !KNOWN.contains(&k.as_str())) {
         return Err(bad(k, k, "reason、to_user_id、findings、impression、advice", format!("未知字段“{k}”")));
     }
@@ -1069,6 +1302,31 @@ pub async fn api_act(
             };
             tx.save_imaging_report(id, &t).await?;
         }
+        "critical" => {
+            tx.flag_critical(id, &text(&m, "finding", "危急值")?, &text(&m, "note", "说明")?).await?;
+        }
+        "critical_notice" => {
+            let critical = int(&m, "critical_id", "危急值")?
+                .ok_or_else(|| bad("critical_id", "危急值", "必填", "未指定危急值（critical_id）".into()))?;
+            if !s.store.imaging_criticals_of(id).await?.iter().any(|c| c.id == critical) {
+                return Err(ApiError::new(StatusCode::NOT_FOUND, "这份会诊申请没有这个危急值"));
+            }
+            let at = text(&m, "told_at", "通知时间")?;
+            let told_at = if at.trim().is_empty() {
+                Utc::now()
+            } else {
+                DateTime::parse_from_rfc3339(at.trim()).map(|d| d.with_timezone(&Utc)).map_err(|_| {
+                    bad("told_at", "通知时间", "RFC 3339 时间", format!("“{at}”不是 RFC 3339 时间"))
+                })?
+            };
+            let n = domain::imaging::CriticalNotice {
+                told_name: text(&m, "told_name", "接收人")?,
+                channel: text(&m, "channel", "通知方式")?,
+                told_at,
+                read_back: text(&m, "read_back", "接收人回读")?,
+            };
+            tx.record_critical_notice(critical, &n).await?;
+        }
         "sign" | "review" | "issue" | "confirm" | "amend" => {
             let a = ReportAction::parse(&action).unwrap_or(ReportAction::Sign);
             tx.imaging_report_step(id, a, Some(&reason)).await?
@@ -1076,7 +1334,7 @@ pub async fn api_act(
         _ => {
             return Err(ApiError::new(
                 StatusCode::NOT_FOUND,
-                "没有这个办理操作：accept、decline、take、reassign、report、sign、review、issue、confirm 或 amend",
+                "没有这个办理操作：accept、decline、take、reassign、report、sign、review、issue、confirm、amend、critical 或 critical_notice",
             ))
         }
     }

@@ -400,8 +400,8 @@ fn imaging_paths(paths: &mut Map<String, Value>) {
         "/api/v1/imaging/requests/{id}/{action}".into(),
         json!({ "post": operation("imaging_request_act".into(), IMAGING, "办理会诊申请与报告：接收、拒绝（须写理由）、领取、改派（项目管理）；书写、签署、审核、签发、确认与修订报告（Routing and report steps）".into(),
             vec![id, json!({ "name": "action", "in": "path", "required": true,
-                "schema": { "type": "string", "enum": ["accept", "decline", "take", "reassign", "report", "sign", "review", "issue", "confirm", "amend"] },
-                "description": "办理操作：accept 接收，decline 拒绝，take 领取，reassign 改派；report 保存报告草稿，sign 签署初步报告，review 审核签名，issue 签发正式报告，confirm 申请医院确认，amend 修订（新版本）" })],
+                "schema": { "type": "string", "enum": ["accept", "decline", "take", "reassign", "report", "sign", "review", "issue", "confirm", "amend", "critical", "critical_notice"] },
+                "description": "办理操作：accept 接收，decline 拒绝，take 领取，reassign 改派；report 保存报告草稿，sign 签署初步报告，review 审核签名，issue 签发正式报告，confirm 申请医院确认，amend 修订（新版本）；critical 标记危急值（finding、note），critical_notice 登记危急值的通知与回读（critical_id、told_name、channel、told_at、read_back）" })],
             Some(json!({ "required": false, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/ImagingAction" } } } })),
             ("200", ok("办理后的会诊申请", "ImagingRequest")), &["400", "401", "403", "404", "409", "422"]) }),
     );
@@ -472,6 +472,13 @@ fn imaging_schemas(s: &mut Map<String, Value>) {
             "findings": { "type": "string", "description": "检查所见（report）" },
             "impression": { "type": "string", "description": "诊断意见（report）" },
             "advice": { "type": "string", "description": "建议（report）" },
+            "finding": { "type": "string", "description": "危急值：本中心危急值清单中的一项（critical）" },
+            "note": { "type": "string", "description": "危急值的说明（critical）" },
+            "critical_id": { "type": "integer", "format": "int64", "description": "危急值编号（critical_notice）" },
+            "told_name": { "type": "string", "description": "接收人（critical_notice）" },
+            "channel": { "type": "string", "enum": ["phone", "in_person", "video", "电话", "当面", "视频"], "description": "通知方式（critical_notice）" },
+            "told_at": { "type": "string", "description": "通知时间，RFC 3339；缺省为现在（critical_notice）" },
+            "read_back": { "type": "string", "description": "接收人回读的内容（critical_notice）" },
             "to_user_id": { "type": "integer", "format": "int64", "description": "改派给的专家（用户编号）" } } }),
     );
 }
