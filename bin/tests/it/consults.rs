@@ -723,3 +723,80 @@ async fn critical_results(db: &TestDb) {
     assert!(matches!(&e, StoreError::Invalid(i) if i.0[0].field == "finding"), "off the list now: {e}");
 }
 both!(critical_results);
+
+async fn exec(db: &TestDb, sql: &str) {
+    use sqlx::Connection;
+    sqlx::any::install_default_drivers();
+    let mut c = sqlx::AnyConnection::connect(&db.url).await.unwrap();
+    sqlx::query(sql).execute(&mut c).await.unwrap();
+    c.close().await.unwrap();
+}
+
+/// The early warnings: a request past its turnaround target without a report, and a critical
+/// result not told within 30 minutes, are red lights on the owning hospital, in the scope of the
+/// owning and the requesting hospital and not of another; each goes out when it is dealt with.
+async fn imaging_warnings(db: &TestDb) {
+    use domain::imaging::{CriticalNotice, ReportAction as A, ReportText};
+    use domain::warnings::Rule;
+    use services::figures::Scope;
+    let store = db.store().await;
+    let w = world(&store).await;
+    let manager = w.actor("manager");
+    let e1u = w.user("e1");
+    write(&store, &manager, async |tx| tx.set_imaging_expert(e1u, w.imaging_dept, "chief", true).await).await.unwrap();
+    let (doctor, e1) = (w.actor("doctor"), w.actor("e1"));
+    let id = write(&store, &doctor, async |tx| tx.request_imaging(&request(w.imaging_dept)).await).await.unwrap();
+    write(&store, &e1, async |tx| tx.accept_imaging(id).await).await.unwrap();
+    let c = write(&store, &e1, async |tx| tx.flag_critical(id, "急性脑出血", "").await).await.unwrap();
+    let program = store.default_program().await.unwrap().get();
+    let today = store::reporting::today();
+    let lights = |org: Option<&str>| {
+        let store = &store;
+        let scope = Scope { org: org.map(str::to_string), ..Scope::default() };
+        async move {
+            services::warnings::warnings(store, program, &scope, today)
+                .await
+                .unwrap()
+                .into_iter()
+                .filter(|w| matches!(w.rule, Rule::ConsultOverdue | Rule::CriticalOverdue))
+                .collect::<Vec<_>>()
+        }
+    };
+    assert!(lights(None).await.is_empty(), "nothing is late yet");
+    // Two hours pass (the rows' times moved back, as the clock would have moved on).
+    let ago = |m: i64| {
+        (chrono::Utc::now() - chrono::Duration::minutes(m)).to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    };
+    exec(db, &format!("UPDATE imaging_studies SET complete_at = '{}'", ago(120))).await;
+    exec(db, &format!("UPDATE imaging_requests SET requested_at = '{}'", ago(125))).await;
+    exec(db, &format!("UPDATE imaging_critical SET flagged_at = '{}'", ago(45))).await;
+    let all = lights(None).await;
+    assert_eq!(all.len(), 2, "{all:?}");
+    let consult = all.iter().find(|w| w.rule == Rule::ConsultOverdue).unwrap();
+    assert!(consult.reason.contains("急诊头颅 CT/MR"), "{}", consult.reason);
+    assert_eq!(consult.org.as_ref().map(|o| o.1.as_str()), Some("JX1"));
+    let critical = all.iter().find(|w| w.rule == Rule::CriticalOverdue).unwrap();
+    assert!(critical.reason.contains("急性脑出血") && critical.reason.contains("45 分钟"), "{}", critical.reason);
+    assert_eq!(lights(Some("AKT")).await.len(), 2, "the requesting hospital sees them");
+    assert_eq!(lights(Some("JX1")).await.len(), 2, "the owning hospital sees them");
+    assert!(lights(Some("JX2")).await.is_empty(), "another hospital does not");
+    // Dealt with: the notice recorded, then the report issued.
+    let n = CriticalNotice {
+        told_name: "阿卜杜拉".into(),
+        channel: "phone".into(),
+        told_at: chrono::Utc::now(),
+        read_back: "收到".into(),
+    };
+    write(&store, &e1, async |tx| tx.record_critical_notice(c, &n).await).await.unwrap();
+    assert_eq!(lights(None).await.iter().map(|w| w.rule).collect::<Vec<_>>(), [Rule::ConsultOverdue]);
+    let t = ReportText {
+        findings: "右侧额叶见片状高密度影。".into(),
+        impression: "右侧额叶脑出血。".into(),
+        advice: String::new(),
+    };
+    write(&store, &e1, async |tx| tx.save_imaging_report(id, &t).await).await.unwrap();
+    write(&store, &e1, async |tx| tx.imaging_report_step(id, A::Sign, None).await).await.unwrap();
+    write(&store, &e1, async |tx| tx.imaging_report_step(id, A::Issue, None).await).await.unwrap();
+    assert!(lights(None).await.is_empty());
+}
+both!(imaging_warnings);

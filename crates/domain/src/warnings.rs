@@ -21,16 +21,29 @@ pub enum Rule {
     Disbursement,
     /// 逾期未报送: a period not reported by its deadline.
     Unreported,
+    /// 会诊超时: a remote imaging consultation past its turnaround target without a report.
+    ConsultOverdue,
+    /// 危急值超时: a critical result not told and read back within 30 minutes.
+    CriticalOverdue,
 }
 
 impl Rule {
-    pub const ALL: [Rule; 4] = [Rule::NotStarted, Rule::Behind, Rule::Disbursement, Rule::Unreported];
+    pub const ALL: [Rule; 6] = [
+        Rule::NotStarted,
+        Rule::Behind,
+        Rule::Disbursement,
+        Rule::Unreported,
+        Rule::ConsultOverdue,
+        Rule::CriticalOverdue,
+    ];
     pub fn code(self) -> &'static str {
         match self {
             Rule::NotStarted => "not_started",
             Rule::Behind => "behind",
             Rule::Disbursement => "disbursement",
             Rule::Unreported => "unreported",
+            Rule::ConsultOverdue => "consult_overdue",
+            Rule::CriticalOverdue => "critical_overdue",
         }
     }
     pub fn zh(self) -> &'static str {
@@ -39,6 +52,8 @@ impl Rule {
             Rule::Behind => "进度滞后",
             Rule::Disbursement => "资金拨付滞后",
             Rule::Unreported => "逾期未报送",
+            Rule::ConsultOverdue => "会诊超时",
+            Rule::CriticalOverdue => "危急值超时",
         }
     }
     pub fn parse(s: &str) -> Option<Rule> {

@@ -119,7 +119,72 @@ pub async fn warnings(store: &Store, program: i64, scope: &Scope, today: Date) -
             org_path: Some(u.org_path),
         });
     }
+    out.extend(imaging(store, program, scope).await?);
     out.sort_by_key(|w| (w.light, w.rule));
+    Ok(out)
+}
+
+/// The remote imaging centre's red lights, on the owning hospital: each request past its
+/// turnaround target without a report, each critical result not told and read back within 30
+/// minutes.
+async fn imaging(store: &Store, program: i64, scope: &Scope) -> Result<Vec<Warning>> {
+    use domain::imaging::{clock, target_for, Clock, CRITICAL_MINUTES};
+    let (requests, criticals) = store.imaging_open(program, scope.org.as_deref()).await?;
+    if requests.is_empty() && criticals.is_empty() {
+        return Ok(Vec::new());
+    }
+    let now = chrono::Utc::now();
+    let at = |s: &str| chrono::DateTime::parse_from_rfc3339(s).ok().map(|d| d.with_timezone(&chrono::Utc));
+    let shown =
+        |d: chrono::DateTime<chrono::Utc>| (d + chrono::Duration::hours(8)).format("%Y-%m-%d %H:%M").to_string();
+    let targets = store.imaging_tat_targets().await?;
+    let ids: Vec<i64> = requests.iter().map(|(r, _, _)| r.id).collect();
+    let images = store.imaging_images(&ids).await?;
+    let mut out = Vec::new();
+    for (r, code, path) in requests {
+        let Some(t) = target_for(&targets, &r.priority, &r.patient_source, &r.modality, &r.body_part, r.complex) else {
+            continue;
+        };
+        let Some(asked) = at(&r.requested_at) else { continue };
+        let complete = images.get(&r.id).and_then(|i| i.complete_at.as_deref()).and_then(at);
+        if let Clock::Running { due, overdue: true, .. } = clock(asked, complete, None, t, now) {
+            out.push(Warning {
+                rule: Rule::ConsultOverdue,
+                light: Schedule::Red,
+                project: None,
+                reason: format!(
+                    "远程影像会诊 {}（{} · {} {}）超过报告时限“{}”，截止 {}，尚无正式报告",
+                    r.id,
+                    r.department,
+                    r.modality,
+                    r.exam,
+                    t.name,
+                    shown(due)
+                ),
+                org: Some((r.owner_org_id, code, r.owner)),
+                period: None,
+                org_path: Some(path),
+            });
+        }
+    }
+    for (c, code, path) in criticals {
+        let Some(flagged) = at(&c.flagged_at) else { continue };
+        let minutes = (now - flagged).num_minutes();
+        if minutes > CRITICAL_MINUTES {
+            out.push(Warning {
+                rule: Rule::CriticalOverdue,
+                light: Schedule::Red,
+                project: None,
+                reason: format!(
+                    "危急值“{}”（远程影像会诊 {}，{}）标记已 {minutes} 分钟，尚未登记通知与回读",
+                    c.finding, c.request_id, c.requesting_org
+                ),
+                org: Some((c.owner_org_id, code, c.owner)),
+                period: None,
+                org_path: Some(path),
+            });
+        }
+    }
     Ok(out)
 }
 
@@ -163,7 +228,11 @@ pub fn tally(ws: &[Warning]) -> (usize, usize) {
 
 /// The thresholds in words, for the pages that show lights.
 pub fn rules_zh(t: &Thresholds) -> String {
-    format!("{}{}报送期限过后未报送为红灯。", t.schedule_rule_zh(), t.funds_rule_zh())
+    format!(
+        "{}{}报送期限过后未报送为红灯。远程影像会诊超过报告时限尚无正式报告、危急值标记 30 分钟后仍未登记通知与回读，为包科医院的红灯。",
+        t.schedule_rule_zh(),
+        t.funds_rule_zh()
+    )
 }
 
 /// What the digest of a day gave.

@@ -1558,6 +1558,69 @@ impl Tx<'_> {
     }
 }
 
+/// What the early warnings read of the imaging centre: (the request or critical result, the
+/// owning hospital's code and tree path).
+pub type OpenRequest = (Request, String, String);
+pub type OpenCritical = (Critical, String, String);
+
+impl Store {
+    /// The program's requests without an issued report and its open critical results, of the
+    /// organization `under` (its code: the owning or the requesting hospital in its subtree), each
+    /// with its owning hospital's code and path.
+    pub async fn imaging_open(
+        &self,
+        program: i64,
+        under: Option<&str>,
+    ) -> Result<(Vec<OpenRequest>, Vec<OpenCritical>)> {
+        let scope = "($2 = '' OR ow.path LIKE (SELECT path FROM organizations WHERE code = $2) || '%' \
+                     OR ro.path LIKE (SELECT path FROM organizations WHERE code = $2) || '%')";
+        let rows = sqlx::query(&format!(
+            "{REQUEST_SELECT} WHERE r.program_id = $1 AND r.state IN ('queued', 'offered', 'accepted') AND {scope} ORDER BY r.id"
+        ))
+        .bind(program)
+        .bind(under.unwrap_or_default())
+        .fetch_all(self.pool())
+        .await?;
+        let requests: Vec<Request> = rows.iter().map(request_of).collect::<Result<_>>()?;
+        let rows = sqlx::query(&format!(
+            "{CRITICAL_SELECT} WHERE r.program_id = $1 AND c.state = 'open' AND {scope} ORDER BY c.id"
+        ))
+        .bind(program)
+        .bind(under.unwrap_or_default())
+        .fetch_all(self.pool())
+        .await?;
+        let criticals: Vec<Critical> = rows.iter().map(critical_of).collect::<Result<_>>()?;
+        let mut orgs: std::collections::HashMap<i64, (String, String)> = std::collections::HashMap::new();
+        for id in requests.iter().map(|r| r.owner_org_id).chain(criticals.iter().map(|c| c.owner_org_id)) {
+            if orgs.contains_key(&id) {
+                continue;
+            }
+            let row: Option<(String, String)> = sqlx::query_as("SELECT code, path FROM organizations WHERE id = $1")
+                .bind(id)
+                .fetch_optional(self.pool())
+                .await?;
+            orgs.insert(id, row.unwrap_or_default());
+        }
+        let with = |id: i64| orgs.get(&id).cloned().unwrap_or_default();
+        Ok((
+            requests
+                .into_iter()
+                .map(|r| {
+                    let (c, p) = with(r.owner_org_id);
+                    (r, c, p)
+                })
+                .collect(),
+            criticals
+                .into_iter()
+                .map(|x| {
+                    let (c, p) = with(x.owner_org_id);
+                    (x, c, p)
+                })
+                .collect(),
+        ))
+    }
+}
+
 fn label(state: &str) -> &'static str {
     RequestState::parse(state).map(|s| s.label()).unwrap_or("未知状态")
 }
