@@ -16,6 +16,25 @@ use domain::imaging::{
 use serde::Serialize;
 use serde_json::{json, Value};
 
+/// A setting's value (`settings`), read on `conn` (the pool, or the transaction's connection).
+pub(crate) async fn setting(conn: &mut sqlx::AnyConnection, key: &str) -> Result<Option<String>> {
+    Ok(sqlx::query_scalar("SELECT value FROM settings WHERE key = $1").bind(key).fetch_optional(conn).await?)
+}
+
+impl Tx<'_> {
+    /// Replace a setting's value in this transaction; returns the value before.
+    pub(crate) async fn put_setting(&mut self, key: &str, value: &str) -> Result<Option<String>> {
+        let before = setting(&mut self.tx, key).await?;
+        sqlx::query("DELETE FROM settings WHERE key = $1").bind(key).execute(&mut *self.tx).await?;
+        sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2)")
+            .bind(key)
+            .bind(value)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(before)
+    }
+}
+
 fn invalid(field: &str, label: &str, rule: &str, message: String) -> StoreError {
     StoreError::Invalid(domain::Invalids(vec![domain::Invalid::new(field, label, rule, message)]))
 }
@@ -334,10 +353,7 @@ impl Store {
 
     /// The centre's turnaround targets (the defaults until a manager sets its own).
     pub async fn imaging_tat_targets(&self) -> Result<Vec<TatTarget>> {
-        let v: Option<String> = sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
-            .bind(TAT_SETTING)
-            .fetch_optional(self.pool())
-            .await?;
+        let v = setting(&mut *self.pool().acquire().await?, TAT_SETTING).await?;
         match v {
             None => Ok(domain::imaging::default_targets()),
             Some(v) => {
@@ -942,10 +958,7 @@ impl Store {
     /// Does the centre require a second signature (审核) before a report is issued? Off until a
     /// manager turns it on.
     pub async fn imaging_review_required(&self) -> Result<bool> {
-        let v: Option<String> = sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
-            .bind(REVIEW_SETTING)
-            .fetch_optional(self.pool())
-            .await?;
+        let v = setting(&mut *self.pool().acquire().await?, REVIEW_SETTING).await?;
         Ok(v.as_deref() == Some("1"))
     }
 
@@ -995,17 +1008,8 @@ impl Tx<'_> {
                 return Err(StoreError::Forbidden("只有“项目管理”角色可以设置报告时限".into()));
             }
             domain::imaging::check_targets(targets).map_err(StoreError::Invalid)?;
-            let before: Option<String> = sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
-                .bind(TAT_SETTING)
-                .fetch_optional(&mut *self.tx)
-                .await?;
             let after = serde_json::to_string(targets).map_err(|e| StoreError::Integrity(e.to_string()))?;
-            sqlx::query("DELETE FROM settings WHERE key = $1").bind(TAT_SETTING).execute(&mut *self.tx).await?;
-            sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2)")
-                .bind(TAT_SETTING)
-                .bind(&after)
-                .execute(&mut *self.tx)
-                .await?;
+            let before = self.put_setting(TAT_SETTING, &after).await?;
             self.audit_step(
                 "set_imaging_tat_targets",
                 "settings",
@@ -1026,16 +1030,7 @@ impl Tx<'_> {
             if !self.actor.role.manages_program() {
                 return Err(StoreError::Forbidden("只有“项目管理”角色可以设置报告审核".into()));
             }
-            let before: Option<String> = sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
-                .bind(REVIEW_SETTING)
-                .fetch_optional(&mut *self.tx)
-                .await?;
-            sqlx::query("DELETE FROM settings WHERE key = $1").bind(REVIEW_SETTING).execute(&mut *self.tx).await?;
-            sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2)")
-                .bind(REVIEW_SETTING)
-                .bind(if on { "1" } else { "0" })
-                .execute(&mut *self.tx)
-                .await?;
+            let before = self.put_setting(REVIEW_SETTING, if on { "1" } else { "0" }).await?;
             self.audit_step(
                 "set_imaging_review_required",
                 "settings",
@@ -1196,10 +1191,7 @@ impl Tx<'_> {
         };
         let state = ReportState::parse(&state).ok_or_else(|| StoreError::Integrity(format!("报告 {id} 的状态无效")))?;
         let required = {
-            let v: Option<String> = sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
-                .bind(REVIEW_SETTING)
-                .fetch_optional(&mut *self.tx)
-                .await?;
+            let v = setting(&mut self.tx, REVIEW_SETTING).await?;
             v.as_deref() == Some("1")
         };
         let next = report_step(state, action, who, required).map_err(|m| StoreError::Forbidden(m.into()))?;
@@ -1366,10 +1358,7 @@ fn ts(s: &str) -> Result<chrono::DateTime<chrono::Utc>> {
 impl Store {
     /// The centre's list of critical findings (the defaults until a manager sets its own).
     pub async fn imaging_critical_list(&self) -> Result<Vec<String>> {
-        let v: Option<String> = sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
-            .bind(CRITICAL_SETTING)
-            .fetch_optional(self.pool())
-            .await?;
+        let v = setting(&mut *self.pool().acquire().await?, CRITICAL_SETTING).await?;
         match v {
             None => Ok(domain::imaging::CRITICAL_FINDINGS.iter().map(|s| s.to_string()).collect()),
             Some(v) => serde_json::from_str(&v).map_err(|e| StoreError::Integrity(format!("危急值清单无法读取：{e}"))),
@@ -1412,17 +1401,8 @@ impl Tx<'_> {
             }
             let list =
                 domain::imaging::parse_critical_list(&list.join("\n")).map_err(|e| StoreError::Invalid(e.into()))?;
-            let before: Option<String> = sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
-                .bind(CRITICAL_SETTING)
-                .fetch_optional(&mut *self.tx)
-                .await?;
             let after = serde_json::to_string(&list).map_err(|e| StoreError::Integrity(e.to_string()))?;
-            sqlx::query("DELETE FROM settings WHERE key = $1").bind(CRITICAL_SETTING).execute(&mut *self.tx).await?;
-            sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2)")
-                .bind(CRITICAL_SETTING)
-                .bind(&after)
-                .execute(&mut *self.tx)
-                .await?;
+            let before = self.put_setting(CRITICAL_SETTING, &after).await?;
             self.audit_step(
                 "set_imaging_critical_list",
                 "settings",
@@ -1454,10 +1434,7 @@ impl Tx<'_> {
             return Err(StoreError::Conflict(format!("会诊申请 {request} 处于“{}”，不能标记危急值", label(&state))));
         }
         let list: Vec<String> = {
-            let v: Option<String> = sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
-                .bind(CRITICAL_SETTING)
-                .fetch_optional(&mut *self.tx)
-                .await?;
+            let v = setting(&mut self.tx, CRITICAL_SETTING).await?;
             match v {
                 None => domain::imaging::CRITICAL_FINDINGS.iter().map(|s| s.to_string()).collect(),
                 Some(v) => {

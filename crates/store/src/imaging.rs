@@ -106,10 +106,7 @@ impl Store {
 
     /// How far the PACS's change feed has been read (0 before the first read).
     pub async fn pacs_cursor(&self) -> Result<i64> {
-        let v: Option<String> = sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
-            .bind(CURSOR)
-            .fetch_optional(self.pool())
-            .await?;
+        let v = crate::consults::setting(&mut *self.pool().acquire().await?, CURSOR).await?;
         Ok(v.and_then(|v| v.parse().ok()).unwrap_or(0))
     }
 }
@@ -248,20 +245,12 @@ impl Tx<'_> {
     pub async fn set_pacs_cursor(&mut self, seq: i64) -> Result<()> {
         self.live()?;
         let r = async {
-            let v: Option<String> = sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
-                .bind(CURSOR)
-                .fetch_optional(&mut *self.tx)
-                .await?;
+            let v = crate::consults::setting(&mut self.tx, CURSOR).await?;
             let old: i64 = v.as_deref().and_then(|v| v.parse().ok()).unwrap_or(0);
             if seq < old {
                 return Err(StoreError::Integrity(format!("PACS 变更序号不能后退：{old} → {seq}")));
             }
-            sqlx::query("DELETE FROM settings WHERE key = $1").bind(CURSOR).execute(&mut *self.tx).await?;
-            sqlx::query("INSERT INTO settings (key, value) VALUES ($1, $2)")
-                .bind(CURSOR)
-                .bind(seq.to_string())
-                .execute(&mut *self.tx)
-                .await?;
+            self.put_setting(CURSOR, &seq.to_string()).await?;
             Ok(())
         }
         .await;
