@@ -577,6 +577,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             if json {
                 let mut m = serde_json::Map::new();
                 for f in &board.values {
+                    // A median or a share over no record has no value.
+                    if f.empty {
+                        m.insert(f.key.clone(), serde_json::Value::Null);
+                        continue;
+                    }
                     let n = match f.display.parse::<i64>() {
                         Ok(i) => serde_json::Number::from(i),
                         Err(_) => serde_json::Number::from_f64(f.value).context("figure is not a finite number")?,

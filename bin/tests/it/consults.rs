@@ -448,6 +448,35 @@ async fn consultation_pages(db: &TestDb) {
         "{}",
         board.body
     );
+    // Where the patient went: on the requesting hospital's page, not the expert's; then the figures.
+    let page = doctor.get(&format!("/imaging/requests/{id}"));
+    assert!(page.body.contains("record-outcome") && page.body.contains("尚未登记"), "{}", page.body);
+    assert!(!expert.get(&format!("/imaging/requests/{id}")).body.contains("record-outcome"));
+    let act = format!("/imaging/requests/{id}/act");
+    let r = expert.post(&act, &[("csrf", &csrf), ("action", "outcome"), ("outcome", "local")]);
+    assert_eq!(r.status, 403, "{}", r.body);
+    let r = doctor.post(&act, &[("csrf", &csrf_d), ("action", "outcome"), ("outcome", "回家")]);
+    assert_eq!(r.status, 422, "{}", r.body);
+    let r = doctor.post(&act, &[("csrf", &csrf_d), ("action", "outcome"), ("outcome", "local")]);
+    assert_eq!(r.status, 303, "{}", r.body);
+    let page = doctor.get(&format!("/imaging/requests/{id}"));
+    assert!(page.body.contains("data-outcome=\"local\"") && page.body.contains("避免转院"), "{}", page.body);
+    let home = doctor.get("/");
+    assert_eq!(home.status, 200);
+    let panel = home.between("id=\"imaging-panel\"", "</section>");
+    assert!(panel.contains("阿克陶县人民医院影像科") && panel.contains("本院治疗"), "{panel}");
+    // The turnaround's median opens to this request, which the doctor may see and the outsider not.
+    let median =
+        panel.split("href=\"").map(|h| h.split('"').next().unwrap_or("")).find(|h| h.contains("median.tat_minutes"));
+    let median = median.expect("the median links to its records").replace("&amp;", "&");
+    let opened = doctor.get(&median);
+    assert_eq!(opened.status, 200, "{}", opened.body);
+    assert!(opened.body.contains(&format!("/imaging/requests/{id}\"")), "{}", opened.body);
+    assert!(!opened.body.contains("阿依古丽"), "no patient's name behind a figure");
+    let mut outsider = browse("outsider");
+    let opened = outsider.get(&median);
+    assert_eq!(opened.status, 200);
+    assert!(!opened.body.contains(&format!("/imaging/requests/{id}\"")) && opened.body.contains("权限范围以外"));
     let print = doctor.get(&format!("/imaging/requests/{id}/report/print"));
     assert_eq!(print.status, 200);
     for s in [
@@ -462,7 +491,6 @@ async fn consultation_pages(db: &TestDb) {
         assert!(print.body.contains(s), "{s} in the printed report");
     }
 
-    let mut outsider = browse("outsider");
     let before = count(db, "audit_log").await;
     assert_eq!(outsider.get(&format!("/imaging/requests/{id}")).status, 404);
     assert_eq!(outsider.get(&format!("/imaging/requests/{id}/consent")).status, 404);
@@ -524,6 +552,33 @@ async fn consultation_pages(db: &TestDb) {
     let r = api(&mut expert, "GET", &format!("/api/v1/imaging/requests/{id2}"), &csrf_e, "");
     assert_eq!(r.status, 200, "the roster sees its department's queue: {}", r.body);
     assert!(r.body.contains(r#""action":"declined""#) && r.body.contains("今日门诊"), "{}", r.body);
+    // The outcome through the API: refused before the report is out, named when it is bad.
+    let r =
+        api(&mut doctor, "POST", &format!("/api/v1/imaging/requests/{id2}/outcome"), &csrf, r#"{"outcome": "local"}"#);
+    assert_eq!(r.status, 409, "{}", r.body);
+    let r = api(&mut doctor, "POST", &format!("/api/v1/imaging/requests/{id}/outcome"), &csrf, r#"{"outcome": "x"}"#);
+    assert_eq!(r.status, 422, "{}", r.body);
+    assert!(r.body.contains(r#""field":"outcome""#), "{}", r.body);
+    let r = api(
+        &mut doctor,
+        "POST",
+        &format!("/api/v1/imaging/requests/{id}/outcome"),
+        &csrf,
+        r#"{"outcome": "transferred"}"#,
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body.contains(r#""outcome":"transferred""#) && r.body.contains(r#""tat_minutes":"#), "{}", r.body);
+    let b = api(
+        &mut doctor,
+        "GET",
+        "/api/v1/breakdown?source=imaging_requests&measure=share.on_time&by=department",
+        &csrf,
+        "",
+    );
+    assert_eq!(b.status, 200, "{}", b.body);
+    let v: serde_json::Value = serde_json::from_str(&b.body).unwrap();
+    assert_eq!((v["measure"].as_str(), v["parts"][0]["key"].as_str()), (Some("share.on_time"), Some("AKT-D19")));
+    assert!(v["total"].is_number(), "{}", b.body);
     let list = api(&mut doctor, "GET", "/api/v1/imaging/requests", &csrf, "");
     let v: serde_json::Value = serde_json::from_str(&list.body).unwrap();
     assert_eq!(v["total"], 2);
@@ -800,3 +855,190 @@ async fn imaging_warnings(db: &TestDb) {
     assert!(lights(None).await.is_empty());
 }
 both!(imaging_warnings);
+
+/// The figures of the imaging centre, through the one figure engine: a request's turnaround kept
+/// at its report's first issue (from its images complete, on time or not by the target then in
+/// force), critical results told within 30 minutes or not, the outcome the requesting hospital
+/// records (only it or a manager, only once the report is out); counts, the median and the 90th
+/// percentile by nearest rank, shares, a breakdown by department and the records behind a value,
+/// each as the case was written.
+async fn imaging_figures(db: &TestDb) {
+    use chrono::{DateTime, Duration, Utc};
+    use domain::figures::{FigureDef, Filter, Measure, Span, Spec};
+    use domain::imaging::{CriticalNotice, ReportAction as A, ReportText};
+    use services::figures::{Engine, Provenance};
+    let store = db.store().await;
+    let w = world(&store).await;
+    let manager = w.actor("manager");
+    let e1u = w.user("e1");
+    write(&store, &manager, async |tx| tx.set_imaging_expert(e1u, w.imaging_dept, "chief", true).await).await.unwrap();
+    let (doctor, e1) = (w.actor("doctor"), w.actor("e1"));
+    // Monday 2024-03-04, 10:00 in Beijing.
+    let t0: DateTime<Utc> = "2024-03-04T02:00:00Z".parse().unwrap();
+    let m = |n: i64| t0 + Duration::minutes(n);
+    let text = ReportText {
+        findings: "右侧额叶见片状高密度影。".into(),
+        impression: "右侧额叶脑出血。".into(),
+        advice: String::new(),
+    };
+    // (requested at, issued after how many minutes, critical told after how many minutes, outcome)
+    type Case = (i64, Option<i64>, Option<i64>, Option<&'static str>);
+    let cases: [Case; 4] = [
+        (5, Some(20), Some(12), Some("local")),
+        (10, Some(50), Some(31), Some("本院治疗")),
+        (15, Some(25), None, Some("transferred")),
+        (20, None, None, None),
+    ];
+    let mut ids = Vec::new();
+    for (i, (at, issued, told, outcome)) in cases.iter().enumerate() {
+        let uid = format!("1.2.156.14702.99.{i}");
+        let sys = Actor::system();
+        write(&store, &sys, async |tx| {
+            tx.backdate(m(0));
+            tx.record_study(&StudySeen {
+                pacs_id: format!("fig-{i}"),
+                study_uid: uid.clone(),
+                accession: None,
+                study_date: Some("2024-03-04".into()),
+                description: None,
+                institution: None,
+                modalities: "CT".into(),
+                body_parts: "HEAD".into(),
+                series_count: 1,
+                instance_count: 30,
+                stable: true,
+            })
+            .await
+        })
+        .await
+        .unwrap();
+        let mut r = request(w.imaging_dept);
+        r.study_uids = vec![uid];
+        let id = write(&store, &doctor, async |tx| {
+            tx.backdate(m(*at));
+            tx.request_imaging(&r).await
+        })
+        .await
+        .unwrap();
+        write(&store, &e1, async |tx| {
+            tx.backdate(m(*at + 1));
+            tx.accept_imaging(id).await
+        })
+        .await
+        .unwrap();
+        if let Some(after) = issued {
+            let done = m(*at + after);
+            // Not before its report is out.
+            let e = write(&store, &doctor, async |tx| tx.record_imaging_outcome(id, "local").await).await.unwrap_err();
+            assert!(matches!(e, StoreError::Conflict(_)), "{e}");
+            write(&store, &e1, async |tx| {
+                tx.backdate(done - Duration::minutes(1));
+                tx.save_imaging_report(id, &text).await?;
+                tx.imaging_report_step(id, A::Sign, None).await?;
+                let c = match told {
+                    Some(_) => Some(tx.flag_critical(id, "急性脑出血", "").await?),
+                    None => None,
+                };
+                tx.backdate(done);
+                tx.imaging_report_step(id, A::Issue, None).await?;
+                if let (Some(c), Some(after)) = (c, told) {
+                    let at = done - Duration::minutes(1) + Duration::minutes(*after);
+                    tx.backdate(at);
+                    let n = CriticalNotice {
+                        told_name: "值班医生".into(),
+                        channel: "phone".into(),
+                        told_at: at,
+                        read_back: "收到".into(),
+                    };
+                    tx.record_critical_notice(c, &n).await?;
+                }
+                Ok(())
+            })
+            .await
+            .unwrap();
+        }
+        if let Some(o) = outcome {
+            for who in ["outsider", "e1", "viewer"] {
+                let e =
+                    write(&store, &w.actor(who), async |tx| tx.record_imaging_outcome(id, o).await).await.unwrap_err();
+                assert!(matches!(e, StoreError::Forbidden(_)), "{who}: {e}");
+            }
+            let e = write(&store, &doctor, async |tx| tx.record_imaging_outcome(id, "出院").await).await.unwrap_err();
+            assert!(matches!(&e, StoreError::Invalid(i) if i.0[0].field == "outcome"), "{e}");
+            write(&store, &doctor, async |tx| tx.record_imaging_outcome(id, o).await).await.unwrap();
+        }
+        ids.push(id);
+    }
+    // What was kept of each.
+    let r = |i: usize| store.imaging_request_for(&doctor, ids[i]);
+    let (r0, r1, r3) = (r(0).await.unwrap(), r(1).await.unwrap(), r(3).await.unwrap());
+    assert_eq!((r0.tat_minutes, r0.on_time, r0.outcome.as_deref()), (Some(20), Some(true), Some("local")));
+    assert_eq!((r1.tat_minutes, r1.on_time, r1.outcome.as_deref()), (Some(50), Some(false), Some("local")));
+    assert_eq!((r3.tat_minutes, r3.on_time, r3.outcome), (None, None, None));
+    assert_eq!(
+        one(db, &format!("SELECT requested_on FROM imaging_requests WHERE id = {}", ids[0])).await,
+        "2024-03-04"
+    );
+    assert_eq!(one(db, "SELECT COUNT(*) FROM audit_log WHERE action = 'imaging_outcome'").await, "3");
+
+    let engine = Engine::new(&store);
+    let year =
+        Some(Span { from: Some(Date::parse("2024-01-01").unwrap()), to: Some(Date::parse("2024-12-31").unwrap()) });
+    let def = |source: &str, measure: Measure, filters: Vec<Filter>| FigureDef {
+        key: "t".into(),
+        name: "t".into(),
+        line: "medical".into(),
+        unit: String::new(),
+        decimals: 1,
+        description: String::new(),
+        spec: Spec::Records {
+            source: source.into(),
+            measure,
+            filters,
+            span: year.clone(),
+            divisor: 1,
+            counted: Default::default(),
+        },
+    };
+    let shown = async |d: FigureDef| engine.evaluate(&d).await.unwrap().display;
+    assert_eq!(shown(def("imaging_requests", Measure::Count, vec![])).await, "4.0");
+    // Turnarounds 20, 25, 50: the median by nearest rank is the 2nd, the 90th percentile the 3rd.
+    let median = def("imaging_requests", Measure::Median("tat_minutes".into()), vec![]);
+    assert_eq!(shown(median.clone()).await, "25.0");
+    assert_eq!(shown(def("imaging_requests", Measure::P90("tat_minutes".into()), vec![])).await, "50.0");
+    let on_time = Measure::Share(Box::new(Filter::eq("on_time", 1)));
+    assert_eq!(shown(def("imaging_requests", on_time.clone(), vec![])).await, "66.7", "2 of the 3 issued");
+    assert_eq!(shown(def("imaging_critical", Measure::Count, vec![])).await, "2.0");
+    let in_time = Measure::Share(Box::new(Filter::eq("in_time", 1)));
+    assert_eq!(shown(def("imaging_critical", in_time, vec![])).await, "50.0", "12 minutes yes, 31 no");
+    assert_eq!(shown(def("imaging_requests", Measure::Count, vec![Filter::eq("outcome", "local")])).await, "2.0");
+    // Taken over the records that have a value: 3 of 4 for a turnaround; none in another year.
+    assert_eq!(engine.record_count(&median).await.unwrap(), 3);
+    let mut other = median.clone();
+    if let Spec::Records { span, .. } = &mut other.spec {
+        *span = Some(Span { from: Date::parse("2023-01-01").ok(), to: Date::parse("2023-12-31").ok() });
+    }
+    let none = engine.evaluate(&other).await.unwrap();
+    assert!(none.empty && none.display == "—" && none.value.is_nan(), "a median of nothing has no value: {none:?}");
+    // By department and by hospital; a share within each part.
+    let parts = engine.breakdown(&def("imaging_requests", on_time, vec![]), "department").await.unwrap();
+    assert_eq!(parts.len(), 1);
+    assert_eq!((parts[0].0.as_str(), parts[0].1.display(1)), ("AKT-D19", "66.7".to_string()));
+    let parts = engine.breakdown(&def("imaging_requests", Measure::Count, vec![]), "hospital").await.unwrap();
+    assert_eq!(parts.iter().map(|(k, v)| (k.as_str(), v.display(0))).collect::<Vec<_>>(), [("JX1", "4".to_string())]);
+    // The records behind the median: the three issued, each contributing its turnaround.
+    let Provenance::Records { records } = engine.provenance(&median, 100).await.unwrap() else { panic!() };
+    let mut got: Vec<i64> = records.iter().map(|r| r.value).collect();
+    got.sort();
+    assert_eq!(got, [20, 25, 50]);
+    assert!(records.iter().all(|r| r.table == "imaging_requests" && !r.label.contains("阿依古丽")), "no patient name");
+    // Who may open them: the requesting hospital, not another hospital.
+    let all: Vec<i64> = records.iter().map(|r| r.id).collect();
+    assert_eq!(store.imaging_visible_ids(&doctor, &all).await.unwrap().len(), 3);
+    assert!(store.imaging_visible_ids(&w.actor("outsider"), &all).await.unwrap().is_empty());
+    // A scope of another line of work has none.
+    let scope = services::figures::Scope { line: Some("education".into()), ..Default::default() };
+    let (f, _) = scope.filters("imaging_requests");
+    assert_eq!(shown(def("imaging_requests", Measure::Count, f)).await, "0.0");
+}
+both!(imaging_figures);

@@ -140,8 +140,8 @@ pub fn serve_demo(db: &TestDb) -> (Server, u16, BTreeMap<String, String>) {
     let (server, port, accounts) = start(db, true);
     assert_eq!(
         accounts.len(),
-        8,
-        "serve --demo prints one account per role, and the township and county reporters of the reporting cycle"
+        9,
+        "serve --demo prints one account per role, the township and county reporters of the reporting cycle, and the imaging centre's expert"
     );
     (server, port, accounts)
 }

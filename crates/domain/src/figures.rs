@@ -97,6 +97,37 @@ pub enum Measure {
     Count,
     CountDistinct(String),
     Sum(String),
+    /// The median of a numeric field over the records that have it, by the nearest-rank method
+    /// (the smallest value at least half of them do not exceed): always one of the values.
+    Median(String),
+    /// The 90th percentile of a numeric field, by the nearest-rank method: the smallest value
+    /// that at least 90% of the records having it do not exceed.
+    P90(String),
+    /// The share of the records that meet a condition, in per cent (0–100): those meeting the
+    /// filter over all of them.
+    Share(Box<Filter>),
+}
+
+impl Measure {
+    /// The numeric field a percentile reads, for a median or a 90th percentile.
+    pub fn percentile(&self) -> Option<(&str, u32)> {
+        match self {
+            Measure::Median(f) => Some((f, 50)),
+            Measure::P90(f) => Some((f, 90)),
+            _ => None,
+        }
+    }
+}
+
+/// The nearest-rank percentile `pct` (1–100) of values sorted ascending: the value at rank
+/// ⌈pct/100 × n⌉. `None` when there are none.
+pub fn nearest_rank(sorted: &[i64], pct: u32) -> Option<i64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let n = sorted.len() as u64;
+    let rank = (u64::from(pct.clamp(1, 100)) * n).div_ceil(100).max(1);
+    sorted.get(usize::try_from(rank - 1).ok()?).copied()
 }
 
 /// A filter on a field of the source. Values are codes (region codes, organization codes, type
@@ -343,6 +374,27 @@ mod tests {
         let v = serde_json::to_value(big).unwrap();
         assert_eq!(v["num"], (i64::MAX as i128 * 1000 + 1).to_string());
         assert_eq!(v["den"], "7");
+    }
+
+    #[test]
+    fn percentiles_by_nearest_rank() {
+        assert_eq!(nearest_rank(&[], 50), None);
+        assert_eq!(nearest_rank(&[7], 90), Some(7));
+        assert_eq!(nearest_rank(&[1, 2, 3, 4], 50), Some(2));
+        assert_eq!(nearest_rank(&[1, 2, 3, 4, 5], 50), Some(3));
+        let v: Vec<i64> = (1..=20).collect();
+        assert_eq!(nearest_rank(&v, 90), Some(18));
+        assert_eq!(nearest_rank(&v[..11], 90), Some(10));
+    }
+
+    #[test]
+    fn share_and_percentile_measures_round_trip_as_json() {
+        let m = Measure::Share(Box::new(Filter::eq("on_time", 1)));
+        let j = serde_json::to_string(&m).unwrap();
+        assert_eq!(j, r#"{"op":"share","field":{"field":"on_time","op":"eq","value":1}}"#);
+        assert_eq!(serde_json::from_str::<Measure>(&j).unwrap(), m);
+        let p: Measure = serde_json::from_str(r#"{"op":"p90","field":"tat_minutes"}"#).unwrap();
+        assert_eq!(p.percentile(), Some(("tat_minutes", 90)));
     }
 
     #[test]

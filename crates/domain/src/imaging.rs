@@ -722,6 +722,35 @@ pub fn clock(
     }
 }
 
+/// What became of the patient after the consultation, as the requesting hospital records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Treated in the county hospital: a transfer avoided (不用转院).
+    Local,
+    /// Transferred out (to Kashgar, Urumqi, …).
+    Transferred,
+}
+
+impl Outcome {
+    pub const ALL: [Outcome; 2] = [Outcome::Local, Outcome::Transferred];
+    pub fn code(self) -> &'static str {
+        match self {
+            Outcome::Local => "local",
+            Outcome::Transferred => "transferred",
+        }
+    }
+    pub fn label(self) -> &'static str {
+        match self {
+            Outcome::Local => "本院治疗",
+            Outcome::Transferred => "转院",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Outcome> {
+        let s = s.trim();
+        Outcome::ALL.into_iter().find(|o| o.code() == s || o.label() == s)
+    }
+}
+
 /// The critical findings (危急值) a reader may flag, until the centre sets its own list.
 pub const CRITICAL_FINDINGS: &[&str] = &[
     "急性脑出血",

@@ -21,8 +21,13 @@ pub struct FigureValue {
     pub exact: Exact,
     /// Rounded half-up to `decimals`.
     pub display: String,
-    /// The rounded value as a number (what `figures --json` prints).
+    /// The rounded value as a number (what `figures --json` prints); `null` when empty.
     pub value: f64,
+    /// A median, a percentile or a share with no record to be taken over (a year without
+    /// consultations): it has no value — shown as "—", `exact` 0 and `value` null —, and is not a
+    /// failure of its definition.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub empty: bool,
     /// UTC time of computation, RFC 3339.
     pub computed_at: String,
 }
@@ -74,6 +79,8 @@ impl Scope {
             "people" => ("host_region", "host_org"),
             "pairings" => ("b_region", "b_org"),
             "activities" | "activity_procedures" => ("region", "organizer"),
+            // A consultation's place and organization are the requesting hospital's.
+            "imaging_requests" | "imaging_critical" => ("region", "requester"),
             _ => ("region", "org"),
         };
         let mut f = Vec::new();
@@ -86,7 +93,9 @@ impl Scope {
         if let Some(l) = self.line.as_deref().filter(|l| !l.is_empty()) {
             match source {
                 "projects" | "project_funding" | "project_outputs" => f.push(Filter::eq("sector", l)),
-                "people" | "activities" | "activity_procedures" => f.push(Filter::eq("line", l)),
+                "people" | "activities" | "activity_procedures" | "imaging_requests" | "imaging_critical" => {
+                    f.push(Filter::eq("line", l))
+                }
                 _ => {}
             }
         }
@@ -173,16 +182,20 @@ impl<'a> Engine<'a> {
     }
 
     pub async fn evaluate(&self, def: &FigureDef) -> Result<FigureValue> {
-        let exact = self.exact(def).await?;
-        let display = exact.display(def.decimals);
+        let (exact, empty) = match self.exact(def).await? {
+            Some(e) => (e, false),
+            None => (Exact::int(0), true),
+        };
+        let display = if empty { "—".to_string() } else { exact.display(def.decimals) };
         Ok(FigureValue {
+            empty,
             key: def.key.clone(),
             name: def.name.clone(),
             line: def.line.clone(),
             unit: def.unit.clone(),
             decimals: def.decimals,
             exact,
-            value: display.parse().unwrap_or(f64::NAN),
+            value: if empty { f64::NAN } else { display.parse().unwrap_or(f64::NAN) },
             display,
             computed_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         })
@@ -192,12 +205,17 @@ impl<'a> Engine<'a> {
         ServiceError::Definition { key: def.key.clone(), why: why.into() }
     }
 
-    async fn exact(&self, def: &FigureDef) -> Result<Exact> {
+    /// The exact value; `None` for a median, a percentile or a share with no record to take it over.
+    async fn exact(&self, def: &FigureDef) -> Result<Option<Exact>> {
         match &def.spec {
             Spec::Records { source, measure, filters, span, divisor, counted } => {
                 let filters = &counted_filters(source, filters, *counted);
-                let v = self.store.measure(self.program_id, source, measure, filters, span.as_ref()).await?;
-                Exact::new(v as i128, *divisor as i128).ok_or_else(|| Self::bad(def, "除数为 0"))
+                let Some(v) =
+                    self.store.measure_exact(self.program_id, source, measure, filters, span.as_ref()).await?
+                else {
+                    return Ok(None);
+                };
+                v.checked_div(Exact::int(*divisor as i128)).ok_or_else(|| Self::bad(def, "除数为 0")).map(Some)
             }
             Spec::Indicator { indicator, org, periods, across, compare, divisor } => {
                 let first = periods.first().ok_or_else(|| Self::bad(def, "未指定统计期"))?;
@@ -242,37 +260,35 @@ impl<'a> Engine<'a> {
                         }
                     }
                 };
-                v.checked_div(Exact::int(*divisor as i128)).ok_or_else(|| Self::bad(def, "除数为 0"))
+                v.checked_div(Exact::int(*divisor as i128)).ok_or_else(|| Self::bad(def, "除数为 0")).map(Some)
             }
         }
     }
 
     /// A record figure broken down by one field of its source: (value of the field, exact
-    /// figure) for each value that has records. The parts add up to the figure itself, and each
+    /// figure) for each value that has records. The parts of a count or a sum add up to the
+    /// figure itself (a median, a percentile or a share is taken in each part), and each
     /// part is the figure with one more filter (`field = value`), so it opens to its records.
     pub async fn breakdown(&self, def: &FigureDef, by: &str) -> Result<Vec<(String, Exact)>> {
         let Spec::Records { source, measure, filters, span, divisor, counted } = &def.spec else {
             return Err(Self::bad(def, "只有记录类指标可以分类统计"));
         };
         let filters = &counted_filters(source, filters, *counted);
-        let rows = self.store.measure_by(self.program_id, source, measure, filters, span.as_ref(), by).await?;
+        let rows = self.store.measure_exact_by(self.program_id, source, measure, filters, span.as_ref(), by).await?;
         rows.into_iter()
-            .map(|(k, v)| Ok((k, Exact::new(v as i128, *divisor as i128).ok_or_else(|| Self::bad(def, "除数为 0"))?)))
+            .map(|(k, v)| {
+                Ok((k, v.checked_div(Exact::int(*divisor as i128)).ok_or_else(|| Self::bad(def, "除数为 0"))?))
+            })
             .collect()
     }
 
     /// How many records (or indicator values) a value was computed from: the rows a count or a
     /// sum ran over; for a distinct count, the organizations it counted.
     pub async fn record_count(&self, def: &FigureDef) -> Result<i64> {
-        use domain::figures::Measure;
         match &def.spec {
             Spec::Records { source, measure, filters, span, counted, .. } => {
                 let filters = &counted_filters(source, filters, *counted);
-                let m = match measure {
-                    Measure::CountDistinct(_) => measure.clone(),
-                    _ => Measure::Count,
-                };
-                Ok(self.store.measure(self.program_id, source, &m, filters, span.as_ref()).await?)
+                Ok(self.store.measure_rows(self.program_id, source, measure, filters, span.as_ref()).await?)
             }
             Spec::Indicator { .. } => match self.provenance(def, 100_000).await? {
                 Provenance::Indicator { values } => Ok(values.len() as i64),

@@ -82,6 +82,14 @@ pub struct Request {
     pub updated_at: String,
     pub patient_source: String,
     pub complex: bool,
+    /// What became of the patient, as the requesting hospital recorded it: `local` (treated in
+    /// the county: a transfer avoided) or `transferred`; `None` until recorded.
+    pub outcome: Option<String>,
+    /// The turnaround kept at the report's first issue: minutes from the clock's start, and
+    /// whether within the target then in force (`None` without a target).
+    pub tat_minutes: Option<i64>,
+    pub on_time: Option<bool>,
+    pub issued_at: Option<String>,
 }
 
 impl Request {
@@ -116,7 +124,7 @@ const REQUEST_SELECT: &str = "SELECT r.id, r.program_id, r.requesting_org_id, ro
      r.department_org_id, d.name, r.owner_org_id, ow.name, r.pairing_id, r.patient_name, r.patient_sex, \
      r.patient_age, r.patient_id_number_mask, r.exam, r.modality, r.body_part, r.clinical_question, r.case_summary, \
      r.priority, r.expert_title, r.state, r.assignee_user_id, u.name, r.requested_at, r.updated_at, \
-     r.patient_source, r.complex FROM imaging_requests r JOIN organizations ro ON ro.id = r.requesting_org_id \
+     r.patient_source, r.complex, r.outcome, r.tat_minutes, r.on_time, r.issued_at FROM imaging_requests r JOIN organizations ro ON ro.id = r.requesting_org_id \
      JOIN organizations d ON d.id = r.department_org_id JOIN organizations ow ON ow.id = r.owner_org_id \
      LEFT JOIN users u ON u.id = r.assignee_user_id";
 
@@ -151,6 +159,10 @@ fn request_of(r: &sqlx::any::AnyRow) -> Result<Request> {
         updated_at: r.try_get(25)?,
         patient_source: r.try_get(26)?,
         complex: r.try_get::<i64, _>(27)? != 0,
+        outcome: r.try_get(28)?,
+        tat_minutes: r.try_get(29)?,
+        on_time: r.try_get::<Option<i64>, _>(30)?.map(|v| v != 0),
+        issued_at: r.try_get(31)?,
     })
 }
 
@@ -213,6 +225,38 @@ impl Store {
             }
         }
         Ok(false)
+    }
+
+    /// The hospital that owns a county-hospital department today under a 院包科 pairing: its id
+    /// and code.
+    pub async fn imaging_owner(&self, department: i64) -> Result<Option<(i64, String)>> {
+        let today = crate::reporting::today().to_string();
+        let mut conn = self.pool().acquire().await?;
+        let Some((owner, _, _)) = owner_of(&mut conn, department, &today).await? else { return Ok(None) };
+        let code: String = sqlx::query_scalar("SELECT code FROM organizations WHERE id = $1")
+            .bind(owner)
+            .fetch_one(&mut *conn)
+            .await?;
+        Ok(Some((owner, code)))
+    }
+
+    /// Which of these requests `actor` may see (the rule of [`Store::imaging_request_for`], not
+    /// audited: a figure's listing shows these and counts the others without naming them).
+    pub async fn imaging_visible_ids(&self, actor: &Actor, ids: &[i64]) -> Result<std::collections::HashSet<i64>> {
+        let mut out = std::collections::HashSet::new();
+        for &id in ids {
+            if out.contains(&id) {
+                continue;
+            }
+            match self.imaging_request(id).await {
+                Ok(r) if self.sees_request(actor, &r).await? => {
+                    out.insert(id);
+                }
+                Ok(_) | Err(StoreError::NotFound { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(out)
     }
 
     /// A request if `actor` may see it; "not found" (and the attempt audited) otherwise.
@@ -486,7 +530,7 @@ impl Tx<'_> {
                 .bind(user)
                 .fetch_optional(&mut *self.tx)
                 .await?;
-        let now = crate::write::now();
+        let now = self.now();
         let on = i64::from(on_duty);
         let (id, before) = match id {
             Some(id) => {
@@ -563,7 +607,7 @@ impl Tx<'_> {
                 return Err(invalid("department_id", "会诊科室", "存在", format!("科室 {} 不存在", c.department_id)))
             }
         }
-        let today = crate::reporting::today().to_string();
+        let today = beijing_day(self.clock());
         let Some((owner, pairing, program)) = owner_of(&mut self.tx, c.department_id, &today).await? else {
             let name: String = sqlx::query_scalar("SELECT name FROM organizations WHERE id = $1")
                 .bind(c.department_id)
@@ -602,7 +646,7 @@ impl Tx<'_> {
                 }
             }
         }
-        let now = crate::write::now();
+        let now = self.now();
         let store = self.store;
         let crypto = store.crypto();
         let (enc, hash, mask) = match &c.patient_id_number {
@@ -613,9 +657,9 @@ impl Tx<'_> {
             "INSERT INTO imaging_requests (program_id, requesting_org_id, requested_by, department_org_id, owner_org_id, \
              pairing_id, patient_name, patient_sex, patient_age, patient_id_number_enc, patient_id_number_hash, \
              patient_id_number_mask, exam, modality, body_part, clinical_question, case_summary, priority, expert_title, \
-             consent, state, requested_at, updated_at, patient_source, complex) \
+             consent, state, requested_at, updated_at, patient_source, complex, requested_on) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, 1, 'queued', $20, $20, \
-             $21, $22) RETURNING id",
+             $21, $22, $23) RETURNING id",
         )
         .bind(program)
         .bind(org)
@@ -639,6 +683,7 @@ impl Tx<'_> {
         .bind(&now)
         .bind(c.patient_source)
         .bind(i64::from(c.complex))
+        .bind(&today)
         .fetch_one(&mut *self.tx)
         .await
         .map_err(|e| crate::error::explain(e, "会诊申请"))?;
@@ -731,6 +776,18 @@ impl Tx<'_> {
     /// The request's new state and assignee, audited with the row before and after.
     async fn move_to(&mut self, id: i64, assignee: Option<i64>, state: &str, now: &str) -> Result<()> {
         let before = self.row_json("imaging_requests", id).await?.map(Value::Object);
+        self.move_from(before, id, assignee, state, now).await
+    }
+
+    /// [`Self::move_to`] from the row as it was before this step began.
+    async fn move_from(
+        &mut self,
+        before: Option<Value>,
+        id: i64,
+        assignee: Option<i64>,
+        state: &str,
+        now: &str,
+    ) -> Result<()> {
         sqlx::query("UPDATE imaging_requests SET state = $1, assignee_user_id = $2, updated_at = $3 WHERE id = $4")
             .bind(state)
             .bind(assignee)
@@ -784,9 +841,52 @@ impl Tx<'_> {
             if state != "offered" {
                 return Err(StoreError::Conflict(format!("会诊申请 {id} 处于“{}”，不能接收", label(&state))));
             }
-            let now = crate::write::now();
+            let now = self.now();
             self.move_to(id, me, "accepted", &now).await?;
             self.event(id, "accepted", me, None, &now).await
+        }
+        .await;
+        self.note(r)
+    }
+
+    /// The requesting hospital records what became of the patient once the report is out: treated
+    /// locally (`local`: a transfer avoided, 不用转院) or transferred out (`transferred`). By a user
+    /// of the requesting hospital who writes records, or a manager; it may be corrected, each time
+    /// audited with the row before and after.
+    pub async fn record_imaging_outcome(&mut self, id: i64, outcome: &str) -> Result<()> {
+        self.live()?;
+        let r = async {
+            let outcome = domain::imaging::Outcome::parse(outcome).ok_or_else(|| {
+                invalid(
+                    "outcome",
+                    "患者去向",
+                    "本院治疗（local）或转院（transferred）",
+                    format!("“{outcome}”不是患者去向"),
+                )
+            })?;
+            let (who, state, _) = self.standing_in_tx(id).await?;
+            if !(who.requester || self.actor.role.manages_program()) {
+                return Err(StoreError::Forbidden("只有申请医院或项目管理可以登记患者去向".into()));
+            }
+            if !matches!(state.as_str(), "reported" | "confirmed") {
+                return Err(StoreError::Conflict(format!(
+                    "会诊申请 {id} 处于“{}”：报告签发后才能登记患者去向",
+                    label(&state)
+                )));
+            }
+            let now = self.now();
+            let me = self.actor.user_id.map(|u| u.get());
+            let before = self.row_json("imaging_requests", id).await?.map(Value::Object);
+            sqlx::query("UPDATE imaging_requests SET outcome = $1, outcome_at = $2, outcome_by = $3 WHERE id = $4")
+                .bind(outcome.code())
+                .bind(&now)
+                .bind(me)
+                .bind(id)
+                .execute(&mut *self.tx)
+                .await?;
+            let after = self.row_json("imaging_requests", id).await?.map(Value::Object);
+            self.audit_step("imaging_outcome", "imaging_requests", Some(id), before, after).await?;
+            self.event(id, "outcome", None, Some(outcome.label()), &now).await
         }
         .await;
         self.note(r)
@@ -807,7 +907,7 @@ impl Tx<'_> {
             if !matches!(state.as_str(), "offered" | "accepted") {
                 return Err(StoreError::Conflict(format!("会诊申请 {id} 处于“{}”，不能拒绝", label(&state))));
             }
-            let now = crate::write::now();
+            let now = self.now();
             self.event(id, "declined", me, Some(&reason), &now).await?;
             self.offer_next(id, &now).await
         }
@@ -830,7 +930,7 @@ impl Tx<'_> {
             if state != "queued" {
                 return Err(StoreError::Conflict(format!("会诊申请 {id} 处于“{}”，不能领取", label(&state))));
             }
-            let now = crate::write::now();
+            let now = self.now();
             self.move_to(id, Some(me), "accepted", &now).await?;
             self.event(id, "taken", Some(me), None, &now).await
         }
@@ -862,7 +962,7 @@ impl Tx<'_> {
             if assignee == Some(to) && state != "queued" {
                 return Err(invalid("to_user_id", "改派专家", "另一位专家", "会诊申请已分派给这位专家".into()));
             }
-            let now = crate::write::now();
+            let now = self.now();
             self.move_to(id, Some(to), "offered", &now).await?;
             self.event(id, "reassigned", Some(to), Some(&reason), &now).await?;
             self.tell(id, Some(to), owner).await
@@ -1065,6 +1165,70 @@ impl Tx<'_> {
         Ok((ReportStanding { reader, reviewer, requester }, state, owner))
     }
 
+    /// At a report's first issue, its request's turnaround as the figures count it: the minutes
+    /// from the start of its clock (the request made and its images complete, whichever is later)
+    /// to `now`, when it was due under the target then in force, and whether it was on time.
+    /// Written once: an amendment's issue does not move it.
+    async fn keep_turnaround(&mut self, request: i64, now: &str) -> Result<()> {
+        let row: TurnaroundRow = sqlx::query_as(
+            "SELECT issued_at, requested_at, priority, patient_source, modality, body_part, complex \
+             FROM imaging_requests WHERE id = $1",
+        )
+        .bind(request)
+        .fetch_one(&mut *self.tx)
+        .await?;
+        let (issued, requested, priority, source, modality, body_part, complex) = row;
+        if issued.is_some() {
+            return Ok(());
+        }
+        let studies: Vec<(String, Option<String>)> = sqlx::query_as(
+            "SELECT s.state, s.complete_at FROM imaging_request_studies rs JOIN imaging_studies s ON s.id = rs.study_id \
+             WHERE rs.request_id = $1",
+        )
+        .bind(request)
+        .fetch_all(&mut *self.tx)
+        .await?;
+        // Images still arriving when the report is issued: the clock ran from the request.
+        let images = if studies.iter().all(|(st, _)| st == "complete") {
+            let mut latest = None;
+            for c in studies.iter().filter_map(|(_, c)| c.as_deref()) {
+                latest = latest.max(Some(ts(c)?));
+            }
+            latest
+        } else {
+            None
+        };
+        let targets: Vec<TatTarget> = match setting(&mut self.tx, TAT_SETTING).await? {
+            None => domain::imaging::default_targets(),
+            Some(v) => {
+                serde_json::from_str(&v).map_err(|e| StoreError::Integrity(format!("报告时限设置无法读取：{e}")))?
+            }
+        };
+        let requested = ts(&requested)?;
+        let at = ts(now)?;
+        let start = images.map_or(requested, |c| c.max(requested));
+        let minutes = ((at - start).num_seconds().max(0) + 59) / 60;
+        let (due, on_time) =
+            match domain::imaging::target_for(&targets, &priority, &source, &modality, &body_part, complex != 0) {
+                Some(t) => {
+                    let due = domain::imaging::due(start, t);
+                    (Some(due.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)), Some(i64::from(at <= due)))
+                }
+                None => (None, None),
+            };
+        sqlx::query(
+            "UPDATE imaging_requests SET issued_at = $1, tat_minutes = $2, tat_due_at = $3, on_time = $4 WHERE id = $5",
+        )
+        .bind(now)
+        .bind(minutes)
+        .bind(due)
+        .bind(on_time)
+        .bind(request)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
     /// The current version: (id, version, state).
     async fn current_report(&mut self, request: i64) -> Result<Option<(i64, i64, String)>> {
         Ok(sqlx::query_as(
@@ -1089,7 +1253,7 @@ impl Tx<'_> {
             return Err(StoreError::Forbidden("只有接收这份会诊申请的专家可以书写报告".into()));
         }
         let t = text.check(false).map_err(StoreError::Invalid)?;
-        let now = crate::write::now();
+        let now = self.now();
         match self.current_report(request).await? {
             Some((id, _, s)) if s == "draft" => {
                 let before = self.row_json("imaging_reports", id).await?.map(Value::Object);
@@ -1195,7 +1359,7 @@ impl Tx<'_> {
             v.as_deref() == Some("1")
         };
         let next = report_step(state, action, who, required).map_err(|m| StoreError::Forbidden(m.into()))?;
-        let now = crate::write::now();
+        let now = self.now();
         let me = self.actor.user_id.map(|u| u.get());
         if action == ReportAction::Amend {
             let reason = domain::imaging::reason("reason", "修订理由", reason.unwrap_or_default())
@@ -1261,7 +1425,9 @@ impl Tx<'_> {
                         .bind(request)
                         .fetch_one(&mut *self.tx)
                         .await?;
-                self.move_to(request, assignee, "reported", &now).await?;
+                let before = self.row_json("imaging_requests", request).await?.map(Value::Object);
+                self.keep_turnaround(request, &now).await?;
+                self.move_from(before, request, assignee, "reported", &now).await?;
                 let (requesting, exam): (i64, String) =
                     sqlx::query_as("SELECT requesting_org_id, exam FROM imaging_requests WHERE id = $1")
                         .bind(request)
@@ -1348,6 +1514,15 @@ fn critical_of(r: &sqlx::any::AnyRow) -> Result<Critical> {
 }
 
 const CRITICAL_SETTING: &str = "imaging_critical_list";
+
+/// The Beijing day of a time, as a figure's period selects it (2026-03-01).
+fn beijing_day(t: chrono::DateTime<chrono::Utc>) -> String {
+    (t + chrono::Duration::hours(8)).format("%Y-%m-%d").to_string()
+}
+
+/// What a request's turnaround is judged by: issued at, requested at, priority, patient source,
+/// modality, body part, complex.
+type TurnaroundRow = (Option<String>, String, String, String, String, String, i64);
 
 fn ts(s: &str) -> Result<chrono::DateTime<chrono::Utc>> {
     chrono::DateTime::parse_from_rfc3339(s)
@@ -1455,16 +1630,17 @@ impl Tx<'_> {
         if note.chars().count() > 500 || domain::values::has_control(note) {
             return Err(invalid("note", "说明", "不超过 500 个字符，无控制字符", "说明无效".into()));
         }
-        let now = crate::write::now();
+        let now = self.now();
         let id: i64 = sqlx::query_scalar(
-            "INSERT INTO imaging_critical (request_id, finding, note, flagged_by, flagged_at, state) \
-             VALUES ($1, $2, $3, $4, $5, 'open') RETURNING id",
+            "INSERT INTO imaging_critical (request_id, finding, note, flagged_by, flagged_at, state, flagged_on) \
+             VALUES ($1, $2, $3, $4, $5, 'open', $6) RETURNING id",
         )
         .bind(request)
         .bind(finding)
         .bind((!note.is_empty()).then_some(note))
         .bind(me)
         .bind(&now)
+        .bind(beijing_day(self.clock()))
         .fetch_one(&mut *self.tx)
         .await?;
         let after = self.row_json("imaging_critical", id).await?.map(Value::Object);
@@ -1504,18 +1680,19 @@ impl Tx<'_> {
             if state != "open" {
                 return Err(StoreError::Conflict(format!("危急值 {critical} 已登记通知")));
             }
-            n.check(ts(&flagged)?, chrono::Utc::now()).map_err(StoreError::Invalid)?;
+            n.check(ts(&flagged)?, self.clock()).map_err(StoreError::Invalid)?;
             let channel = domain::imaging::CRITICAL_CHANNELS
                 .iter()
                 .find(|(c, l)| *c == n.channel || *l == n.channel)
                 .map(|(c, _)| *c)
                 .unwrap_or("phone");
             let before = self.row_json("imaging_critical", critical).await?.map(Value::Object);
-            let now = crate::write::now();
+            let now = self.now();
             let told_at = n.told_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+            let minutes = ((n.told_at - ts(&flagged)?).num_seconds().max(0) + 59) / 60;
             sqlx::query(
                 "UPDATE imaging_critical SET state = 'closed', told_name = $1, channel = $2, told_at = $3, read_back = $4, \
-                 recorded_by = $5, recorded_at = $6 WHERE id = $7",
+                 recorded_by = $5, recorded_at = $6, notice_minutes = $8 WHERE id = $7",
             )
             .bind(n.told_name.trim())
             .bind(channel)
@@ -1524,6 +1701,7 @@ impl Tx<'_> {
             .bind(me)
             .bind(&now)
             .bind(critical)
+            .bind(minutes)
             .execute(&mut *self.tx)
             .await?;
             let after = self.row_json("imaging_critical", critical).await?.map(Value::Object);

@@ -6,7 +6,7 @@ use crate::error::{Result, StoreError};
 use crate::sql::{bind_all_as, prune_left_joins, Sql, P};
 use crate::Store;
 use chrono::Datelike;
-use domain::figures::{FigureDef, Filter, FilterOp, FilterValue, Measure, Span};
+use domain::figures::{Exact, FigureDef, Filter, FilterOp, FilterValue, Measure, Span};
 use domain::indicators::Period;
 use domain::regions::RegionCode;
 use domain::Invalid;
@@ -285,6 +285,68 @@ static SOURCES: &[Source] = &[
         ],
         sums: &[("amount_fen", "ip.amount_fen"), ("jobs", "ip.jobs")],
     },
+    // The remote imaging centre: consultation requests, dated by the Beijing day they were made.
+    // The turnaround of a request (`tat_minutes`, minutes from the start of its clock — the
+    // request made and its images complete — to its report's first issue; `on_time`, whether
+    // that was within the target then in force) is kept when the report is first issued, and is
+    // empty before. A request opens to its own page; its label never names the patient.
+    Source {
+        name: "imaging_requests",
+        table: "imaging_requests",
+        from: "imaging_requests ir LEFT JOIN organizations dp ON dp.id = ir.department_org_id \
+               LEFT JOIN organizations o ON o.id = ir.owner_org_id \
+               LEFT JOIN organizations ro ON ro.id = ir.requesting_org_id \
+               LEFT JOIN users eu ON eu.id = ir.assignee_user_id",
+        id: "ir.id",
+        label: "ir.exam || ' · ' || ir.modality",
+        date: Some("ir.requested_on"),
+        program: "ir.program_id",
+        fields: &[
+            f("department", "ir.department_org_id", Org { path: "dp.path", code: "dp.code", name: "dp.name" }),
+            f("hospital", "ir.owner_org_id", ORG_O),
+            f("requester", "ir.requesting_org_id", Org { path: "ro.path", code: "ro.code", name: "ro.name" }),
+            f("region", "ro.region_code", Region),
+            f("expert", "eu.name", Text),
+            f("priority", "ir.priority", Text),
+            f("modality", "ir.modality", Text),
+            f("patient_source", "ir.patient_source", Text),
+            f("state", "ir.state", Text),
+            f("outcome", "ir.outcome", Text),
+            f("on_time", "ir.on_time", Int),
+            // The medical line (医疗援疆), for a scope confined to a line.
+            f("line", "'medical'", Text),
+            f("month", "substr(ir.requested_on, 1, 7)", Text),
+            f("year", "substr(ir.requested_on, 1, 4)", Text),
+        ],
+        sums: &[("tat_minutes", "ir.tat_minutes")],
+    },
+    // Critical results (危急值), dated by the Beijing day they were flagged; each opens to its
+    // request. `in_time`: the requesting hospital was told within 30 minutes (an open one is not).
+    Source {
+        name: "imaging_critical",
+        table: "imaging_requests",
+        from: "imaging_critical c JOIN imaging_requests ir ON ir.id = c.request_id \
+               LEFT JOIN organizations dp ON dp.id = ir.department_org_id \
+               LEFT JOIN organizations o ON o.id = ir.owner_org_id \
+               LEFT JOIN organizations ro ON ro.id = ir.requesting_org_id",
+        id: "ir.id",
+        label: "'危急值：' || c.finding || ' · ' || ir.exam",
+        date: Some("c.flagged_on"),
+        program: "ir.program_id",
+        fields: &[
+            f("finding", "c.finding", Text),
+            f("state", "c.state", Text),
+            f("department", "ir.department_org_id", Org { path: "dp.path", code: "dp.code", name: "dp.name" }),
+            f("hospital", "ir.owner_org_id", ORG_O),
+            f("requester", "ir.requesting_org_id", Org { path: "ro.path", code: "ro.code", name: "ro.name" }),
+            f("region", "ro.region_code", Region),
+            f("in_time", "CASE WHEN c.notice_minutes IS NOT NULL AND c.notice_minutes <= 30 THEN 1 ELSE 0 END", Int),
+            f("line", "'medical'", Text),
+            f("month", "substr(c.flagged_on, 1, 7)", Text),
+            f("year", "substr(c.flagged_on, 1, 4)", Text),
+        ],
+        sums: &[("notice_minutes", "c.notice_minutes")],
+    },
 ];
 
 /// The activity rollups (see `rollups`) as record sets: the fields each grain keeps, a count as
@@ -403,6 +465,24 @@ fn field<'a>(s: &'a Source, name: &str) -> Result<&'a Field> {
         .ok_or_else(|| bad_spec("filters", format!("数据集“{}”没有字段“{name}”", s.name)))
 }
 
+/// What a breakdown groups by: an organization's code, a number as text, or the value.
+fn group_key(fd: &Field) -> String {
+    match fd.kind {
+        Org { code, .. } => code.to_string(),
+        Int => format!("CAST({} AS TEXT)", fd.expr),
+        _ => fd.expr.to_string(),
+    }
+}
+
+/// A numeric measure of the source (what a sum, a median or a percentile reads).
+fn sum_field(s: &Source, name: &str) -> Result<&'static str> {
+    s.sums
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, e)| *e)
+        .ok_or_else(|| bad_spec("measure", format!("数据集“{}”没有可求和的量“{name}”", s.name)))
+}
+
 /// A field a distinct count may count: an organization.
 fn distinct_field<'a>(s: &'a Source, name: &str) -> Result<&'a Field> {
     let fd = field(s, name)?;
@@ -506,6 +586,14 @@ impl Store {
         if let Measure::CountDistinct(name) = m {
             conds.push(format!("{} IS NOT NULL", distinct_field(s, name)?.expr));
         }
+        // A percentile reads the records that have the value; a share is of the records that
+        // have a value in its condition's field (a request's `on_time` once its report is issued).
+        if let Some((name, _)) = m.percentile() {
+            conds.push(format!("{} IS NOT NULL", sum_field(s, name)?));
+        }
+        if let Measure::Share(flt) = m {
+            conds.push(format!("{} IS NOT NULL", field(s, &flt.field)?.expr));
+        }
         if let Some(p) = program_id {
             let ph = sql.param(P::I(p));
             conds.push(format!("{} = {ph}", s.program));
@@ -522,66 +610,66 @@ impl Store {
             }
         }
         for flt in filters {
-            let fd = field(s, &flt.field)?;
-            let vals = values_of(&flt.value);
-            let first = vals.first().map(String::as_str).unwrap_or("");
-            let cond = match flt.op {
-                FilterOp::Under | FilterOp::NotUnder => {
-                    // A place or an organization, and everything inside it.
-                    // A place subtree is a range of codes, which an index answers.
-                    let cond = match fd.kind {
-                        Region => {
-                            crate::records::prefix_range(fd.expr, &RegionCode::parse(first)?.subtree_prefix(), sql)
-                        }
-                        Org { path, .. } => {
-                            let prefix = self.org_path(first).await?;
-                            format!("{path} LIKE {}", sql.param(P::T(format!("{prefix}%"))))
-                        }
-                        _ => {
-                            return Err(bad_spec("filters", format!("字段“{}”不是地区或单位，不能按层级筛选", fd.name)))
-                        }
-                    };
-                    match flt.op {
-                        FilterOp::NotUnder => format!("NOT ({cond})"),
-                        _ => cond,
-                    }
-                }
-                FilterOp::Empty => format!("{} IS NULL", fd.expr),
-                FilterOp::Eq | FilterOp::In | FilterOp::Ge | FilterOp::Le => {
-                    // An organization compares by its code; everything else by its value.
-                    let expr = match fd.kind {
-                        Org { code, .. } => code,
-                        _ => fd.expr,
-                    };
-                    let mut phs = Vec::new();
-                    for v in &vals {
-                        let p =
-                            match fd.kind {
-                                Int => P::I(v.parse().map_err(|_| {
-                                    bad_spec("filters", format!("字段“{}”须为整数，实为“{v}”", fd.name))
-                                })?),
-                                _ => P::T(v.clone()),
-                            };
-                        phs.push(sql.param(p));
-                    }
-                    if phs.is_empty() {
-                        return Err(bad_spec("filters", format!("字段“{}”的筛选值为空", fd.name)));
-                    }
-                    match flt.op {
-                        FilterOp::In => format!("{expr} IN ({})", phs.join(", ")),
-                        FilterOp::Ge => format!("{expr} >= {}", phs[0]),
-                        FilterOp::Le => format!("{expr} <= {}", phs[0]),
-                        _ => format!("{expr} = {}", phs[0]),
-                    }
-                }
-            };
-            conds.push(cond);
+            conds.push(self.filter_cond(s, flt, sql).await?);
         }
         if !conds.is_empty() {
             sql.text.push_str(" WHERE ");
             sql.text.push_str(&conds.join(" AND "));
         }
         Ok(())
+    }
+
+    /// One filter as a bound condition on the source's field.
+    async fn filter_cond(&self, s: &Source, flt: &Filter, sql: &mut Sql) -> Result<String> {
+        let fd = field(s, &flt.field)?;
+        let vals = values_of(&flt.value);
+        let first = vals.first().map(String::as_str).unwrap_or("");
+        Ok(match flt.op {
+            FilterOp::Under | FilterOp::NotUnder => {
+                // A place or an organization, and everything inside it.
+                // A place subtree is a range of codes, which an index answers.
+                let cond = match fd.kind {
+                    Region => crate::records::prefix_range(fd.expr, &RegionCode::parse(first)?.subtree_prefix(), sql),
+                    Org { path, .. } => {
+                        let prefix = self.org_path(first).await?;
+                        format!("{path} LIKE {}", sql.param(P::T(format!("{prefix}%"))))
+                    }
+                    _ => return Err(bad_spec("filters", format!("字段“{}”不是地区或单位，不能按层级筛选", fd.name))),
+                };
+                match flt.op {
+                    FilterOp::NotUnder => format!("NOT ({cond})"),
+                    _ => cond,
+                }
+            }
+            FilterOp::Empty => format!("{} IS NULL", fd.expr),
+            FilterOp::Eq | FilterOp::In | FilterOp::Ge | FilterOp::Le => {
+                // An organization compares by its code; everything else by its value.
+                let expr = match fd.kind {
+                    Org { code, .. } => code,
+                    _ => fd.expr,
+                };
+                let mut phs = Vec::new();
+                for v in &vals {
+                    let p = match fd.kind {
+                        Int => P::I(
+                            v.parse()
+                                .map_err(|_| bad_spec("filters", format!("字段“{}”须为整数，实为“{v}”", fd.name)))?,
+                        ),
+                        _ => P::T(v.clone()),
+                    };
+                    phs.push(sql.param(p));
+                }
+                if phs.is_empty() {
+                    return Err(bad_spec("filters", format!("字段“{}”的筛选值为空", fd.name)));
+                }
+                match flt.op {
+                    FilterOp::In => format!("{expr} IN ({})", phs.join(", ")),
+                    FilterOp::Ge => format!("{expr} >= {}", phs[0]),
+                    FilterOp::Le => format!("{expr} <= {}", phs[0]),
+                    _ => format!("{expr} = {}", phs[0]),
+                }
+            }
+        })
     }
 
     /// The aggregate of a measure, and each record's contribution to it. A distinct count is
@@ -594,15 +682,35 @@ impl Store {
                 (format!("COUNT(DISTINCT {})", fd.expr), "1".into())
             }
             Measure::Sum(name) => {
-                let e = s
-                    .sums
-                    .iter()
-                    .find(|(n, _)| n == name)
-                    .map(|(_, e)| *e)
-                    .ok_or_else(|| bad_spec("measure", format!("数据集“{}”没有可求和的量“{name}”", s.name)))?;
+                let e = sum_field(s, name)?;
                 (format!("CAST(COALESCE(SUM({e}), 0) AS BIGINT)"), e.to_string())
             }
+            // Not one aggregate: see `Store::measure_exact`. Each record contributes its value.
+            Measure::Median(name) | Measure::P90(name) => {
+                let e = sum_field(s, name)?;
+                (String::new(), e.to_string())
+            }
+            // Each record contributes the condition's field where it is a number (1 when met
+            // for a flag such as `on_time`), 1 otherwise.
+            Measure::Share(flt) => {
+                let fd = field(s, &flt.field)?;
+                let v = match fd.kind {
+                    Int => fd.expr.to_string(),
+                    _ => "1".to_string(),
+                };
+                (String::new(), v)
+            }
         })
+    }
+
+    /// A measure that is one aggregate (a count, a distinct count, a sum): the measure itself;
+    /// a median, a 90th percentile or a share, which are not, refused here.
+    fn aggregate(s: &Source, m: &Measure) -> Result<String> {
+        let (agg, _) = Self::measure_expr(s, m)?;
+        if agg.is_empty() {
+            return Err(bad_spec("measure", "中位数、百分位数与占比不是一个可相加的量".into()));
+        }
+        Ok(agg)
     }
 
     /// Can the rollups answer this aggregate exactly? For activities: a count or a sum of
@@ -771,7 +879,7 @@ impl Store {
             Some(p) => (p.source, &p.measure, p.filters.as_slice(), None),
             None => (source(source_name)?, m, filters, span),
         };
-        let (agg, _) = Self::measure_expr(s, m)?;
+        let agg = Self::aggregate(s, m)?;
         let mut sql = Sql { text: format!("SELECT {agg} FROM {}", s.from), params: Vec::new() };
         self.where_clause(s, m, program_id, filters, span, &mut sql).await?;
         sql.text = prune_left_joins(&sql.text);
@@ -818,13 +926,8 @@ impl Store {
             Some(p) => (p.source, &p.measure, p.filters.as_slice(), None),
             None => (source(source_name)?, m, filters, span),
         };
-        let (agg, _) = Self::measure_expr(s, m)?;
-        let fd = field(s, by)?;
-        let key = match fd.kind {
-            Org { code, .. } => code.to_string(),
-            Int => format!("CAST({} AS TEXT)", fd.expr),
-            _ => fd.expr.to_string(),
-        };
+        let agg = Self::aggregate(s, m)?;
+        let key = group_key(field(s, by)?);
         let mut sql = Sql { text: format!("SELECT {key}, {agg} FROM {}", s.from), params: Vec::new() };
         self.where_clause(s, m, program_id, filters, span, &mut sql).await?;
         sql.text.push_str(&format!(" GROUP BY {key} ORDER BY {key}"));
@@ -833,6 +936,141 @@ impl Store {
             .fetch_all(self.pool())
             .await?;
         Ok(rows.into_iter().map(|(k, v)| (k.unwrap_or_default(), v)).collect())
+    }
+
+    /// Any measure, exactly: a count or a sum as [`Store::measure`] gives it; a median or a 90th
+    /// percentile of the records that have the value (nearest rank: always one of the values); a
+    /// share in per cent of the records that have a value in the condition's field. `None` when a
+    /// median, a percentile or a share has no record to be taken over.
+    pub async fn measure_exact(
+        &self,
+        program_id: Option<i64>,
+        source_name: &str,
+        m: &Measure,
+        filters: &[Filter],
+        span: Option<&Span>,
+    ) -> Result<Option<Exact>> {
+        match m {
+            Measure::Count | Measure::CountDistinct(_) | Measure::Sum(_) => {
+                Ok(Some(Exact::int(i128::from(self.measure(program_id, source_name, m, filters, span).await?))))
+            }
+            _ => Ok(self.reduce(program_id, source_name, m, filters, span, None).await?.pop().map(|(_, v)| v)),
+        }
+    }
+
+    /// [`Store::measure_exact`] grouped by one field of the source, for every value that has
+    /// records, in the value's order.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn measure_exact_by(
+        &self,
+        program_id: Option<i64>,
+        source_name: &str,
+        m: &Measure,
+        filters: &[Filter],
+        span: Option<&Span>,
+        by: &str,
+    ) -> Result<Vec<(String, Exact)>> {
+        match m {
+            Measure::Count | Measure::CountDistinct(_) | Measure::Sum(_) => Ok(self
+                .measure_by(program_id, source_name, m, filters, span, by)
+                .await?
+                .into_iter()
+                .map(|(k, v)| (k, Exact::int(i128::from(v))))
+                .collect()),
+            _ => self.reduce(program_id, source_name, m, filters, span, Some(by)).await,
+        }
+    }
+
+    /// How many records a value is taken over: the rows of a count, a sum, a percentile (those
+    /// with the value) or a share (those with a value in its field); the organizations of a
+    /// distinct count.
+    pub async fn measure_rows(
+        &self,
+        program_id: Option<i64>,
+        source_name: &str,
+        m: &Measure,
+        filters: &[Filter],
+        span: Option<&Span>,
+    ) -> Result<i64> {
+        match m {
+            Measure::CountDistinct(_) => self.measure(program_id, source_name, m, filters, span).await,
+            Measure::Count | Measure::Sum(_) => {
+                self.measure(program_id, source_name, &Measure::Count, filters, span).await
+            }
+            _ => {
+                let s = source(source_name)?;
+                let mut sql = Sql { text: format!("SELECT COUNT(*) FROM {}", s.from), params: Vec::new() };
+                self.where_clause(s, m, program_id, filters, span, &mut sql).await?;
+                sql.text = prune_left_joins(&sql.text);
+                let row =
+                    bind_all_as(sqlx::query_as::<Any, (i64,)>(&sql.text), &sql.params).fetch_one(self.pool()).await?;
+                Ok(row.0)
+            }
+        }
+    }
+
+    /// A median, a 90th percentile or a share, over the whole record set or per value of a field.
+    /// A percentile reads the values in order (a consultation centre's year is thousands of rows)
+    /// and takes the nearest rank of each group; a share is two counts of one statement.
+    #[allow(clippy::too_many_arguments)]
+    async fn reduce(
+        &self,
+        program_id: Option<i64>,
+        source_name: &str,
+        m: &Measure,
+        filters: &[Filter],
+        span: Option<&Span>,
+        by: Option<&str>,
+    ) -> Result<Vec<(String, Exact)>> {
+        let s = source(source_name)?;
+        let key = match by {
+            Some(b) => group_key(field(s, b)?),
+            None => "CAST('' AS TEXT)".to_string(),
+        };
+        let mut sql = Sql { text: String::new(), params: Vec::new() };
+        if let Some((name, pct)) = m.percentile() {
+            let e = sum_field(s, name)?;
+            sql.text = format!("SELECT {key}, CAST({e} AS BIGINT) FROM {}", s.from);
+            self.where_clause(s, m, program_id, filters, span, &mut sql).await?;
+            sql.text.push_str(&format!(" ORDER BY {key}, {e}"));
+            sql.text = prune_left_joins(&sql.text);
+            let rows = bind_all_as(sqlx::query_as::<Any, (Option<String>, i64)>(&sql.text), &sql.params)
+                .fetch_all(self.pool())
+                .await?;
+            let mut groups: BTreeMap<String, Vec<i64>> = BTreeMap::new();
+            for (k, v) in rows {
+                groups.entry(k.unwrap_or_default()).or_default().push(v);
+            }
+            return Ok(groups
+                .into_iter()
+                .filter_map(|(k, mut vs)| {
+                    vs.sort_unstable();
+                    domain::figures::nearest_rank(&vs, pct).map(|v| (k, Exact::int(i128::from(v))))
+                })
+                .collect());
+        }
+        let Measure::Share(flt) = m else {
+            return Err(bad_spec("measure", "只有中位数、百分位数与占比在此计算".into()));
+        };
+        let cond = self.filter_cond(s, flt, &mut sql).await?;
+        sql.text = format!(
+            "SELECT {key}, COUNT(*), CAST(COALESCE(SUM(CASE WHEN {cond} THEN 1 ELSE 0 END), 0) AS BIGINT) FROM {}",
+            s.from
+        );
+        self.where_clause(s, m, program_id, filters, span, &mut sql).await?;
+        if by.is_some() {
+            sql.text.push_str(&format!(" GROUP BY {key} ORDER BY {key}"));
+        }
+        sql.text = prune_left_joins(&sql.text);
+        let rows = bind_all_as(sqlx::query_as::<Any, (Option<String>, i64, i64)>(&sql.text), &sql.params)
+            .fetch_all(self.pool())
+            .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(k, n, hit)| {
+                Exact::new(i128::from(hit) * 100, i128::from(n)).map(|v| (k.unwrap_or_default(), v))
+            })
+            .collect())
     }
 
     /// The projects a scope selects, with what their schedule is judged by.

@@ -133,7 +133,7 @@ impl Tx<'_> {
                 )])));
             }
         }
-        let now = crate::write::now();
+        let now = self.now();
         let id: Option<i64> = sqlx::query_scalar("SELECT id FROM imaging_studies WHERE pacs_id = $1")
             .bind(&s.pacs_id)
             .fetch_optional(&mut *self.tx)
@@ -229,7 +229,7 @@ impl Tx<'_> {
             let Some(id) = id else { return Ok(false) };
             let before = self.row_json("imaging_studies", id).await?.map(Value::Object);
             sqlx::query("UPDATE imaging_studies SET state = 'deleted', updated_at = $1 WHERE id = $2")
-                .bind(crate::write::now())
+                .bind(self.now())
                 .bind(id)
                 .execute(&mut *self.tx)
                 .await?;

@@ -25,6 +25,7 @@ pub(crate) const MIGRATIONS: &[(u32, &str)] = &[
     (14, include_str!("../migrations/0014_imaging_reports.sql")),
     (15, include_str!("../migrations/0015_imaging_clocks.sql")),
     (16, include_str!("../migrations/0016_imaging_critical.sql")),
+    (17, include_str!("../migrations/0017_imaging_figures.sql")),
 ];
 
 /// Split a script on `;` at line ends (the migrations contain no semicolons inside strings).

@@ -115,4 +115,20 @@ impl Store {
         }
         Ok(path)
     }
+
+    /// The names of these organizations, by code (a code that names none is left out): how a
+    /// breakdown by an organization field labels its parts.
+    pub async fn org_names(&self, codes: &[String]) -> Result<std::collections::HashMap<String, String>> {
+        let mut out = std::collections::HashMap::new();
+        for chunk in codes.chunks(500) {
+            let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!("SELECT code, name FROM organizations WHERE code IN ({})", marks.join(", "));
+            let mut q = sqlx::query_as::<_, (String, String)>(&sql);
+            for c in chunk {
+                q = q.bind(c.clone());
+            }
+            out.extend(q.fetch_all(self.pool()).await?);
+        }
+        Ok(out)
+    }
 }

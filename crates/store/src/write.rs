@@ -39,6 +39,8 @@ pub struct Tx<'s> {
     chain_moved: bool,
     /// The reporting cycle's schedules and locked periods as read in this transaction.
     pub(crate) cache: crate::reporting::TxCache,
+    /// The time the imaging centre's steps are stamped with, when not now: see [`Tx::backdate`].
+    clock: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// Columns as bound, and the record as the audit shows it (secrets masked).
@@ -110,6 +112,24 @@ impl Store {
 }
 
 impl<'s> Tx<'s> {
+    /// Stamp the remote imaging centre's steps in this transaction (requests, routing, reports,
+    /// critical results, studies as learnt) with `at` instead of now: for loading a past year of
+    /// records as they happened (the demo). The audit entries keep the time they were written.
+    /// Nothing a user can reach calls it.
+    pub fn backdate(&mut self, at: chrono::DateTime<chrono::Utc>) {
+        self.clock = Some(at);
+    }
+
+    /// Now, or the time set by [`Tx::backdate`].
+    pub(crate) fn clock(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.unwrap_or_else(chrono::Utc::now)
+    }
+
+    /// [`Tx::clock`] as stored (RFC 3339, UTC, milliseconds).
+    pub(crate) fn now(&self) -> String {
+        self.clock().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    }
+
     /// A `Tx` over a write transaction already open (a restore that loaded rows first).
     pub(crate) async fn adopt(store: &'s Store, mut tx: Transaction<'static, Any>, actor: &Actor) -> Result<Tx<'s>> {
         // The chain's head first, before any other row: on PostgreSQL the lock serialises the
@@ -128,6 +148,7 @@ impl<'s> Tx<'s> {
             rollup: Default::default(),
             chain,
             chain_moved: false,
+            clock: None,
             cache: Default::default(),
         })
     }

@@ -732,16 +732,35 @@ pub async fn breakdown(
     let engine = Engine::new(&s.store);
     let def = d.raw_def();
     let refused = |e| breakdown_refusal(e, &d, &by, &dates);
-    let mut parts = Vec::new();
+    // A median, a percentile or a share is taken within each part and over the whole: its parts
+    // do not add up, and a share is a fraction (given to two decimals, in per cent).
+    let taken = matches!(d.measure, Measure::Median(_) | Measure::P90(_) | Measure::Share(_));
+    let mut parts: Vec<(String, Value)> = Vec::new();
+    let mut sum = 0i128;
     for (key, v) in engine.breakdown(&def, &by).await.map_err(refused)? {
-        parts.push((key, integer(v)?));
+        if taken {
+            parts.push((key, json!(v.rounded_f64(2))));
+        } else {
+            let n = integer(v)?;
+            sum += i128::from(n);
+            parts.push((key, json!(n)));
+        }
     }
     parts.sort_by(|(a, _), (b, _)| {
         (a.is_empty(), a.parse::<i64>().ok(), a).cmp(&(b.is_empty(), b.parse::<i64>().ok(), b))
     });
     let total = match d.measure {
-        Measure::CountDistinct(_) => integer(engine.evaluate(&def).await.map_err(refused)?.exact)?,
-        _ => integer(Exact::int(parts.iter().map(|(_, v)| i128::from(*v)).sum()))?,
+        Measure::CountDistinct(_) => json!(integer(engine.evaluate(&def).await.map_err(refused)?.exact)?),
+        _ if taken => {
+            // No record to take it over: no total.
+            let v = engine.evaluate(&def).await.map_err(refused)?;
+            if v.empty {
+                Value::Null
+            } else {
+                json!(v.exact.rounded_f64(2))
+            }
+        }
+        _ => json!(integer(Exact::int(sum))?),
     };
     let parts: Vec<Value> = parts
         .into_iter()

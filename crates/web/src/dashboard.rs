@@ -266,13 +266,23 @@ impl Drill {
         matches!(&self.measure, Measure::Sum(f) if f.ends_with("_fen"))
     }
 
-    /// The measure as written in a query: `count`, `sum.FIELD`, `distinct.FIELD`.
+    /// The measure as written in a query: `count`, `sum.FIELD`, `distinct.FIELD`, `median.FIELD`,
+    /// `p90.FIELD`, `share.FIELD` (the share of records whose FIELD is 1, a flag such as `on_time`).
     pub fn measure_code(&self) -> String {
         match &self.measure {
             Measure::Count => "count".to_string(),
             Measure::Sum(f) => format!("sum.{f}"),
             Measure::CountDistinct(f) => format!("distinct.{f}"),
+            Measure::Median(f) => format!("median.{f}"),
+            Measure::P90(f) => format!("p90.{f}"),
+            // The dashboard makes shares of flags only (`FIELD = 1`), which is what this reads back.
+            Measure::Share(flt) => format!("share.{}", flt.field),
         }
+    }
+
+    /// A share, shown in per cent to one decimal.
+    fn share(&self) -> bool {
+        matches!(&self.measure, Measure::Share(_))
     }
 
     fn def_over(&self, divisor: i64) -> FigureDef {
@@ -281,8 +291,20 @@ impl Drill {
             key: "drill".into(),
             name: self.title.clone(),
             line: "overview".into(),
-            unit: if money { "万元".into() } else { String::new() },
-            decimals: if money { 2 } else { 0 },
+            unit: if money {
+                "万元".into()
+            } else if self.share() {
+                "%".into()
+            } else {
+                String::new()
+            },
+            decimals: if money {
+                2
+            } else if self.share() {
+                1
+            } else {
+                0
+            },
             description: String::new(),
             spec: Spec::Records {
                 source: self.source.clone(),
@@ -334,11 +356,14 @@ impl Drill {
             None if m == "count" || m.is_empty() => Measure::Count,
             Some(("sum", f)) if !f.is_empty() => Measure::Sum(f.into()),
             Some(("distinct", f)) if !f.is_empty() => Measure::CountDistinct(f.into()),
+            Some(("median", f)) if !f.is_empty() => Measure::Median(f.into()),
+            Some(("p90", f)) if !f.is_empty() => Measure::P90(f.into()),
+            Some(("share", f)) if !f.is_empty() => Measure::Share(Box::new(Filter::eq(f, 1))),
             _ => {
                 return Err(Invalid::new(
                     "measure",
                     "统计方式（measure）",
-                    "count、sum.字段 或 distinct.字段",
+                    "count、sum.字段、distinct.字段、median.字段、p90.字段 或 share.字段",
                     format!("统计方式（measure）“{m}”无效"),
                 ))
             }
@@ -691,6 +716,63 @@ fn panel(ctx: &Ctx, title: &str, whole: &Drill, bars: &[Bar]) -> Markup {
     }
 }
 
+/// The remote imaging centre: consultations by department (each bar opening to its requests),
+/// the turnaround — median and 90th percentile in minutes, the share within target —, critical
+/// results and the share told within 30 minutes, and the transfers avoided; every number through
+/// the engine and linked to its records. A median or a share with no record is "—".
+async fn imaging(s: &AppState, ctx: &Ctx, engine: &Engine<'_>, sc: &Scope) -> Result<Markup, AppError> {
+    let requests = Drill::new("imaging_requests", Measure::Count, sc).titled(ctx.t("远程影像会诊", "Consultations"));
+    let got = by(engine, &requests, "department").await?;
+    let names = s.store.org_names(&got.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>()).await?;
+    let mut list: Codes = names.into_iter().collect();
+    list.sort();
+    let bars = coded_bars(ctx, &requests, "department", &list, &got, false);
+    let tat = |m: Measure, title: &str| Drill::new("imaging_requests", m, sc).titled(title);
+    let median =
+        tat(Measure::Median("tat_minutes".into()), ctx.t("报告周转时间中位数（分钟）", "Median turnaround (min)"));
+    let p90 = tat(Measure::P90("tat_minutes".into()), ctx.t("报告周转时间 P90（分钟）", "90th percentile (min)"));
+    let on_time =
+        tat(Measure::Share(Box::new(Filter::eq("on_time", 1))), ctx.t("时限内出报告占比", "Reports within target"));
+    let avoided = requests
+        .with(Filter::eq("outcome", "local"))
+        .titled(ctx.t("本院治疗（避免转院）", "Treated locally (transfers avoided)"));
+    let criticals = Drill::new("imaging_critical", Measure::Count, sc).titled(ctx.t("危急值", "Critical results"));
+    let in_time = Drill::new("imaging_critical", Measure::Share(Box::new(Filter::eq("in_time", 1))), sc)
+        .titled(ctx.t("30 分钟内通知占比", "Told within 30 minutes"));
+    // A median, a percentile or a share of nothing has no value.
+    let shown = |d: &Drill, v: Result<services::figures::FigureValue, services::ServiceError>| -> Markup {
+        match v {
+            Ok(v) if !v.empty => html! { a href=(d.href()) { (v.display) (if d.share() { "%" } else { "" }) } },
+            Ok(_) => html! { "—" },
+            Err(e) => {
+                tracing::warn!(error = %e, "an imaging figure could not be computed");
+                html! { "—" }
+            }
+        }
+    };
+    let n = total(engine, &requests).await?;
+    let rows = [
+        (&median, engine.evaluate(&median.def()).await),
+        (&p90, engine.evaluate(&p90.def()).await),
+        (&on_time, engine.evaluate(&on_time.def()).await),
+    ];
+    let (na, nc) = (total(engine, &avoided).await?, total(engine, &criticals).await?);
+    Ok(html! {
+        section.panel #imaging-panel {
+            div.chart { (PreEscaped(bar_chart(ctx.t("远程影像会诊（按科室）", "Consultations by department"), &bars))) }
+            table.data.compact {
+                tbody {
+                    tr.total { td { (ctx.t("会诊申请", "Consultations")) } td.num { a href=(requests.href()) { (n) } } }
+                    @for (d, v) in rows { tr { td { (d.title) } td.num { (shown(d, v)) } } }
+                    tr { td { (criticals.title) } td.num { a href=(criticals.href()) { (nc) } } }
+                    tr { td { (in_time.title) } td.num { (shown(&in_time, engine.evaluate(&in_time.def()).await)) } }
+                    tr { td { (avoided.title) } td.num { a href=(avoided.href()) { (na) } } }
+                }
+            }
+        }
+    })
+}
+
 /// Funds and progress: planned, allocated and disbursed in 万元, with 拨付率, 开工率, 完工率.
 async fn funds(ctx: &Ctx, engine: &Engine<'_>, sc: &Scope) -> Result<Markup, AppError> {
     let sum = |col: &str, title: &str| Drill::new("project_funding", Measure::Sum(col.into()), sc).titled(title);
@@ -1008,6 +1090,7 @@ pub async fn analysis(s: &AppState, ctx: &Ctx, pairs: &[(String, String)]) -> Re
             (panel(ctx, ctx.t("援疆干部人才按批次", "Aid personnel by batch"), &aid, &by_batch))
             (panel(ctx, ctx.t("援疆干部人才按类别", "Aid personnel by category"), &aid, &by_category))
             (panel(ctx, ctx.t("结对按类型", "Pairings by type"), &pairings, &by_type))
+            (imaging(s, ctx, &engine, &sc).await?)
             (activities(ctx, &engine, &sc).await?)
             (indicators(s, ctx, &engine, &sc).await?)
         }

@@ -46,6 +46,14 @@ pub async fn index(State(s): State<AppState>, ctx: Ctx) -> Result<Markup, AppErr
     Ok(layout::page(&ctx, ctx.t("全部指标", "All figures"), body))
 }
 
+/// Where a record behind a value opens: its record page, or a consultation request's own page.
+fn record_href(table: &str, id: i64) -> Option<String> {
+    if table == "imaging_requests" {
+        return Some(format!("/imaging/requests/{id}"));
+    }
+    by_table(table).map(|t| format!("/records/{}/{id}", t.slug))
+}
+
 /// The records behind a value that the reader may open, and how many others there are: a
 /// figure counts the whole program, but a reporter is shown only its own organization's records.
 async fn visible(s: &AppState, ctx: &Ctx, prov: Provenance) -> Result<(Provenance, usize), AppError> {
@@ -58,9 +66,16 @@ async fn visible(s: &AppState, ctx: &Ctx, prov: Provenance) -> Result<(Provenanc
             tables.dedup();
             let mut seen = std::collections::HashSet::new();
             for table in tables {
-                let Some(t) = by_table(&table) else { continue };
                 let ids: Vec<i64> = records.iter().filter(|r| r.table == table).map(|r| r.id).collect();
-                for id in s.store.visible_ids(&actor, t, &ids).await? {
+                // The imaging centre's requests are seen by its own rule (the requesting hospital,
+                // the expert, the department's roster, the program's managers).
+                let visible = if table == "imaging_requests" {
+                    s.store.imaging_visible_ids(&actor, &ids).await?
+                } else {
+                    let Some(t) = by_table(&table) else { continue };
+                    s.store.visible_ids(&actor, t, &ids).await?
+                };
+                for id in visible {
                     seen.insert((table.clone(), id));
                 }
             }
@@ -123,10 +138,11 @@ fn figure_body(
                     tbody {
                         @for r in records {
                             @let t = by_table(&r.table);
+                            @let href = record_href(&r.table, r.id);
                             tr {
-                                td { (t.map(|t| ctx.t(t.zh, t.en)).unwrap_or(&r.table)) }
-                                td.num { @if let Some(t) = t { a href={ "/records/" (t.slug) "/" (r.id) } { (r.id) } } @else { (r.id) } }
-                                td { @if let Some(t) = t { a href={ "/records/" (t.slug) "/" (r.id) } { (r.label) } } @else { (r.label) } }
+                                td { (t.map(|t| ctx.t(t.zh, t.en)).unwrap_or(if r.table == "imaging_requests" { ctx.t("会诊申请", "Consultation") } else { &r.table })) }
+                                td.num { @if let Some(h) = &href { a href=(h) { (r.id) } } @else { (r.id) } }
+                                td { @if let Some(h) = &href { a href=(h) { (r.label) } } @else { (r.label) } }
                                 td { (r.date.as_deref().unwrap_or("")) }
                                 td.num { @if money { (domain::Fen(r.value).wan_display()) } @else { (r.value) } }
                             }

@@ -431,6 +431,7 @@ pub async fn page(State(s): State<AppState>, ctx: Ctx, Path(id): Path<String>) -
             }
         }
         (report_section(&ctx, &r, &reports, standing, required))
+        (outcome_section(&ctx, &r, standing.requester || ctx.user.role.manages_program()))
         (critical_section(&ctx, &r, &criticals, &critical_list, clocks.now))
         h2 { (ctx.t("办理过程", "Steps")) }
         ol.events {
@@ -444,10 +445,40 @@ pub async fn page(State(s): State<AppState>, ctx: Ctx, Path(id): Path<String>) -
     Ok(layout::page(&ctx, &title, body))
 }
 
+/// What became of the patient (患者去向): shown once the report is out, and recorded by the
+/// requesting hospital (or a manager) — treated locally is a transfer avoided.
+fn outcome_section(ctx: &Ctx, r: &Request, may: bool) -> Markup {
+    let shown = r.outcome.as_deref().and_then(domain::imaging::Outcome::parse);
+    html! {
+        @if matches!(r.state.as_str(), "reported" | "confirmed") {
+            h2 { (ctx.t("患者去向", "Outcome")) }
+            p #request-outcome data-outcome=(r.outcome.clone().unwrap_or_default()) {
+                @match shown {
+                    Some(o) => { (o.label()) @if o == domain::imaging::Outcome::Local { (ctx.t("（避免转院）", " (a transfer avoided)")) } }
+                    None => { (ctx.t("尚未登记", "not recorded yet")) }
+                }
+            }
+            @if may {
+                form.inline method="post" action={ "/imaging/requests/" (r.id) "/act" } {
+                    input type="hidden" name="csrf" value=(ctx.user.csrf); input type="hidden" name="action" value="outcome";
+                    select name="outcome" {
+                        @for o in domain::imaging::Outcome::ALL {
+                            option value=(o.code()) selected[shown == Some(o)] { (o.label()) }
+                        }
+                    }
+                    button type="submit" id="record-outcome" { (ctx.t("登记去向", "Record the outcome")) }
+                }
+            }
+        }
+    }
+}
+
 #[derive(Deserialize)]
 pub struct ActForm {
     csrf: String,
     action: String,
+    #[serde(default)]
+    outcome: String,
     #[serde(default)]
     reason: String,
     #[serde(default)]
@@ -468,6 +499,7 @@ pub async fn act(
         "accept" => tx.accept_imaging(id).await?,
         "decline" => tx.decline_imaging(id, &f.reason).await?,
         "take" => tx.take_imaging(id).await?,
+        "outcome" => tx.record_imaging_outcome(id, &f.outcome).await?,
         "reassign" => {
             let to = f.to_user_id.as_deref().and_then(|t| t.trim().parse::<i64>().ok()).ok_or_else(|| {
                 AppError::from(StoreError::Invalid(
@@ -478,8 +510,13 @@ pub async fn act(
         }
         other => {
             return Err(AppError::from(StoreError::Invalid(
-                domain::Invalid::new("action", "办理操作", "接收、拒绝、领取或改派", format!("“{other}”不是办理操作"))
-                    .into(),
+                domain::Invalid::new(
+                    "action",
+                    "办理操作",
+                    "接收、拒绝、领取、改派或登记去向",
+                    format!("“{other}”不是办理操作"),
+                )
+                .into(),
             )))
         }
     }
@@ -1278,6 +1315,7 @@ pub async fn api_act(
         "channel",
         "told_at",
         "read_back",
+        "outcome",
     ];
     if let Some(k) = m.keys().find(|k| !KNOWN.contains(&k.as_str())) {
         return Err(bad(k, k, "reason、to_user_id、findings、impression、advice", format!("未知字段“{k}”")));
@@ -1289,6 +1327,7 @@ pub async fn api_act(
         "accept" => tx.accept_imaging(id).await?,
         "decline" => tx.decline_imaging(id, &reason).await?,
         "take" => tx.take_imaging(id).await?,
+        "outcome" => tx.record_imaging_outcome(id, &text(&m, "outcome", "患者去向")?).await?,
         "reassign" => {
             let to = int(&m, "to_user_id", "改派专家")?
                 .ok_or_else(|| bad("to_user_id", "改派专家", "必填", "未指定改派的专家（to_user_id）".into()))?;
@@ -1334,7 +1373,7 @@ pub async fn api_act(
         _ => {
             return Err(ApiError::new(
                 StatusCode::NOT_FOUND,
-                "没有这个办理操作：accept、decline、take、reassign、report、sign、review、issue、confirm、amend、critical 或 critical_notice",
+                "没有这个办理操作：accept、decline、take、reassign、report、sign、review、issue、confirm、amend、critical、critical_notice 或 outcome",
             ))
         }
     }

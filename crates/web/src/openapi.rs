@@ -202,8 +202,8 @@ fn breakdown_parameters() -> Vec<Value> {
             "schema": { "type": "string", "enum": store::figures::source_names() },
             "description": "数据集（指标口径所用的记录集合），如 activities" }),
         json!({ "name": "measure", "in": "query", "required": false,
-            "schema": { "type": "string", "pattern": "^(count|sum\\.[a-z_]+|distinct\\.[a-z_]+)$", "default": "count" },
-            "description": "统计方式：count（记录数）、sum.字段（求和，如 sum.beneficiaries；金额字段 *_fen 以分为单位）、distinct.字段（去重计数，仅限单位字段）" }),
+            "schema": { "type": "string", "pattern": "^(count|(sum|distinct|median|p90|share)\\.[a-z_]+)$", "default": "count" },
+            "description": "统计方式：count（记录数）、sum.字段（求和，如 sum.beneficiaries；金额字段 *_fen 以分为单位）、distinct.字段（去重计数，仅限单位字段）、median.字段 与 p90.字段（有该值的记录的中位数与第 90 百分位数，最近秩法，如 median.tat_minutes）、share.字段（该字段为 1 的记录占有该字段值的记录的百分比，如 share.on_time）" }),
         json!({ "name": "by", "in": "query", "required": true, "schema": { "type": "string", "minLength": 1 },
             "description": "分类字段：按该字段的取值分组，如 type、month、region、organizer" }),
         json!({ "name": "f", "in": "query", "required": false, "style": "form", "explode": true,
@@ -400,8 +400,8 @@ fn imaging_paths(paths: &mut Map<String, Value>) {
         "/api/v1/imaging/requests/{id}/{action}".into(),
         json!({ "post": operation("imaging_request_act".into(), IMAGING, "办理会诊申请与报告：接收、拒绝（须写理由）、领取、改派（项目管理）；书写、签署、审核、签发、确认与修订报告（Routing and report steps）".into(),
             vec![id, json!({ "name": "action", "in": "path", "required": true,
-                "schema": { "type": "string", "enum": ["accept", "decline", "take", "reassign", "report", "sign", "review", "issue", "confirm", "amend", "critical", "critical_notice"] },
-                "description": "办理操作：accept 接收，decline 拒绝，take 领取，reassign 改派；report 保存报告草稿，sign 签署初步报告，review 审核签名，issue 签发正式报告，confirm 申请医院确认，amend 修订（新版本）；critical 标记危急值（finding、note），critical_notice 登记危急值的通知与回读（critical_id、told_name、channel、told_at、read_back）" })],
+                "schema": { "type": "string", "enum": ["accept", "decline", "take", "reassign", "report", "sign", "review", "issue", "confirm", "amend", "critical", "critical_notice", "outcome"] },
+                "description": "办理操作：accept 接收，decline 拒绝，take 领取，reassign 改派；report 保存报告草稿，sign 签署初步报告，review 审核签名，issue 签发正式报告，confirm 申请医院确认，amend 修订（新版本）；critical 标记危急值（finding、note），critical_notice 登记危急值的通知与回读（critical_id、told_name、channel、told_at、read_back）；outcome 申请医院登记患者去向（outcome：local 本院治疗，即避免转院；transferred 转院）" })],
             Some(json!({ "required": false, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/ImagingAction" } } } })),
             ("200", ok("办理后的会诊申请", "ImagingRequest")), &["400", "401", "403", "404", "409", "422"]) }),
     );
@@ -426,6 +426,10 @@ fn imaging_schemas(s: &mut Map<String, Value>) {
             "state": { "type": "string", "enum": ["queued", "offered", "accepted", "reported", "confirmed"], "description": "queued 待分派，offered 待接收，accepted 已接收，reported 已出报告，confirmed 已确认" },
             "assignee_user_id": opt_int, "assignee": opt_text, "requested_at": text, "updated_at": text,
             "patient_source": { "type": "string", "enum": ["outpatient", "inpatient", "emergency"] }, "complex": { "type": "boolean" },
+            "outcome": { "type": "string", "nullable": true, "enum": ["local", "transferred", null], "description": "患者去向：local 本院治疗（避免转院），transferred 转院；未登记为 null" },
+            "tat_minutes": { "type": "integer", "format": "int64", "nullable": true, "description": "报告首次签发时记下的周转时间（分钟，自计时起点）" },
+            "on_time": { "type": "boolean", "nullable": true, "description": "首次签发是否在当时的报告时限内" },
+            "issued_at": { "type": "string", "nullable": true, "description": "报告首次签发时间（UTC，RFC 3339）" },
             "images": { "type": "object", "properties": { "complete": { "type": "boolean" }, "series": int, "instances": int },
                 "description": "关联检查的图像：影像平台是否已宣告完整，序列与图像数" } } });
     request["properties"]["clock"] = clock;
@@ -479,6 +483,7 @@ fn imaging_schemas(s: &mut Map<String, Value>) {
             "channel": { "type": "string", "enum": ["phone", "in_person", "video", "电话", "当面", "视频"], "description": "通知方式（critical_notice）" },
             "told_at": { "type": "string", "description": "通知时间，RFC 3339；缺省为现在（critical_notice）" },
             "read_back": { "type": "string", "description": "接收人回读的内容（critical_notice）" },
+            "outcome": { "type": "string", "enum": ["local", "transferred", "本院治疗", "转院"], "description": "患者去向（outcome）：local 本院治疗（避免转院），transferred 转院" },
             "to_user_id": { "type": "integer", "format": "int64", "description": "改派给的专家（用户编号）" } } }),
     );
 }
@@ -510,7 +515,9 @@ fn figure_schemas(s: &mut Map<String, Value>) {
         json!({ "type": "object", "properties": {
             "key": { "type": "string" }, "name": { "type": "string" }, "line": { "type": "string" }, "unit": { "type": "string" },
             "decimals": { "type": "integer" }, "exact": { "$ref": "#/components/schemas/Exact" },
-            "display": { "type": "string", "description": "四舍五入后的显示值" }, "value": { "type": "number" },
+            "display": { "type": "string", "description": "四舍五入后的显示值；无值时为“—”" },
+            "value": { "type": "number", "nullable": true, "description": "四舍五入后的数值；无值时为 null" },
+            "empty": { "type": "boolean", "description": "中位数、百分位数或占比没有可计算的记录：无值（不是口径错误）；有值时省略" },
             "computed_at": { "type": "string", "format": "date-time" } } }),
     );
     s.insert(
@@ -527,18 +534,18 @@ fn figure_schemas(s: &mut Map<String, Value>) {
     s.insert(
         "Breakdown".into(),
         json!({ "type": "object", "required": ["source", "measure", "by", "from", "to", "total", "parts"],
-            "description": "分类统计结果。value 与 total 为统计所得的原始整数：计数为条数，求和为字段本身的单位——金额（*_fen）一律为分（1 万元 = 1000000 分），不做换算与舍入。Values are raw integers: money sums in fen.",
+            "description": "分类统计结果。计数与求和的 value 与 total 为统计所得的原始整数：计数为条数，求和为字段本身的单位——金额（*_fen）一律为分（1 万元 = 1000000 分），不做换算与舍入；中位数、百分位数与占比（%）在各组与整体中分别计算，保留两位小数，各组不相加。Values are raw integers (money sums in fen); medians, percentiles and shares are taken per part and over the whole, to two decimals.",
             "properties": {
                 "source": { "type": "string" },
-                "measure": { "type": "string", "description": "count、sum.字段 或 distinct.字段" },
+                "measure": { "type": "string", "description": "count、sum.字段、distinct.字段、median.字段、p90.字段 或 share.字段" },
                 "by": { "type": "string" },
                 "from": { "type": "string", "format": "date", "nullable": true, "description": "起始日期（year 已换算为 YYYY-01-01）" },
                 "to": { "type": "string", "format": "date", "nullable": true, "description": "截止日期（year 已换算为 YYYY-12-31）" },
-                "total": { "type": "integer", "format": "int64", "description": "合计（计数与求和为各组之和；去重计数为整体去重后的数目）" },
+                "total": { "type": "number", "nullable": true, "description": "合计（计数与求和为各组之和；去重计数为整体去重后的数目；中位数、百分位数与占比为整体计算的值，没有记录时为 null）" },
                 "parts": { "type": "array", "description": "按 key 排序（数字按数值），未填该字段的记录（key 为空串）在最后",
                     "items": { "type": "object", "required": ["key", "value", "records"], "properties": {
                         "key": { "type": "string", "description": "分组字段的取值（单位为其编码）；空串表示未填" },
-                        "value": { "type": "integer", "format": "int64", "description": "该组的统计值（金额为分）" },
+                        "value": { "type": "number", "description": "该组的统计值（金额为分；计数与求和为整数）" },
                         "records": { "type": "string", "description": "该组来源记录的页面地址（/figures/drill?…），与本组的值按同一口径计算" } } } } } }),
     );
     s.insert(

@@ -97,6 +97,7 @@ use Measure::{Count, CountDistinct, Sum};
 
 pub fn definitions() -> Result<Vec<FigureDef>> {
     let b11 = Some(B11);
+    let y2024 = (Some("2024-01-01"), Some("2024-12-31"));
     let act = "activities";
     Ok(vec![
         // Overview
@@ -597,6 +598,112 @@ pub fn definitions() -> Result<Vec<FigureDef>> {
             vec![Filter::eq("kind", "early_cancer_screening")],
             b11,
             None,
+            1,
+        )?,
+        // The remote imaging centre (赣陶远程影像中心), 2024: consultations by request day.
+        rec(
+            d!(
+                "med.imaging.consultations",
+                "赣陶远程影像中心远程会诊",
+                "medical",
+                "例",
+                0,
+                "2024 年提出的远程影像会诊申请"
+            ),
+            "imaging_requests",
+            Count,
+            vec![],
+            y2024.0,
+            y2024.1,
+            1,
+        )?,
+        rec(
+            d!(
+                "med.imaging.tat_median",
+                "远程会诊报告周转时间中位数",
+                "medical",
+                "分钟",
+                0,
+                "2024 年已签发报告的会诊，自申请提出且图像完整至首次签发的分钟数，中位数（最近秩法）"
+            ),
+            "imaging_requests",
+            Measure::Median("tat_minutes".into()),
+            vec![],
+            y2024.0,
+            y2024.1,
+            1,
+        )?,
+        rec(
+            d!(
+                "med.imaging.tat_p90",
+                "远程会诊报告周转时间第 90 百分位",
+                "medical",
+                "分钟",
+                0,
+                "同上，第 90 百分位数（最近秩法）：九成报告不超过此时长"
+            ),
+            "imaging_requests",
+            Measure::P90("tat_minutes".into()),
+            vec![],
+            y2024.0,
+            y2024.1,
+            1,
+        )?,
+        rec(
+            d!(
+                "med.imaging.within_target",
+                "远程会诊报告时限内签发率",
+                "medical",
+                "%",
+                1,
+                "2024 年已签发报告的会诊中，首次签发在当时报告时限内的占比"
+            ),
+            "imaging_requests",
+            Measure::Share(Box::new(Filter::eq("on_time", 1))),
+            vec![],
+            y2024.0,
+            y2024.1,
+            1,
+        )?,
+        rec(
+            d!("med.imaging.critical", "远程会诊危急值", "medical", "例", 0, "2024 年标记的危急值"),
+            "imaging_critical",
+            Count,
+            vec![],
+            y2024.0,
+            y2024.1,
+            1,
+        )?,
+        rec(
+            d!(
+                "med.imaging.critical_in_time",
+                "危急值 30 分钟内通知率",
+                "medical",
+                "%",
+                1,
+                "2024 年的危急值中，30 分钟内通知到申请医院临床并回读的占比（未通知的不计为及时）"
+            ),
+            "imaging_critical",
+            Measure::Share(Box::new(Filter::eq("in_time", 1))),
+            vec![],
+            y2024.0,
+            y2024.1,
+            1,
+        )?,
+        rec(
+            d!(
+                "med.imaging.transfers_avoided",
+                "远程会诊后本院治疗（避免转院）",
+                "medical",
+                "例",
+                0,
+                "2024 年的会诊中，申请医院登记患者去向为“本院治疗”的"
+            ),
+            "imaging_requests",
+            Count,
+            vec![Filter::eq("outcome", "local")],
+            y2024.0,
+            y2024.1,
             1,
         )?,
         // Industry, employment, investment

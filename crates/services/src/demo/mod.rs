@@ -6,6 +6,7 @@
 //! in one transaction: the demo loads whole or not at all.
 
 pub mod figures;
+pub mod imaging;
 
 use crate::error::{Result, ServiceError};
 use chrono::Duration;
@@ -58,6 +59,9 @@ const ACCOUNTS: &[(&str, Role, Option<&str>)] = &[
     // The reporting cycle: a township school reports, its county reviews.
     ("demo.township", Role::Reporter, Some("AKT-S01")),
     ("demo.county", Role::Reporter, Some("AKT-GOV")),
+    // The remote imaging centre: an expert of the hospital that owns the county hospital's
+    // imaging department (院包科), on its duty roster; demo.reporter requests.
+    ("demo.expert", Role::Reporter, Some("JX-H06")),
     ("demo.viewer", Role::Viewer, None),
     ("demo.sysadmin", Role::SysAdmin, None),
     ("demo.secadmin", Role::SecAdmin, None),
@@ -506,6 +510,7 @@ pub async fn load(store: &Store) -> Result<DemoSummary> {
     };
     l.tx.commit().await?;
     open_demo_order(store, program.get(), &actor).await?;
+    imaging::load(store, "demo.reporter", "demo.expert").await?;
     Ok(summary)
 }
 

@@ -18,6 +18,7 @@
 阿克陶县人民医院受捐价值{{med.equipment_donated|approx:100}}万元的医疗设施设备。江西省内{{med.hospitals}}家三甲医院对口帮扶阿克陶县人民医院{{med.departments}}个学科，{{med.flexible_doctors}}名柔性援疆医生以“院包科”形式驻点帮扶，新开设科室部门{{med.new_units}}个，升级改造科室{{med.upgraded_units}}个。
 2024年，阿克陶县人民医院医疗总收入{{med.revenue}}亿元，同比增长{{med.revenue.growth|1}}%；转院人次同比变化{{med.referrals.change}}%。援疆医生与当地医护人员结对{{med.mentor_pairs}}对，本地医生申报克州科技局课题{{med.local.research_projects}}项、发表论文{{med.local.papers}}篇，开展新技术新项目{{med.local.new_techniques}}项，其中三级以上手术{{med.local.new_techniques.grade3}}项。
 “江西红医生”大讲堂及义诊{{med.outreach.events|approx:100}}场，受益群众{{med.outreach.beneficiaries|approx:10000}}人次；“光明行动”完成白内障手术{{med.cataract_surgeries}}例，“微笑陶陶”完成唇腭裂修复术{{med.cleft_lip_repairs}}例，消化道早癌筛查{{med.early_cancer_screenings}}例次。
+2024年，赣陶远程影像中心受理阿克陶县人民医院远程影像会诊{{med.imaging.consultations}}例，由院包科的江西医院专家阅片：报告周转时间中位数{{med.imaging.tat_median}}分钟、第90百分位{{med.imaging.tat_p90}}分钟，{{med.imaging.within_target|1}}%在报告时限内签发；危急值{{med.imaging.critical}}例，{{med.imaging.critical_in_time|1}}%在30分钟内通知到临床；会诊后在本院治疗、免于转院{{med.imaging.transfers_avoided}}例。
 ## 四、产业、就业与招商引资
 昆仑佳苑建成高标准日光温室大棚{{ind.greenhouses|approx:1000}}座，芦笋种植加工基地{{ind.asparagus.mu}}亩，唐锦袜企带动就业{{ind.sock_factory.jobs}}人。
 江西建成“就业之家”{{emp.centres}}家，提供岗位{{emp.jobs_offered}}个，参加技术培训{{emp.training_attendance}}人次。

@@ -63,6 +63,9 @@ fn f64_of(e: Exact) -> f64 {
 
 /// A figure as a text states it, in the template's format.
 pub fn shown(v: &FigureValue, format: &Format) -> String {
+    if v.empty {
+        return "—".into();
+    }
     let e = v.exact;
     let floor = |n: i128| -> i128 { (e.num.div_euclid(e.den)).div_euclid(n) * n };
     match format {
@@ -486,11 +489,15 @@ fn by_line(defs: &[FigureDef], values: &HashMap<String, FigureValue>) -> Vec<Tab
             let Some(v) = values.get(&d.key) else { continue };
             rows.push(vec![
                 text(d.name.clone()),
-                Cell::Number {
-                    value: f64_of(v.exact),
-                    decimals: v.decimals,
-                    shown: v.display.clone(),
-                    href: Some(format!("/figures/{}", d.key)),
+                if v.empty {
+                    text("—")
+                } else {
+                    Cell::Number {
+                        value: f64_of(v.exact),
+                        decimals: v.decimals,
+                        shown: v.display.clone(),
+                        href: Some(format!("/figures/{}", d.key)),
+                    }
                 },
                 text(v.unit.clone()),
                 text(period_of(d)),
@@ -695,7 +702,16 @@ mod tests {
             exact,
             display: exact.display(decimals),
             value: 0.0,
+            empty: false,
             computed_at: String::new(),
+        }
+    }
+
+    #[test]
+    fn an_empty_median_or_share_is_stated_as_a_dash() {
+        let e = FigureValue { empty: true, display: "—".into(), ..v(0, 1, "分钟", 0) };
+        for f in [Format::Defined, Format::Decimals(1), Format::Percent, Format::Approx(10), Format::Chinese] {
+            assert_eq!(shown(&e, &f), "—");
         }
     }
 
