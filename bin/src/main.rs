@@ -861,10 +861,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
             }
             background(store.clone(), smtp.settings());
-            if let Some(o) = orthanc {
-                pacs_reader(store.clone(), o, std::time::Duration::from_secs(pacs.orthanc_poll_secs));
+            if let Some(o) = &orthanc {
+                pacs_reader(store.clone(), o.clone(), std::time::Duration::from_secs(pacs.orthanc_poll_secs));
             }
-            let config = web::Config { tls: tls.is_some(), max_upload: max_upload_mb as usize * 1024 * 1024 };
+            let config = web::Config { tls: tls.is_some(), max_upload: max_upload_mb as usize * 1024 * 1024, orthanc };
             let app =
                 web::router_with(store.clone(), config).into_make_service_with_connect_info::<std::net::SocketAddr>();
             let listener = tokio::net::TcpListener::bind(&addr).await.with_context(|| format!("无法监听 {addr}"))?;

@@ -662,3 +662,144 @@ async fn a_month_of_reporting() {
     m.close().await.ok();
     c.close().await.ok();
 }
+
+/// Select the option of `select` whose text contains `text`.
+async fn choose(c: &Client, select: &str, text: &str) {
+    let found = c
+        .execute(
+            "const s = document.querySelector(arguments[0]); \
+             const o = Array.from(s.options).find(o => o.text.includes(arguments[1])); \
+             if (o) { s.value = o.value; } return !!o;",
+            vec![select.into(), text.into()],
+        )
+        .await
+        .expect("choose");
+    assert_eq!(found, serde_json::Value::Bool(true), "no option {text} in {select}");
+}
+
+/// The remote imaging centre in Chromium, on the demo with a real Orthanc and its viewer: a study
+/// sent to the PACS arrives by itself; the county hospital's reporter requests a consultation of
+/// 影像科 with it and the signed consent; the expert of the owning hospital finds it on the
+/// worklist, accepts, opens the images in the viewer through Counterpart, writes the report from
+/// its template, flags a critical result and records its notice, issues the report; the county
+/// hospital confirms it and records the patient treated locally; the dashboard's panel counts it.
+/// Screenshots: the request, the worklist, the viewer, the report, the critical-results board.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_remote_consultation() {
+    use crate::imaging::{dicom, TestOrthanc, PASSWORD, USER};
+    let pacs = TestOrthanc::start();
+    let o = pacs.client(PASSWORD);
+    let study = o.upload(&dicom("test_files/MR_small.dcm")).await.expect("upload to Orthanc").study;
+    let db = TestDb::new(Backend::Sqlite).await;
+    let (_server, port, accounts) = crate::support::serve_demo_with(
+        &db,
+        &["--orthanc-url", &pacs.url, "--orthanc-user", USER, "--orthanc-poll-secs", "1"],
+        &[("COUNTERPART_ORTHANC_PASSWORD", PASSWORD)],
+    );
+    let base = format!("http://127.0.0.1:{port}");
+    let (_driver, c) = browser().await;
+
+    // The county hospital's reporter requests a consultation with the study the PACS sent.
+    first_sign_in(&c, &base, "demo.reporter", &accounts["demo.reporter"], false).await;
+    let uid = o.study(&study).await.expect("the PACS answers").expect("the study is there").study_uid;
+    // The server's PACS reader records it within a few seconds: then the form offers it.
+    let start = Instant::now();
+    loop {
+        c.goto(&format!("{base}/imaging/requests/new")).await.unwrap();
+        if source(&c).await.contains(&uid) {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "the study never arrived from the PACS");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    fill(&c, "input[name=patient_name]", "阿依古丽·买买提").await;
+    fill(&c, "input[name=patient_age]", "46").await;
+    fill(&c, "input[name=exam]", "头颅 MR 平扫").await;
+    choose(&c, "select[name=modality]", "MR").await;
+    fill(&c, "input[name=body_part]", "头颅").await;
+    fill(&c, "textarea[name=clinical_question]", "突发头痛 3 小时，排除颅内出血").await;
+    fill(&c, "textarea[name=case_summary]", "患者 3 小时前突发剧烈头痛，伴呕吐一次。").await;
+    choose(&c, "select[name=priority]", "急诊").await;
+    choose(&c, "select[name=department_id]", "影像科").await;
+    choose(&c, "select[name=patient_source]", "急诊").await;
+    click(&c, &format!("input[name=study_uids][value='{uid}']")).await;
+    click(&c, "input[name=consent]").await;
+    let consent = screenshots().join("consent.pdf");
+    std::fs::write(&consent, b"%PDF-1.4\n% signed consent\n").unwrap();
+    c.find(Locator::Css("input[name=consent_file]"))
+        .await
+        .expect("the consent file input")
+        .send_keys(consent.to_str().unwrap())
+        .await
+        .expect("attach the consent");
+    shot(&c, "20-imaging-request-form").await;
+    click(&c, "#send-request").await;
+    let page = wait_text(&c, "request-state").await;
+    let id: i64 = path(&c).await.rsplit('/').next().unwrap().parse().expect("the request's page");
+    assert!(
+        page.contains("江西省妇幼保健院") && page.contains("demo.expert"),
+        "routed to the owning hospital's expert"
+    );
+    shot(&c, "21-imaging-request").await;
+    sign_out(&c).await;
+
+    // The expert: the worklist, accept, the images, the report with a critical result.
+    first_sign_in(&c, &base, "demo.expert", &accounts["demo.expert"], false).await;
+    c.goto(&format!("{base}/imaging")).await.unwrap();
+    let list = wait_text(&c, &format!("/imaging/requests/{id}")).await;
+    assert!(list.contains("急诊"), "an emergency on the worklist");
+    shot(&c, "22-imaging-worklist").await;
+    c.goto(&format!("{base}/imaging/requests/{id}")).await.unwrap();
+    click(&c, "#accept-request").await;
+    wait_text(&c, "open-viewer").await;
+    click(&c, "#open-viewer").await;
+    wait_path(&c, &format!("/imaging/requests/{id}/view")).await;
+    let viewer =
+        c.find(Locator::Css("a.viewer-link")).await.expect("a viewer link").attr("href").await.unwrap().unwrap();
+    c.goto(&format!("{base}{viewer}")).await.unwrap();
+    let start = Instant::now();
+    while c.title().await.unwrap_or_default() != "Orthanc Web Viewer" {
+        assert!(start.elapsed() < Duration::from_secs(20), "the viewer did not open");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    shot(&c, "23-imaging-viewer").await;
+    c.goto(&format!("{base}/imaging/requests/{id}")).await.unwrap();
+    fill(&c, "textarea[name=findings]", "右侧额叶见片状异常信号，周围水肿。").await;
+    fill(&c, "textarea[name=impression]", "右侧额叶急性脑出血。").await;
+    click(&c, "#save-report").await;
+    wait_text(&c, "sign-report").await;
+    click(&c, "#sign-report").await;
+    wait_text(&c, "flag-critical").await;
+    choose(&c, "select[name=finding]", "急性脑出血").await;
+    click(&c, "#flag-critical").await;
+    let page = wait_text(&c, "record-critical-").await;
+    let critical = page.split("record-critical-").nth(1).unwrap().split('"').next().unwrap().to_string();
+    fill(&c, "input[name=told_name]", "急诊科 阿卜杜拉医生").await;
+    fill(&c, "input[name=read_back]", "右侧额叶急性脑出血，已收到").await;
+    click(&c, &format!("#record-critical-{critical}")).await;
+    wait_text(&c, "阿卜杜拉").await;
+    click(&c, "#issue-report").await;
+    wait_text(&c, "已出报告").await;
+    shot(&c, "24-imaging-report").await;
+    c.goto(&format!("{base}/imaging/critical")).await.unwrap();
+    let board = wait_text(&c, "急性脑出血").await;
+    assert!(board.contains("阿卜杜拉"), "the notice on the board");
+    shot(&c, "25-imaging-critical-board").await;
+    sign_out(&c).await;
+
+    // The county hospital confirms and records the outcome; the dashboard counts it.
+    sign_in(&c, &base, "demo.reporter", "Akto#Pamir2026").await;
+    wait_path(&c, "/").await;
+    c.goto(&format!("{base}/imaging/requests/{id}")).await.unwrap();
+    click(&c, "#confirm-report").await;
+    wait_text(&c, "record-outcome").await;
+    choose(&c, "select[name=outcome]", "本院治疗").await;
+    click(&c, "#record-outcome").await;
+    wait_text(&c, "避免转院").await;
+    c.goto(&format!("{base}/")).await.unwrap();
+    let home = wait_text(&c, "imaging-panel").await;
+    assert!(home.contains("远程影像会诊（按科室）"), "the dashboard's imaging panel");
+    c.goto(&format!("{base}/figures/med.imaging.consultations")).await.unwrap();
+    wait_text(&c, "赣陶远程影像中心远程会诊").await;
+}

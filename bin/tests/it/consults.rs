@@ -182,6 +182,21 @@ async fn write<T>(
     Ok(v)
 }
 
+/// A user of the world signed in to the server on `port`, its first password changed.
+fn signed_in(port: u16, name: &str) -> crate::http::Browser {
+    let mut b = crate::http::Browser::new(port);
+    let r = b.login(&format!("u.{name}"), "Akto#Pamir2025");
+    assert_eq!(r.status, 303, "{name}: {}", r.body);
+    let csrf = b.get("/password").hidden("csrf");
+    let new = "Kizilsu#2026new";
+    let r = b.post(
+        "/password",
+        &[("csrf", &csrf), ("old_password", "Akto#Pamir2025"), ("new_password", new), ("confirm", new)],
+    );
+    assert_eq!(r.status, 303, "{name}: {}", r.body);
+    b
+}
+
 /// The first column of the first row of `sql`, as text.
 async fn one(db: &TestDb, sql: &str) -> String {
     use sqlx::{Connection, Row};
@@ -353,19 +368,7 @@ async fn consultation_pages(db: &TestDb) {
         write(&store, &w.actor("doctor"), async |tx| tx.request_imaging(&request(w.imaging_dept)).await).await.unwrap();
     store.close().await;
     let (_server, port) = crate::support::serve(db);
-    let browse = |name: &str| {
-        let mut b = crate::http::Browser::new(port);
-        let r = b.login(&format!("u.{name}"), "Akto#Pamir2025");
-        assert_eq!(r.status, 303, "{name}: {}", r.body);
-        let csrf = b.get("/password").hidden("csrf");
-        let new = "Kizilsu#2026new";
-        let r = b.post(
-            "/password",
-            &[("csrf", &csrf), ("old_password", "Akto#Pamir2025"), ("new_password", new), ("confirm", new)],
-        );
-        assert_eq!(r.status, 303, "{name}: {}", r.body);
-        b
-    };
+    let browse = |name: &str| signed_in(port, name);
     let mut doctor = browse("doctor");
     let list = doctor.get("/imaging");
     assert_eq!(list.status, 200);
@@ -1042,3 +1045,200 @@ async fn imaging_figures(db: &TestDb) {
     assert_eq!(shown(def("imaging_requests", Measure::Count, f)).await, "0.0");
 }
 both!(imaging_figures);
+
+/// The story of one consultation, on a real Orthanc with its web viewer: a DICOM study is sent
+/// to the PACS and Counterpart learns of it from the change feed; the county doctor asks 影像科;
+/// the request goes to an on-duty expert of the owning hospital, who declines with a reason; the
+/// next accepts and opens the images in Orthanc's own viewer through Counterpart (its page, its
+/// scripts, the series, a slice, the DICOM file pass; another study's series, any other path of
+/// the PACS, an expired link, the link in another's hands, the requester's or a third expert's
+/// try at the link page are 404s, each audited); the report is written with a critical finding
+/// whose notice closes the 30-minute clock; the requester confirms and records the patient
+/// treated locally; the dashboard and the figures show exactly this case.
+async fn imaging_story(db: &TestDb) {
+    use crate::imaging::{dicom, TestOrthanc, PASSWORD, USER};
+    let pacs = TestOrthanc::start();
+    let o = pacs.client(PASSWORD);
+    let mut pacs_ids = Vec::new();
+    for f in ["test_files/MR_small.dcm", "charset_files/chrX2.dcm"] {
+        pacs_ids.push(o.upload(&dicom(f)).await.expect("upload to Orthanc").study);
+    }
+    let store = db.store().await;
+    let synced = services::pacs::sync(&store, &o, &services::pacs::actor()).await.expect("the studies arrive");
+    assert_eq!(synced.created, 2, "Counterpart learns of both from the change feed");
+    let w = world(&store).await;
+    let manager = w.actor("manager");
+    for who in ["e1", "e2", "e3"] {
+        let u = w.user(who);
+        write(&store, &manager, async |tx| tx.set_imaging_expert(u, w.imaging_dept, "chief", true).await)
+            .await
+            .unwrap();
+    }
+    let mr = store.imaging_studies(10).await.unwrap().into_iter().find(|s| s.pacs_id == pacs_ids[0]).unwrap();
+    let series = o.study_series(&pacs_ids[0]).await.unwrap();
+    let (sid, instances) = series[0].clone();
+    let (foreign, _) = o.study_series(&pacs_ids[1]).await.unwrap()[0].clone();
+    store.close().await;
+
+    let (_server, port) = crate::support::serve_with(
+        db,
+        &["--orthanc-url", &pacs.url, "--orthanc-user", USER],
+        &[("COUNTERPART_ORTHANC_PASSWORD", PASSWORD)],
+    );
+    let browse = |name: &str| signed_in(port, name);
+    let denied = async || -> i64 {
+        one(db, "SELECT COUNT(*) FROM audit_log WHERE action = 'read_denied' AND object_type = 'imaging_requests'")
+            .await
+            .parse()
+            .unwrap()
+    };
+    // The county doctor asks 影像科 about the study the PACS sent (through the API, with consent).
+    let mut doctor = browse("doctor");
+    let csrf_d = doctor.get("/imaging").hidden("csrf");
+    let api = |b: &mut crate::http::Browser, method: &str, path: &str, csrf: &str, body: &str| {
+        b.send(method, path, &[("X-CSRF-Token", csrf)], Some(("application/json", body))).unwrap()
+    };
+    let body = format!(
+        r#"{{"patient_name": "阿依古丽·买买提", "patient_sex": "女", "patient_age": 46, "exam": "头颅 MR 平扫",
+            "modality": "MR", "body_part": "头颅", "clinical_question": "突发头痛 3 小时", "case_summary": "突发剧烈头痛，伴呕吐。",
+            "priority": "emergency", "patient_source": "emergency", "department_id": {}, "study_uids": ["{}"],
+            "consent": {{"given": true, "file_name": "同意书.pdf", "content_type": "application/pdf", "data_base64": "JVBERi0xLjQ="}}}}"#,
+        w.imaging_dept, mr.study_uid
+    );
+    let made = api(&mut doctor, "POST", "/api/v1/imaging/requests", &csrf_d, &body);
+    assert_eq!(made.status, 201, "{}", made.body);
+    let v: serde_json::Value = serde_json::from_str(&made.body).unwrap();
+    let id = v["id"].as_i64().unwrap();
+    let first = v["assignee"].as_str().unwrap().trim_start_matches("u.").to_string();
+    // The expert it went to declines with a reason; it goes on to the next on duty, who accepts.
+    let mut declined = browse(&first);
+    let csrf = declined.get("/imaging").hidden("csrf");
+    let act = format!("/imaging/requests/{id}/act");
+    let r = declined.post(&act, &[("csrf", &csrf), ("action", "decline"), ("reason", "正在手术，无法及时阅片")]);
+    assert_eq!(r.status, 303);
+    let v: serde_json::Value =
+        serde_json::from_str(&api(&mut doctor, "GET", &format!("/api/v1/imaging/requests/{id}"), &csrf_d, "").body)
+            .unwrap();
+    let reader = v["assignee"].as_str().unwrap().trim_start_matches("u.").to_string();
+    assert_ne!(reader, first);
+    assert!(v["events"].to_string().contains("正在手术，无法及时阅片"), "the decline and its reason are kept");
+    let third = ["e1", "e2", "e3"].into_iter().find(|e| *e != first && *e != reader).unwrap();
+    let mut expert = browse(&reader);
+    let csrf = expert.get("/imaging").hidden("csrf");
+    assert_eq!(expert.post(&act, &[("csrf", &csrf), ("action", "accept")]).status, 303);
+
+    // The images, in Orthanc's viewer through Counterpart.
+    let page = expert.get(&format!("/imaging/requests/{id}"));
+    assert!(page.body.contains("open-viewer"), "{}", page.body);
+    let links = expert.get(&format!("/imaging/requests/{id}/view"));
+    assert_eq!(links.status, 200, "{}", links.body);
+    assert!(links.body.contains("仅供参考"), "the advisory notice");
+    let link =
+        links.between("class=\"viewer-link\" target=\"_blank\" rel=\"noopener\" href=\"", "\"").replace("&amp;", "&");
+    assert!(link.ends_with(&format!("viewer.html?series={sid}")), "{link}");
+    assert_eq!(one(db, "SELECT COUNT(*) FROM audit_log WHERE action = 'imaging_viewer'").await, "1");
+    let base = link.split("/web-viewer/").next().unwrap().to_string();
+    let viewer = expert.get(&link);
+    assert_eq!(viewer.status, 200);
+    assert!(viewer.body.contains("Orthanc Web Viewer"), "{}", viewer.body);
+    assert_eq!(expert.get(&format!("{base}/web-viewer/app/viewer.js")).status, 200);
+    let s = expert.get(&format!("{base}/web-viewer/series/{sid}"));
+    assert_eq!(s.status, 200, "{}", s.body);
+    assert!(s.header("cache-control").is_some_and(|c| c.contains("no-store")));
+    let slice = expert.download(&format!("{base}/web-viewer/instances/jpeg95-{}_0", instances[0]));
+    assert_eq!(slice.status, 200);
+    let file = expert.download(&format!("{base}/instances/{}/file", instances[0]));
+    assert_eq!((file.status, &file.body[128..132]), (200, b"DICM".as_slice()));
+    // Nothing else of the PACS; nobody else.
+    let before = denied().await;
+    assert_eq!(expert.get(&format!("{base}/web-viewer/series/{foreign}")).status, 404);
+    assert_eq!(denied().await, before + 1, "a series of another study: audited");
+    for path in ["/system", "/patients", "/web-viewer/app/../../system", "/studies", "/instances"] {
+        assert_eq!(expert.get(&format!("{base}{path}")).status, 404, "{path}");
+    }
+    let past = {
+        let store = db.store().await;
+        let t = store.viewer_token(id, w.user(&reader), chrono::Utc::now().timestamp() - 60);
+        store.close().await;
+        t
+    };
+    assert_eq!(expert.get(&format!("/imaging/view/{past}/web-viewer/app/viewer.html")).status, 404);
+    assert_eq!(denied().await, before + 2, "an expired link: audited");
+    let mut other = browse(third);
+    assert_eq!(other.get(&link).status, 404);
+    assert_eq!(other.get(&format!("/imaging/requests/{id}/view")).status, 404);
+    assert!(!doctor.get(&format!("/imaging/requests/{id}")).body.contains("open-viewer"));
+    assert_eq!(doctor.get(&format!("/imaging/requests/{id}/view")).status, 404);
+    assert_eq!(doctor.get(&link).status, 404);
+    assert_eq!(denied().await, before + 6, "each try audited: two of the third expert, two of the requester");
+
+    // The report, with a critical finding told within its 30 minutes.
+    let at = format!("/imaging/requests/{id}/report");
+    let r = expert.post(
+        &at,
+        &[
+            ("csrf", &csrf),
+            ("action", "save"),
+            ("findings", "右侧额叶见片状异常信号。"),
+            ("impression", "右侧额叶急性脑出血。"),
+            ("advice", ""),
+        ],
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(expert.post(&at, &[("csrf", &csrf), ("action", "sign")]).status, 303);
+    let r = expert
+        .post(&format!("/imaging/requests/{id}/critical"), &[("csrf", &csrf), ("finding", "急性脑出血"), ("note", "")]);
+    assert_eq!(r.status, 303, "{}", r.body);
+    let critical = expert.get(&format!("/imaging/requests/{id}")).between("data-critical=\"", "\"");
+    let r = expert.post(
+        &format!("/imaging/requests/{id}/critical/{critical}"),
+        &[
+            ("csrf", &csrf),
+            ("told_name", "阿卜杜拉"),
+            ("channel", "phone"),
+            ("told_at", ""),
+            ("read_back", "急性脑出血，已收到"),
+        ],
+    );
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(expert.post(&at, &[("csrf", &csrf), ("action", "issue")]).status, 303);
+    assert_eq!(doctor.post(&at, &[("csrf", &csrf_d), ("action", "confirm")]).status, 303);
+    let r = doctor.post(&act, &[("csrf", &csrf_d), ("action", "outcome"), ("outcome", "local")]);
+    assert_eq!(r.status, 303, "{}", r.body);
+
+    // The figures: exactly this case.
+    let v: serde_json::Value =
+        serde_json::from_str(&api(&mut doctor, "GET", &format!("/api/v1/imaging/requests/{id}"), &csrf_d, "").body)
+            .unwrap();
+    assert_eq!(
+        (v["state"].as_str(), v["outcome"].as_str(), v["on_time"].as_bool()),
+        (Some("confirmed"), Some("local"), Some(true))
+    );
+    let tat = v["tat_minutes"].as_i64().expect("the turnaround kept");
+    let breakdown = |doctor: &mut crate::http::Browser, q: &str| -> serde_json::Value {
+        let r = api(doctor, "GET", &format!("/api/v1/breakdown?{q}"), &csrf_d, "");
+        assert_eq!(r.status, 200, "{q}: {}", r.body);
+        serde_json::from_str(&r.body).unwrap()
+    };
+    let b = breakdown(&mut doctor, "source=imaging_requests&measure=count&by=department");
+    assert_eq!((b["total"].as_i64(), b["parts"][0]["key"].as_str()), (Some(1), Some("AKT-D19")));
+    let b = breakdown(&mut doctor, "source=imaging_requests&measure=median.tat_minutes&by=hospital");
+    assert_eq!((b["total"].as_f64(), b["parts"][0]["key"].as_str()), (Some(tat as f64), Some("JX1")));
+    assert_eq!(
+        breakdown(&mut doctor, "source=imaging_requests&measure=share.on_time&by=priority")["total"].as_f64(),
+        Some(100.0)
+    );
+    assert_eq!(breakdown(&mut doctor, "source=imaging_critical&measure=count&by=finding")["total"].as_i64(), Some(1));
+    assert_eq!(
+        breakdown(&mut doctor, "source=imaging_critical&measure=share.in_time&by=finding")["total"].as_f64(),
+        Some(100.0)
+    );
+    assert_eq!(
+        breakdown(&mut doctor, "source=imaging_requests&measure=count&by=outcome&f=outcome:eq:local")["total"].as_i64(),
+        Some(1)
+    );
+    let home = doctor.get("/");
+    let panel = home.between("id=\"imaging-panel\"", "</section>");
+    assert!(panel.contains("阿克陶县人民医院影像科") && panel.contains(&format!(">{tat}<")), "{panel}");
+}
+both!(imaging_story);

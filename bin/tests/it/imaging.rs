@@ -12,8 +12,8 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-const USER: &str = "cp";
-const PASSWORD: &str = "cp-test-secret";
+pub const USER: &str = "cp";
+pub const PASSWORD: &str = "cp-test-secret";
 
 /// An Orthanc of the test's own, stopped when dropped.
 pub struct TestOrthanc {
@@ -39,6 +39,16 @@ fn orthanc_binary() -> PathBuf {
     panic!("Orthanc is required for the imaging tests and is not installed: run ./test (it installs Debian's orthanc), or apt-get install orthanc")
 }
 
+/// The web viewer plugin: required, like Orthanc itself.
+fn viewer_plugin() -> PathBuf {
+    for p in ["/usr/share/orthanc/plugins/libOrthancWebViewer.so", "/usr/lib/orthanc/libOrthancWebViewer.so"] {
+        if std::path::Path::new(p).exists() {
+            return p.into();
+        }
+    }
+    panic!("Orthanc's web viewer is required for the imaging tests and is not installed: run ./test (it installs Debian's orthanc-webviewer), or apt-get install orthanc-webviewer")
+}
+
 impl TestOrthanc {
     pub fn start() -> TestOrthanc {
         let dir = tempfile::tempdir().expect("temporary directory");
@@ -47,7 +57,9 @@ impl TestOrthanc {
             "Name": "counterpart-test",
             "StorageDirectory": dir.path().join("db"),
             "IndexDirectory": dir.path().join("db"),
-            "Plugins": [],
+            // Orthanc's web viewer (Debian's orthanc-webviewer), which experts open through Counterpart.
+            "Plugins": [viewer_plugin()],
+            "WebViewer": { "CachePath": dir.path().join("webviewer-cache") },
             "HttpServerEnabled": true, "HttpPort": port,
             "RemoteAccessAllowed": false,
             "AuthenticationEnabled": true,

@@ -137,7 +137,12 @@ impl Drop for Server {
 
 /// Start `serve --demo` on a free port; returns the server, its port and the printed accounts.
 pub fn serve_demo(db: &TestDb) -> (Server, u16, BTreeMap<String, String>) {
-    let (server, port, accounts) = start(db, true);
+    serve_demo_with(db, &[], &[])
+}
+
+/// [`serve_demo`] with more arguments and environment (a PACS, say).
+pub fn serve_demo_with(db: &TestDb, extra: &[&str], env: &[(&str, &str)]) -> (Server, u16, BTreeMap<String, String>) {
+    let (server, port, accounts) = start_with(db, true, extra, env);
     assert_eq!(
         accounts.len(),
         9,
@@ -152,14 +157,34 @@ pub fn serve(db: &TestDb) -> (Server, u16) {
     (server, port)
 }
 
+/// Start `serve` on a free port with more arguments and environment (a PACS, say).
+pub fn serve_with(db: &TestDb, extra: &[&str], env: &[(&str, &str)]) -> (Server, u16) {
+    let (server, port, _) = start_with(db, false, extra, env);
+    (server, port)
+}
+
 fn start(db: &TestDb, demo: bool) -> (Server, u16, BTreeMap<String, String>) {
+    start_with(db, demo, &[], &[])
+}
+
+fn start_with(
+    db: &TestDb,
+    demo: bool,
+    extra: &[&str],
+    env: &[(&str, &str)],
+) -> (Server, u16, BTreeMap<String, String>) {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let addr = format!("127.0.0.1:{port}");
     let mut args = vec!["serve", "--addr", &addr];
     if demo {
         args.push("--demo");
     }
-    let mut child = cli(db).args(&args).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+    args.extend_from_slice(extra);
+    let mut cmd = cli(db);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.args(&args).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
     let out = child.stdout.take().unwrap();
     let server = Server(child);
     let mut accounts = BTreeMap::new();

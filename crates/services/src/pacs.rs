@@ -72,6 +72,14 @@ pub struct Change {
     pub id: String,
 }
 
+/// An answer of the PACS as it came: status, content type and body.
+#[derive(Debug, Clone)]
+pub struct Passed {
+    pub status: u16,
+    pub content_type: Option<String>,
+    pub body: Bytes,
+}
+
 /// An instance stored by an upload.
 #[derive(Debug, Clone)]
 pub struct Uploaded {
@@ -135,8 +143,8 @@ impl Orthanc {
         })
     }
 
-    /// One request on a connection of its own; the answer's status and body.
-    async fn call(&self, method: &str, path: &str, body: Option<(&str, Vec<u8>)>) -> Result<(u16, Bytes)> {
+    /// One request on a connection of its own; the answer's status, content type and body.
+    async fn call(&self, method: &str, path: &str, body: Option<(&str, Vec<u8>)>) -> Result<Passed> {
         let work = async {
             let stream = tokio::net::TcpStream::connect((self.host.as_str(), self.port))
                 .await
@@ -164,9 +172,11 @@ impl Orthanc {
             let req = req.body(Full::new(bytes)).map_err(|e| pacs(format!("PACS 请求无效：{e}")))?;
             let answer = sender.send_request(req).await.map_err(|e| pacs(format!("PACS 未答复：{e}")))?;
             let status = answer.status().as_u16();
+            let content_type =
+                answer.headers().get(hyper::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_string);
             let body = answer.into_body().collect().await.map_err(|e| pacs(format!("PACS 答复中断：{e}")))?.to_bytes();
             driver.abort();
-            Ok::<_, ServiceError>((status, body))
+            Ok::<_, ServiceError>(Passed { status, content_type, body })
         };
         tokio::time::timeout(self.timeout, work)
             .await
@@ -179,7 +189,7 @@ impl Orthanc {
 
     /// As [`Orthanc::json`], with `None` for a 404.
     async fn json_or_none(&self, method: &str, path: &str, body: Option<(&str, Vec<u8>)>) -> Result<Option<Value>> {
-        let (status, bytes) = self.call(method, path, body).await?;
+        let Passed { status, body: bytes, .. } = self.call(method, path, body).await?;
         match status {
             200..=299 => {}
             401 | 403 => return Err(pacs(format!("PACS 拒绝了本系统的账号（{status}）：请检查 PACS 用户名和密码"))),
@@ -225,6 +235,31 @@ impl Orthanc {
         let series = self.json("GET", &format!("/studies/{id}/series"), None).await?;
         let stats = self.json("GET", &format!("/studies/{id}/statistics"), None).await?;
         Ok(Some(seen(id, &study, &series, &stats)?))
+    }
+
+    /// The series of a study, each with its instances (Orthanc's ids): what a viewer link of a
+    /// request may open. Empty when the PACS no longer has the study.
+    pub async fn study_series(&self, id: &str) -> Result<Vec<(String, Vec<String>)>> {
+        if id.is_empty() || !id.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
+            return Err(pacs(format!("PACS 检查编号“{id}”无效")));
+        }
+        let Some(series) = self.json_or_none("GET", &format!("/studies/{id}/series"), None).await? else {
+            return Ok(Vec::new());
+        };
+        let mut out = Vec::new();
+        for s in series.as_array().into_iter().flatten() {
+            let Some(sid) = s["ID"].as_str() else { continue };
+            let instances =
+                s["Instances"].as_array().into_iter().flatten().filter_map(|i| i.as_str()).map(str::to_string);
+            out.push((sid.to_string(), instances.collect()));
+        }
+        Ok(out)
+    }
+
+    /// GET a path of the PACS as it answers it (the viewer's pages, scripts, slices and files,
+    /// passed on by the web's viewer proxy after its own checks).
+    pub async fn get(&self, path: &str) -> Result<Passed> {
+        self.call("GET", path, None).await
     }
 
     /// Store one DICOM file (Orthanc's `/instances`).

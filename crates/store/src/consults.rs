@@ -240,6 +240,53 @@ impl Store {
         Ok(Some((owner, code)))
     }
 
+    /// The assigned expert opened the viewer of a request: audited like any read of personal data.
+    pub async fn log_viewer_opened(&self, actor: &Actor, request: i64) -> Result<()> {
+        let mut tx = self.begin_audited(actor).await?;
+        tx.audit("imaging_viewer", "imaging_requests", Some(request), None, None).await?;
+        tx.commit().await
+    }
+
+    /// A viewer link's token for `user` on `request` until `expires` (Unix seconds):
+    /// `REQUEST.EXPIRES.MAC`, the MAC an HMAC-SM3 under the database's key of all three, so that
+    /// nobody can make one or move one to another request, user or time.
+    pub fn viewer_token(&self, request: i64, user: i64, expires: i64) -> String {
+        let mac = self.crypto().lookup_hash(&format!("imaging-viewer:{request}:{user}:{expires}"));
+        format!("{request}.{expires}.{mac}")
+    }
+
+    /// The request a viewer link opens for `actor` at `now` (Unix seconds): the token is its own
+    /// (made for this user), not expired, and the request is still assigned to this user — a
+    /// reassignment ends it. Anything else is "not found", the try audited on the request.
+    pub async fn viewer_request(&self, actor: &Actor, token: &str, now: i64) -> Result<Request> {
+        let not_found = || StoreError::NotFound { what: "阅片链接", id: String::new() };
+        let mut parts = token.splitn(3, '.');
+        let (Some(request), Some(expires), Some(_)) = (parts.next(), parts.next(), parts.next()) else {
+            return Err(not_found());
+        };
+        let (Ok(request), Ok(expires)) = (request.parse::<i64>(), expires.parse::<i64>()) else {
+            return Err(not_found());
+        };
+        let Some(user) = actor.user_id.map(|u| u.get()) else { return Err(not_found()) };
+        let expected = self.viewer_token(request, user, expires);
+        let mine = expected.len() == token.len()
+            && expected.bytes().zip(token.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0;
+        let assigned = match self.imaging_request(request).await {
+            Ok(r) if mine && now <= expires && r.assignee_user_id == Some(user) => Some(r),
+            Ok(_) | Err(StoreError::NotFound { .. }) => None,
+            Err(e) => return Err(e),
+        };
+        match assigned {
+            Some(r) => Ok(r),
+            None => {
+                if request > 0 {
+                    self.log_denied(actor, "imaging_requests", request).await?;
+                }
+                Err(not_found())
+            }
+        }
+    }
+
     /// Which of these requests `actor` may see (the rule of [`Store::imaging_request_for`], not
     /// audited: a figure's listing shows these and counts the others without naming them).
     pub async fn imaging_visible_ids(&self, actor: &Actor, ids: &[i64]) -> Result<std::collections::HashSet<i64>> {
@@ -308,13 +355,17 @@ impl Store {
         Ok(out)
     }
 
-    /// The worklist: the requests `actor` may see, emergencies first, then by time asked; at most
+    /// The worklist: the requests `actor` may see, open ones first (emergencies first, then by time
+    /// asked), then those reported or confirmed, latest first; at most
     /// `limit`. A manager (the whole program) sees all; anyone else those its organization's
     /// subtree requested, those offered to or accepted by it, and the queue of the departments
     /// whose roster it is on.
     pub async fn imaging_worklist(&self, actor: &Actor, limit: i64) -> Result<Vec<Request>> {
-        let order =
-            "ORDER BY CASE r.priority WHEN 'emergency' THEN 0 WHEN 'urgent' THEN 1 ELSE 2 END, r.requested_at, r.id";
+        // Open work first — emergencies first, then by time asked —, then what is done, latest first.
+        let order = "ORDER BY CASE WHEN r.state IN ('reported', 'confirmed') THEN 1 ELSE 0 END, \
+             CASE WHEN r.state IN ('reported', 'confirmed') THEN 0 \
+             WHEN r.priority = 'emergency' THEN 0 WHEN r.priority = 'urgent' THEN 1 ELSE 2 END, \
+             CASE WHEN r.state IN ('reported', 'confirmed') THEN r.requested_at END DESC, r.requested_at, r.id";
         let limit = limit.clamp(1, 5_000);
         let rows = if actor.role.manages_program() {
             sqlx::query(&format!("{REQUEST_SELECT} {order} LIMIT $1")).bind(limit).fetch_all(self.pool()).await?

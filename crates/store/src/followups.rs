@@ -411,6 +411,22 @@ impl Store {
         Ok(row.map(notice_of))
     }
 
+    /// The ids of a user's unread notifications of these kinds (`imaging`, `critical`, …).
+    pub async fn unread_of_kinds(&self, user: i64, kinds: &[&str]) -> Result<Vec<i64>> {
+        let mut out = Vec::new();
+        for k in kinds {
+            let ids: Vec<i64> = sqlx::query_scalar(
+                "SELECT id FROM notifications WHERE user_id = $1 AND kind = $2 AND read_at IS NULL ORDER BY id",
+            )
+            .bind(user)
+            .bind(k.to_string())
+            .fetch_all(self.pool())
+            .await?;
+            out.extend(ids);
+        }
+        Ok(out)
+    }
+
     pub async fn unread_count(&self, user: i64) -> Result<i64> {
         Ok(sqlx::query_scalar("SELECT COUNT(*) FROM notifications WHERE user_id = $1 AND read_at IS NULL")
             .bind(user)

@@ -52,6 +52,10 @@ impl IntoResponse for AppError {
             ServiceError::Store(StoreError::Conflict(_)) | ServiceError::NotEmpty => {
                 (StatusCode::CONFLICT, e.to_string())
             }
+            ServiceError::Pacs(_) => {
+                tracing::warn!(error = %e, "the PACS did not answer");
+                (StatusCode::BAD_GATEWAY, "影像平台（PACS）暂时无法访问，请稍后重试或联系管理员".to_string())
+            }
             _ => {
                 tracing::error!(error = %e, "request failed");
                 (StatusCode::INTERNAL_SERVER_ERROR, "系统内部错误，请稍后重试或联系管理员".to_string())

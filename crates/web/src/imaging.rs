@@ -400,6 +400,9 @@ pub async fn page(State(s): State<AppState>, ctx: Ctx, Path(id): Path<String>) -
                 td { (match st.state.as_str() { "complete" => ctx.t("图像完整", "complete"), "deleted" => ctx.t("已从影像平台删除", "removed from the PACS"), _ => ctx.t("接收中", "receiving") }) }
             } } }
         }
+        @if mine && r.state != "offered" {
+            p { a.button #open-viewer href={ "/imaging/requests/" (r.id) "/view" } { (ctx.t("阅片", "View the images")) } }
+        }
         h2 { (ctx.t("办理", "Actions")) }
         div.actions {
             @if mine && r.state == "offered" {
@@ -471,6 +474,167 @@ fn outcome_section(ctx: &Ctx, r: &Request, may: bool) -> Markup {
             }
         }
     }
+}
+
+/// How long a viewer link stays open.
+pub const VIEWER_MINUTES: i64 = 60;
+
+/// GET /imaging/requests/{id}/view: the viewer links of a request's series, for the expert it is
+/// assigned to and nobody else (another's try is a 404, audited); each link expires after
+/// [`VIEWER_MINUTES`] and ends when the request is reassigned. The images stay in the PACS: the
+/// viewer is Orthanc's own, reached only through [`view_proxy`].
+pub async fn view(State(s): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> Result<Response, AppError> {
+    let id = id_of(&ctx, &id)?;
+    let r = visible(&s, &ctx, id).await?;
+    let me = ctx.user.user_id.get();
+    let actor = ctx.user.actor(None);
+    if r.assignee_user_id != Some(me) {
+        s.store.log_denied(&actor, "imaging_requests", id).await?;
+        return Err(AppError::NotFound(ctx.t("没有这份会诊申请", "No such consultation request").into()));
+    }
+    let title = format!("{}{} {}", ctx.t("阅片：会诊申请 ", "Images: request "), r.id, r.exam);
+    let Some(o) = &s.config.orthanc else {
+        let body = html! {
+            p.crumbs { a href="/imaging" { (ctx.t("远程影像会诊", "Remote imaging")) } " › " a href={ "/imaging/requests/" (r.id) } { (r.id) } }
+            h1 { (title) }
+            p.error #no-pacs { (ctx.t("本系统没有连接影像平台（PACS）：请管理员以 --orthanc-url 启动服务。", "No PACS is connected: start the server with --orthanc-url.")) }
+        };
+        return Ok((axum::http::StatusCode::SERVICE_UNAVAILABLE, layout::page(&ctx, &title, body)).into_response());
+    };
+    let now = Utc::now();
+    let expires = now + chrono::Duration::minutes(VIEWER_MINUTES);
+    let token = s.store.viewer_token(id, me, expires.timestamp());
+    let mut series = Vec::new();
+    for st in s.store.imaging_request_studies(id).await? {
+        if st.state == "deleted" {
+            continue;
+        }
+        for (sid, instances) in o.study_series(&st.pacs_id).await? {
+            series.push((st.clone(), sid, instances.len()));
+        }
+    }
+    s.store.log_viewer_opened(&actor, id).await?;
+    let body = html! {
+        p.crumbs { a href="/imaging" { (ctx.t("远程影像会诊", "Remote imaging")) } " › " a href={ "/imaging/requests/" (r.id) } { (r.id) } }
+        h1 { (title) }
+        p.hint { (ctx.t("以下链接只供本人阅片，", "These links are yours alone, ")) (ctx.t("有效至 ", "valid until ")) (shown(expires)) (ctx.t("（北京时间）；改派后即失效。", " (Beijing time); a reassignment ends them.")) }
+        p.hint.advisory { (ctx.t("远程会诊意见仅供参考，诊疗决定由申请医院作出。", "The consultation's opinion is advisory; the treating decision stays with the requesting hospital.")) }
+        @if series.is_empty() {
+            p #no-series { (ctx.t("影像平台上没有这份申请的图像。", "The PACS holds no images of this request.")) }
+        }
+        table.data.compact #viewer-series {
+            thead { tr { th { (ctx.t("检查", "Study")) } th { (ctx.t("类型", "Modality")) } th.num { (ctx.t("图像", "Images")) } th {} } }
+            tbody { @for (st, sid, n) in &series { tr {
+                td { (st.description.clone().unwrap_or_default()) " " (st.study_date.clone().unwrap_or_default()) }
+                td { (st.modalities) }
+                td.num { (n) }
+                td { a.viewer-link target="_blank" rel="noopener" href={ "/imaging/view/" (token) "/web-viewer/app/viewer.html?series=" (sid) } { (ctx.t("打开阅片", "Open the viewer")) } }
+            } } }
+        }
+    };
+    Ok(layout::page(&ctx, &title, body).into_response())
+}
+
+/// What a viewer path names: a static part of the viewer (its pages, scripts, styles), a series,
+/// or an instance; `None` for anything else, which is never passed on.
+enum ViewerPath<'a> {
+    Static,
+    Series(&'a str),
+    Instance(&'a str),
+}
+
+fn viewer_path(rest: &str) -> Option<ViewerPath<'_>> {
+    let id_ok = |id: &str| !id.is_empty() && id.len() <= 64 && id.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
+    if rest.split('/').any(|seg| seg.is_empty() || seg == "." || seg == ".." || seg.contains('\\') || seg.contains('%'))
+    {
+        return None;
+    }
+    if let Some(file) = rest.strip_prefix("web-viewer/app/").or_else(|| rest.strip_prefix("web-viewer/libs/")) {
+        return file
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '/'))
+            .then_some(ViewerPath::Static);
+    }
+    if let Some(id) =
+        rest.strip_prefix("web-viewer/series/").or_else(|| rest.strip_prefix("web-viewer/is-stable-series/"))
+    {
+        return id_ok(id).then_some(ViewerPath::Series(id));
+    }
+    if let Some(slice) = rest.strip_prefix("web-viewer/instances/") {
+        // `{compression}-{instance}_{frame}`: jpeg95-…_0, deflate-…_0.
+        let (compression, rest) = slice.split_once('-')?;
+        let (id, frame) = rest.rsplit_once('_')?;
+        let known = compression.starts_with("jpeg") || compression == "deflate";
+        return (known
+            && compression.len() <= 8
+            && id_ok(id)
+            && !frame.is_empty()
+            && frame.len() <= 6
+            && frame.chars().all(|c| c.is_ascii_digit()))
+        .then_some(ViewerPath::Instance(id));
+    }
+    if let Some(id) = rest.strip_prefix("instances/").and_then(|r| r.strip_suffix("/file")) {
+        return id_ok(id).then_some(ViewerPath::Instance(id));
+    }
+    None
+}
+
+/// GET /imaging/view/{token}/{*rest}: Orthanc's web viewer, passed on for the expert the link
+/// was made for while the request is assigned to them (`Store::viewer_request`), and only the
+/// viewer's own files and the series and instances of that request's studies; anything else is
+/// a 404 (a try with another's or an expired link audited). Slices are never cached.
+pub async fn view_proxy(
+    State(s): State<AppState>,
+    ctx: Ctx,
+    Path((token, rest)): Path<(String, String)>,
+) -> Result<Response, AppError> {
+    crate::reads_business(&ctx)?;
+    let gone =
+        || AppError::NotFound(ctx.t("阅片链接无效或已过期", "The viewer link is not valid or has expired").into());
+    let r = match s.store.viewer_request(&ctx.user.actor(None), &token, Utc::now().timestamp()).await {
+        Ok(r) => r,
+        Err(StoreError::NotFound { .. }) => return Err(gone()),
+        Err(e) => return Err(e.into()),
+    };
+    let Some(o) = &s.config.orthanc else { return Err(gone()) };
+    let Some(path) = viewer_path(&rest) else { return Err(gone()) };
+    if !matches!(path, ViewerPath::Static) {
+        let mut allowed = false;
+        for st in s.store.imaging_request_studies(r.id).await? {
+            if st.state == "deleted" {
+                continue;
+            }
+            for (sid, instances) in o.study_series(&st.pacs_id).await? {
+                allowed |= match path {
+                    ViewerPath::Series(id) => sid == id,
+                    ViewerPath::Instance(id) => instances.iter().any(|i| i == id),
+                    ViewerPath::Static => true,
+                };
+            }
+        }
+        if !allowed {
+            s.store.log_denied(&ctx.user.actor(None), "imaging_requests", r.id).await?;
+            return Err(gone());
+        }
+    }
+    let answer = o.get(&format!("/{rest}")).await?;
+    let status = match answer.status {
+        200 => axum::http::StatusCode::OK,
+        404 => return Err(gone()),
+        _ => axum::http::StatusCode::BAD_GATEWAY,
+    };
+    let content_type = answer.content_type.unwrap_or_else(|| "application/octet-stream".into());
+    let cache = if matches!(path, ViewerPath::Static) { "private, max-age=300" } else { "no-store" };
+    Ok((
+        status,
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, cache.to_string()),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
+        ],
+        answer.body,
+    )
+        .into_response())
 }
 
 #[derive(Deserialize)]
@@ -1004,15 +1168,19 @@ pub async fn record_notice(
         .ok()
         .filter(|c| *c > 0)
         .ok_or_else(|| AppError::NotFound(ctx.t("没有这个危急值", "No such critical result").into()))?;
-    if !s.store.imaging_criticals_of(id).await?.iter().any(|c| c.id == critical) {
+    let Some(c) = s.store.imaging_criticals_of(id).await?.into_iter().find(|c| c.id == critical) else {
         return Err(AppError::NotFound(ctx.t("没有这个危急值", "No such critical result").into()));
-    }
-    let n = domain::imaging::CriticalNotice {
-        told_name: f.told_name,
-        channel: f.channel,
-        told_at: beijing_input(&f.told_at, Utc::now())?,
-        read_back: f.read_back,
     };
+    // The form gives the minute (its default is now, to the minute): a notice given in the very
+    // minute of the flag is at the flag, not before it.
+    let mut told_at = beijing_input(&f.told_at, Utc::now())?;
+    if let Some(flagged) = parse_ts(&c.flagged_at) {
+        if told_at < flagged && flagged - told_at < chrono::Duration::minutes(1) {
+            told_at = flagged;
+        }
+    }
+    let n =
+        domain::imaging::CriticalNotice { told_name: f.told_name, channel: f.channel, told_at, read_back: f.read_back };
     let mut tx = s.store.write(&ctx.user.actor(None)).await?;
     tx.record_critical_notice(critical, &n).await?;
     tx.commit().await?;

@@ -55,11 +55,14 @@ pub struct Config {
     /// request that declares more in `Content-Length` is refused with 413 before it is read; a
     /// chunked one is cut off at the limit.
     pub max_upload: usize,
+    /// The PACS whose viewer the imaging centre's experts open through Counterpart
+    /// (`serve --orthanc-url`); without one, a request's viewer link says so.
+    pub orthanc: Option<services::pacs::Orthanc>,
 }
 
 impl Default for Config {
     fn default() -> Self {
-        Config { tls: false, max_upload: import::DEFAULT_MAX_UPLOAD }
+        Config { tls: false, max_upload: import::DEFAULT_MAX_UPLOAD, orthanc: None }
     }
 }
 
@@ -157,6 +160,8 @@ pub fn router_with(store: Store, config: Config) -> Router {
         .route("/imaging/requests/{id}", get(imaging::page))
         .route("/imaging/requests/{id}/act", post(imaging::act))
         .route("/imaging/requests/{id}/consent", get(imaging::consent))
+        .route("/imaging/requests/{id}/view", get(imaging::view))
+        .route("/imaging/view/{token}/{*rest}", get(imaging::view_proxy))
         .route("/imaging/requests/{id}/report", post(imaging::report))
         .route("/imaging/requests/{id}/report/print", get(imaging::print))
         .route("/imaging/review", post(imaging::set_review))

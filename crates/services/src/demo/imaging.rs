@@ -62,6 +62,17 @@ fn report_text(body: &str, rng: &mut StdRng) -> ReportText {
     ReportText { findings: findings.into(), impression: impression.into(), advice: advice.into() }
 }
 
+/// A critical finding that fits the body part read (from the default list).
+fn critical_of(body: &str, rng: &mut StdRng) -> &'static str {
+    let pick: &[usize] = match body {
+        "头颅" => &[0, 1, 2],
+        "胸部" | "心脏" => &[3, 4, 5],
+        "腹部" => &[7, 8, 9],
+        _ => &[11],
+    };
+    CRITICAL_FINDINGS[pick[rng.gen_range(0..pick.len())]]
+}
+
 const SURNAMES: &[&str] = &["阿", "买", "吐", "热", "艾", "玉", "古", "努", "王", "李", "张", "马"];
 const GIVEN: &[&str] = &["依木", "合买提", "尔逊", "孜古丽", "力江", "素甫", "丽娜", "尔汗", "建国", "秀兰"];
 
@@ -261,7 +272,7 @@ pub async fn load(store: &Store, doctor: &str, expert: &str) -> Result<Loaded> {
                 // A critical result on a few emergencies, flagged as it is read, told by
                 // telephone and read back.
                 let critical = if emergency && rng.gen_range(0..5) == 0 {
-                    let finding = CRITICAL_FINDINGS[rng.gen_range(0..4)];
+                    let finding = critical_of(body, &mut rng);
                     tx.backdate(issued - Duration::minutes(3));
                     Some((finding, tx.flag_critical(id, finding, "").await?))
                 } else {
@@ -297,6 +308,16 @@ pub async fn load(store: &Store, doctor: &str, expert: &str) -> Result<Loaded> {
             }
         }
         day = day.succ_opt().ok_or(StoreError::Integrity("日期".into()))?;
+    }
+    // The year's notices were read in their year: the bells start empty of them.
+    for a in experts.values().chain(std::iter::once(&doctor)) {
+        let Some(user) = a.user_id else { continue };
+        let ids = store.unread_of_kinds(user.get(), &["imaging", "critical"]).await?;
+        if !ids.is_empty() {
+            let mut tx = store.write(a).await?;
+            tx.mark_read(Some(&ids)).await?;
+            tx.commit().await?;
+        }
     }
     Ok(loaded)
 }
