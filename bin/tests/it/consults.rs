@@ -1059,13 +1059,17 @@ async fn imaging_story(db: &TestDb) {
     use crate::imaging::{dicom, TestOrthanc, PASSWORD, USER};
     let pacs = TestOrthanc::start();
     let o = pacs.client(PASSWORD);
-    let mut pacs_ids = Vec::new();
-    for f in ["test_files/MR_small.dcm", "charset_files/chrX2.dcm"] {
-        pacs_ids.push(o.upload(&dicom(f)).await.expect("upload to Orthanc").study);
-    }
+    // The MR arrives by DICOMweb (STOW-RS), as a modality would send it; another study by the REST API.
+    let (status, answer) = pacs.stow(&[dicom("test_files/MR_small.dcm")]);
+    assert_eq!(status, 200, "STOW-RS: {answer}");
+    assert!(answer.contains("00081199"), "the stored instances are referenced: {answer}");
+    let other = o.upload(&dicom("charset_files/chrX2.dcm")).await.expect("upload to Orthanc").study;
     let store = db.store().await;
     let synced = services::pacs::sync(&store, &o, &services::pacs::actor()).await.expect("the studies arrive");
     assert_eq!(synced.created, 2, "Counterpart learns of both from the change feed");
+    let mr = store.imaging_studies(10).await.unwrap().into_iter().find(|s| s.pacs_id != other).unwrap();
+    assert_eq!(mr.modalities, "MR");
+    let pacs_ids = [mr.pacs_id.clone(), other];
     let w = world(&store).await;
     let manager = w.actor("manager");
     for who in ["e1", "e2", "e3"] {
@@ -1074,7 +1078,6 @@ async fn imaging_story(db: &TestDb) {
             .await
             .unwrap();
     }
-    let mr = store.imaging_studies(10).await.unwrap().into_iter().find(|s| s.pacs_id == pacs_ids[0]).unwrap();
     let series = o.study_series(&pacs_ids[0]).await.unwrap();
     let (sid, instances) = series[0].clone();
     let (foreign, _) = o.study_series(&pacs_ids[1]).await.unwrap()[0].clone();

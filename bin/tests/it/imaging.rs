@@ -39,14 +39,45 @@ fn orthanc_binary() -> PathBuf {
     panic!("Orthanc is required for the imaging tests and is not installed: run ./test (it installs Debian's orthanc), or apt-get install orthanc")
 }
 
-/// The web viewer plugin: required, like Orthanc itself.
-fn viewer_plugin() -> PathBuf {
-    for p in ["/usr/share/orthanc/plugins/libOrthancWebViewer.so", "/usr/lib/orthanc/libOrthancWebViewer.so"] {
-        if std::path::Path::new(p).exists() {
-            return p.into();
+/// A plugin of Orthanc (the web viewer, DICOMweb): required, like Orthanc itself.
+fn plugin(file: &str, package: &str) -> PathBuf {
+    for dir in ["/usr/share/orthanc/plugins", "/usr/lib/orthanc"] {
+        let p = std::path::Path::new(dir).join(file);
+        if p.exists() {
+            return p;
         }
     }
-    panic!("Orthanc's web viewer is required for the imaging tests and is not installed: run ./test (it installs Debian's orthanc-webviewer), or apt-get install orthanc-webviewer")
+    panic!("Orthanc's {file} is required for the imaging tests and is not installed: run ./test (it installs Debian's {package}), or apt-get install {package}")
+}
+
+impl TestOrthanc {
+    /// Send DICOM files as one STOW-RS request (DICOMweb's store, as a modality or another PACS
+    /// sends them); the HTTP status and the answer.
+    pub fn stow(&self, files: &[Vec<u8>]) -> (u16, String) {
+        use base64::Engine as _;
+        let boundary = "CounterpartStowBoundary42";
+        let mut body = Vec::new();
+        for f in files {
+            body.extend_from_slice(format!("--{boundary}\r\nContent-Type: application/dicom\r\n\r\n").as_bytes());
+            body.extend_from_slice(f);
+            body.extend_from_slice(b"\r\n");
+        }
+        body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+        let auth = base64::engine::general_purpose::STANDARD.encode(format!("{USER}:{PASSWORD}"));
+        let head = format!(
+            "POST /dicom-web/studies HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nAuthorization: Basic {auth}\r\n\
+             Content-Type: multipart/related; type=\"application/dicom\"; boundary={boundary}\r\n\
+             Accept: application/dicom+json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            self.port,
+            body.len()
+        );
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", self.port)).expect("connect to Orthanc");
+        s.write_all(head.as_bytes()).and_then(|_| s.write_all(&body)).expect("send the STOW-RS request");
+        let mut out = String::new();
+        let _ = s.read_to_string(&mut out);
+        let status = out.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+        (status, out.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default())
+    }
 }
 
 impl TestOrthanc {
@@ -58,8 +89,10 @@ impl TestOrthanc {
             "StorageDirectory": dir.path().join("db"),
             "IndexDirectory": dir.path().join("db"),
             // Orthanc's web viewer (Debian's orthanc-webviewer), which experts open through Counterpart.
-            "Plugins": [viewer_plugin()],
+            "Plugins": [plugin("libOrthancWebViewer.so", "orthanc-webviewer"), plugin("libOrthancDicomWeb.so", "orthanc-dicomweb")],
             "WebViewer": { "CachePath": dir.path().join("webviewer-cache") },
+            // DICOMweb, for studies sent as a modality or another PACS would (STOW-RS).
+            "DicomWeb": { "Enable": true, "Root": "/dicom-web/", "EnableWado": false, "Ssl": false },
             "HttpServerEnabled": true, "HttpPort": port,
             "RemoteAccessAllowed": false,
             "AuthenticationEnabled": true,

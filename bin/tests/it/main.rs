@@ -13,6 +13,7 @@ mod generate;
 mod hostile;
 mod http;
 mod imaging;
+mod lessons;
 mod report_pages;
 mod reporting;
 mod reports;

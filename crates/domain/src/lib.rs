@@ -14,6 +14,7 @@ pub mod ids;
 pub mod imaging;
 pub mod indicators;
 pub mod invalid;
+pub mod lessons;
 pub mod lines;
 pub mod money;
 pub mod orgs;

@@ -15,6 +15,7 @@ pub mod figures;
 pub mod followups;
 pub mod imaging;
 pub mod keys;
+pub mod lessons;
 pub mod lookup;
 mod migrate;
 pub mod orgs;

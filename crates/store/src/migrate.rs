@@ -26,6 +26,7 @@ pub(crate) const MIGRATIONS: &[(u32, &str)] = &[
     (15, include_str!("../migrations/0015_imaging_clocks.sql")),
     (16, include_str!("../migrations/0016_imaging_critical.sql")),
     (17, include_str!("../migrations/0017_imaging_figures.sql")),
+    (18, include_str!("../migrations/0018_lessons.sql")),
 ];
 
 /// Split a script on `;` at line ends (the migrations contain no semicolons inside strings).
