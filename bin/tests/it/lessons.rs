@@ -278,5 +278,72 @@ async fn scheduling_two_site_lessons(db: &TestDb) {
     let id2 = write(&store, &jx_user, async |tx| tx.schedule_lesson(program, &tuesdays).await).await.unwrap();
     assert_eq!(store.lesson_occurrences(id2).await.unwrap().len(), 5);
     assert_eq!(count(db, "lessons").await, 2);
+
+    // The same through the JSON API, as the main school's user.
+    store.close().await;
+    let (_server, port) = crate::support::serve(db);
+    let mut b = crate::http::Browser::new(port);
+    assert_eq!(b.login("u.jx", "Akto#Pamir2025").status, 303);
+    let csrf = b.get("/password").hidden("csrf");
+    let new = "Kizilsu#2026new";
+    let r = b.post(
+        "/password",
+        &[("csrf", &csrf), ("old_password", "Akto#Pamir2025"), ("new_password", new), ("confirm", new)],
+    );
+    assert_eq!(r.status, 303);
+    let csrf = b.get("/").hidden("csrf");
+    let mut api = |method: &str, path: &str, body: &str| {
+        let r = b.send(method, path, &[("X-CSRF-Token", &csrf)], Some(("application/json", body))).unwrap();
+        (r.status, r.body)
+    };
+    let room = api(
+        "POST",
+        "/api/v1/classrooms",
+        &format!(r#"{{"org_id": {}, "name": "录播教室二", "role": "main"}}"#, jx.get()),
+    );
+    assert_eq!(room.0, 201, "{}", room.1);
+    let (status, body) = api(
+        "POST",
+        "/api/v1/terms",
+        &format!(
+            r#"{{"org_id": {}, "name": "2026 年秋季学期", "start": "2026-09-01", "end": "2027-01-20",
+        "days_off": [{{"day": "2026-10-01", "note": "国庆"}}], "makeup": [{{"day": "2026-09-27", "weekday": 3}}]}}"#,
+            jx.get()
+        ),
+    );
+    assert_eq!(status, 201, "{body}");
+    let wednesday = format!(
+        r#"{{"kind": "专递课堂", "course": "七年级语文·散文", "subject": "语文", "teacher_person_id": {t1}, "main_classroom_id": {main_room},
+            "main_group_id": {jx_group}, "receiving": [{{"classroom_id": {akto_room}, "group_id": {akto_group}}}], "pairing_id": {pairing},
+            "start_time": "10:00", "minutes": 45, "first": "2026-03-04", "last": "2026-03-25"}}"#
+    );
+    let (status, body) = api("POST", "/api/v1/lessons", &wednesday);
+    assert_eq!(status, 201, "{body}");
+    let made: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        (made["occurrences"].as_i64(), made["receiving"][0]["school"].as_str()),
+        (Some(4), Some("阿克陶县第一中学"))
+    );
+    let (status, body) = api("POST", "/api/v1/lessons", &wednesday.replace("散文", "诗歌"));
+    assert_eq!(status, 422, "{body}");
+    assert!(body.contains("同一主讲教师") && body.contains("散文"), "the conflict named: {body}");
+    let (status, body) = api("POST", "/api/v1/lessons", &wednesday.replace("\"subject\"", "\"topic\""));
+    assert_eq!(status, 400, "{body}");
+    let (status, body) = api("POST", "/api/v1/lessons", "[]");
+    assert_eq!(status, 400, "{body}");
+    let (status, body) = api("GET", "/api/v1/lessons", "");
+    assert_eq!(status, 200);
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&body).unwrap()["total"], 3);
+    let (status, body) = api("GET", &format!("/api/v1/lessons/{}", made["id"]), "");
+    assert_eq!(status, 200);
+    let one: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(one["schedule"].as_array().map(Vec::len), Some(4));
+    assert_eq!(api("GET", "/api/v1/lessons/999999", "").0, 404);
+    let (status, body) = api(
+        "POST",
+        "/api/v1/classrooms",
+        &format!(r#"{{"org_id": {}, "name": "别校教室", "role": "main"}}"#, other.get()),
+    );
+    assert_eq!(status, 403, "another school's classroom: {body}");
 }
 both!(scheduling_two_site_lessons);

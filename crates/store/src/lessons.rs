@@ -516,3 +516,111 @@ impl crate::Store {
             .collect())
     }
 }
+
+/// A lesson as read: its schedule, its sites and how many times it falls.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Lesson {
+    pub id: i64,
+    pub kind: String,
+    pub course: String,
+    pub subject: String,
+    pub teacher_person_id: i64,
+    pub teacher: String,
+    pub main_classroom_id: i64,
+    pub main_classroom: String,
+    pub main_school: String,
+    pub main_group_id: Option<i64>,
+    pub pairing_id: Option<i64>,
+    pub start_time: String,
+    pub minutes: i64,
+    pub first_date: String,
+    pub last_date: String,
+    /// The receiving classrooms: (classroom, its name, its school's name, the class group there).
+    pub receiving: Vec<Site>,
+    pub occurrences: i64,
+}
+
+/// A receiving site of a lesson.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Site {
+    pub classroom_id: i64,
+    pub classroom: String,
+    pub school: String,
+    pub group_id: Option<i64>,
+}
+
+type LessonRow = (
+    i64,
+    String,
+    String,
+    String,
+    i64,
+    String,
+    i64,
+    String,
+    String,
+    Option<i64>,
+    Option<i64>,
+    String,
+    i64,
+    String,
+    String,
+    i64,
+);
+
+impl crate::Store {
+    /// The lessons of a program (at most `limit`), by first day, with their sites; or one lesson.
+    pub async fn lessons(&self, program: i64, only: Option<i64>, limit: i64) -> Result<Vec<Lesson>> {
+        let rows: Vec<LessonRow> = sqlx::query_as(
+            "SELECT l.id, l.kind, l.course, l.subject, l.teacher_person_id, p.name, l.main_classroom_id, c.name, o.name, \
+             l.main_group_id, l.pairing_id, l.start_time, l.minutes, l.first_date, l.last_date, \
+             (SELECT COUNT(*) FROM lesson_occurrences x WHERE x.lesson_id = l.id) \
+             FROM lessons l JOIN people p ON p.id = l.teacher_person_id JOIN classrooms c ON c.id = l.main_classroom_id \
+             JOIN organizations o ON o.id = c.org_id WHERE l.program_id = $1 AND ($2 = 0 OR l.id = $2) \
+             ORDER BY l.first_date, l.start_time, l.id LIMIT $3",
+        )
+        .bind(program)
+        .bind(only.unwrap_or(0))
+        .bind(limit.clamp(1, 5_000))
+        .fetch_all(self.pool())
+        .await?;
+        let mut out = Vec::new();
+        for r in rows {
+            let sites: Vec<(i64, String, String, Option<i64>)> = sqlx::query_as(
+                "SELECT s.classroom_id, c.name, o.name, s.group_id FROM lesson_sites s JOIN classrooms c ON c.id = s.classroom_id \
+                 JOIN organizations o ON o.id = c.org_id WHERE s.lesson_id = $1 ORDER BY s.classroom_id",
+            )
+            .bind(r.0)
+            .fetch_all(self.pool())
+            .await?;
+            out.push(Lesson {
+                id: r.0,
+                kind: r.1,
+                course: r.2,
+                subject: r.3,
+                teacher_person_id: r.4,
+                teacher: r.5,
+                main_classroom_id: r.6,
+                main_classroom: r.7,
+                main_school: r.8,
+                main_group_id: r.9,
+                pairing_id: r.10,
+                start_time: r.11,
+                minutes: r.12,
+                first_date: r.13,
+                last_date: r.14,
+                receiving: sites
+                    .into_iter()
+                    .map(|(classroom_id, classroom, school, group_id)| Site {
+                        classroom_id,
+                        classroom,
+                        school,
+                        group_id,
+                    })
+                    .collect(),
+                occurrences: r.15,
+            });
+        }
+        Ok(out)
+    }
+}

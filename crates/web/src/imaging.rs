@@ -1254,12 +1254,12 @@ use axum::Json;
 use base64::Engine as _;
 use serde_json::{json, Map, Value};
 
-fn bad(field: &str, label: &str, rule: &str, message: String) -> ApiError {
+pub(crate) fn bad(field: &str, label: &str, rule: &str, message: String) -> ApiError {
     ApiError::invalid(StatusCode::BAD_REQUEST, domain::Invalid::new(field, label, rule, message).into())
 }
 
 /// A JSON object body, or a 400 saying what is wrong with it.
-fn object(body: &Bytes) -> Result<Map<String, Value>, ApiError> {
+pub(crate) fn object(body: &Bytes) -> Result<Map<String, Value>, ApiError> {
     match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(m)) => Ok(m),
         Ok(_) => Err(bad("body", "请求体", "JSON 对象", "请求体须为 JSON 对象".into())),
@@ -1267,7 +1267,7 @@ fn object(body: &Bytes) -> Result<Map<String, Value>, ApiError> {
     }
 }
 
-fn text(m: &Map<String, Value>, k: &str, label: &str) -> Result<String, ApiError> {
+pub(crate) fn text(m: &Map<String, Value>, k: &str, label: &str) -> Result<String, ApiError> {
     match m.get(k) {
         None | Some(Value::Null) => Ok(String::new()),
         Some(Value::String(s)) => Ok(s.clone()),
@@ -1275,7 +1275,7 @@ fn text(m: &Map<String, Value>, k: &str, label: &str) -> Result<String, ApiError
     }
 }
 
-fn int(m: &Map<String, Value>, k: &str, label: &str) -> Result<Option<i64>, ApiError> {
+pub(crate) fn int(m: &Map<String, Value>, k: &str, label: &str) -> Result<Option<i64>, ApiError> {
     match m.get(k) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Number(n)) => n.as_i64().map(Some).ok_or_else(|| bad(k, label, "整数", format!("{label}须为整数"))),

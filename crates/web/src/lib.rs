@@ -18,6 +18,7 @@ mod i18n;
 mod imaging;
 mod import;
 mod layout;
+mod lessons;
 mod openapi;
 mod records;
 mod reporting;
@@ -127,6 +128,11 @@ pub fn router_with(store: Store, config: Config) -> Router {
             get(imaging::api_list).post(imaging::api_create).layer(axum::extract::DefaultBodyLimit::max(max_upload)),
         )
         .route("/api/v1/imaging/requests/{id}", get(imaging::api_get))
+        .route("/api/v1/classrooms", post(lessons::api_classroom))
+        .route("/api/v1/class-groups", post(lessons::api_class_group))
+        .route("/api/v1/terms", post(lessons::api_term))
+        .route("/api/v1/lessons", get(lessons::api_list).post(lessons::api_schedule))
+        .route("/api/v1/lessons/{id}", get(lessons::api_get))
         .route("/api/v1/imaging/requests/{id}/{action}", post(imaging::api_act))
         .route("/api/v1/openapi.json", get(openapi::json))
         .route("/api/v1/docs", get(openapi::page))

@@ -372,10 +372,103 @@ fn paths() -> Map<String, Value> {
             None, ("200", ok("预警列表，红灯在前", "Warnings")), &["401", "403"]) }),
     );
     imaging_paths(&mut paths);
+    lesson_paths(&mut paths);
     paths
 }
 
 const IMAGING: &str = "远程影像";
+
+const LESSONS: &str = "两地课堂";
+
+/// Two-site classes: classrooms, class groups, terms and lessons.
+fn lesson_paths(paths: &mut Map<String, Value>) {
+    let write = |id: &str, summary: &str, input: &str, made: &str| {
+        json!({ "post": operation(id.into(), LESSONS, summary.into(), vec![], Some(json_body(input)),
+            ("201", ok(made, "Created")), &["400", "401", "403", "422"]) })
+    };
+    paths.insert(
+        "/api/v1/classrooms".into(),
+        write("classroom_create", "新增学校的教室：主讲、接收或两用（A classroom）", "ClassroomInput", "已新增的教室"),
+    );
+    paths.insert(
+        "/api/v1/class-groups".into(),
+        write(
+            "class_group_create",
+            "新增教学班及其学生名单（A class group with its roster）",
+            "ClassGroupInput",
+            "已新增的教学班",
+        ),
+    );
+    paths.insert(
+        "/api/v1/terms".into(),
+        write("term_create", "新增学校的学期：放假日与调休补课日（A school's term）", "TermInput", "已新增的学期"),
+    );
+    paths.insert(
+        "/api/v1/lessons".into(),
+        json!({
+            "get": operation("lessons".into(), LESSONS, "本项目的两地课堂，按首次上课日期（The program's lessons）".into(),
+                vec![], None, ("200", ok("两地课堂", "LessonList")), &["401", "403"]),
+            "post": operation("lesson_schedule".into(), LESSONS, "排课：一次或每周一次，跨各校学期；与同一教师、教室或教学班的课冲突时拒绝并说明（Schedule a lesson）".into(),
+                vec![], Some(json_body("LessonInput")), ("201", ok("已排的课", "Lesson")), &["400", "401", "403", "422"]),
+        }),
+    );
+    let id = json!({ "name": "id", "in": "path", "required": true, "schema": { "type": "integer", "format": "int64", "minimum": 1 },
+        "description": "课的编号" });
+    paths.insert(
+        "/api/v1/lessons/{id}".into(),
+        json!({ "get": operation("lesson".into(), LESSONS, "一节课及其每次上课时间（A lesson with its occurrences）".into(),
+            vec![id], None, ("200", ok("课", "Lesson")), &["401", "403", "404"]) }),
+    );
+}
+
+fn lesson_schemas(s: &mut Map<String, Value>) {
+    let text = json!({ "type": "string" });
+    let int = json!({ "type": "integer", "format": "int64" });
+    let opt_int = json!({ "type": "integer", "format": "int64", "nullable": true });
+    let date = json!({ "type": "string", "description": "YYYY-MM-DD" });
+    s.insert("Created".into(), json!({ "type": "object", "properties": { "id": int, "org_id": int } }));
+    s.insert(
+        "ClassroomInput".into(),
+        json!({ "type": "object", "required": ["org_id", "name", "role"], "additionalProperties": false, "properties": {
+        "org_id": { "type": "integer", "format": "int64", "description": "学校（单位编号）" }, "name": text,
+        "role": { "type": "string", "enum": ["main", "receiving", "both", "主讲教室", "接收教室", "主讲与接收"] },
+        "equipment": { "type": "string", "description": "设备说明" } } }),
+    );
+    s.insert("ClassGroupInput".into(), json!({ "type": "object", "required": ["org_id", "name"], "additionalProperties": false, "properties": {
+        "org_id": int, "name": text, "grade": text,
+        "members": { "type": "array", "maxItems": 2000, "items": { "type": "object", "required": ["student_no", "student_name"], "additionalProperties": false,
+            "properties": { "student_no": text, "student_name": text } } } } }));
+    s.insert("TermInput".into(), json!({ "type": "object", "required": ["org_id", "name", "start", "end"], "additionalProperties": false, "properties": {
+        "org_id": int, "name": text, "start": date, "end": date,
+        "days_off": { "type": "array", "maxItems": 2000, "items": { "type": "object", "required": ["day"], "additionalProperties": false, "properties": { "day": date, "note": text } } },
+        "makeup": { "type": "array", "maxItems": 2000, "items": { "type": "object", "required": ["day", "weekday"], "additionalProperties": false,
+            "properties": { "day": date, "weekday": { "type": "integer", "minimum": 1, "maximum": 7, "description": "按星期几的课表（1 = 星期一）" } } } } } }));
+    s.insert("LessonInput".into(), json!({ "type": "object", "additionalProperties": false,
+        "required": ["kind", "course", "subject", "teacher_person_id", "main_classroom_id", "receiving", "start_time", "minutes", "first"],
+        "properties": {
+            "kind": { "type": "string", "enum": ["synchronous", "research", "broadcast", "专递课堂", "同步课堂", "教研", "直播讲座"] },
+            "course": text, "subject": text, "teacher_person_id": int, "main_classroom_id": int, "main_group_id": opt_int,
+            "receiving": { "type": "array", "maxItems": 2000, "items": { "type": "object", "required": ["classroom_id"], "additionalProperties": false,
+                "properties": { "classroom_id": int, "group_id": opt_int } } },
+            "pairing_id": opt_int,
+            "start_time": { "type": "string", "description": "HH:MM，北京时间" },
+            "minutes": { "type": "integer", "minimum": 10, "maximum": 240 },
+            "first": date, "last": { "type": "string", "description": "YYYY-MM-DD；缺省为只上一次" } } }));
+    let site = json!({ "type": "object", "properties": { "classroom_id": int, "classroom": text, "school": text, "group_id": opt_int } });
+    let occurrence = json!({ "type": "object", "properties": { "id": int, "lesson_id": int, "day": date, "starts_at": text, "ends_at": text,
+        "state": { "type": "string", "enum": ["scheduled", "held", "cancelled"] } } });
+    s.insert("Lesson".into(), json!({ "type": "object", "properties": {
+        "id": int, "kind": { "type": "string", "enum": ["synchronous", "research", "broadcast"] }, "course": text, "subject": text,
+        "teacher_person_id": int, "teacher": text, "main_classroom_id": int, "main_classroom": text, "main_school": text,
+        "main_group_id": opt_int, "pairing_id": opt_int, "start_time": text, "minutes": int, "first_date": date, "last_date": date,
+        "receiving": { "type": "array", "items": site }, "occurrences": int,
+        "schedule": { "type": "array", "items": occurrence, "description": "每次上课（仅单个课的答复）" } } }));
+    s.insert(
+        "LessonList".into(),
+        json!({ "type": "object", "properties": { "total": int,
+        "items": { "type": "array", "items": { "$ref": "#/components/schemas/Lesson" } } } }),
+    );
+}
 
 /// The remote imaging centre's consultation requests.
 fn imaging_paths(paths: &mut Map<String, Value>) {
@@ -588,6 +681,7 @@ fn components() -> Value {
     }
     figure_schemas(&mut s);
     imaging_schemas(&mut s);
+    lesson_schemas(&mut s);
     let resp = |d: &str| json!({ "description": d, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } });
     json!({
         "schemas": s,

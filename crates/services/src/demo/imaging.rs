@@ -281,7 +281,9 @@ pub async fn load(store: &Store, doctor: &str, expert: &str) -> Result<Loaded> {
                 tx.backdate(issued);
                 tx.imaging_report_step(id, ReportAction::Issue, None).await?;
                 if let Some((finding, c)) = critical {
-                    let told = issued + Duration::minutes(rng.gen_range(-1..42));
+                    // Told within 2 to 27 minutes of the flag, one in eight late (28 to 50).
+                    let after = if rng.gen_range(0..8) == 0 { rng.gen_range(28..51) } else { rng.gen_range(2..28) };
+                    let told = issued - Duration::minutes(3) + Duration::minutes(after);
                     tx.backdate(told + Duration::minutes(1));
                     tx.record_critical_notice(
                         c,
