@@ -345,5 +345,21 @@ async fn scheduling_two_site_lessons(db: &TestDb) {
         &format!(r#"{{"org_id": {}, "name": "别校教室", "role": "main"}}"#, other.get()),
     );
     assert_eq!(status, 403, "another school's classroom: {body}");
+    // The pages: the list and a lesson with each time it is given, in Beijing time.
+    let list = b.get("/lessons");
+    assert_eq!(list.status, 200);
+    assert_eq!(list.total(), 3);
+    assert!(
+        list.body.contains("七年级语文·散文")
+            && list.body.contains("每周三 10:00")
+            && list.body.contains("阿克陶县第一中学 · 远程接收教室"),
+        "{}",
+        list.body
+    );
+    let page = b.get(&format!("/lessons/{}", made["id"]));
+    assert_eq!(page.status, 200);
+    assert_eq!(page.all_between("<tr><td>2026-03-", "</td>").len(), 4, "{}", page.body);
+    assert!(page.body.contains("2026-03-04 10:00"), "{}", page.body);
+    assert_eq!(b.get("/lessons/999999").status, 404);
 }
 both!(scheduling_two_site_lessons);

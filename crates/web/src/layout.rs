@@ -36,6 +36,7 @@ const NAV: &[NavItem] = &[
     ("/reporting", "报送审核", "Reporting", reads_business),
     ("/warnings", "预警督办", "Warnings", reads_business),
     ("/imaging", "远程影像", "Imaging", reads_business),
+    ("/lessons", "两地课堂", "Two-site classes", reads_business),
     ("/audit", "审计日志", "Audit log", |r| r == Role::Auditor),
     ("/admin", "系统管理", "Administration", |r| matches!(r, Role::SysAdmin | Role::SecAdmin)),
     ("/tokens", "API 令牌", "API tokens", |_| true),

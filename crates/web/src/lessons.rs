@@ -181,3 +181,93 @@ pub async fn api_schedule(State(s): State<AppState>, api: ApiCtx, body: Bytes) -
     let made = s.store.lessons(program, Some(id), 1).await?.into_iter().next();
     Ok(created(format!("/api/v1/lessons/{id}"), serde_json::to_value(made).unwrap_or(Value::Null)))
 }
+
+// ---- Pages -------------------------------------------------------------------------------------
+
+use crate::auth::Ctx;
+use crate::{layout, AppError};
+use maud::{html, Markup};
+
+fn kind_label(code: &str) -> &'static str {
+    domain::lessons::LessonKind::parse(code).map_or("—", |k| k.label())
+}
+
+/// "每周一 10:00" or "一次 10:00", from the first day's weekday.
+fn when(ctx: &Ctx, l: &store::lessons::Lesson) -> String {
+    use chrono::Datelike;
+    let names = ["一", "二", "三", "四", "五", "六", "日"];
+    let w = domain::Date::parse(&l.first_date).ok().map(|d| d.naive().weekday().num_days_from_monday() as usize);
+    let at = format!("{} · {}{}", l.start_time, l.minutes, ctx.t(" 分钟", " min"));
+    match w {
+        Some(w) if l.first_date != l.last_date => format!(
+            "{}{} {at}",
+            ctx.t("每周", "weekly, "),
+            ctx.t(names[w], ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"][w])
+        ),
+        _ => format!("{} {at}", ctx.t("一次", "once")),
+    }
+}
+
+/// GET /lessons: the program's two-site lessons — kind, course, teacher, main and receiving
+/// classrooms, when, from and to, how many times —, each opening to its occurrences.
+pub async fn page(State(s): State<AppState>, ctx: Ctx) -> Result<Markup, AppError> {
+    crate::reads_business(&ctx)?;
+    let program = s.store.default_program().await?.get();
+    let all = s.store.lessons(program, None, 1_000).await?;
+    let title = ctx.t("两地课堂", "Two-site classes");
+    let body = html! {
+        h1 { (title) }
+        p.hint { (ctx.t("一堂课两地同上：江西的主讲教室与阿克陶的接收教室同时上课。时间均为北京时间。排课见 API（POST /api/v1/lessons）。", "One lesson in two places: a Jiangxi main classroom and Akto receiving classrooms at once. Beijing time. Scheduling is in the API (POST /api/v1/lessons).")) }
+        p { (ctx.t("共 ", "")) strong.total { (all.len()) } (ctx.t(" 节课", " lessons")) }
+        @if all.is_empty() {
+            p #no-lessons { (ctx.t("还没有排课。", "No lesson is scheduled yet.")) }
+        } @else {
+            table.data #lessons {
+                thead { tr { th { (ctx.t("课程", "Course")) } th { (ctx.t("类型", "Kind")) } th { (ctx.t("主讲", "Teacher")) } th { (ctx.t("主讲教室", "Main classroom")) } th { (ctx.t("接收教室", "Receiving")) } th { (ctx.t("时间", "When")) } th { (ctx.t("起止", "From – to")) } th.num { (ctx.t("次数", "Times")) } } }
+                tbody { @for l in &all { tr {
+                    td { a href={ "/lessons/" (l.id) } { (l.course) } " · " (l.subject) }
+                    td { (kind_label(&l.kind)) }
+                    td { (l.teacher) }
+                    td { (l.main_school) " · " (l.main_classroom) }
+                    td { @for (i, r) in l.receiving.iter().enumerate() { @if i > 0 { br; } (r.school) " · " (r.classroom) } }
+                    td { (when(&ctx, l)) }
+                    td { (l.first_date) " – " (l.last_date) }
+                    td.num { (l.occurrences) }
+                } } }
+            }
+        }
+    };
+    Ok(layout::page(&ctx, title, body))
+}
+
+/// GET /lessons/{id}: a lesson and each time it is given.
+pub async fn lesson_page(State(s): State<AppState>, ctx: Ctx, Path(id): Path<String>) -> Result<Markup, AppError> {
+    crate::reads_business(&ctx)?;
+    let missing = || AppError::NotFound(ctx.t("没有这节课", "No such lesson").into());
+    let id = id.parse::<i64>().ok().filter(|i| *i > 0).ok_or_else(missing)?;
+    let program = s.store.default_program().await?.get();
+    let l = s.store.lessons(program, Some(id), 1).await?.into_iter().next().ok_or_else(missing)?;
+    let times = s.store.lesson_occurrences(id).await?;
+    let body = html! {
+        p.crumbs { a href="/lessons" { (ctx.t("两地课堂", "Two-site classes")) } " › " (l.id) }
+        h1 { (l.course) }
+        dl.record {
+            dt { (ctx.t("类型", "Kind")) } dd { (kind_label(&l.kind)) }
+            dt { (ctx.t("学科", "Subject")) } dd { (l.subject) }
+            dt { (ctx.t("主讲教师", "Teacher")) } dd { (l.teacher) }
+            dt { (ctx.t("主讲教室", "Main classroom")) } dd { (l.main_school) " · " (l.main_classroom) }
+            dt { (ctx.t("接收教室", "Receiving")) } dd { @for (i, r) in l.receiving.iter().enumerate() { @if i > 0 { "；" } (r.school) " · " (r.classroom) } }
+            dt { (ctx.t("时间（北京时间）", "When (Beijing time)")) } dd { (when(&ctx, &l)) }
+            @if let Some(p) = l.pairing_id { dt { (ctx.t("结对", "Pairing")) } dd { a href={ "/records/pairings/" (p) } { "#" (p) } } }
+        }
+        h2 { (ctx.t("上课安排", "Schedule")) }
+        table.data.compact #occurrences {
+            thead { tr { th { (ctx.t("日期", "Day")) } th { (ctx.t("开始", "Starts")) } th { (ctx.t("结束", "Ends")) } th { (ctx.t("状态", "State")) } } }
+            tbody { @for o in &times { tr {
+                td { (o.day) } td { (layout::beijing(&o.starts_at)) } td { (layout::beijing(&o.ends_at)) }
+                td { (match o.state.as_str() { "held" => ctx.t("已上课", "held"), "cancelled" => ctx.t("已取消", "cancelled"), _ => ctx.t("待上课", "scheduled") }) }
+            } } }
+        }
+    };
+    Ok(layout::page(&ctx, &l.course, body))
+}

@@ -158,6 +158,8 @@ pub fn router_with(store: Store, config: Config) -> Router {
             post(followups::answer).layer(axum::extract::DefaultBodyLimit::max(max_upload)),
         )
         .route("/followups/{id}/decide", post(followups::decide))
+        .route("/lessons", get(lessons::page))
+        .route("/lessons/{id}", get(lessons::lesson_page))
         .route("/imaging", get(imaging::worklist))
         .route("/imaging/studies", get(imaging::studies))
         .route("/imaging/duty", get(imaging::duty).post(imaging::set_duty))
