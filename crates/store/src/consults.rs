@@ -448,13 +448,7 @@ impl Store {
 
     /// The centre's turnaround targets (the defaults until a manager sets its own).
     pub async fn imaging_tat_targets(&self) -> Result<Vec<TatTarget>> {
-        let v = setting(&mut *self.pool().acquire().await?, TAT_SETTING).await?;
-        match v {
-            None => Ok(domain::imaging::default_targets()),
-            Some(v) => {
-                serde_json::from_str(&v).map_err(|e| StoreError::Integrity(format!("报告时限设置无法读取：{e}")))
-            }
-        }
+        targets_of(setting(&mut *self.pool().acquire().await?, TAT_SETTING).await?)
     }
 
     /// The county hospital's departments owned today under a 院包科 pairing: (department, its
@@ -1249,12 +1243,7 @@ impl Tx<'_> {
         } else {
             None
         };
-        let targets: Vec<TatTarget> = match setting(&mut self.tx, TAT_SETTING).await? {
-            None => domain::imaging::default_targets(),
-            Some(v) => {
-                serde_json::from_str(&v).map_err(|e| StoreError::Integrity(format!("报告时限设置无法读取：{e}")))?
-            }
-        };
+        let targets = targets_of(setting(&mut self.tx, TAT_SETTING).await?)?;
         let requested = ts(&requested)?;
         let at = ts(now)?;
         let start = images.map_or(requested, |c| c.max(requested));
@@ -1565,6 +1554,14 @@ fn critical_of(r: &sqlx::any::AnyRow) -> Result<Critical> {
 }
 
 const CRITICAL_SETTING: &str = "imaging_critical_list";
+
+/// The centre's turnaround targets as kept in `settings`; the defaults until a manager sets its own.
+fn targets_of(kept: Option<String>) -> Result<Vec<TatTarget>> {
+    match kept {
+        None => Ok(domain::imaging::default_targets()),
+        Some(v) => serde_json::from_str(&v).map_err(|e| StoreError::Integrity(format!("报告时限设置无法读取：{e}"))),
+    }
+}
 
 /// The Beijing day of a time, as a figure's period selects it (2026-03-01).
 fn beijing_day(t: chrono::DateTime<chrono::Utc>) -> String {
